@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+// Triad: split-knowledge encryption and recovery. Targets are layered one way:
+// C bindings → safe wrappers → format → zones / cards / journal → ceremonies → thin CLIs.
+import PackageDescription
+
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
+
+let package = Package(
+    name: "Triad",
+    products: [
+        .executable(name: "zone", targets: ["zone"]),
+        .executable(name: "ceremony", targets: ["ceremony"]),
+        .executable(name: "virtual-card", targets: ["virtual-card"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C bindings: only TriadCrypto imports COpenSSL, only TriadPCSC imports CPCSC.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CPCSC", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
+
+        // Safe wrappers.
+        .target(name: "TriadCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "TriadPCSC", dependencies: ["CPCSC"]),
+
+        // Format: the encrypted file, key slots, recipients and identities.
+        .target(name: "TriadFormat", dependencies: ["TriadCrypto"]),
+
+        // Zones, cards, journal.
+        .target(name: "TriadZone", dependencies: ["TriadFormat", "TriadCrypto"]),
+        .target(name: "TriadPIV", dependencies: ["TriadPCSC", "TriadCrypto", "TriadFormat"]),
+        .target(name: "VirtualPIV", dependencies: ["TriadCrypto"]),
+        .target(name: "TriadJournal", dependencies: ["TriadCrypto", grdb]),
+
+        // Ceremonies.
+        .target(name: "TriadCeremony", dependencies: ["TriadJournal", "TriadZone", "TriadPIV", "TriadFormat", "TriadCrypto", yams, logging]),
+
+        // Shared CLI plumbing (identity strings, PIN entry, error messages) and the thin CLIs.
+        .target(name: "TriadCLI", dependencies: ["TriadZone", "TriadPIV", "TriadFormat", "TriadCrypto", argumentParser, logging]),
+        .executableTarget(name: "zone", dependencies: ["TriadCLI", "TriadZone", argumentParser]),
+        .executableTarget(name: "ceremony", dependencies: ["TriadCLI", "TriadCeremony", argumentParser]),
+        .executableTarget(name: "virtual-card", dependencies: ["VirtualPIV", argumentParser]),
+
+        .testTarget(name: "TriadCryptoTests", dependencies: ["TriadCrypto"]),
+        .testTarget(name: "TriadFormatTests", dependencies: ["TriadFormat", "TriadCrypto"]),
+        .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadCLI", "TriadFormat", "TriadCrypto"]),
+        .testTarget(name: "TriadPIVTests", dependencies: ["TriadPIV", "VirtualPIV", "TriadPCSC", "TriadCLI", "TriadCrypto", "TriadFormat"]),
+        .testTarget(name: "TriadCeremonyTests", dependencies: ["TriadCeremony", "TriadJournal", "TriadCrypto"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,34 @@
+#ifndef TRIAD_COPENSSL_SHIM_H
+#define TRIAD_COPENSSL_SHIM_H
+// OpenSSL 3 libcrypto, as the crypto wrapper target sees it. Macros that Swift cannot
+// import are re-exposed as static inline functions here.
+#include <openssl/evp.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/rsa.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/bn.h>
+#include <openssl/kdf.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <openssl/crypto.h>
+#include <openssl/bio.h>
+#include <openssl/asn1.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/encoder.h>
+#include <openssl/decoder.h>
+
+static inline long triad_BIO_get_mem_data(BIO *b, char **pp) { return BIO_get_mem_data(b, pp); }
+static inline int triad_EVP_PKEY_CTX_set_rsa_padding(EVP_PKEY_CTX *c, int p) { return EVP_PKEY_CTX_set_rsa_padding(c, p); }
+static inline int triad_EVP_PKEY_CTX_set_rsa_pss_saltlen(EVP_PKEY_CTX *c, int l) { return EVP_PKEY_CTX_set_rsa_pss_saltlen(c, l); }
+static inline const char *triad_OBJ_nid2sn(int n) { return OBJ_nid2sn(n); }
+static inline STACK_OF(X509) *triad_sk_X509_new_null(void) { return sk_X509_new_null(); }
+static inline int triad_sk_X509_push(STACK_OF(X509) *s, X509 *x) { return sk_X509_push(s, x); }
+static inline void triad_sk_X509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
+
+#endif

@@ -1,0 +1,2 @@
+// TriadCLI: see docs/ARCHITECTURE.md.
+enum TriadCLIModule {}

@@ -1,0 +1,2 @@
+// TriadCeremony: see docs/ARCHITECTURE.md.
+enum TriadCeremonyModule {}

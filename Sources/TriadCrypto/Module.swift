@@ -1,0 +1,2 @@
+// TriadCrypto: see docs/ARCHITECTURE.md.
+enum TriadCryptoModule {}

@@ -1,0 +1,2 @@
+// TriadFormat: see docs/ARCHITECTURE.md.
+enum TriadFormatModule {}

@@ -1,0 +1,2 @@
+// TriadJournal: see docs/ARCHITECTURE.md.
+enum TriadJournalModule {}

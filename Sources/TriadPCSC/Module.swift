@@ -1,0 +1,2 @@
+// TriadPCSC: see docs/ARCHITECTURE.md.
+enum TriadPCSCModule {}

@@ -1,0 +1,2 @@
+// TriadPIV: see docs/ARCHITECTURE.md.
+enum TriadPIVModule {}

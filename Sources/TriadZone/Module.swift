@@ -1,0 +1,2 @@
+// TriadZone: see docs/ARCHITECTURE.md.
+enum TriadZoneModule {}

@@ -1,0 +1,2 @@
+// VirtualPIV: see docs/ARCHITECTURE.md.
+enum VirtualPIVModule {}

@@ -1,0 +1,1 @@
+print("virtual-card: not built yet")

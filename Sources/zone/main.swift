@@ -1,0 +1,1 @@
+print("zone: not built yet")
