@@ -39,8 +39,11 @@ let package = Package(
         .target(name: "VirtualPIV", dependencies: ["TriadCrypto"]),
         .target(name: "TriadJournal", dependencies: ["TriadCrypto", grdb]),
 
+        // Recovery: the escrow blob and the key operations ceremonies run.
+        .target(name: "TriadRecovery", dependencies: ["TriadZone", "TriadPIV", "TriadFormat", "TriadCrypto"]),
+
         // Ceremonies.
-        .target(name: "TriadCeremony", dependencies: ["TriadJournal", "TriadZone", "TriadPIV", "TriadFormat", "TriadCrypto", yams, logging]),
+        .target(name: "TriadCeremony", dependencies: ["TriadJournal", "TriadRecovery", "TriadZone", "TriadPIV", "TriadFormat", "TriadCrypto", yams, logging]),
 
         // Shared CLI plumbing (identity strings, PIN entry, error messages) and the thin CLIs.
         .target(name: "TriadCLI", dependencies: ["TriadZone", "TriadPIV", "TriadFormat", "TriadCrypto", argumentParser, logging]),
@@ -53,6 +56,7 @@ let package = Package(
         .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadCLI", "TriadFormat", "TriadCrypto"]),
         .testTarget(name: "TriadPIVTests", dependencies: ["TriadPIV", "VirtualPIV", "TriadPCSC", "TriadCLI", "TriadCrypto", "TriadFormat"]),
         .testTarget(name: "TriadCeremonyTests", dependencies: ["TriadCeremony", "TriadJournal", "TriadCrypto"]),
+        .testTarget(name: "TriadRecoveryTests", dependencies: ["TriadRecovery", "TriadCeremony", "TriadZone", "TriadPIV", "VirtualPIV", "TriadCLI", "TriadFormat", "TriadCrypto"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,2 +1,2 @@
-// TriadCrypto: see docs/ARCHITECTURE.md.
+// TriadCrypto: the only target that imports COpenSSL. See docs/ARCHITECTURE.md.
 enum TriadCryptoModule {}
