@@ -48,8 +48,11 @@ public struct PublicKey: Sendable, Equatable, Hashable {
         let n = BN_bin2bn(rsaModulus, Int32(rsaModulus.count), nil)
         let e = BN_bin2bn(exponent, Int32(exponent.count), nil)
         defer { BN_free(n); BN_free(e) }
-        try check(OSSL_PARAM_BLD_push_BN(builder, "n", n), "RSA modulus")
-        try check(OSSL_PARAM_BLD_push_BN(builder, "e", e), "RSA exponent")
+        // Key names must outlive OSSL_PARAM_BLD_to_param (see init(ecPoint:curve:)).
+        let nKey = strdup("n"), eKey = strdup("e")
+        defer { free(nKey); free(eKey) }
+        try check(OSSL_PARAM_BLD_push_BN(builder, nKey, n), "RSA modulus")
+        try check(OSSL_PARAM_BLD_push_BN(builder, eKey, e), "RSA exponent")
         try self.init(fromData: "RSA", builder: builder)
     }
 
@@ -60,9 +63,17 @@ public struct PublicKey: Sendable, Equatable, Hashable {
         }
         guard let builder = OSSL_PARAM_BLD_new() else { throw CryptoError.fromOpenSSL("OSSL_PARAM_BLD_new") }
         defer { OSSL_PARAM_BLD_free(builder) }
-        try check(OSSL_PARAM_BLD_push_utf8_string(builder, "group", group, 0), "EC group")
-        try check(OSSL_PARAM_BLD_push_octet_string(builder, "pub", ecPoint, ecPoint.count), "EC point")
-        try self.init(fromData: "EC", builder: builder)
+        // OSSL_PARAM_BLD keeps the key-name and value pointers until OSSL_PARAM_BLD_to_param
+        // copies them, and Swift's String-to-pointer bridging only lives for one call; so
+        // the names and values are held in buffers that outlive init(fromData:).
+        let groupKey = strdup("group"), pubKey = strdup("pub"), groupValue = strdup(group)
+        defer { free(groupKey); free(pubKey); free(groupValue) }
+        let key: PublicKey = try ecPoint.withUnsafeBufferPointer { point in
+            try check(OSSL_PARAM_BLD_push_utf8_string(builder, groupKey, groupValue, 0), "EC group")
+            try check(OSSL_PARAM_BLD_push_octet_string(builder, pubKey, point.baseAddress, point.count), "EC point")
+            return try PublicKey(fromData: "EC", builder: builder)
+        }
+        self = key
         // EVP_PKEY_fromdata does not check that the point is on the curve; do it here so a
         // hostile card or file cannot feed an invalid-curve point into ECDH.
         guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, handle.pointer, nil) else { throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_new") }
