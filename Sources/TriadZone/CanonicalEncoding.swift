@@ -55,5 +55,5 @@ struct ByteReader {
 
 extension Array where Element == UInt8 {
     /// Lower-case hex, used for fingerprints and zone ids in file names, JSON and messages.
-    var hex: String { Hex.encode(self) }
+    public var hex: String { Hex.encode(self) }
 }

@@ -37,12 +37,10 @@ public struct TrustFile {
     }
 
     /// The officer certificate is listed itself, or is signed by a listed certificate
-    /// (an officer CA), and is within its validity period.
+    /// (an officer CA), and is within its validity period (OpenSSL path validation,
+    /// partial chains allowed so an officer certificate may itself be the anchor).
     public func trustsOfficer(_ cert: Certificate) -> Bool {
-        let fp = cert.fingerprint
-        return certificates.contains { anchor in
-            anchor.fingerprint == fp || (anchor.der != cert.der && cert.isSigned(by: anchor.publicKey))
-        }
+        (try? CertificateChain.verify(cert, anchors: certificates)) != nil
     }
 
     /// Recovery certificates must be listed exactly (by SHA-256 fingerprint), not merely chain.
