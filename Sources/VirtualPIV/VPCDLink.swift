@@ -41,7 +41,7 @@ public final class VPCDLink {
                 continue
             }
             announcedWaiting = false
-            log("card inserted: connected to vpcd at 127.0.0.1:\(port)")
+            log("connected to vpcd at 127.0.0.1:\(port); waiting for pcscd to power the card")
             serve(shouldStop)
             disconnect()
             applet.powerOff()
@@ -53,13 +53,28 @@ public final class VPCDLink {
         log("card removed: stopped")
     }
 
+    /// Serves one connection. The TCP connect alone proves little — vpcd's listen backlog
+    /// completes it even while another card occupies the slot — so "inserted" is logged on
+    /// the first message from vpcd, and a connection that stays silent is reported.
     private func serve(_ shouldStop: () -> Bool) {
+        var inserted = false
+        var silentPolls = 0
         while !shouldStop() {
             var pfd = pollfd(fd: socketFD, events: Int16(POLLIN), revents: 0)
             let ready = poll(&pfd, 1, 200)
             if ready < 0 { if errno == EINTR { continue }; return }
-            if ready == 0 { continue }
+            if ready == 0 {
+                silentPolls += 1
+                if !inserted && silentPolls == 25 {
+                    log("vpcd has not spoken for 5 s: is another card already in this slot (port \(port))?")
+                }
+                continue
+            }
             guard let header = readExactly(2) else { return }
+            if !inserted {
+                inserted = true
+                log("card inserted: vpcd at 127.0.0.1:\(port) is talking to it")
+            }
             let length = Int(header[0]) << 8 | Int(header[1])
             guard length > 0, let message = readExactly(length) else { return }
             if message.count == 1 {
