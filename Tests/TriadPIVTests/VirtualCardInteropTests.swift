@@ -156,6 +156,39 @@ final class VirtualCardInteropTests: XCTestCase {
             XCTAssertEqual(zCard, try Data(contentsOf: URL(fileURLWithPath: path("z-openssl.bin"))), curve)
         }
     }
+
+    func testYubicoPIVToolImportsAnOpenSSLKeyThatThenDecryptsAndDerives() throws {
+        // RSA: import, certify, then OAEP through pkcs11-tool equals the plaintext.
+        openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", path("rsa.key")])
+        ypt(["-a", "import-key", "-s", "9d", "-i", path("rsa.key")])
+        openssl(["req", "-new", "-x509", "-key", path("rsa.key"), "-subj", "/CN=imported", "-days", "3", "-out", path("rsa.crt")])
+        ypt(["-a", "import-certificate", "-s", "9d", "-i", path("rsa.crt")])
+        openssl(["pkey", "-in", path("rsa.key"), "-pubout", "-out", path("rsa.pub")])
+        try Data("imported key secret".utf8).write(to: URL(fileURLWithPath: path("m.bin")))
+        openssl(["pkeyutl", "-encrypt", "-pubin", "-inkey", path("rsa.pub"), "-pkeyopt", "rsa_padding_mode:oaep",
+                 "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256", "-in", path("m.bin"), "-out", path("c.bin")])
+        let decrypt = PCSCHarness.run("pkcs11-tool", ["--module", pkcs11Module, "--login", "--pin", "123456",
+                                                      "--decrypt", "-m", "RSA-PKCS-OAEP", "--hash-algorithm", "SHA256",
+                                                      "--mgf", "MGF1-SHA256", "--id", "03", "-i", path("c.bin"), "-o", path("p.bin")])
+        XCTAssertTrue(decrypt.succeeded, decrypt.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("p.bin"))), Data("imported key secret".utf8))
+
+        // EC P-384: import, certify, derive; the card's Z equals OpenSSL's with the original key.
+        openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", path("ec.key")])
+        ypt(["-a", "import-key", "-s", "9d", "-i", path("ec.key")])
+        openssl(["req", "-new", "-x509", "-key", path("ec.key"), "-subj", "/CN=imported-ec", "-days", "3", "-out", path("ec.crt")])
+        ypt(["-a", "import-certificate", "-s", "9d", "-i", path("ec.crt")])
+        openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", path("peer.key")])
+        openssl(["pkey", "-in", path("peer.key"), "-pubout", "-outform", "DER", "-out", path("peer.der")])
+        openssl(["pkey", "-in", path("peer.key"), "-pubout", "-out", path("peer.pem")])
+        let derive = PCSCHarness.run("pkcs11-tool", ["--module", pkcs11Module, "--login", "--pin", "123456",
+                                                     "--derive", "-m", "ECDH1-DERIVE", "--id", "03",
+                                                     "-i", path("peer.der"), "-o", path("z-card.bin")])
+        XCTAssertTrue(derive.succeeded, derive.stderr)
+        openssl(["pkeyutl", "-derive", "-inkey", path("ec.key"), "-peerkey", path("peer.pem"), "-out", path("z-openssl.bin")])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("z-card.bin"))),
+                       try Data(contentsOf: URL(fileURLWithPath: path("z-openssl.bin"))))
+    }
 }
 
 enum ATRText {
