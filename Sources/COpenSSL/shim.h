@@ -2,7 +2,11 @@
 #define TRIAD_COPENSSL_SHIM_H
 // OpenSSL 3 libcrypto, as the crypto wrapper target sees it. Macros that Swift cannot
 // import are re-exposed as static inline functions here.
+// The OAEP padding helpers are deprecated in 3.0 but are the library's own constant-time
+// code for removing OAEP from a raw RSA result (what a PIV card returns, SP 800-73-4 Part 2).
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/pem.h>
@@ -30,5 +34,11 @@ static inline const char *triad_OBJ_nid2sn(int n) { return OBJ_nid2sn(n); }
 static inline STACK_OF(X509) *triad_sk_X509_new_null(void) { return sk_X509_new_null(); }
 static inline int triad_sk_X509_push(STACK_OF(X509) *s, X509 *x) { return sk_X509_push(s, x); }
 static inline void triad_sk_X509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
+
+static inline void triad_OPENSSL_free(void *p) { OPENSSL_free(p); }
+static inline const unsigned long triad_XN_FLAG_RFC2253(void) { return XN_FLAG_RFC2253; }
+static inline void triad_ERR_clear(void) { ERR_clear_error(); }
+static inline int triad_EVP_PKEY_PUBLIC_KEY(void) { return EVP_PKEY_PUBLIC_KEY; }
+static inline int triad_EVP_PKEY_KEYPAIR(void) { return EVP_PKEY_KEYPAIR; }
 
 #endif

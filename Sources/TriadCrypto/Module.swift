@@ -1,2 +1,0 @@
-// TriadCrypto: the only target that imports COpenSSL. See docs/ARCHITECTURE.md.
-enum TriadCryptoModule {}
