@@ -23,14 +23,12 @@ extension PIVClient {
                                                   data: [0x7C, 0x02, 0x80, 0x00], le: 256), instruction: .generalAuthenticate)
         guard step1.sw == 0x9000 else { throw PIVError.status(step1.sw, for: .generalAuthenticate, reference: 0x9B) }
         let encryptedWitness = try Self.dynamicAuthenticationField(step1.data, tag: 0x80, length: block, context: "management-key witness")
-        var keyBytes = key.bytes
-        defer { wipe(&keyBytes) }
         let witness: [UInt8]
         let challenge = SecureRandom.bytes(count: block)
         let expected: [UInt8]
         do {
-            witness = try cipher.decryptBlock(encryptedWitness, key: keyBytes)
-            expected = try cipher.encryptBlock(challenge, key: keyBytes)
+            witness = try cipher.decryptBlock(encryptedWitness, key: key)
+            expected = try cipher.encryptBlock(challenge, key: key)
         } catch {
             throw PIVError.malformedResponse("management-key cipher failed: \(error)")
         }
