@@ -56,6 +56,7 @@ extension PIVClient {
         defer { wipe(&command.data) }
         let r = try exchange.send(command, instruction: .setManagementKey)
         guard r.sw == 0x9000 else { throw PIVError.status(r.sw, for: .setManagementKey) }
+        try Self.expectNoData(r, .setManagementKey)
     }
 
     // MARK: - GENERATE ASYMMETRIC KEY PAIR (Part 2 §3.3.2)

@@ -74,6 +74,7 @@ public final class PIVClient {
         defer { wipe(&command.data) }
         let r = try exchange.send(command, instruction: .verify)
         guard r.sw == 0x9000 else { throw PIVError.status(r.sw, for: .verify) }
+        try Self.expectNoData(r, .verify)
     }
 
     /// Clears the PIN's verified state (VERIFY with P1 = `FF`); the retry counter is unchanged.
@@ -81,6 +82,7 @@ public final class PIVClient {
         let r = try exchange.send(CommandAPDU(ins: Instruction.verify.rawValue, p1: 0xFF, p2: PIVIdentifiers.pinReference),
                                   instruction: .verify)
         guard r.sw == 0x9000 else { throw PIVError.status(r.sw, for: .verify) }
+        try Self.expectNoData(r, .verify)
     }
 
     // MARK: - CHANGE REFERENCE DATA (Part 2 §3.2.2) and RESET RETRY COUNTER (§3.2.3)
@@ -102,6 +104,7 @@ public final class PIVClient {
         defer { wipe(&command.data) }
         let r = try exchange.send(command, instruction: .changeReferenceData)
         guard r.sw == 0x9000 else { throw PIVError.status(r.sw, for: .changeReferenceData, reference: reference) }
+        try Self.expectNoData(r, .changeReferenceData)
     }
 
     /// Unblocks the PIN with the PUK and sets a new PIN.
@@ -113,6 +116,7 @@ public final class PIVClient {
         defer { wipe(&command.data) }
         let r = try exchange.send(command, instruction: .resetRetryCounter)
         guard r.sw == 0x9000 else { throw PIVError.status(r.sw, for: .resetRetryCounter, reference: PIVIdentifiers.pukReference) }
+        try Self.expectNoData(r, .resetRetryCounter)
     }
 
     /// SP 800-73-4 Part 2 §2.4.3: PIN and PUK are 6–8 bytes, padded to 8 with `FF`.
@@ -151,7 +155,12 @@ public final class PIVClient {
         let r = try exchange.send(CommandAPDU(ins: Instruction.putData.rawValue, p1: 0x3F, p2: 0xFF, data: data),
                                   instruction: .putData)
         guard r.sw == 0x9000 else { throw PIVError.status(r.sw, for: .putData) }
-        guard r.data.isEmpty else { throw PIVError.malformedResponse("PUT DATA returned data") }
+        try Self.expectNoData(r, .putData)
+    }
+
+    /// Commands without response data (VERIFY, CHANGE REFERENCE DATA, …) must return none.
+    static func expectNoData(_ r: ResponseAPDU, _ instruction: Instruction) throws {
+        guard r.data.isEmpty else { throw PIVError.malformedResponse("\(instruction.name) returned \(r.data.count) bytes of data where none are defined") }
     }
 
     // MARK: - YubiKey extensions (ykpiv.h: GET VERSION FD, GET SERIAL F8)
