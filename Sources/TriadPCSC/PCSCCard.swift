@@ -1,4 +1,5 @@
 import CPCSC
+import Glibc
 
 /// A connection to one card (`SCardConnect`), disconnected in `deinit`.
 ///
@@ -39,12 +40,32 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
         defer { for i in buffer.indices { buffer[i] = 0 } }
         var length = DWORD(buffer.count)
         let rc = SCardTransmit(handle, &pci, command, DWORD(command.count), nil, &buffer, &length)
-        try PCSCError.check(rc, "SCardTransmit")
+        if rc != SCARD_S_SUCCESS { throw classifyTransmitFailure(rc) }
         guard let response = ResponseAPDU(raw: Array(buffer.prefix(Int(length)))) else {
             // Fewer than two status bytes: the reader stack lost the answer.
             throw PCSCError(code: Int(SCARD_E_COMM_DATA_LOST), function: "SCardTransmit")
         }
         return response
+    }
+
+    /// pcscd answers a transmit to a card that has just vanished with a reader error
+    /// (`SCARD_E_NOT_TRANSACTED`, `SCARD_F_COMM_ERROR`) until its presence poll (every 400 ms,
+    /// pcsc-lite `PCSCLITE_STATUS_POLL_RATE`) notices the removal. Ask `SCardStatus` for up to
+    /// a second so that a pulled card is reported as removed rather than as a vague error.
+    private func classifyTransmitFailure(_ rc: LONG) -> PCSCError {
+        let original = PCSCError(code: Int(rc), function: "SCardTransmit")
+        guard original.kind == .other else { return original }
+        for _ in 0..<10 {
+            do {
+                if try !status().present { return PCSCError(code: Int(SCARD_W_REMOVED_CARD), function: "SCardTransmit") }
+            } catch let error as PCSCError {
+                return error.kind == .other ? original : error
+            } catch {
+                return original
+            }
+            usleep(100_000)
+        }
+        return original
     }
 
     /// Brackets `body` with `SCardBeginTransaction` / `SCardEndTransaction(SCARD_LEAVE_CARD)`.
