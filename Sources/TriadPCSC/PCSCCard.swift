@@ -56,8 +56,9 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
         if rc != SCARD_S_SUCCESS { throw classifyTransmitFailure(rc) }
         pristine = false
         guard let response = ResponseAPDU(raw: Array(buffer.prefix(Int(length)))) else {
-            // Fewer than two status bytes: the reader stack lost the answer.
-            throw PCSCError(code: Int(SCARD_E_COMM_DATA_LOST), function: "SCardTransmit")
+            // Fewer than two status bytes: the reader stack lost the answer (vpcd does this
+            // when the card's socket closes mid-exchange). Was the card pulled?
+            throw classifyTransmitFailure(LONG(SCARD_E_COMM_DATA_LOST))
         }
         return response
     }

@@ -42,6 +42,14 @@ final class VirtualCardProcess {
 
     /// Starts `virtual-card run` and waits until pcscd reports the card present.
     func insert() throws {
+        do { try insertOnce() } catch {
+            // vpcd accepts a new card only after noticing the old one left; give it one more go.
+            remove(kill: true)
+            try insertOnce()
+        }
+    }
+
+    private func insertOnce() throws {
         try Self.waitUntilReaderEmpty()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try Self.binary())
