@@ -36,7 +36,7 @@ enum StepCard {
             "",
             "Step \(index) of \(all.count) · \(act.title) · \(step.id)\(step.title.isEmpty ? "" : " — \(step.title)")",
             "  Acting:     \(who(step.role))",
-            "  Read aloud: \"\(step.say.trimmingCharacters(in: .whitespacesAndNewlines))\"",
+            "  Read aloud: \(step.say.trimmingCharacters(in: .whitespacesAndNewlines))",
             "  Tool does:  \(action.summary)",
         ]
         if !step.confirm.isEmpty { lines.append("  Confirms:   " + step.confirm.map(who).joined(separator: "; ")) }
