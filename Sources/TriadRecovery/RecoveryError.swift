@@ -19,6 +19,7 @@ public enum RecoveryError: Error, Equatable, CustomStringConvertible {
     case cardHasNoSlotInBlob(certificateFingerprint: String)
     case cardUnwrapFailed
     case cardBlocked
+    case card(String)
     // Factor 3: the PIN (Medical).
     case pinIncorrect(triesLeft: Int?)
     case pinRefusedLastTry
@@ -56,6 +57,8 @@ public enum RecoveryError: Error, Equatable, CustomStringConvertible {
             return "recovery card: the card could not unwrap the key-encryption key: insert the enrolled card"
         case .cardBlocked:
             return "recovery card: the PIN is blocked: unblock it with the PUK in a PIN-change ceremony, or use the backup card"
+        case .card(let what):
+            return "recovery card: \(what)"
         case .pinIncorrect(let left):
             return "PIN: incorrect (\(left.map { "\($0) tries left" } ?? "tries left unknown")): the Medical department re-enters it in a new ceremony; nothing was recovered"
         case .pinRefusedLastTry:
@@ -89,6 +92,7 @@ extension RecoveryError {
         case .cardHasNoSlotInBlob: return "cardHasNoSlotInBlob"
         case .cardUnwrapFailed: return "cardUnwrapFailed"
         case .cardBlocked: return "cardBlocked"
+        case .card: return "card"
         case .pinIncorrect: return "pinIncorrect"
         case .pinRefusedLastTry: return "pinRefusedLastTry"
         case .recordMalformed: return "recordMalformed"
