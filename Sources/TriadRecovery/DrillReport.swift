@@ -25,6 +25,7 @@ public struct DrillReport: Codable, Equatable {
         public var zone: String
         public var encrypted: Int
         public var covered: Int
+        public init(zone: String, encrypted: Int, covered: Int) { self.zone = zone; self.encrypted = encrypted; self.covered = covered }
     }
 
     public var factors: [Factor] = []
