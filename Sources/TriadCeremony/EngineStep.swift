@@ -56,6 +56,7 @@ extension Engine {
                 position.role = step.role
                 try append(EventType.stepFailed, ["error": .string(failure.message)])
                 prompter.show("✗ Step \(step.id) did not succeed: \(failure.message)")
+                if failure.fatal { throw Stop.aborted(step: step.id, reason: failure.message) }
                 let decision = try exception(step, happened: failure.message, choices: ["retry", "skip"])
                 if decision == "skip" { counts.skipped += 1; return }
             } catch let error as CeremonyError {
