@@ -8,7 +8,7 @@ import VirtualPIV
 /// A `virtual-card run` process inserted into the real pcscd through vpcd. This helper uses
 /// port 35964 ("Virtual PCD 00 01") so it does not collide with the virtual-card helper's
 /// own tests on 35963.
-final class VirtualCardProcess {
+final class PIVTestCard {
     static let port = 35964
     static let reader = "Virtual PCD 00 01"
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -132,10 +132,10 @@ enum Tool {
 /// The PC/SC layer itself against real pcscd: readers, status, transmit, transactions, removal.
 final class PCSCVirtualCardTests: XCTestCase {
     func testReaderListStatusAndSelect() throws {
-        let card = try VirtualCardProcess()
+        let card = try PIVTestCard()
         let context = try PCSCContext()
-        XCTAssertTrue(try context.readers().contains(VirtualCardProcess.reader))
-        XCTAssertTrue(try context.state(of: VirtualCardProcess.reader).isCardPresent)
+        XCTAssertTrue(try context.readers().contains(PIVTestCard.reader))
+        XCTAssertTrue(try context.state(of: PIVTestCard.reader).isCardPresent)
         let handle = try card.connect()
         let status = try handle.status()
         XCTAssertTrue(status.present)
@@ -163,7 +163,7 @@ final class PCSCVirtualCardTests: XCTestCase {
     /// A card pulled while we hold a handle gives SCARD_W_REMOVED_CARD (or a reader error),
     /// mapped to `.cardRemoved` — not a hang and not a crash.
     func testRemovedCardIsATypedError() throws {
-        let card = try VirtualCardProcess()
+        let card = try PIVTestCard()
         let handle = try card.connect()
         XCTAssertEqual(try handle.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x00, data: PIVIdentifiers.applicationID, le: 256)).sw, 0x9000)
         card.remove(kill: true)
