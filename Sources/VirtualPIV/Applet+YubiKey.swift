@@ -63,8 +63,7 @@ extension VirtualPIVApplet {
         let saved = mutateState {
             $0.managementAlgorithm = cipher
             $0.managementKey = newKey
-            $0.managementKeyIsDefault = cipher == .tripleDES
-                && newKey == SecureBytes(VirtualCardState.defaultManagementKey)
+            $0.managementKeyIsDefault = newKey == SecureBytes(VirtualCardState.defaultManagementKey)
         }
         return saved ? .ok() : .status(.memoryFailure)
     }
@@ -77,7 +76,8 @@ extension VirtualPIVApplet {
             return .status(.conditionsOfUseNotSatisfied)
         }
         clearVolatile()
-        return replaceState(.blank(serial: state.serial)) ? .ok() : .status(.memoryFailure)
+        return replaceState(.blank(serial: state.serial, managementAlgorithm: state.managementAlgorithm))
+            ? .ok() : .status(.memoryFailure)
     }
 
     /// SET PIN RETRIES `00 FA pinTries pukTries`: needs the management key and the PIN;

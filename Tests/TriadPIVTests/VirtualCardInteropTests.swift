@@ -106,6 +106,23 @@ final class VirtualCardInteropTests: XCTestCase {
         ypt(["-k" + newKey, "-a", "generate", "-s", "9a", "-A", "ECCP256", "-o", path("9a.pem")])
     }
 
+    /// Why new cards default to 3DES: Debian 12's yubico-piv-tool 2.2.0 always
+    /// authenticates with algorithm 03, so a card whose default key is AES-192 (as on a
+    /// YubiKey 5.7) refuses it with 6A86 and every administrative action fails.
+    func testYubicoPIVTool220CanOnlyUseA3DESManagementKey() throws {
+        card.stop()
+        let aesState = path("aes.state")
+        let made = PCSCHarness.run(PCSCHarness.virtualCardExecutable.path,
+                                   ["init", "--state", aesState, "--management-key-algorithm", "aes192"])
+        XCTAssertTrue(made.succeeded, made.stderr)
+        card = try VirtualCardProcess(statePath: aesState, port: 35963)
+        let refused = ypt(["-v1", "-a", "generate", "-s", "9d", "-A", "ECCP256"], expectSuccess: false)
+        XCTAssertFalse(refused.succeeded)
+        XCTAssertTrue(refused.stderr.contains("00 87 03 9b"), "2.2.0 asks for 3DES: \(refused.stderr)")
+        XCTAssertTrue(refused.stderr.contains("6a 86"), refused.stderr)
+        ypt(["-a", "verify-pin", "-P", "123456"])  // PIN actions need no management key
+    }
+
     func testBlockedCardStaysBlockedAcrossRestart() throws {
         for _ in 0..<3 { ypt(["-a", "verify-pin", "-P", "000000"], expectSuccess: false) }
         card.stop()

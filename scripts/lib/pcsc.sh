@@ -45,7 +45,7 @@ pcsc_up() {
     pcscd || { pcsc_log "pcscd failed to start"; return 1; }
     local i
     for i in $(seq 1 50); do [ -f /run/pcscd/pcscd.pid ] && break; sleep 0.1; done
-    PCSC_STARTED_PID=$(tr -d '\0' </run/pcscd/pcscd.pid 2>/dev/null)
+    PCSC_STARTED_PID=$(tr -d '\0' </run/pcscd/pcscd.pid 2>/dev/null || true)
     export PCSC_STARTED_PID
     pcsc_log "started pcscd (pid ${PCSC_STARTED_PID:-?})"
   fi
