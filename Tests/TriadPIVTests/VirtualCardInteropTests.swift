@@ -106,6 +106,24 @@ final class VirtualCardInteropTests: XCTestCase {
         ypt(["-k" + newKey, "-a", "generate", "-s", "9a", "-A", "ECCP256", "-o", path("9a.pem")])
     }
 
+    func testPKCS11SignsECDSAWith9AAndOpenSSLVerifies() throws {
+        ypt(["-a", "generate", "-s", "9a", "-A", "ECCP256", "-o", path("9a.pem")])
+        openssl(["req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", path("ca.key"), "-subj", "/CN=test CA", "-days", "30", "-out", path("ca.crt")])
+        openssl(["req", "-new", "-key", path("ca.key"), "-subj", "/CN=signer", "-out", path("req.csr")])
+        openssl(["x509", "-req", "-in", path("req.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key"),
+                 "-force_pubkey", path("9a.pem"), "-days", "30", "-out", path("9a.crt")])
+        ypt(["-a", "import-certificate", "-s", "9a", "-i", path("9a.crt")])
+        try Data("sign me".utf8).write(to: URL(fileURLWithPath: path("msg.bin")))
+        let sign = PCSCHarness.run("pkcs11-tool", ["--module", pkcs11Module, "--login", "--pin", "123456",
+                                                   "--sign", "-m", "ECDSA-SHA256", "--id", "01", "--signature-format", "openssl",
+                                                   "-i", path("msg.bin"), "-o", path("sig.der")])
+        XCTAssertTrue(sign.succeeded, sign.stderr)
+        let verify = PCSCHarness.run("openssl", ["dgst", "-sha256", "-verify", path("9a.pem"),
+                                                 "-signature", path("sig.der"), path("msg.bin")])
+        XCTAssertTrue(verify.stdout.contains("Verified OK"), verify.stdout + verify.stderr)
+    }
+
     /// Why new cards default to 3DES: Debian 12's yubico-piv-tool 2.2.0 always
     /// authenticates with algorithm 03, so a card whose default key is AES-192 (as on a
     /// YubiKey 5.7) refuses it with 6A86 and every administrative action fails.
