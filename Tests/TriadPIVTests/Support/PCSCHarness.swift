@@ -186,7 +186,7 @@ final class VirtualCardProcess {
             guard result.succeeded else { throw PCSCHarness.HarnessError.initFailed(result.stderr) }
         }
         logURL = URL(fileURLWithPath: statePath + ".run.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process = Process()
         process.executableURL = PCSCHarness.virtualCardExecutable
         process.arguments = ["run", "--state", statePath, "--port", String(port)] + (trace ? ["--trace"] : [])
