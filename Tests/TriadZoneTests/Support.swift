@@ -90,8 +90,16 @@ final class Scratch {
 
     /// `zone` sits beside the test bundle in the build products folder.
     static let zoneBinary: String = {
-        let products = Bundle(for: Scratch.self).bundleURL.deletingLastPathComponent()
-        return products.appendingPathComponent("zone").path
+        // Linux: the test runner is `<products>/TriadPackageTests.xctest` itself; macOS: a
+        // bundle inside <products>. Either way `zone` is in the same products folder.
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let candidates = [URL(fileURLWithPath: exe).deletingLastPathComponent(),
+                          Bundle(for: Scratch.self).bundleURL, Bundle(for: Scratch.self).bundleURL.deletingLastPathComponent()]
+        for dir in candidates {
+            let path = dir.appendingPathComponent("zone").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        fatalError("the zone executable was not found beside the tests (\(candidates)); run swift build first")
     }()
 
     var environment: [String: String] {
