@@ -5,6 +5,7 @@
 //   triad-format-bench decrypt IN OUT RECOVERY_CERT    file → file (temp + fsync + rename)
 //   triad-format-bench cat IN OUT RECOVERY_CERT        file → descriptor (verify pass + write pass)
 //   triad-format-bench seal IN - RECOVERY_CERT         file → /dev/null (crypto and reads only)
+//   triad-format-bench encrypt-dir DIR - RECOVERY_CERT every regular file of DIR in place (per-file cost)
 import Glibc
 import TriadCrypto
 import TriadFormat
@@ -39,6 +40,18 @@ do {
         let input = open(args[2], O_RDONLY), output = open("/dev/null", O_WRONLY)
         guard input >= 0, output >= 0 else { fail("\(args[2]): cannot open") }
         try EncryptedFile.encrypt(readingFrom: input, writingTo: output, zoneID: zoneID, recipients: [zone, recovery])
+    case "encrypt-dir":
+        guard let dir = opendir(args[2]) else { fail("\(args[2]): cannot open the folder") }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if entry.pointee.d_type == UInt8(DT_REG) { names.append(name) }
+        }
+        closedir(dir)
+        for name in names {
+            let path = args[2] + "/" + name
+            try EncryptedFile.encrypt(inputPath: path, outputPath: path, zoneID: zoneID, recipients: [zone, recovery])
+        }
     default:
         fail("unknown mode \(args[1])")
     }
