@@ -78,7 +78,8 @@ public struct ZoneFiles {
                 target = file
             }
             guard EncryptedFile.isEncrypted(at: file) else {
-                if output != nil { try FileIO.writeReplacing(target, try FileIO.readAll(file)) }
+                // Copies of plaintext are private to their owner, like decrypted files (0600).
+                if output != nil { try FileIO.writeReplacing(target, try FileIO.readAll(file), mode: 0o600) }
                 counts.skipped += 1
                 continue
             }

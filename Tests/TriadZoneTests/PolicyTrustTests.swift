@@ -175,4 +175,16 @@ final class PolicyTrustTests: XCTestCase {
         try Data(signed.fileBytes).write(to: URL(fileURLWithPath: Zone.policyPath(root: z, version: 2)))
         assertRefused(alice, containing: "is not listed in the trust file")
     }
+
+    /// Policies are signed with a key file: a `piv:` identity offers ECDH / RSA decryption
+    /// (slot 9D) but no signature, so officer commands refuse it before touching the card.
+    func testCardIdentityCannotSignPolicies() {
+        let bob = PKI.make("bob-p384", "p384")
+        for command in ["grant", "revoke"] {
+            let r = s.zone(command, z, "--cert", bob.cert, "--identity", "piv:")
+            XCTAssertEqual(r.status, 1)
+            XCTAssertTrue(r.stderr.contains("piv: cannot sign the zone policy: signing needs an officer key given as file:PATH"), r.stderr)
+        }
+        XCTAssertEqual(try Zone.load(root: z).policy.version, 1)
+    }
 }

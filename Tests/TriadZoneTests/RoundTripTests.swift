@@ -55,6 +55,8 @@ final class RoundTripTests: XCTestCase {
                 XCTAssertTrue(Array(FileManager.default.contents(atPath: out + "/" + p) ?? Data()) == data, "\(p) via \(who.key) differs")
             }
         }
+        let mode = try FileManager.default.attributesOfItem(atPath: s.path("out-recovery-p384.key/ward/big-10MiB"))[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o600, "decrypted copies are private to their owner")
         r = s.zone("cat", s.path("z/ward/b/64k+1"), "--identity", "file:" + recovery.key)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(Array(r.stdout) == tree["ward/b/64k+1"], "cat by the recovery key differs")
