@@ -50,7 +50,7 @@ final class CardMemberTests: XCTestCase {
         XCTAssertEqual(s.zone("init", s.path("z"), "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
                               "--recovery-cert", recovery.cert, "--member", cert).status, 0)
         let pin = s.path("pin")
-        FileManager.default.createFile(atPath: pin, contents: Data("123456\n".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: pin, contents: Data("123456\n".utf8)))
         r = s.zoneShell("\"$ZONE\" encrypt '\(s.path("z"))' --identity 'piv:\(Self.reader)' --pin-fd 3 3<'\(pin)'")
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("PIN tries left"), "the tries left are shown before the PIN is used: \(r.stderr)")

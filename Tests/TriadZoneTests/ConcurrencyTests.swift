@@ -40,20 +40,20 @@ final class ConcurrencyTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: z, withIntermediateDirectories: true)
             XCTAssertEqual(s.zone("init", z, "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
                                   "--recovery-cert", recovery.cert).status, 0)
-            var results: [RunResult?] = [nil, nil]
+            let results = Box<[RunResult?]>([nil, nil])
             let lock = NSLock()
             let group = DispatchGroup()
             for (i, member) in [bob, carol].enumerated() {
                 group.enter()
                 DispatchQueue.global().async {
                     let r = s.zone("grant", z, "--cert", member.cert, "--identity", "file:" + officer.key)
-                    lock.lock(); results[i] = r; lock.unlock()
+                    lock.lock(); results.value[i] = r; lock.unlock()
                     group.leave()
                 }
             }
             group.wait()
             for (i, member) in [bob, carol].enumerated() {
-                let r = results[i]!
+                let r = results.value[i]!
                 if r.status != 0 {
                     refusals += 1
                     XCTAssertEqual(r.status, 1)
