@@ -1,0 +1,72 @@
+import TriadCrypto
+import TriadJournal
+
+/// What an action sees of the running ceremony (docs/ceremony.md §"Writing an action").
+///
+/// It carries the ceremony's `--set` parameters, the participants, the secret store, the
+/// way to ask a participant, the PIN input, and `record` to journal what the action did.
+/// The action cannot write any other kind of entry, skip a step or change the order.
+public struct ActionContext {
+    public let ceremonyID: String
+    /// Random per-ceremony nonce (hex), for binding factor operations to this ceremony
+    /// (checklist item 9).
+    public let nonce: String
+    public let practice: Bool
+    public let act: Act
+    public let step: Step
+    public let arguments: StepArguments
+    /// `--set KEY=VALUE` values (with script defaults).
+    public let parameters: [String: String]
+    public internal(set) var participants: Participants
+    /// Role id → title from the script, for prompts.
+    public let roleTitles: [String: String]
+    public let secrets: SecretStore
+    public let facts: Set<String>
+    public let secretInput: SecretInput
+    /// Where the ceremony writes its outputs (transcript, summary, quarantine …).
+    public let outputDirectory: String
+    let prompter: Prompter
+    let append: (_ event: String, _ role: String, _ payload: CanonicalValue) throws -> JournalEntry
+    /// The newest entry (the head) as the action starts.
+    public internal(set) var head: JournalEntry
+
+    /// The person filling the acting role.
+    public var actor: Person? { participants.person(for: step.role) }
+
+    public func show(_ text: String) { prompter.show(text) }
+
+    /// Asks a question; the answers-file key is `<step-id>.<key>`.
+    public func ask(_ key: String, _ question: String, default defaultAnswer: String? = nil) throws -> String {
+        try prompter.ask(key: "\(step.id).\(key)", question: question, defaultAnswer: defaultAnswer)
+    }
+
+    /// Asks for yes/no until one of them is given.
+    public func askYesNo(_ key: String, _ question: String, default defaultAnswer: String? = nil) throws -> Bool {
+        while true {
+            let a = try ask(key, "\(question) (yes/no)", default: defaultAnswer).lowercased()
+            if ["yes", "y"].contains(a) { return true }
+            if ["no", "n"].contains(a) { return false }
+            if prompter.mode != "interactive" { throw ActionError("answer to \(step.id).\(key) must be yes or no, not '\(a)'") }
+            show("Please answer yes or no.")
+        }
+    }
+
+    /// Journals what the action did as a RECORD entry (`kind` plus `payload`). Never put a
+    /// secret in `payload`: record a fingerprint or key check value instead.
+    @discardableResult
+    public mutating func record(_ kind: String, _ payload: [String: CanonicalValue], role: String? = nil) throws -> JournalEntry {
+        var p = payload
+        p["kind"] = .string(kind)
+        let entry = try append(EventType.record, role ?? step.role, .object(p))
+        head = entry
+        return entry
+    }
+
+    /// Admits a participant to a role (roll call); refuses one person in two roles.
+    public mutating func admit(_ person: Person, to role: String) throws {
+        try participants.admit(person, to: role)
+    }
+
+    /// Reads a secret from `--pin-fd` or the terminal (never from an answers file).
+    public func readSecret(prompt: String) throws -> SecureBytes { try secretInput.read(prompt: prompt) }
+}

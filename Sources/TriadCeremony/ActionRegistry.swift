@@ -1,0 +1,28 @@
+/// The actions scripts may name. `ceremony lint` rejects any other name.
+///
+/// The recovery key actions register here too: add the type to `standard`.
+public struct ActionRegistry: Sendable {
+    private var types: [String: any CeremonyAction.Type] = [:]
+
+    public init(_ actions: [any CeremonyAction.Type] = []) {
+        for a in actions { register(a) }
+    }
+
+    public mutating func register(_ action: any CeremonyAction.Type) {
+        precondition(types[action.name] == nil, "two actions named \(action.name)")
+        types[action.name] = action
+    }
+
+    public func action(named name: String) -> (any CeremonyAction.Type)? { types[name] }
+
+    public var names: [String] { types.keys.sorted() }
+
+    /// Every built-in action of the shipped tool.
+    public static let standard = ActionRegistry([
+        IdentifyParticipantsAction.self,
+        ConfirmAction.self,
+        RecordValueAction.self,
+        PrintAnchorAction.self,
+        RecordEnvironmentAction.self,
+    ] + recoveryActions)
+}

@@ -1,0 +1,46 @@
+import TriadJournal
+
+/// Roll call: each named role states their name and staff number (research/ceremonies.md
+/// §1.3: "SA has all participants sign into the KMF log"; checklist item 7).
+///
+/// The engine refuses a second role for a person already admitted (checklist item 8).
+public struct IdentifyParticipantsAction: CeremonyAction {
+    public static let name = "identify-participants"
+    public static let summary = "Each listed role says their full name and staff number; the tool refuses one person in two roles."
+    public static let parameters = [ParameterSpec("roles", .textList, required: true, "the roles called in this roll call")]
+    public static let admitsParticipants = true
+
+    public static func produces(_ arguments: StepArguments) -> [String] {
+        arguments.textList("roles").map { "identified:\($0)" }
+    }
+
+    public init() {}
+
+    public func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        var admitted: [CanonicalValue] = []
+        for role in context.arguments.textList("roles") {
+            let title = Self.title(role, context)
+            let name = try askNonEmpty(&context, "\(role).name", "\(title): your full name")
+            let staffID = try askNonEmpty(&context, "\(role).id", "\(title): your staff or badge number")
+            let person = Person(name: name, staffID: staffID)
+            try context.admit(person, to: role)
+            try context.record("participant", ["name": .string(name), "staff_id": .string(staffID)], role: role)
+            context.show("  ✓ \(title): \(person.display)")
+            admitted.append(.string(role))
+        }
+        return ActionOutcome(["admitted": .array(admitted)])
+    }
+
+    static func title(_ role: String, _ context: ActionContext) -> String {
+        context.roleTitles[role].map { "\($0) [\(role)]" } ?? role
+    }
+
+    private func askNonEmpty(_ context: inout ActionContext, _ key: String, _ question: String) throws -> String {
+        while true {
+            let answer = try context.ask(key, question).trimmingCharacters(in: .whitespaces)
+            if !answer.isEmpty { return answer }
+            if context.prompter.mode != "interactive" { throw CeremonyError.invalidParticipant(role: key, reason: "empty answer") }
+            context.show("An answer is needed.")
+        }
+    }
+}

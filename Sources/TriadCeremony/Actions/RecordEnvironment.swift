@@ -1,0 +1,24 @@
+import Foundation
+import TriadJournal
+
+/// Records the machine the ceremony runs on: host, kernel, the tool binary's SHA-256 and
+/// the attached USB devices (checklist item 22: the environment fingerprint).
+public struct RecordEnvironmentAction: CeremonyAction {
+    public static let name = "record-environment"
+    public static let summary = "The tool records the host, kernel, its own SHA-256 and the attached USB devices."
+    public static let parameters: [ParameterSpec] = []
+
+    public static func produces(_ arguments: StepArguments) -> [String] { ["environment-recorded"] }
+
+    public init() {}
+
+    public func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let env = Environment.current()
+        context.show("  host \(env.host), kernel \(env.kernel)\n  tool SHA-256 \(env.toolSHA256)\n  USB devices: \(env.usbDevices.isEmpty ? "none" : env.usbDevices.joined(separator: ", "))")
+        try context.record("environment", [
+            "host": .string(env.host), "kernel": .string(env.kernel), "tool_sha256": .string(env.toolSHA256),
+            "usb_devices": .array(env.usbDevices.map { .string($0) }),
+        ])
+        return ActionOutcome(["usb_device_count": .int(Int64(env.usbDevices.count))])
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import TriadJournal
+
+/// The acting role reads a value aloud and types it (a bag serial, a ticket number); it
+/// goes into the journal. With `expect`, it must equal that value (e.g. `${bag_serial}`
+/// from the approved plan); with `twice`, it is typed twice to catch slips.
+public struct RecordValueAction: CeremonyAction {
+    public static let name = "record-value"
+    public static let summary = "The acting person types a value read from a label or document; it is journaled."
+    public static let parameters = [
+        ParameterSpec("name", .text, required: true, "name of the value, e.g. bag-serial"),
+        ParameterSpec("prompt", .text, "what to ask"),
+        ParameterSpec("pattern", .text, "a regular expression the whole value must match"),
+        ParameterSpec("expect", .text, "the value it must equal, e.g. ${bag_serial}"),
+        ParameterSpec("twice", .flag, "type it twice"),
+    ]
+
+    public static func produces(_ arguments: StepArguments) -> [String] {
+        ["value:\(arguments.text("name") ?? "")"]
+    }
+
+    public init() {}
+
+    public func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let name = context.arguments.text("name") ?? "value"
+        let prompt = context.arguments.text("prompt") ?? "Type \(name)"
+        let value = try context.ask("value", prompt).trimmingCharacters(in: .whitespaces)
+        if context.arguments.flag("twice") == true {
+            let again = try context.ask("again", "\(prompt) (again)").trimmingCharacters(in: .whitespaces)
+            guard again == value else { throw ActionError("the two entries of \(name) differ ('\(value)' and '\(again)')") }
+        }
+        if let pattern = context.arguments.text("pattern") {
+            guard value.range(of: "^(?:\(pattern))$", options: .regularExpression) != nil else {
+                throw ActionError("\(name) '\(value)' does not have the expected form \(pattern)")
+            }
+        }
+        if let expected = context.arguments.text("expect"), expected != value {
+            throw ActionError("\(name) is '\(value)' but the plan says '\(expected)'")
+        }
+        try context.record("value", ["name": .string(name), "value": .string(value)])
+        return ActionOutcome(["name": .string(name), "value": .string(value)])
+    }
+}

@@ -1,0 +1,59 @@
+import TriadJournal
+
+/// Errors of the ceremony layer. Each says what happened, where, and what to do.
+public enum CeremonyError: Error, Equatable, CustomStringConvertible {
+    case scriptInvalid(origin: String, problems: [String])
+    case scriptHashMismatch(origin: String, expected: String, actual: String)
+    case parameterMissing(name: String)
+    case parameterUnknown(name: String)
+    case answersInvalid(path: String, reason: String)
+    case missingAnswer(key: String)
+    case inputEnded(key: String)
+    case invalidParticipant(role: String, reason: String)
+    case samePersonTwoRoles(person: String, role: String, otherRole: String)
+    case roleAlreadyFilled(role: String, by: String)
+    /// A step's preconditions or role presence do not hold; the ceremony was aborted.
+    case refused(ceremony: String, step: String, reason: String)
+    /// The participants aborted the ceremony.
+    case aborted(ceremony: String, step: String, reason: String)
+    /// An append failed: the ceremony stopped before anything else ran.
+    case cannotLog(ceremony: String, journal: String, step: String, reason: String)
+    case noSecretInput
+    case secretEmpty(source: String)
+
+    public var description: String {
+        switch self {
+        case .scriptInvalid(let origin, let problems):
+            return "\(origin): the script is not valid:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .scriptHashMismatch(let origin, let expected, let actual):
+            return "\(origin): SHA-256 is \(actual), not the approved \(expected). Use the approved copy of the script."
+        case .parameterMissing(let name):
+            return "the script needs --set \(name)=VALUE"
+        case .parameterUnknown(let name):
+            return "--set \(name): the script declares no parameter of that name (see `ceremony show`)"
+        case .answersInvalid(let path, let reason):
+            return "answers file \(path): \(reason)"
+        case .missingAnswer(let key):
+            return "the answers file has no answer for '\(key)'; add it (see docs/ceremony.md §Answers)"
+        case .inputEnded(let key):
+            return "input ended while waiting for '\(key)'"
+        case .invalidParticipant(let role, let reason):
+            return "role \(role): \(reason)"
+        case .samePersonTwoRoles(let person, let role, let otherRole):
+            return "\(person) already fills the role \(otherRole) and cannot also be \(role): one person, one role. Name a different person."
+        case .roleAlreadyFilled(let role, let by):
+            return "role \(role) is already filled by \(by) in this ceremony"
+        case .refused(let id, let step, let reason):
+            return "step \(step) refused: \(reason). Ceremony \(id) was closed as ABORTED."
+        case .aborted(let id, let step, let reason):
+            return "ceremony \(id) aborted at step \(step): \(reason)"
+        case .cannotLog(let id, let journal, let step, let reason):
+            return "cannot write to the journal \(journal) at step \(step) (\(reason)); the ceremony stopped and no further action ran. "
+                + "When the journal is writable again, close it with: ceremony abort --journal \(journal) --ceremony \(id) --reason \"journal unwritable\""
+        case .noSecretInput:
+            return "no terminal to read a PIN from; pass --pin-fd N"
+        case .secretEmpty(let source):
+            return "nothing was read from \(source)"
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import TriadCrypto
+import TriadJournal
+
+/// Replays a chain-valid transcript against its script (checklist item 24, "order against
+/// the script"): the offline twin of the engine's run-time checks.
+///
+/// The hash chain shows a transcript was not changed after the fact *unless the whole tail
+/// was recomputed*; this replay shows that what it records is a run the engine could have
+/// made — steps in order, roles present, one person per role, preconditions true,
+/// confirmations given, deviations covered by witnessed exceptions.
+enum Conformance {
+    static func check(_ entries: [JournalEntry], pinnedScript: CeremonyScript?, registry: ActionRegistry) throws -> VerifyReport {
+        var r = Replay(entries: entries, registry: registry)
+        try r.begin(pinnedScript)
+        try r.run()
+        return r.report
+    }
+}
+
+private struct Replay {
+    let entries: [JournalEntry]
+    let registry: ActionRegistry
+    var k = 1
+    var script: CeremonyScript!
+    var participants = Participants()
+    var facts = Set<String>()
+    var completed = Set<String>()
+    var report = VerifyReport()
+
+    init(entries: [JournalEntry], registry: ActionRegistry) { self.entries = entries; self.registry = registry }
+
+    func fail(_ n: Int, _ m: String) -> VerifyFailure { VerifyFailure(entry: n, message: m) }
+
+    mutating func begin(_ pinned: CeremonyScript?) throws {
+        let b = entries[0]
+        guard let s = b.payload["script"], let text = s["text"]?.stringValue, let sha = s["sha256"]?.stringValue else {
+            throw fail(1, "BEGIN does not carry the script text and SHA-256")
+        }
+        if Hex.encode(SHA256.hash(Array(text.utf8))) != sha { throw fail(1, "the embedded script does not match its SHA-256") }
+        if let pinned, pinned.sha256 != sha {
+            throw fail(1, "the ceremony ran script SHA-256 \(sha), not the given script's \(pinned.sha256)")
+        }
+        do { script = try ScriptLoader.parse(text, origin: "the script in entry 1") } catch { throw fail(1, "\(error)") }
+        if s["name"]?.stringValue != script.name || s["version"]?.intValue != Int64(script.version) {
+            throw fail(1, "BEGIN names a different script name or version than the embedded text")
+        }
+        guard b.payload["ceremony_id"]?.stringValue == b.ceremony else { throw fail(1, "ceremony_id differs from the entry's ceremony") }
+        guard let practice = b.payload["practice"]?.boolValue, let mode = b.payload["mode"]?.stringValue else {
+            throw fail(1, "BEGIN lacks practice or mode")
+        }
+        if practice != b.ceremony.hasPrefix("PRACTICE-") { throw fail(1, "practice flag and ceremony id disagree") }
+        report.ceremonyID = b.ceremony; report.scriptName = script.name; report.scriptVersion = script.version
+        report.scriptSHA256 = sha; report.practice = practice; report.mode = mode
+        report.entries = entries.count; report.started = b.time; report.ended = entries.last!.time
+        report.terminal = entries.last!.event
+        report.terminalReason = entries.last!.payload["reason"]?.stringValue ?? ""
+    }
+
+    var peek: JournalEntry? { k < entries.count ? entries[k] : nil }
+    var abortedHere: Bool { peek?.event == EventType.aborted }
+
+    mutating func next(_ expecting: String) throws -> JournalEntry {
+        guard let e = peek else { throw fail(k + 1, "missing: expected \(expecting)") }
+        k += 1
+        return e
+    }
+
+    mutating func run() throws {
+        for act in script.acts {
+            if abortedHere { return }
+            let s = try next("ACT_START of act \(act.id)")
+            guard s.event == EventType.actStart, s.act == act.id, s.step.isEmpty else {
+                throw fail(k, "\(s.event) \(s.act)/\(s.step) where the script expects the start of act \(act.id)")
+            }
+            for step in act.steps {
+                if try !replay(act, step) { return }
+            }
+            if abortedHere { return }
+            let e = try next("ACT_END of act \(act.id)")
+            guard e.event == EventType.actEnd, e.act == act.id, e.step.isEmpty else {
+                throw fail(k, "\(e.event) \(e.act)/\(e.step) where the script expects the end of act \(act.id)")
+            }
+        }
+        let c = try next("CLOSED")
+        guard c.event == EventType.closed else { throw fail(k, "\(c.event) where the script expects CLOSED") }
+    }
+
+    /// Replays one step; false when the ceremony was aborted during it.
+    mutating func replay(_ act: Act, _ step: Step) throws -> Bool {
+        let action = registry.action(named: step.action)
+        let arguments = StepArguments(step.arguments)
+        while true {
+            if abortedHere { return false }
+            let e = try next("step \(step.id)")
+            guard e.act == act.id, e.step == step.id else {
+                throw fail(k, "\(e.event) is for \(e.act)/\(e.step) but the script's next step is \(act.id)/\(step.id)")
+            }
+            switch e.event {
+            case EventType.pause:
+                let r = try next("RESUME")
+                if r.event == EventType.aborted { return false }
+                guard r.event == EventType.resume, r.step == step.id else { throw fail(k, "a PAUSE must be followed by RESUME") }
+                for role in r.payload["absent"]?.arrayValue?.compactMap(\.stringValue) ?? [] { participants.markAbsent(role) }
+            case EventType.exception:
+                let choice = try exception(e, k)
+                if choice == "skip" { return true }
+                guard choice == "continue" else { throw fail(k, "an exception before a step may continue or skip, not \(choice)") }
+            case EventType.refused:
+                guard abortedHere else { throw fail(k + 1, "a REFUSED step must be followed by ABORTED") }
+                return false
+            case EventType.stepStart:
+                if let finished = try attempt(e, act, step, action, arguments) { return finished }
+            default:
+                throw fail(k, "\(e.event) where step \(step.id) should start")
+            }
+        }
+    }
+
+    /// One attempt from STEP_START; true/false to leave the step (done or skipped / aborted),
+    /// nil to retry.
+    mutating func attempt(_ start: JournalEntry, _ act: Act, _ step: Step, _ action: (any CeremonyAction.Type)?,
+                          _ arguments: StepArguments) throws -> Bool? {
+        let startIndex = k
+        guard start.role == step.role, start.payload["action"]?.stringValue == step.action else {
+            throw fail(k, "STEP_START of \(step.id) names role \(start.role) and action \(start.payload["action"]?.stringValue ?? "?"), the script \(step.role) and \(step.action)")
+        }
+        let admits = action?.admitsParticipants == true ? Set(arguments.textList("roles")) : []
+        for role in [step.role] + step.confirm where !admits.contains(role) && !participants.isPresent(role) {
+            throw fail(startIndex, "step \(step.id) ran although role \(role) was not present")
+        }
+        for earlier in step.after where !completed.contains(earlier) {
+            throw fail(startIndex, "step \(step.id) ran although step \(earlier) was not completed")
+        }
+        for fact in (action?.allRequiredFacts(arguments) ?? []) + step.requires where !facts.contains(fact) {
+            throw fail(startIndex, "step \(step.id) ran although '\(fact)' did not hold")
+        }
+        var confirmed = Set<String>()
+        while true {
+            if abortedHere { return false }
+            let e = try next("the end of step \(step.id)")
+            guard e.act == act.id, e.step == step.id else { throw fail(k, "\(e.event) for \(e.act)/\(e.step) inside step \(step.id)") }
+            switch e.event {
+            case EventType.record:
+                if e.payload["kind"]?.stringValue == "participant" {
+                    guard admits.contains(e.role), let name = e.payload["name"]?.stringValue,
+                          let id = e.payload["staff_id"]?.stringValue else {
+                        throw fail(k, "a participant record for role \(e.role), which this step does not call")
+                    }
+                    do { try participants.admit(Person(name: name, staffID: id), to: e.role) } catch { throw fail(k, "\(error)") }
+                    report.participants.append("\(e.role): \(name) (\(id))")
+                }
+            case EventType.confirm:
+                guard step.confirm.contains(e.role), let person = participants.person(for: e.role),
+                      e.payload["name"]?.stringValue == person.display else {
+                    throw fail(k, "a confirmation by \(e.role) that is not the step's confirming role's person")
+                }
+                if e.payload["agreed"]?.boolValue == true { confirmed.insert(e.role) } else {
+                    report.disagreements.append("entry \(k), step \(step.id): \(person.display) (\(e.role)) did not agree: \(e.payload["reason"]?.stringValue ?? "")")
+                }
+            case EventType.stepDone:
+                let missing = Set(step.confirm).subtracting(confirmed)
+                if !missing.isEmpty { throw fail(k, "step \(step.id) done without confirmation by \(missing.sorted().joined(separator: ", "))") }
+                let produced = Set(e.payload["facts"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                let declared = Set(action?.allProducedFacts(arguments) ?? [])
+                if !declared.isSubset(of: produced) { throw fail(k, "STEP_DONE of \(step.id) lacks the facts its action produces") }
+                facts.formUnion(produced)
+                completed.insert(step.id)
+                return true
+            case EventType.stepFailed:
+                if abortedHere { return false }
+                let x = try next("EXCEPTION after the failed step \(step.id)")
+                guard x.event == EventType.exception, x.step == step.id else {
+                    throw fail(k, "a failed step must be followed by an EXCEPTION or ABORTED, not \(x.event)")
+                }
+                let choice = try exception(x, k)
+                if choice == "skip" { return true }
+                guard choice == "retry" else { throw fail(k, "after a failure an exception may retry or skip, not \(choice)") }
+                return nil
+            default:
+                throw fail(k, "\(e.event) inside step \(step.id)")
+            }
+        }
+    }
+
+    mutating func exception(_ e: JournalEntry, _ n: Int) throws -> String {
+        guard let witness = script.witnessRole, e.role == witness.id, let person = participants.person(for: witness.id),
+              participants.isPresent(witness.id), e.payload["witness"]?.stringValue == person.display else {
+            throw fail(n, "an exception not confirmed by the witness in the room")
+        }
+        let p = e.payload
+        report.exceptions.append("entry \(n), step \(e.step): expected \"\(p["expected"]?.stringValue ?? "")\"; happened \"\(p["happened"]?.stringValue ?? "")\"; decided \"\(p["decision"]?.stringValue ?? "")\" (\(p["continue"]?.stringValue ?? "")), witness \(person.display)")
+        return p["continue"]?.stringValue ?? ""
+    }
+}

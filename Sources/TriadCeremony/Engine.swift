@@ -1,0 +1,191 @@
+import Foundation
+import TriadCrypto
+import TriadJournal
+
+/// Runs a ceremony script step by step against the journal (DESIGN.md §6).
+///
+/// The engine, not the script, guarantees: steps run in script order; a step runs only when
+/// its roles are present and its preconditions hold (else REFUSED, then ABORTED); every
+/// event is journaled before the next thing happens, and a failed append stops the ceremony
+/// (checklist item 18); a deviation needs an exception record confirmed by the witness
+/// (item 27); the head is printed as words at every act boundary (item 19); secrets are
+/// zeroised at CLOSED or ABORTED (item 5).
+public final class Engine {
+    let script: CeremonyScript
+    let journal: Journal
+    let prompter: Prompter
+    let options: RunOptions
+    let secrets = SecretStore()
+    let nonce = Hex.encode(SecureRandom.bytes(count: 16))
+    var ceremonyID = ""
+    var participants = Participants()
+    var facts = Set<String>()
+    var completed = Set<String>()
+    var head: JournalEntry?
+    var position = (act: "", step: "", role: "")
+    var counts = (done: 0, skipped: 0, exceptions: 0)
+
+    /// Ends the run early; caught in `run`, which journals the terminal entry.
+    enum Stop: Error {
+        case refused(step: String, reason: String)
+        case aborted(step: String, reason: String)
+    }
+
+    public init(script: CeremonyScript, journal: Journal, prompter: Prompter, options: RunOptions) {
+        self.script = script; self.journal = journal; self.prompter = prompter; self.options = options
+    }
+
+    /// Runs the ceremony to CLOSED or ABORTED and exports its transcript and summary.
+    /// - Throws: `CeremonyError` when it could not start, was refused or aborted
+    ///   (`.refused`, `.aborted`, after journaling ABORTED), or could not log (`.cannotLog`).
+    @discardableResult
+    public func run() throws -> RunResult {
+        try preflight()
+        defer { secrets.zeroise() }
+        try begin()
+        do {
+            for (index, act) in script.acts.enumerated() {
+                position = (act.id, "", "")
+                try append(EventType.actStart, ["title": .string(act.title), "number": .int(Int64(index + 1))])
+                prompter.show(StepCard.actBanner(act, number: index + 1, of: script.acts.count))
+                for step in act.steps { try runStep(act, step) }
+                position = (act.id, "", "")
+                let end = try append(EventType.actEnd, ["title": .string(act.title)])
+                prompter.show(AnchorBanner.text(seq: end.seq, words: AnchorWords.anchor(hexHash: end.hash), reason: "end of act \(index + 1)"))
+            }
+            position = ("", "", "")
+            let closed = try append(EventType.closed, [
+                "steps_completed": .int(Int64(counts.done)), "steps_skipped": .int(Int64(counts.skipped)),
+                "exceptions": .int(Int64(counts.exceptions)),
+            ])
+            secrets.zeroise()
+            prompter.show(AnchorBanner.text(seq: closed.seq, words: AnchorWords.anchor(hexHash: closed.hash), reason: "CLOSED"))
+            return try finish(closed)
+        } catch let stop as Stop {
+            let (step, reason, refused): (String, String, Bool) = {
+                switch stop {
+                case .refused(let s, let r): return (s, r, true)
+                case .aborted(let s, let r): return (s, r, false)
+                }
+            }()
+            let aborted = try abort(reason: refused ? "step \(step) refused: \(reason)" : reason)
+            _ = try finish(aborted)
+            throw refused ? CeremonyError.refused(ceremony: ceremonyID, step: step, reason: reason)
+                          : CeremonyError.aborted(ceremony: ceremonyID, step: step, reason: reason)
+        } catch let error as JournalError {
+            throw cannotLog(error)
+        } catch let error as CeremonyError {
+            // Input ended, an answer is missing, a participant is invalid: abort with the reason.
+            let aborted = try abort(reason: error.description)
+            _ = try finish(aborted)
+            throw CeremonyError.aborted(ceremony: ceremonyID, step: position.step.isEmpty ? "-" : position.step, reason: error.description)
+        }
+    }
+
+    // MARK: Start and end
+
+    private func preflight() throws {
+        if !options.skipLint {
+            let problems = Lint.check(script, registry: options.registry)
+            if !problems.isEmpty { throw CeremonyError.scriptInvalid(origin: script.origin, problems: problems) }
+        }
+        if let expected = options.expectedScriptSHA256, expected.lowercased() != script.sha256 {
+            throw CeremonyError.scriptHashMismatch(origin: script.origin, expected: expected.lowercased(), actual: script.sha256)
+        }
+        let declared = Set(script.parameters.map(\.name))
+        for name in options.parameters.keys where !declared.contains(name) { throw CeremonyError.parameterUnknown(name: name) }
+        for p in script.parameters where p.required && options.parameters[p.name] == nil && p.defaultValue == nil {
+            throw CeremonyError.parameterMissing(name: p.name)
+        }
+    }
+
+    var parameters: [String: String] {
+        var values: [String: String] = [:]
+        for p in script.parameters { if let d = p.defaultValue { values[p.name] = d } }
+        return values.merging(options.parameters) { $1 }
+    }
+
+    private func begin() throws {
+        let env = Environment.current()
+        var payload: [String: CanonicalValue] = [
+            "script": ["name": .string(script.name), "version": .int(Int64(script.version)), "title": .string(script.title),
+                       "sha256": .string(script.sha256), "text": .string(script.source)],
+            "tool": ["version": .string(Environment.toolVersion), "sha256": .string(env.toolSHA256)],
+            "host": .string(env.host),
+            "practice": .bool(options.practice),
+            "mode": .string(prompter.mode),
+            "parameters": .object(parameters.mapValues { .string($0) }),
+            "nonce": .string(nonce),
+        ]
+        if let answers = prompter as? AnswersPrompter { payload["answers_sha256"] = .string(answers.sha256) }
+        var attempts = 0
+        while true {
+            let id = options.ceremonyID ?? Self.newID(script.name, practice: options.practice)
+            payload["ceremony_id"] = .string(id)
+            do {
+                head = try journal.begin(ceremony: id, scriptName: script.name, scriptSHA256: script.sha256,
+                                         practice: options.practice, payload: .object(payload))
+                ceremonyID = id
+                break
+            } catch JournalError.ceremonyIDUsed(let used) where options.ceremonyID == nil && attempts < 3 {
+                attempts += 1
+                _ = used
+            }
+        }
+        prompter.show(StepCard.header(script, ceremonyID: ceremonyID, practice: options.practice, mode: prompter.mode))
+    }
+
+    /// `[PRACTICE-]<script>-<UTC time>-<8 hex>`: readable, sortable, and unique with the
+    /// random tail; the journal refuses an id it has seen (checklist item 17).
+    static func newID(_ name: String, practice: Bool) -> String {
+        let t = JournalTime.format(Date())
+        let compact = t.prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        return "\(practice ? "PRACTICE-" : "")\(name)-\(compact)Z-\(Hex.encode(SecureRandom.bytes(count: 4)))"
+    }
+
+    private func abort(reason: String) throws -> JournalEntry {
+        secrets.zeroise()
+        do {
+            let entry = try append(EventType.aborted, ["reason": .string(reason), "at_step": .string(position.step)])
+            prompter.show("CEREMONY ABORTED: \(reason)")
+            prompter.show(AnchorBanner.text(seq: entry.seq, words: AnchorWords.anchor(hexHash: entry.hash), reason: "ABORTED"))
+            return entry
+        } catch let error as JournalError {
+            throw cannotLog(error)
+        }
+    }
+
+    private func cannotLog(_ error: JournalError) -> CeremonyError {
+        secrets.zeroise()
+        let reason: String
+        if case .cannotAppend(_, let r) = error { reason = r } else { reason = error.description }
+        let where_ = position.step.isEmpty ? (position.act.isEmpty ? "the start" : "act \(position.act)") : position.step
+        return .cannotLog(ceremony: ceremonyID, journal: journal.path, step: where_, reason: reason)
+    }
+
+    private func finish(_ terminal: JournalEntry) throws -> RunResult {
+        var result = RunResult(ceremonyID: ceremonyID, terminal: terminal)
+        let unused = prompter.unusedAnswers()
+        if !unused.isEmpty { prompter.show("Note: answers never asked for: \(unused.joined(separator: ", "))") }
+        let entries = try journal.entries(ceremony: ceremonyID)
+        try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        let transcript = "\(options.outputDirectory)/\(ceremonyID).jsonl"
+        let summary = "\(options.outputDirectory)/\(ceremonyID)-summary.txt"
+        try Transcript.writeExclusive(Transcript.text(entries), to: transcript)
+        try Transcript.writeExclusive(Summary.text(entries, transcriptName: (transcript as NSString).lastPathComponent), to: summary)
+        result.transcriptPath = transcript
+        result.summaryPath = summary
+        prompter.show("Transcript: \(transcript)\nSummary:    \(summary)")
+        return result
+    }
+
+    // MARK: Journal
+
+    @discardableResult
+    func append(_ event: String, _ payload: [String: CanonicalValue], role: String? = nil) throws -> JournalEntry {
+        let entry = try journal.append(ceremony: ceremonyID, act: position.act, step: position.step,
+                                       role: role ?? position.role, event: event, payload: .object(payload))
+        head = entry
+        return entry
+    }
+}

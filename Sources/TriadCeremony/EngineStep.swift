@@ -1,0 +1,195 @@
+import Foundation
+import TriadJournal
+
+/// One step: the go/pause/exception/abort choice, the precondition checks, the action, the
+/// confirmations, and what happens when something deviates from the script.
+extension Engine {
+    func runStep(_ act: Act, _ step: Step) throws {
+        position = (act.id, step.id, step.role)
+        guard let action = options.registry.action(named: step.action) else {
+            throw Stop.refused(step: step.id, reason: "unknown action \(step.action)")
+        }
+        let arguments = StepArguments(step.arguments.mapValues { Substitution.apply($0, parameters) })
+        var attempt = 0
+        while true {
+            prompter.show(StepCard.card(script, act, step, action: action, participants: participants))
+            let choice = try prompter.ask(key: "\(step.id).go", question: "[Enter] run this step · pause · exception · abort",
+                                          defaultAnswer: "go").lowercased()
+            switch choice {
+            case "go", "g", "run":
+                break
+            case "pause", "p":
+                try pause(step); continue
+            case "abort", "a":
+                let reason = try prompter.ask(key: "\(step.id).abort-reason", question: "Reason for aborting", defaultAnswer: nil)
+                throw Stop.aborted(step: step.id, reason: "aborted by the participants: \(reason)")
+            case "exception", "x":
+                let decision = try exception(step, happened: nil, choices: ["continue", "skip"])
+                if decision == "skip" { counts.skipped += 1; return }
+            default:
+                if prompter.mode != "interactive" { throw Stop.aborted(step: step.id, reason: "answer '\(choice)' to \(step.id).go is not go, pause, exception or abort") }
+                prompter.show("Type Enter, pause, exception or abort."); continue
+            }
+            try checkPreconditions(step, action, arguments)
+            attempt += 1
+            try append(EventType.stepStart, [
+                "action": .string(step.action), "title": .string(step.title), "say": .string(step.say),
+                "arguments": .object(arguments.values), "attempt": .int(Int64(attempt)),
+            ])
+            var context = makeContext(act, step, arguments)
+            do {
+                let outcome = try action.init().run(&context)
+                participants = context.participants
+                try confirmations(step)
+                let produced = action.allProducedFacts(arguments) + outcome.facts
+                facts.formUnion(produced)
+                completed.insert(step.id)
+                counts.done += 1
+                position.role = step.role
+                try append(EventType.stepDone, [
+                    "action": .string(step.action), "result": .object(outcome.payload),
+                    "facts": .array(produced.sorted().map { .string($0) }),
+                ])
+                return
+            } catch let failure as ActionError {
+                participants = context.participants
+                position.role = step.role
+                try append(EventType.stepFailed, ["error": .string(failure.message)])
+                prompter.show("✗ Step \(step.id) did not succeed: \(failure.message)")
+                if failure.fatal { throw Stop.aborted(step: step.id, reason: failure.message) }
+                let decision = try exception(step, happened: failure.message, choices: ["retry", "skip"])
+                if decision == "skip" { counts.skipped += 1; return }
+            } catch let error as CeremonyError {
+                switch error {
+                case .samePersonTwoRoles, .roleAlreadyFilled, .invalidParticipant:
+                    throw Stop.refused(step: step.id, reason: error.description)
+                default:
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Role presence, `after` steps and required facts, re-checked at run time whatever
+    /// lint said; a failure is REFUSED and ends the ceremony (checklist items 3 and 7).
+    private func checkPreconditions(_ step: Step, _ action: any CeremonyAction.Type, _ arguments: StepArguments) throws {
+        let admits = action.admitsParticipants ? Set(arguments.textList("roles")) : []
+        var problems: [String] = []
+        for role in [step.role] + step.confirm where !admits.contains(role) && !participants.isPresent(role) {
+            let title = script.role(role)?.title ?? role
+            problems.append(participants.person(for: role) == nil
+                ? "role \(role) (\(title)) has not been filled" : "role \(role) (\(title)) is not present since the break")
+        }
+        for earlier in step.after where !completed.contains(earlier) {
+            problems.append("step \(earlier) has not been completed")
+        }
+        for fact in action.allRequiredFacts(arguments) + step.requires where !facts.contains(fact) {
+            problems.append("precondition '\(fact)' does not hold")
+        }
+        guard problems.isEmpty else {
+            let reason = problems.joined(separator: "; ")
+            try append(EventType.refused, ["reason": .string(reason)])
+            prompter.show("✗ REFUSED: step \(step.id): \(reason)")
+            throw Stop.refused(step: step.id, reason: reason)
+        }
+    }
+
+    private func makeContext(_ act: Act, _ step: Step, _ arguments: StepArguments) -> ActionContext {
+        ActionContext(
+            ceremonyID: ceremonyID, nonce: nonce, practice: options.practice, act: act, step: step, arguments: arguments,
+            parameters: parameters, participants: participants,
+            roleTitles: Dictionary(uniqueKeysWithValues: script.roles.map { ($0.id, $0.title) }),
+            secrets: secrets, facts: facts, secretInput: SecretInput(pinFD: options.pinFD),
+            outputDirectory: options.outputDirectory, prompter: prompter,
+            append: { [unowned self] event, role, payload in
+                try self.journal.append(ceremony: self.ceremonyID, act: act.id, step: step.id, role: role, event: event, payload: payload)
+            },
+            head: head!)
+    }
+
+    /// Each confirming role initials the step; "no" with a reason is journaled as a
+    /// disagreement and handled as a deviation (research/ceremonies.md §2.6 "do not agree").
+    private func confirmations(_ step: Step) throws {
+        for role in step.confirm {
+            let person = participants.person(for: role)?.display ?? role
+            let title = script.role(role)?.title ?? role
+            let answer = try yesNo("\(step.id).confirm.\(role)", "\(person), \(title): do you confirm step \(step.id) was done as read?")
+            if answer {
+                try append(EventType.confirm, ["agreed": true, "name": .string(person)], role: role)
+            } else {
+                let reason = try prompter.ask(key: "\(step.id).confirm.\(role).reason", question: "\(person): why not?", defaultAnswer: nil)
+                try append(EventType.confirm, ["agreed": false, "name": .string(person), "reason": .string(reason)], role: role)
+                throw ActionError("\(title) \(person) does not agree: \(reason)")
+            }
+        }
+    }
+
+    /// A structured exception (checklist item 27): expected, happened, decision, confirmed by
+    /// the witness before the ceremony goes on. Returns the chosen continuation.
+    func exception(_ step: Step, happened failure: String?, choices: [String]) throws -> String {
+        let options = choices + ["abort"]
+        var choice = ""
+        while !options.contains(choice) {
+            choice = try prompter.ask(key: "\(step.id).exception.choice", question: "Deviation at step \(step.id). Type \(options.joined(separator: ", "))",
+                                      defaultAnswer: nil).lowercased()
+            if !options.contains(choice) && prompter.mode != "interactive" {
+                throw Stop.aborted(step: step.id, reason: "answer '\(choice)' is not one of \(options.joined(separator: ", "))")
+            }
+        }
+        if choice == "abort" {
+            let reason = try prompter.ask(key: "\(step.id).abort-reason", question: "Reason for aborting", defaultAnswer: failure)
+            throw Stop.aborted(step: step.id, reason: reason)
+        }
+        guard let witnessRole = script.witnessRole, participants.isPresent(witnessRole.id),
+              let witness = participants.person(for: witnessRole.id) else {
+            throw Stop.aborted(step: step.id, reason: "a deviation needs the witness present to confirm an exception; none is")
+        }
+        prompter.show("EXCEPTION RECORD — step \(step.id) (write it on the exception sheet too)")
+        let expected = try prompter.ask(key: "\(step.id).exception.expected", question: "What was expected?", defaultAnswer: step.say)
+        let happened = try prompter.ask(key: "\(step.id).exception.happened", question: "What happened instead?", defaultAnswer: failure)
+        let decision = try prompter.ask(key: "\(step.id).exception.decision", question: "What was decided, and why?", defaultAnswer: nil)
+        guard try yesNo("\(step.id).exception.witness", "\(witness.display), \(witnessRole.title): do you confirm this exception record?") else {
+            throw Stop.aborted(step: step.id, reason: "the witness did not confirm the exception record")
+        }
+        position.role = witnessRole.id
+        try append(EventType.exception, [
+            "expected": .string(expected), "happened": .string(happened), "decision": .string(decision),
+            "continue": .string(choice), "witness": .string(witness.display),
+        ], role: witnessRole.id)
+        position.role = step.role
+        counts.exceptions += 1
+        return choice
+    }
+
+    /// A break: PAUSE, wait, then everyone present is asked again before RESUME
+    /// (checklist item 28). A role whose person does not return is absent from then on,
+    /// and any later step needing it is refused.
+    private func pause(_ step: Step) throws {
+        let reason = try prompter.ask(key: "\(step.id).pause.reason", question: "Reason for the break", defaultAnswer: "break")
+        try append(EventType.pause, ["reason": .string(reason)])
+        prompter.show("PAUSED. Secrets stay only in this process's memory. Type resume when everyone is back.")
+        while try prompter.ask(key: "\(step.id).resume", question: "Type resume", defaultAnswer: nil).lowercased() != "resume" {
+            if prompter.mode != "interactive" { throw Stop.aborted(step: step.id, reason: "the break did not end with resume") }
+        }
+        var present: [CanonicalValue] = [], absent: [CanonicalValue] = []
+        for role in script.roles where participants.isPresent(role.id) {
+            let person = participants.person(for: role.id)!.display
+            if try yesNo("\(step.id).resume.\(role.id)", "Is \(person) (\(role.title)) back in the room?") {
+                present.append(.string(role.id))
+            } else {
+                participants.markAbsent(role.id); absent.append(.string(role.id))
+            }
+        }
+        try append(EventType.resume, ["present": .array(present), "absent": .array(absent)])
+    }
+
+    func yesNo(_ key: String, _ question: String) throws -> Bool {
+        while true {
+            let a = try prompter.ask(key: key, question: "\(question) (yes/no)", defaultAnswer: nil).lowercased()
+            if ["yes", "y"].contains(a) { return true }
+            if ["no", "n"].contains(a) { return false }
+            if prompter.mode != "interactive" { throw Stop.aborted(step: position.step, reason: "answer to \(key) must be yes or no, not '\(a)'") }
+            prompter.show("Please answer yes or no.")
+        }
+    }
+}

@@ -1,2 +1,0 @@
-// TriadCeremony: see docs/ARCHITECTURE.md.
-enum TriadCeremonyModule {}

@@ -1,0 +1,86 @@
+import TriadJournal
+
+/// `ceremony show --format html`: the same printable script as `MarkdownRender`, laid
+/// out for A4 paper: large type, one row per step with boxes to initial, an anchor box
+/// at each act's end, an exception sheet and a sign-off page.
+public enum HTMLRender {
+    public static func render(_ script: CeremonyScript, registry: ActionRegistry = .standard) -> String {
+        let words = AnchorWords.anchor(hexHash: script.sha256)
+        var o: [String] = []
+        o.append("""
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(e(script.title))</title>
+        <style>
+        @page { size: A4; margin: 14mm 12mm; }
+        body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 11pt; color: #000; max-width: 190mm; margin: 0 auto; }
+        h1 { font-size: 18pt; margin: 0 0 4pt 0; }
+        h2 { font-size: 14pt; margin: 16pt 0 6pt 0; border-bottom: 2px solid #000; page-break-after: avoid; }
+        .meta { font-size: 9.5pt; }
+        .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 8.5pt; word-break: break-all; }
+        table { width: 100%; border-collapse: collapse; margin: 4pt 0; }
+        th, td { border: 1px solid #000; padding: 4pt 5pt; vertical-align: top; text-align: left; }
+        th { background: #e8e8e8; font-size: 9.5pt; }
+        tr { page-break-inside: avoid; }
+        td.num { width: 7%; font-weight: bold; }
+        td.num small { display: block; font-weight: normal; font-size: 8pt; color: #333; }
+        td.who { width: 14%; font-weight: bold; }
+        td.say { width: 36%; font-size: 11.5pt; }
+        td.tool { width: 21%; font-size: 9pt; }
+        td.conf { width: 10%; font-size: 9pt; }
+        td.box { width: 6%; height: 34pt; }
+        td.blank { height: 22pt; }
+        .anchor { border: 2px solid #000; padding: 6pt; margin: 8pt 0 4pt 0; page-break-inside: avoid; }
+        .anchor .line { border-bottom: 1px solid #000; height: 20pt; margin-top: 6pt; }
+        .check { font-size: 12pt; margin: 8pt 0; }
+        .note { font-size: 9.5pt; font-style: italic; }
+        .sheet { page-break-before: always; }
+        </style></head><body>
+        <h1>\(e(script.title))</h1>
+        <p class="meta">Script <b>\(e(script.name))</b> version \(script.version) · SHA-256 <span class="mono">\(e(script.sha256))</span><br>
+        Script words: <b>\(e(AnchorWords.display(words)))</b> — the tool prints these at the start; they must match.</p>
+        <p>\(e(script.purpose.trimmingCharacters(in: .whitespacesAndNewlines)))</p>
+        <p class="check">☐ Practice run &nbsp;&nbsp; ☐ Production ceremony &nbsp;&nbsp; Date: ____________ &nbsp; Place: ____________________</p>
+        <p class="check">Ceremony id (printed by the tool): ______________________________________________</p>
+        <h2>Roles</h2>
+        <table><tr><th>Role</th><th>Holds</th><th>Name</th><th>Staff no.</th><th>Signature</th></tr>
+        """)
+        for r in script.roles {
+            o.append("<tr><td><b>\(e(r.title))</b>\(r.witness ? " (witness)" : "")<br><small class=\"mono\">\(e(r.id))</small></td><td>\(e(r.holds))</td><td class=\"blank\"></td><td></td><td></td></tr>")
+        }
+        o.append("</table><p class=\"note\">One person fills one role: the tool refuses the same name or staff number twice.</p>")
+        if !script.parameters.isEmpty {
+            o.append("<h2>Values given when the ceremony starts</h2><table><tr><th>Name</th><th>Meaning</th><th>Value used</th></tr>")
+            for p in script.parameters {
+                o.append("<tr><td class=\"mono\">\(e(p.name))\(p.required ? " (required)" : "")</td><td>\(e(p.description))</td><td class=\"blank\"></td></tr>")
+            }
+            o.append("</table>")
+        }
+        var number = 0
+        for (index, act) in script.acts.enumerated() {
+            o.append("<h2>Act \(index + 1): \(e(act.title))</h2>")
+            o.append("<table><tr><th>Step</th><th>Who acts</th><th>Read aloud</th><th>The tool does</th><th>Confirms</th><th>Initials</th><th>Time</th></tr>")
+            for step in act.steps {
+                number += 1
+                let who = script.role(step.role)?.title ?? step.role
+                let confirm = step.confirm.map { script.role($0)?.title ?? $0 }.joined(separator: ", ")
+                o.append("<tr><td class=\"num\">\(number)<small>\(e(step.id))</small></td><td class=\"who\">\(e(who))</td><td class=\"say\">\(e(step.say.trimmingCharacters(in: .whitespacesAndNewlines)))</td><td class=\"tool\">\(e(ShowText.toolDoes(step, registry)))</td><td class=\"conf\">\(e(confirm.isEmpty ? "—" : confirm))</td><td class=\"box\"></td><td class=\"box\"></td></tr>")
+            }
+            o.append("</table>")
+            o.append("<div class=\"anchor\"><b>End of act \(index + 1).</b> The tool prints the journal head. Everyone writes it down:<div class=\"line\">Entry no. ________ &nbsp; Words:</div><div class=\"line\"></div></div>")
+        }
+        o.append("<div class=\"sheet\"><h2>Exception sheet</h2><p>Any deviation from this script is recorded in the tool and here, and confirmed by the witness.</p>")
+        o.append("<table><tr><th>Time</th><th>Step</th><th>What was expected</th><th>What happened instead</th><th>What was decided</th><th>Witness initials</th></tr>")
+        for _ in 0..<4 { o.append("<tr><td class=\"blank\" style=\"height:48pt\"></td><td></td><td></td><td></td><td></td><td></td></tr>") }
+        o.append("</table><h2>Sign-off</h2><p>I was present throughout, the steps above were followed as initialled, and the exception sheet is complete. If you do not agree, write “do not agree” and why.</p>")
+        o.append("<table><tr><th>Role</th><th>Name</th><th>Signature</th><th>Date, time (UTC)</th></tr>")
+        for r in script.roles { o.append("<tr><td>\(e(r.title))</td><td class=\"blank\"></td><td></td><td></td></tr>") }
+        o.append("</table><p class=\"note\">Check afterwards, on any machine: <span class=\"mono\">ceremony verify TRANSCRIPT.jsonl --anchor \"ENTRY: word word …\"</span> for each set of words written above.</p></div>")
+        o.append("</body></html>")
+        return o.joined(separator: "\n") + "\n"
+    }
+
+    static func e(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

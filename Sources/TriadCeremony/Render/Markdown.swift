@@ -1,0 +1,109 @@
+import TriadJournal
+
+/// `ceremony show`: the printable script, as the paper copy of a key ceremony looks
+/// (research/ceremonies.md §1.3: Step | Activity | Initial | Time, acts, sign-off).
+/// Everything a participant must write is a blank on the page: names, initials, times,
+/// the anchor words at each act's end, exceptions.
+public enum MarkdownRender {
+    public static func render(_ script: CeremonyScript, registry: ActionRegistry = .standard) -> String {
+        var o: [String] = []
+        let words = AnchorWords.anchor(hexHash: script.sha256)
+        o.append("# \(script.title)")
+        o.append("")
+        o.append("Script `\(script.name)` version \(script.version)  ")
+        o.append("SHA-256 `\(script.sha256)`  ")
+        o.append("Script words: \(AnchorWords.display(words))")
+        o.append("")
+        o.append(script.purpose.trimmingCharacters(in: .whitespacesAndNewlines))
+        o.append("")
+        o.append("[ ] Practice run   [ ] Production ceremony      Date: ____________   Place: ______________________")
+        o.append("")
+        o.append("Ceremony id (printed by the tool): ______________________________________________")
+        o.append("")
+        o.append("## Roles")
+        o.append("")
+        o.append("| Role | Holds | Name | Staff no. | Signature |")
+        o.append("|---|---|---|---|---|")
+        for r in script.roles {
+            o.append("| \(r.title)\(r.witness ? " (witness)" : "") `\(r.id)` | \(cell(r.holds)) | | | |")
+        }
+        o.append("")
+        o.append("One person fills one role. The tool refuses the same name or staff number twice.")
+        if !script.parameters.isEmpty {
+            o.append("")
+            o.append("## Values given when the ceremony starts (`--set NAME=VALUE`)")
+            o.append("")
+            for p in script.parameters {
+                o.append("- `\(p.name)`\(p.required ? " (required)" : "")\(p.defaultValue.map { " (default \($0))" } ?? ""): \(p.description) — value used: ____________")
+            }
+        }
+        var number = 0
+        for (index, act) in script.acts.enumerated() {
+            o.append("")
+            o.append("## Act \(index + 1): \(act.title)")
+            o.append("")
+            o.append("| # | Who acts | Read aloud | The tool does | Confirms | Initials | Time |")
+            o.append("|---|---|---|---|---|---|---|")
+            for step in act.steps {
+                number += 1
+                let role = script.role(step.role)?.title ?? step.role
+                let confirm = step.confirm.map { script.role($0)?.title ?? $0 }.joined(separator: ", ")
+                o.append("| \(number) `\(step.id)` | \(cell(role)) | \(cell(step.say)) | \(cell(ShowText.toolDoes(step, registry))) | \(cell(confirm.isEmpty ? "—" : confirm)) | | |")
+            }
+            o.append("")
+            o.append("**End of act \(index + 1).** The tool prints the journal head. Everyone writes it down:")
+            o.append("")
+            o.append("Entry no. ______  Words: ____________________________________________________________")
+        }
+        o.append("")
+        o.append("## Exception sheet")
+        o.append("")
+        o.append("Any deviation from this script is recorded in the tool and here, and confirmed by the witness.")
+        o.append("")
+        o.append("| Time | Step | What was expected | What happened instead | What was decided | Witness initials |")
+        o.append("|---|---|---|---|---|---|")
+        o.append("| | | | | | |")
+        o.append("| | | | | | |")
+        o.append("")
+        o.append("## Sign-off")
+        o.append("")
+        o.append("I was present throughout, the steps above were followed as initialled, and the exception sheet is complete.")
+        o.append("If you do not agree, write \"do not agree\" and why.")
+        o.append("")
+        o.append("| Role | Name | Signature | Date, time (UTC) |")
+        o.append("|---|---|---|---|")
+        for r in script.roles { o.append("| \(r.title) | | | |") }
+        o.append("")
+        o.append("Check afterwards: `ceremony verify TRANSCRIPT.jsonl --anchor \"ENTRY: word word …\"` for each line of words above.")
+        return o.joined(separator: "\n") + "\n"
+    }
+
+    static func cell(_ s: String) -> String {
+        s.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// Words shared by both renderings.
+enum ShowText {
+    /// The action's one-line summary, plus its notable arguments and preconditions.
+    static func toolDoes(_ step: Step, _ registry: ActionRegistry) -> String {
+        var parts = [registry.action(named: step.action)?.summary ?? "(unknown action \(step.action))"]
+        let args = step.arguments.keys.sorted().compactMap { k -> String? in
+            guard let v = step.arguments[k] else { return nil }
+            switch v {
+            case .string(let s): return "\(k): \(s)"
+            case .int(let i): return "\(k): \(i)"
+            case .bool(let b): return b ? k : nil
+            case .array(let a): return "\(k): \(a.compactMap(\.stringValue).joined(separator: ", "))"
+            default: return nil
+            }
+        }
+        if !args.isEmpty { parts.append("(" + args.joined(separator: "; ") + ")") }
+        if let action = registry.action(named: step.action), !action.combines.isEmpty {
+            parts.append("Needs, in this ceremony: " + action.combines.map(\.rawValue).joined(separator: ", ") + ".")
+        }
+        if !step.after.isEmpty { parts.append("Only after: " + step.after.joined(separator: ", ") + ".") }
+        if !step.requires.isEmpty { parts.append("Only if: " + step.requires.joined(separator: ", ") + ".") }
+        return parts.joined(separator: " ")
+    }
+}

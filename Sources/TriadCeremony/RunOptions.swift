@@ -1,0 +1,31 @@
+import TriadJournal
+
+/// Options of one `ceremony run`.
+public struct RunOptions {
+    /// `--set KEY=VALUE` values.
+    public var parameters: [String: String] = [:]
+    /// A practice run: marked in the BEGIN entry, the ceremony id and every output name.
+    public var practice = false
+    public var pinFD: Int32?
+    /// Where the transcript and summary are written (never overwriting).
+    public var outputDirectory: String
+    /// The approved script SHA-256; the run is refused when the script differs.
+    public var expectedScriptSHA256: String?
+    public var registry: ActionRegistry = .standard
+    /// A fixed ceremony id instead of a fresh one (tests of id reuse).
+    public var ceremonyID: String?
+    /// Skip `Lint` (tests of the engine's own run-time checks only).
+    public var skipLint = false
+
+    public init(outputDirectory: String) { self.outputDirectory = outputDirectory }
+}
+
+/// How a run ended.
+public struct RunResult {
+    public var ceremonyID: String
+    /// CLOSED or ABORTED.
+    public var terminal: JournalEntry
+    public var transcriptPath: String?
+    public var summaryPath: String?
+    public var closed: Bool { terminal.event == EventType.closed }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import TriadCrypto
+import TriadJournal
+
+/// The offline verifier behind `ceremony verify` (checklist items 20, 24, 25).
+///
+/// Deterministic and offline: it needs only the transcript (the BEGIN entry carries the
+/// script) and, optionally, a pinned script and the words written down in the room. It
+/// checks, in this order, and stops at the first bad entry, naming it:
+/// 1. each line: JSON, the ten fields, its hash, canonical bytes, `seq`, `prev_hash`,
+///    ceremony id, time order, event name;
+/// 2. exactly one terminal entry, last (a cut-off transcript fails at the missing entry);
+/// 3. conformance of the events to the script (`Conformance`);
+/// 4. every anchor given against the entry it names.
+/// A transcript that passes still has its exceptions and disagreements listed.
+public enum Verifier {
+    public static func verify(transcript text: String, pinnedScript: CeremonyScript? = nil, anchors: [String] = [],
+                              registry: ActionRegistry = .standard) -> Result<VerifyReport, VerifyFailure> {
+        do {
+            let entries = try checkChain(Transcript.lines(text))
+            var report = try Conformance.check(entries, pinnedScript: pinnedScript, registry: registry)
+            for anchor in anchors { report.anchorsChecked.append(try checkAnchor(anchor, entries)) }
+            return .success(report)
+        } catch let failure as VerifyFailure {
+            return .failure(failure)
+        } catch {
+            return .failure(VerifyFailure(entry: 1, message: "\(error)"))
+        }
+    }
+
+    /// Step 1 and 2: the chain of every line and the terminal entry.
+    static func checkChain(_ lines: [String]) throws -> [JournalEntry] {
+        guard !lines.isEmpty else { throw VerifyFailure(entry: 1, message: "missing: the transcript is empty") }
+        var entries: [JournalEntry] = []
+        var previous: JournalEntry?
+        for (index, line) in lines.enumerated() {
+            let n = index + 1
+            func fail(_ m: String) -> VerifyFailure { VerifyFailure(entry: n, message: m) }
+            let value: CanonicalValue
+            do { value = try CanonicalValue.parse(line) } catch { throw fail("not a JSON object with whole numbers only (\(error))") }
+            let entry: JournalEntry
+            do { entry = try JournalEntry(parsing: value) } catch { throw fail("\(error)") }
+            if entry.hash != entry.computedHash { throw fail("its hash does not match its contents: the entry was changed") }
+            if entry.line != line { throw fail("not in canonical form (the line was re-encoded or edited)") }
+            if entry.seq != Int64(n) {
+                throw fail("seq is \(entry.seq) but this is entry \(n): an entry was removed, inserted or moved before here")
+            }
+            if let p = previous {
+                if p.isTerminal { throw fail("follows the terminal \(p.event) entry: nothing may come after it") }
+                if entry.prevHash != p.hash { throw fail("prev_hash is not the hash of entry \(n - 1): the chain is broken here") }
+                if entry.ceremony != p.ceremony { throw fail("belongs to ceremony \(entry.ceremony), not \(p.ceremony)") }
+                if entry.time < p.time { throw fail("time \(entry.time) is earlier than entry \(n - 1)'s \(p.time)") }
+                if entry.event == EventType.begin { throw fail("a second BEGIN entry") }
+            } else {
+                if entry.prevHash != ChainHash.genesis { throw fail("the first entry's prev_hash must be \(ChainHash.genesis)") }
+                if entry.event != EventType.begin { throw fail("the first entry must be BEGIN, not \(entry.event)") }
+            }
+            if !JournalTime.isWellFormed(entry.time) { throw fail("time '\(entry.time)' is not a UTC time like 2026-01-31T12:00:00.000Z") }
+            if !EventType.all.contains(entry.event) { throw fail("unknown event '\(entry.event)'") }
+            entries.append(entry)
+            previous = entry
+        }
+        if let last = entries.last, !last.isTerminal {
+            throw VerifyFailure(entry: entries.count + 1,
+                                message: "missing: the transcript ends after entry \(entries.count) without a CLOSED or ABORTED entry (cut off?)")
+        }
+        return entries
+    }
+
+    /// Step 4: `SEQ: word word …` (or the words alone, matched against every act boundary
+    /// and the terminal entry). At least `AnchorWords.minimumWordsChecked` words.
+    static func checkAnchor(_ anchor: String, _ entries: [JournalEntry]) throws -> String {
+        var seq: Int64?
+        var wordsPart = Substring(anchor)
+        if let colon = anchor.firstIndex(of: ":") {
+            guard let s = Int64(anchor[..<colon].trimmingCharacters(in: .whitespaces)) else {
+                throw VerifyFailure(entry: 1, message: "anchor '\(anchor)': write it as 'SEQ: word word …'")
+            }
+            seq = s
+            wordsPart = anchor[anchor.index(after: colon)...]
+        }
+        let words = wordsPart.split(whereSeparator: { $0.isWhitespace || $0 == "·" }).map(String.init)
+        guard words.count >= AnchorWords.minimumWordsChecked else {
+            throw VerifyFailure(entry: Int(seq ?? 1), message: "anchor '\(anchor)' has \(words.count) words; give at least \(AnchorWords.minimumWordsChecked)")
+        }
+        func matches(_ e: JournalEntry) -> Int? {
+            let expected = AnchorWords.anchor(hexHash: e.hash)
+            guard words.count <= expected.count else { return 0 }
+            for (i, w) in words.enumerated() where w.lowercased() != expected[i].lowercased() { return i }
+            return nil
+        }
+        if let seq {
+            guard seq >= 1, seq <= Int64(entries.count) else {
+                throw VerifyFailure(entry: Int(seq), message: "missing: the anchor names entry \(seq) but the transcript has \(entries.count) entries")
+            }
+            let e = entries[Int(seq) - 1]
+            if let bad = matches(e) {
+                let expected = AnchorWords.anchor(hexHash: e.hash)
+                let has = bad < expected.count ? expected[bad] : "nothing"
+                throw VerifyFailure(entry: Int(seq), message: "the written-down anchor differs at word \(bad + 1): '\(words[bad])' on paper, '\(has)' in the transcript")
+            }
+            return "entry \(seq): \(words.count) words match"
+        }
+        let boundaries = entries.filter { $0.event == EventType.actEnd || $0.isTerminal }
+        if let hit = boundaries.first(where: { matches($0) == nil }) { return "entry \(hit.seq): \(words.count) words match" }
+        throw VerifyFailure(entry: entries.count, message: "the anchor '\(words.joined(separator: " "))' matches no act boundary or terminal entry of this transcript")
+    }
+}
+
+/// The first bad entry and why.
+public struct VerifyFailure: Error, Equatable, CustomStringConvertible {
+    /// 1-based entry number (= line number); one past the end for a missing entry.
+    public var entry: Int
+    public var message: String
+    public var description: String { "entry \(entry): \(message)" }
+}
+
+/// What a transcript that verifies says.
+public struct VerifyReport: Equatable {
+    public var ceremonyID = ""
+    public var scriptName = ""
+    public var scriptVersion = 0
+    public var scriptSHA256 = ""
+    public var practice = false
+    public var mode = ""
+    public var entries = 0
+    public var terminal = ""
+    public var terminalReason = ""
+    public var started = ""
+    public var ended = ""
+    public var participants: [String] = []
+    public var exceptions: [String] = []
+    public var disagreements: [String] = []
+    public var anchorsChecked: [String] = []
+}

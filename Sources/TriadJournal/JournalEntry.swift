@@ -1,0 +1,115 @@
+import Foundation
+
+/// One event of a ceremony: the unit of the hash chain and one line of a transcript.
+///
+/// Field names follow research/ceremonies.md checklist item 16. `act`, `step` and `role`
+/// are empty strings for events of the ceremony as a whole (BEGIN, CLOSED, …).
+public struct JournalEntry: Equatable, Sendable {
+    public var ceremony: String
+    public var seq: Int64
+    public var time: String
+    public var act: String
+    public var step: String
+    public var role: String
+    public var event: String
+    public var payload: CanonicalValue
+    public var prevHash: String
+    public var hash: String
+
+    /// The field names of a transcript line, in canonical (sorted) order.
+    public static let fieldNames = ["act", "ceremony", "event", "hash", "payload", "prev_hash", "role", "seq", "step", "time"]
+
+    /// A new entry whose `hash` is computed from its other fields.
+    public init(ceremony: String, seq: Int64, time: String, act: String, step: String, role: String,
+                event: String, payload: CanonicalValue, prevHash: String) {
+        self.ceremony = ceremony; self.seq = seq; self.time = time; self.act = act; self.step = step
+        self.role = role; self.event = event; self.payload = payload; self.prevHash = prevHash
+        self.hash = ""
+        self.hash = computedHash
+    }
+
+    /// The object that is hashed: every field except `hash`.
+    public var unhashedObject: CanonicalValue {
+        .object([
+            "act": .string(act), "ceremony": .string(ceremony), "event": .string(event),
+            "payload": payload, "prev_hash": .string(prevHash), "role": .string(role),
+            "seq": .int(seq), "step": .string(step), "time": .string(time),
+        ])
+    }
+
+    /// The transcript line (without newline): every field including `hash`.
+    public var line: String {
+        guard case .object(var members) = unhashedObject else { return "" }
+        members["hash"] = .string(hash)
+        return CanonicalValue.object(members).canonicalText
+    }
+
+    /// What `hash` must be for the other fields as they are.
+    public var computedHash: String { ChainHash.hash(unhashedCanonical: unhashedObject.canonicalBytes) }
+
+    /// True for the two events that end a ceremony.
+    public var isTerminal: Bool { event == EventType.closed || event == EventType.aborted }
+
+    /// Reads an entry from a parsed transcript line, checking field names and types only.
+    public init(parsing value: CanonicalValue) throws {
+        guard case .object(let m) = value else { throw JournalError.malformedEntry("a line is not a JSON object") }
+        let extra = Set(m.keys).subtracting(Self.fieldNames)
+        let missing = Set(Self.fieldNames).subtracting(m.keys)
+        if !extra.isEmpty { throw JournalError.malformedEntry("unexpected field(s) \(extra.sorted().joined(separator: ", "))") }
+        if !missing.isEmpty { throw JournalError.malformedEntry("missing field(s) \(missing.sorted().joined(separator: ", "))") }
+        func string(_ k: String) throws -> String {
+            guard let s = m[k]?.stringValue else { throw JournalError.malformedEntry("field \(k) is not a string") }
+            return s
+        }
+        guard let seq = m["seq"]?.intValue else { throw JournalError.malformedEntry("field seq is not an integer") }
+        guard case .object = m["payload"]! else { throw JournalError.malformedEntry("field payload is not an object") }
+        ceremony = try string("ceremony"); self.seq = seq; time = try string("time"); act = try string("act")
+        step = try string("step"); role = try string("role"); event = try string("event")
+        payload = m["payload"]!; prevHash = try string("prev_hash"); hash = try string("hash")
+    }
+}
+
+/// The event vocabulary of the engine (docs/ceremony.md §"Events").
+public enum EventType {
+    public static let begin = "BEGIN"
+    public static let actStart = "ACT_START"
+    public static let actEnd = "ACT_END"
+    public static let stepStart = "STEP_START"
+    public static let record = "RECORD"
+    public static let confirm = "CONFIRM"
+    public static let stepDone = "STEP_DONE"
+    public static let stepFailed = "STEP_FAILED"
+    public static let refused = "REFUSED"
+    public static let exception = "EXCEPTION"
+    public static let pause = "PAUSE"
+    public static let resume = "RESUME"
+    public static let closed = "CLOSED"
+    public static let aborted = "ABORTED"
+
+    public static let all: Set<String> = [begin, actStart, actEnd, stepStart, record, confirm, stepDone,
+                                          stepFailed, refused, exception, pause, resume, closed, aborted]
+}
+
+/// UTC timestamps with millisecond precision, `2026-11-29T03:04:05.678Z`.
+public enum JournalTime {
+    public static func format(_ date: Date) -> String {
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let seconds = ms / 1000, millis = ms % 1000
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(millis))
+    }
+
+    /// True when `text` has exactly the form `format` produces.
+    public static func isWellFormed(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        guard b.count == 24 else { return false }
+        let digits: Set<Int> = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22]
+        for (i, c) in b.enumerated() {
+            if digits.contains(i) { if !(c >= 0x30 && c <= 0x39) { return false } }
+        }
+        return b[4] == 0x2D && b[7] == 0x2D && b[10] == 0x54 && b[13] == 0x3A && b[16] == 0x3A && b[19] == 0x2E && b[23] == 0x5A
+    }
+}

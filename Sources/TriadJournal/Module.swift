@@ -1,2 +1,0 @@
-// TriadJournal: see docs/ARCHITECTURE.md.
-enum TriadJournalModule {}

@@ -1,1 +1,0 @@
-print("ceremony: not built yet")

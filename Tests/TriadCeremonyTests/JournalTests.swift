@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+import XCTest
+@testable import TriadJournal
+
+final class JournalTests: XCTestCase {
+    func makeJournal() throws -> (Journal, String) {
+        let dir = try Support.tempDir()
+        let path = "\(dir)/j.db"
+        return (try Journal(path: path), path)
+    }
+
+    func testAppendsChainAndCarryEveryField() throws {
+        let (j, _) = try makeJournal()
+        let b = try j.begin(ceremony: "c1", scriptName: "s", scriptSHA256: "00", practice: false, payload: ["x": 1])
+        let e2 = try j.append(ceremony: "c1", act: "a", step: "s", role: "r", event: EventType.record, payload: ["k": "v"])
+        XCTAssertEqual(b.prevHash, ChainHash.genesis)
+        XCTAssertEqual(e2.prevHash, b.hash)
+        XCTAssertEqual(e2.seq, 2)
+        let all = try j.entries(ceremony: "c1")
+        XCTAssertEqual(all, [b, e2])
+        XCTAssertEqual(e2.hash, e2.computedHash)
+    }
+
+    func testCeremonyIDIsNeverReused() throws {
+        let (j, _) = try makeJournal()
+        try j.begin(ceremony: "c1", scriptName: "s", scriptSHA256: "00", practice: false, payload: [:])
+        try j.append(ceremony: "c1", act: "", step: "", role: "", event: EventType.aborted, payload: ["reason": "x"])
+        XCTAssertThrowsError(try j.begin(ceremony: "c1", scriptName: "s", scriptSHA256: "00", practice: false, payload: [:])) {
+            XCTAssertEqual($0 as? JournalError, .ceremonyIDUsed("c1"))
+        }
+        XCTAssertEqual(try j.entries(ceremony: "c1").count, 2)
+    }
+
+    func testNothingAppendsAfterTheTerminalEntry() throws {
+        let (j, _) = try makeJournal()
+        try j.begin(ceremony: "c1", scriptName: "s", scriptSHA256: "00", practice: false, payload: [:])
+        try j.append(ceremony: "c1", act: "", step: "", role: "", event: EventType.closed, payload: [:])
+        XCTAssertThrowsError(try j.append(ceremony: "c1", act: "", step: "", role: "", event: EventType.record, payload: [:])) {
+            XCTAssertEqual($0 as? JournalError, .ceremonyTerminated("c1"))
+        }
+    }
+
+    /// The schema refuses UPDATE and DELETE; an edit made after dropping the triggers is
+    /// caught when the entries are read back.
+    func testJournalIsAppendOnlyAndEditsAreDetected() throws {
+        let (j, path) = try makeJournal()
+        try j.begin(ceremony: "c1", scriptName: "s", scriptSHA256: "00", practice: false, payload: [:])
+        try j.append(ceremony: "c1", act: "a", step: "s", role: "r", event: EventType.record, payload: ["v": "1"])
+        let raw = try DatabaseQueue(path: path)
+        XCTAssertThrowsError(try raw.write { try $0.execute(sql: "UPDATE entry SET payload = '{\"v\":\"2\"}' WHERE seq = 2") })
+        XCTAssertThrowsError(try raw.write { try $0.execute(sql: "DELETE FROM entry WHERE seq = 2") })
+        XCTAssertThrowsError(try raw.write { try $0.execute(sql: "DELETE FROM ceremony") })
+        try raw.write { db in
+            try db.execute(sql: "DROP TRIGGER entry_append_only_update")
+            try db.execute(sql: "UPDATE entry SET payload = '{\"v\":\"2\"}' WHERE seq = 2")
+        }
+        XCTAssertThrowsError(try j.entries(ceremony: "c1")) {
+            guard case .chainBroken(_, let seq, _)? = $0 as? JournalError else { return XCTFail("\($0)") }
+            XCTAssertEqual(seq, 2)
+        }
+    }
+
+    func testTimeNeverGoesBackwards() throws {
+        let (j, _) = try makeJournal()
+        try j.begin(ceremony: "c1", scriptName: "s", scriptSHA256: "00", practice: false, payload: [:], now: Date(timeIntervalSince1970: 2_000_000_000))
+        let e = try j.append(ceremony: "c1", act: "", step: "", role: "", event: EventType.record, payload: [:], now: Date(timeIntervalSince1970: 1_000_000_000))
+        XCTAssertEqual(e.time, JournalTime.format(Date(timeIntervalSince1970: 2_000_000_000)))
+        XCTAssertTrue(JournalTime.isWellFormed(e.time))
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import XCTest
+@testable import TriadCeremony
+import TriadJournal
+
+/// Paths and helpers shared by the ceremony tests.
+enum Support {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var fixtures: URL { root.appendingPathComponent("Fixtures/ceremony") }
+    static var ceremonies: URL { root.appendingPathComponent("Ceremonies") }
+    static var testScript: String { ceremonies.appendingPathComponent("test-keyless.yaml").path }
+
+    /// The `ceremony` executable next to the test bundle.
+    static var binary: String {
+        let candidates = [Bundle.main.bundleURL] + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
+        for dir in candidates {
+            let path = dir.appendingPathComponent("ceremony").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return root.appendingPathComponent(".build/debug/ceremony").path
+    }
+
+    static func tempDir(_ name: String = #function) throws -> String {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("triad-ceremony-tests/\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.path
+    }
+
+    /// The registry of the shipped tool plus the test key actions.
+    static var registry: ActionRegistry {
+        var r = ActionRegistry.standard
+        for a in TestKeyActions.all { r.register(a) }
+        return r
+    }
+
+    /// Answers that complete `test-keyless.yaml`, as YAML lines; tests override keys.
+    static func keylessAnswers(_ overrides: [String: String] = [:], drop: Set<String> = []) -> String {
+        var a: [(String, String)] = [
+            ("roll-call.administrator.name", "Alice Adler"), ("roll-call.administrator.id", "A-100"),
+            ("roll-call.witness.name", "Wanda Witt"), ("roll-call.witness.id", "W-200"),
+            ("roll-call.it.name", "Ivan Ito"), ("roll-call.it.id", "I-300"),
+            ("roll-call.management.name", "Maria Moser"), ("roll-call.management.id", "M-400"),
+            ("roll-call.medical.name", "Mehmet Demir"), ("roll-call.medical.id", "D-500"),
+            ("roll-call.confirm.witness", "yes"), ("environment.confirm.witness", "yes"),
+            ("script-check.answer", "yes"), ("script-check.confirm.administrator", "yes"),
+            ("bag-serial.value", "BAG-2026-0042"), ("bag-serial.confirm.witness", "yes"),
+            ("seal-check.answer", "yes"), ("seal-check.confirm.witness", "yes"),
+            ("midpoint-anchor.confirm.witness", "yes"),
+            ("ticket.value", "INC-4711"), ("ticket.confirm.witness", "yes"),
+            ("nothing-left.answer", "yes"), ("nothing-left.confirm.witness", "yes"),
+            ("witness-sign-off.answer", "yes"), ("witness-sign-off.confirm.administrator", "yes"),
+        ]
+        a = a.filter { !drop.contains($0.0) && overrides[$0.0] == nil }
+        a += overrides.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        return a.map { "\($0.0): \(quote($0.1))" }.joined(separator: "\n") + "\n"
+    }
+
+    static func quote(_ v: String) -> String {
+        if v.hasPrefix("[") { return v }
+        return "\"" + v.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    static let keylessParameters = ["bag_serial": "BAG-2026-0042", "ticket": "INC-4711"]
+
+    /// Runs a script in-process with answers; returns the result or the error, and the dir.
+    @discardableResult
+    static func run(script: CeremonyScript, answers: String, dir: String, parameters: [String: String]? = nil,
+                    practice: Bool = false, skipLint: Bool = false, pinFD: Int32? = nil, ceremonyID: String? = nil,
+                    journal: Journal? = nil, configure: ((Engine) -> Void)? = nil) throws -> (Result<RunResult, Error>, Journal) {
+        let answersPath = "\(dir)/answers-\(UUID().uuidString.prefix(6)).yaml"
+        try answers.write(toFile: answersPath, atomically: true, encoding: .utf8)
+        let db = try journal ?? Journal(path: "\(dir)/journal.db", busyTimeout: 0.5)
+        var options = RunOptions(outputDirectory: "\(dir)/out")
+        options.parameters = parameters ?? (script.name == "test-keyless" ? keylessParameters : [:])
+        options.practice = practice
+        options.skipLint = skipLint
+        options.registry = registry
+        options.pinFD = pinFD
+        options.ceremonyID = ceremonyID
+        let quiet = FileHandle(forWritingAtPath: "/dev/null")!
+        let engine = Engine(script: script, journal: db, prompter: try AnswersPrompter(path: answersPath, output: quiet), options: options)
+        configure?(engine)
+        return (Result { try engine.run() }, db)
+    }
+
+    static func keylessScript() throws -> CeremonyScript { try ScriptLoader.load(path: testScript) }
+
+    /// Runs the `ceremony` binary; returns exit status, stdout, stderr.
+    @discardableResult
+    static func cli(_ arguments: [String], cwd: String? = nil, stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = arguments
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out; p.standardError = err; p.standardInput = inp
+        try p.run()
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+extension Result {
+    var failure: Failure? { if case .failure(let e) = self { return e }; return nil }
+    var value: Success? { if case .success(let v) = self { return v }; return nil }
+}
