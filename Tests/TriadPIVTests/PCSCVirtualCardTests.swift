@@ -5,13 +5,14 @@ import TriadPCSC
 @testable import TriadPIV
 import VirtualPIV
 
-/// A `virtual-card run` process inserted into the real pcscd through vpcd. This helper uses
-/// port 35964 ("Virtual PCD 00 01") so it does not collide with the virtual-card helper's
-/// own tests on 35963.
-final class VirtualCardProcess {
+/// A `virtual-card run` process inserted into the real pcscd through vpcd, for the PIV client
+/// tests: port 35964 ("Virtual PCD 00 01"), so it does not collide with the virtual-card
+/// tests on 35963. Built on `PCSCHarness` (pcscd start, executable location); unlike
+/// `VirtualCardProcess` it can also pull the card hard (SIGKILL) and owns a temporary folder
+/// for the tools' files.
+final class PIVTestCard {
     static let port = 35964
     static let reader = "Virtual PCD 00 01"
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     let directory: URL
     let state: URL
@@ -19,6 +20,7 @@ final class VirtualCardProcess {
 
     /// Creates a blank card (PIN 123456, PUK 12345678, default management key) and inserts it.
     init(file: StaticString = #filePath) throws {
+        try PCSCHarness.ensurePCSCD()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("triad-piv-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         state = directory.appendingPathComponent("card.state")
@@ -33,11 +35,11 @@ final class VirtualCardProcess {
     }
 
     static func binary() throws -> String {
-        for config in ["debug", "release"] {
-            let p = root.appendingPathComponent(".build/\(config)/virtual-card").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        let p = PCSCHarness.virtualCardExecutable.path
+        guard FileManager.default.isExecutableFile(atPath: p) else {
+            throw ToolFailure("no virtual-card executable at \(p): run swift build first")
         }
-        throw ToolFailure("no virtual-card executable under .build: run swift build first")
+        return p
     }
 
     /// Starts `virtual-card run` and waits until pcscd reports the card present.
@@ -132,10 +134,10 @@ enum Tool {
 /// The PC/SC layer itself against real pcscd: readers, status, transmit, transactions, removal.
 final class PCSCVirtualCardTests: XCTestCase {
     func testReaderListStatusAndSelect() throws {
-        let card = try VirtualCardProcess()
+        let card = try PIVTestCard()
         let context = try PCSCContext()
-        XCTAssertTrue(try context.readers().contains(VirtualCardProcess.reader))
-        XCTAssertTrue(try context.state(of: VirtualCardProcess.reader).isCardPresent)
+        XCTAssertTrue(try context.readers().contains(PIVTestCard.reader))
+        XCTAssertTrue(try context.state(of: PIVTestCard.reader).isCardPresent)
         let handle = try card.connect()
         let status = try handle.status()
         XCTAssertTrue(status.present)
@@ -163,7 +165,7 @@ final class PCSCVirtualCardTests: XCTestCase {
     /// A card pulled while we hold a handle gives SCARD_W_REMOVED_CARD (or a reader error),
     /// mapped to `.cardRemoved` — not a hang and not a crash.
     func testRemovedCardIsATypedError() throws {
-        let card = try VirtualCardProcess()
+        let card = try PIVTestCard()
         let handle = try card.connect()
         XCTAssertEqual(try handle.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x00, data: PIVIdentifiers.applicationID, le: 256)).sw, 0x9000)
         card.remove(kill: true)
