@@ -5,13 +5,14 @@ import TriadPCSC
 @testable import TriadPIV
 import VirtualPIV
 
-/// A `virtual-card run` process inserted into the real pcscd through vpcd. This helper uses
-/// port 35964 ("Virtual PCD 00 01") so it does not collide with the virtual-card helper's
-/// own tests on 35963.
+/// A `virtual-card run` process inserted into the real pcscd through vpcd, for the PIV client
+/// tests: port 35964 ("Virtual PCD 00 01"), so it does not collide with the virtual-card
+/// tests on 35963. Built on `PCSCHarness` (pcscd start, executable location); unlike
+/// `VirtualCardProcess` it can also pull the card hard (SIGKILL) and owns a temporary folder
+/// for the tools' files.
 final class PIVTestCard {
     static let port = 35964
     static let reader = "Virtual PCD 00 01"
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     let directory: URL
     let state: URL
@@ -19,6 +20,7 @@ final class PIVTestCard {
 
     /// Creates a blank card (PIN 123456, PUK 12345678, default management key) and inserts it.
     init(file: StaticString = #filePath) throws {
+        try PCSCHarness.ensurePCSCD()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("triad-piv-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         state = directory.appendingPathComponent("card.state")
@@ -33,11 +35,11 @@ final class PIVTestCard {
     }
 
     static func binary() throws -> String {
-        for config in ["debug", "release"] {
-            let p = root.appendingPathComponent(".build/\(config)/virtual-card").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        let p = PCSCHarness.virtualCardExecutable.path
+        guard FileManager.default.isExecutableFile(atPath: p) else {
+            throw ToolFailure("no virtual-card executable at \(p): run swift build first")
         }
-        throw ToolFailure("no virtual-card executable under .build: run swift build first")
+        return p
     }
 
     /// Starts `virtual-card run` and waits until pcscd reports the card present.
