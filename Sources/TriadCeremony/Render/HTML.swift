@@ -45,7 +45,7 @@ public enum HTMLRender {
         <table><tr><th>Role</th><th>Holds</th><th>Name</th><th>Staff no.</th><th>Signature</th></tr>
         """)
         for r in script.roles {
-            o.append("<tr><td><b>\(e(r.title))</b>\(r.witness ? " (witness)" : "")<br><small class=\"mono\">\(e(r.id))</small></td><td>\(e(r.holds))</td><td class=\"blank\"></td><td></td><td></td></tr>")
+            o.append("<tr><td><b>\(e(r.title))</b>\(r.witness ? "<br><small>confirms exceptions</small>" : "")</td><td>\(e(r.holds))</td><td class=\"blank\"></td><td></td><td></td></tr>")
         }
         o.append("</table><p class=\"note\">One person fills one role: the tool refuses the same name or staff number twice.</p>")
         if !script.parameters.isEmpty {
@@ -63,7 +63,7 @@ public enum HTMLRender {
                 number += 1
                 let who = script.role(step.role)?.title ?? step.role
                 let confirm = step.confirm.map { script.role($0)?.title ?? $0 }.joined(separator: ", ")
-                o.append("<tr><td class=\"num\">\(number)<small>\(e(step.id))</small></td><td class=\"who\">\(e(who))</td><td class=\"say\">\(e(step.say.trimmingCharacters(in: .whitespacesAndNewlines)))</td><td class=\"tool\">\(e(ShowText.toolDoes(step, registry)))</td><td class=\"conf\">\(e(confirm.isEmpty ? "—" : confirm))</td><td class=\"box\"></td><td class=\"box\"></td></tr>")
+                o.append("<tr><td class=\"num\">\(number)<small>\(e(step.id))</small></td><td class=\"who\">\(e(who))</td><td class=\"say\">\(e(step.say.trimmingCharacters(in: .whitespacesAndNewlines)))</td><td class=\"tool\">\(e(ShowText.toolDoes(step, registry, script)))</td><td class=\"conf\">\(e(confirm.isEmpty ? "—" : confirm))</td><td class=\"box\"></td><td class=\"box\"></td></tr>")
             }
             o.append("</table>")
             o.append("<div class=\"anchor\"><b>End of act \(index + 1).</b> The tool prints the journal head. Everyone writes it down:<div class=\"line\">Entry no. ________ &nbsp; Words:</div><div class=\"line\"></div></div>")
