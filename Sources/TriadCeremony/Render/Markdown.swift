@@ -40,7 +40,7 @@ public enum MarkdownRender {
         var number = 0
         for (index, act) in script.acts.enumerated() {
             o.append("")
-            o.append("## Act \(index + 1): \(act.title)")
+            o.append("## Act \(index + 1) of \(script.acts.count): \(act.title)")
             o.append("")
             o.append("| # | Who acts | Read aloud | The tool does | Confirms | Initials | Time |")
             o.append("|---|---|---|---|---|---|---|")
@@ -69,6 +69,10 @@ public enum MarkdownRender {
         o.append("")
         o.append("I was present throughout, the steps above were followed as initialled, and the exception sheet is complete.")
         o.append("If you do not agree, write \"do not agree\" and why.")
+        o.append("")
+        o.append("**End of the ceremony.** The tool prints the final entry (CLOSED or ABORTED). Everyone writes it down:")
+        o.append("")
+        o.append("Entry no. ______  [ ] CLOSED  [ ] ABORTED  Words: ____________________________________________")
         o.append("")
         o.append("| Role | Name | Signature | Date, time (UTC) |")
         o.append("|---|---|---|---|")
