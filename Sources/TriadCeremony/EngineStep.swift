@@ -51,13 +51,6 @@ extension Engine {
                     "facts": .array(produced.sorted().map { .string($0) }),
                 ])
                 return
-            } catch let failure as ActionError {
-                participants = context.participants
-                position.role = step.role
-                try append(EventType.stepFailed, ["error": .string(failure.message)])
-                prompter.show("✗ Step \(step.id) did not succeed: \(failure.message)")
-                let decision = try exception(step, happened: failure.message, choices: ["retry", "skip"])
-                if decision == "skip" { counts.skipped += 1; return }
             } catch let error as CeremonyError {
                 switch error {
                 case .samePersonTwoRoles, .roleAlreadyFilled, .invalidParticipant:
@@ -65,6 +58,20 @@ extension Engine {
                 default:
                     throw error
                 }
+            } catch let error as JournalError {
+                throw error
+            } catch let stop as Stop {
+                throw stop
+            } catch {
+                // An ActionError, or any error of a lower layer (a wrong PIN, a bad blob):
+                // a deviation the participants handle with an exception, or abort.
+                let message = (error as? ActionError)?.message ?? String(describing: error)
+                participants = context.participants
+                position.role = step.role
+                try append(EventType.stepFailed, ["error": .string(message)])
+                prompter.show("✗ Step \(step.id) did not succeed: \(message)")
+                let decision = try exception(step, happened: message, choices: ["retry", "skip"])
+                if decision == "skip" { counts.skipped += 1; return }
             }
         }
     }

@@ -294,4 +294,34 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(closed.last?.event, EventType.aborted)
         XCTAssertNoThrow(try Verifier.verify(transcript: Transcript.text(closed), registry: Support.registry).get())
     }
+
+    /// An error from a lower layer inside an action is a deviation like any other: journaled
+    /// as STEP_FAILED, then a witnessed exception lets the step be retried.
+    func testLowerLayerErrorIsADeviationNotACrash() throws {
+        let script = try ScriptLoader.parse("""
+            name: fail-once
+            version: 1
+            title: Fail once
+            purpose: an action fails with a card error, then succeeds
+            roles:
+              admin: { title: Administrator }
+              witness: { title: Witness, witness: true }
+            acts:
+              - id: one
+                title: One
+                steps:
+                  - { id: roll-call, role: admin, say: r, action: identify-participants, with: { roles: [admin, witness] } }
+                  - { id: card-op, role: admin, say: c, action: test-fail-once }
+            """, origin: "fail-once")
+        TestKeyActions.FailOnce.failed = false
+        let answers = """
+            roll-call: { admin: {name: A, id: "1"}, witness: {name: W, id: "2"} }
+            card-op.exception: { choice: retry, decision: "PIN mistyped; Medical types it again", witness: "yes" }
+            """
+        let r = try Support.run(script: script, answers: answers, dir: try Support.tempDir()).0.get()
+        XCTAssertTrue(r.closed)
+        let text = try String(contentsOfFile: r.transcriptPath!, encoding: .utf8)
+        XCTAssertTrue(text.contains("PIN incorrect, 2 tries left"))
+        XCTAssertEqual(try Verifier.verify(transcript: text, registry: Support.registry).get().exceptions.count, 1)
+    }
 }
