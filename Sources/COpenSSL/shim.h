@@ -41,4 +41,43 @@ static inline void triad_ERR_clear(void) { ERR_clear_error(); }
 static inline int triad_EVP_PKEY_PUBLIC_KEY(void) { return EVP_PKEY_PUBLIC_KEY; }
 static inline int triad_EVP_PKEY_KEYPAIR(void) { return EVP_PKEY_KEYPAIR; }
 
+// OSSL_PARAM arrays keep pointers to their key names and buffers; building them here in C
+// keeps every pointer alive for the whole call (Swift's string bridging would not).
+static inline EVP_PKEY *triad_ec_public_from_point(const char *group, const unsigned char *point, size_t length) {
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL) return NULL;
+    OSSL_PARAM params[3];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, length);
+    params[2] = OSSL_PARAM_construct_end();
+    if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) pkey = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return pkey;
+}
+
+static inline EVP_PKEY *triad_rsa_public_from_components(const unsigned char *n, size_t nlen, const unsigned char *e, size_t elen) {
+    EVP_PKEY *pkey = NULL;
+    BIGNUM *bn = BN_bin2bn(n, (int)nlen, NULL), *be = BN_bin2bn(e, (int)elen, NULL);
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    if (bn && be && bld && ctx
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) == 1
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) == 1
+        && (params = OSSL_PARAM_BLD_to_param(bld)) != NULL
+        && EVP_PKEY_fromdata_init(ctx) == 1) {
+        if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) pkey = NULL;
+    }
+    OSSL_PARAM_free(params); OSSL_PARAM_BLD_free(bld); EVP_PKEY_CTX_free(ctx); BN_free(bn); BN_free(be);
+    return pkey;
+}
+
+static inline int triad_set_oaep_label(EVP_PKEY_CTX *ctx, const unsigned char *label, size_t length) {
+    void *copy = OPENSSL_memdup(label, length);
+    if (copy == NULL) return 0;
+    if (EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, copy, (int)length) != 1) { OPENSSL_free(copy); return 0; }
+    return 1;
+}
+
 #endif

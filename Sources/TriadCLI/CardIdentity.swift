@@ -1,4 +1,7 @@
+import Foundation
 import TriadCrypto
+import TriadPCSC
+import TriadPIV
 
 /// How a `piv:` identity gets its PIN and how careful it must be with the retry counter
 /// (CONTRACT.md, "Identities and certificates"; DESIGN.md §5).
@@ -15,14 +18,94 @@ public struct PINOptions: Sendable {
 
 /// Opens the card behind a `piv:` / `piv:READER` identity.
 public enum CardIdentity {
-    /// - Parameter readerSubstring: nil or empty picks the first reader holding a PIV card.
+    /// Finds the card and reads its 9D certificate; the PIN is asked at the first key
+    /// operation (after showing the tries left on stderr) and then kept for this run.
+    ///
+    /// - Parameter readerSubstring: nil or empty picks the first reader holding a PIV card;
+    ///   otherwise the first reader whose name contains it (case-insensitive, as
+    ///   yubico-piv-tool's `-r`).
     /// - Returns: the card's slot 9D key, usable wherever a software key is.
+    /// - Throws: `CardIdentityError` naming the reader and what to do.
     public static func open(readerSubstring: String?, pin: PINOptions) throws -> any PrivateKeyOperations {
-        throw CardIdentityUnavailable()
+        try openCard(readerSubstring: readerSubstring, pin: pin)
+    }
+
+    /// As `open`, with the concrete type (reader name, certificate) for callers that show them.
+    public static func openCard(readerSubstring: String?, pin: PINOptions,
+                                notify: @escaping (String) -> Void = CardIdentity.printToStandardError) throws -> PIVKeyOperations {
+        let context: PCSCContext
+        do { context = try PCSCContext() } catch let error as PCSCError { throw CardIdentityError.pcsc(error) }
+        let all: [String]
+        do { all = try context.readers() } catch let error as PCSCError { throw CardIdentityError.pcsc(error) }
+        guard !all.isEmpty else { throw CardIdentityError.noReader }
+        let wanted = readerSubstring.flatMap { $0.isEmpty ? nil : $0 }
+        let candidates = wanted.map { w in all.filter { $0.range(of: w, options: .caseInsensitive) != nil } } ?? all
+        guard !candidates.isEmpty else { throw CardIdentityError.noMatchingReader(wanted ?? "", available: all) }
+
+        var problems: [(reader: String, problem: CardIdentityError)] = []
+        for reader in candidates {
+            let card: PCSCCard
+            do {
+                guard try context.state(of: reader).isCardPresent else {
+                    problems.append((reader, .noCard(reader: reader)))
+                    continue
+                }
+                card = try context.connect(reader: reader)
+            } catch let error as PCSCError {
+                problems.append((reader, error.kind == .noCard ? .noCard(reader: reader) : .pcsc(error)))
+                continue
+            }
+            do {
+                return try PIVKeyOperations(transport: card, slot: .keyManagement, allowLastPinTry: pin.allowLastPinTry) { triesLeft in
+                    let tries = triesLeft.map { "\($0) PIN \($0 == 1 ? "try" : "tries") left" } ?? "PIN already verified"
+                    notify("triad: PIV card in \"\(reader)\": \(tries)")
+                    return try PINEntry.read(pinFD: pin.pinFD, prompt: "PIN for the card in \(reader): ")
+                }
+            } catch PIVError.noPIVApplet {
+                problems.append((reader, .noPIVApplet(reader: reader)))
+            } catch PIVError.notFound {
+                problems.append((reader, .noCertificate(reader: reader)))
+            } catch let error as PIVError {
+                problems.append((reader, .card(reader: reader, error)))
+            }
+        }
+        // One reader asked for, or every reader failed the same way: report the first problem.
+        if let first = problems.first(where: { if case .noCard = $0.problem { return false } else { return true } }) {
+            throw first.problem
+        }
+        if candidates.count == 1, let first = problems.first { throw first.problem }
+        throw CardIdentityError.noCardInAnyReader(candidates)
+    }
+
+    /// Default notice sink: one line on stderr (never stdout, which may carry plaintext).
+    public static func printToStandardError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }
 
-/// Thrown until the PIV client lands in this target (issue 3).
-public struct CardIdentityUnavailable: Error, CustomStringConvertible {
-    public var description: String { "smartcard identities (piv:) are not available in this build" }
+/// Why a `piv:` identity could not be opened, with what to do.
+public enum CardIdentityError: Error, CustomStringConvertible {
+    case pcsc(PCSCError)
+    case noReader
+    case noMatchingReader(String, available: [String])
+    case noCard(reader: String)
+    case noCardInAnyReader([String])
+    case noPIVApplet(reader: String)
+    case noCertificate(reader: String)
+    case card(reader: String, PIVError)
+
+    public var description: String {
+        switch self {
+        case .pcsc(let e): return "piv: cannot reach the smartcard service: \(e)"
+        case .noReader: return "piv: no smartcard reader is attached: attach a reader (and check that pcscd runs)"
+        case .noMatchingReader(let w, let all):
+            return "piv: no reader name contains \"\(w)\"; readers present: \(all.joined(separator: ", ")); use piv:PART-OF-A-NAME"
+        case .noCard(let r): return "piv: the reader \"\(r)\" holds no card: insert the card"
+        case .noCardInAnyReader(let rs): return "piv: no card in any reader (\(rs.joined(separator: ", "))): insert the card"
+        case .noPIVApplet(let r): return "piv: the card in \"\(r)\" has no PIV application: use a PIV card"
+        case .noCertificate(let r):
+            return "piv: the card in \"\(r)\" has no certificate in slot 9D (key management): enrol the card first (generate a 9D key and import its certificate)"
+        case .card(let r, let e): return "piv: card in \"\(r)\": \(e)"
+        }
+    }
 }

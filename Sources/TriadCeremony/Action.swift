@@ -86,7 +86,11 @@ public struct ActionOutcome: Sendable {
 /// A failure inside an action that the ceremony can recover from by an exception.
 public struct ActionError: Error, Equatable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// A failure no exception may continue past (a wrong or missing recovery factor): the
+    /// engine journals STEP_FAILED and closes the ceremony ABORTED at once, offering no
+    /// retry or skip (issue 5: "stops at that factor … closes ABORTED").
+    public var fatal: Bool
+    public init(_ message: String, fatal: Bool = false) { self.message = message; self.fatal = fatal }
     public var description: String { message }
 }
 

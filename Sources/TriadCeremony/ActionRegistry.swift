@@ -24,5 +24,5 @@ public struct ActionRegistry: Sendable {
         RecordValueAction.self,
         PrintAnchorAction.self,
         RecordEnvironmentAction.self,
-    ])
+    ] + recoveryActions)
 }

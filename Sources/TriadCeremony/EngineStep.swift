@@ -70,6 +70,8 @@ extension Engine {
                 position.role = step.role
                 try append(EventType.stepFailed, ["error": .string(message)])
                 prompter.show("✗ Step \(step.id) did not succeed: \(message)")
+                // A fatal failure (a wrong or missing recovery factor) allows no exception.
+                if (error as? ActionError)?.fatal == true { throw Stop.aborted(step: step.id, reason: message) }
                 let decision = try exception(step, happened: message, choices: ["retry", "skip"])
                 if decision == "skip" { counts.skipped += 1; return }
             }

@@ -43,14 +43,10 @@ public struct PublicKey: Sendable, Equatable, Hashable {
     /// An RSA key from its big-endian modulus and public exponent.
     public init(rsaModulus: [UInt8], exponent: [UInt8]) throws {
         guard !rsaModulus.isEmpty, !exponent.isEmpty, exponent.count <= 8 else { throw CryptoError.invalidKey("empty or oversized RSA component") }
-        guard let builder = OSSL_PARAM_BLD_new() else { throw CryptoError.fromOpenSSL("OSSL_PARAM_BLD_new") }
-        defer { OSSL_PARAM_BLD_free(builder) }
-        let n = BN_bin2bn(rsaModulus, Int32(rsaModulus.count), nil)
-        let e = BN_bin2bn(exponent, Int32(exponent.count), nil)
-        defer { BN_free(n); BN_free(e) }
-        try check(OSSL_PARAM_BLD_push_BN(builder, "n", n), "RSA modulus")
-        try check(OSSL_PARAM_BLD_push_BN(builder, "e", e), "RSA exponent")
-        try self.init(fromData: "RSA", builder: builder)
+        guard let pkey = triad_rsa_public_from_components(rsaModulus, rsaModulus.count, exponent, exponent.count) else {
+            throw CryptoError.invalidKey("OpenSSL rejected the RSA public key: \(CryptoError.fromOpenSSL("EVP_PKEY_fromdata"))")
+        }
+        try self.init(handle: KeyHandle(pkey))
     }
 
     /// An EC key from an uncompressed point `04 ‖ X ‖ Y` on `curve`.
@@ -58,11 +54,10 @@ public struct PublicKey: Sendable, Equatable, Hashable {
         guard let group = curve.groupName, ecPoint.count == curve.ecPointByteCount, ecPoint.first == 0x04 else {
             throw CryptoError.invalidKey("an uncompressed \(curve) point must be \(curve.ecPointByteCount ?? 0) bytes starting with 04")
         }
-        guard let builder = OSSL_PARAM_BLD_new() else { throw CryptoError.fromOpenSSL("OSSL_PARAM_BLD_new") }
-        defer { OSSL_PARAM_BLD_free(builder) }
-        try check(OSSL_PARAM_BLD_push_utf8_string(builder, "group", group, 0), "EC group")
-        try check(OSSL_PARAM_BLD_push_octet_string(builder, "pub", ecPoint, ecPoint.count), "EC point")
-        try self.init(fromData: "EC", builder: builder)
+        guard let pkey = triad_ec_public_from_point(group, ecPoint, ecPoint.count) else {
+            throw CryptoError.invalidKey("the point is not a valid \(curve) public key (\(CryptoError.fromOpenSSL("EVP_PKEY_fromdata")))")
+        }
+        try self.init(handle: KeyHandle(pkey))
         // EVP_PKEY_fromdata does not check that the point is on the curve; do it here so a
         // hostile card or file cannot feed an invalid-curve point into ECDH.
         guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, handle.pointer, nil) else { throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_new") }
@@ -71,19 +66,6 @@ public struct PublicKey: Sendable, Equatable, Hashable {
             triad_ERR_clear()
             throw CryptoError.invalidKey("the EC point is not on \(curve)")
         }
-    }
-
-    private init(fromData type: String, builder: OpaquePointer) throws {
-        guard let params = OSSL_PARAM_BLD_to_param(builder) else { throw CryptoError.fromOpenSSL("OSSL_PARAM_BLD_to_param") }
-        defer { OSSL_PARAM_free(params) }
-        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, type, nil) else { throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_new_from_name") }
-        defer { EVP_PKEY_CTX_free(ctx) }
-        try check(EVP_PKEY_fromdata_init(ctx), "EVP_PKEY_fromdata_init")
-        var pkey: OpaquePointer? = nil
-        guard EVP_PKEY_fromdata(ctx, &pkey, triad_EVP_PKEY_PUBLIC_KEY(), params) == 1, let pkey else {
-            throw CryptoError.invalidKey("OpenSSL rejected the \(type) public key: \(CryptoError.fromOpenSSL("EVP_PKEY_fromdata"))")
-        }
-        try self.init(handle: KeyHandle(pkey))
     }
 
     /// SHA-256 of the SPKI DER: names a key independently of any certificate around it.

@@ -70,13 +70,7 @@ public enum PublicKeyWrap {
         try check(EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()), "RSA-OAEP digest")
         try check(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()), "RSA-OAEP MGF1 digest")
         if !label.isEmpty {
-            // OSSL_PARAM copies the label, so no ownership passes to OpenSSL.
-            var labelCopy = label
-            let ok = labelCopy.withUnsafeMutableBytes { buffer -> Int32 in
-                var params = [OSSL_PARAM_construct_octet_string("oaep-label", buffer.baseAddress, buffer.count), OSSL_PARAM_construct_end()]
-                return EVP_PKEY_CTX_set_params(ctx, &params)
-            }
-            try check(ok, "RSA-OAEP label")
+            try check(triad_set_oaep_label(ctx, label, label.count), "RSA-OAEP label")
         }
         var length = 0
         try key.withUnsafeBytes { k in

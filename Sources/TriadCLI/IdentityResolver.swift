@@ -1,0 +1,90 @@
+import TriadCrypto
+
+/// An identity string as users type it (CONTRACT.md "Identities and certificates").
+public enum IdentitySpec: Equatable, CustomStringConvertible {
+    /// `file:PATH` — a PEM private key (PKCS#8, traditional RSA/EC, or encrypted PKCS#8).
+    case file(String)
+    /// `piv:` or `piv:READER` — slot 9D of the PIV card in the first (or the named) reader.
+    case piv(String?)
+
+    public init(parsing text: String) throws {
+        if text.hasPrefix("file:") {
+            let path = String(text.dropFirst(5))
+            guard !path.isEmpty else { throw CLIError.usage("identity \"file:\" names no key file; write file:PATH") }
+            self = .file(path)
+        } else if text.hasPrefix("piv:") {
+            let reader = String(text.dropFirst(4))
+            self = .piv(reader.isEmpty ? nil : reader)
+        } else {
+            throw CLIError.usage("identity \"\(text)\" is neither file:PATH nor piv:[READER]")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .file(let path): return "file:" + path
+        case .piv(let reader): return "piv:" + (reader ?? "")
+        }
+    }
+}
+
+/// A resolved identity: the private-key operations plus the string the user typed, which
+/// messages use ("no key slot in FILE matches IDENTITY").
+public struct ResolvedIdentity {
+    public let spec: IdentitySpec
+    public let key: any PrivateKeyOperations
+    public var name: String { spec.description }
+    /// The software key, when the identity is a key file (only those can sign policies).
+    public var privateKey: PrivateKey? { key as? PrivateKey }
+}
+
+/// Turns `file:PATH` into a `PrivateKey` and `piv:[READER]` into the card's 9D key through
+/// `CardIdentity.open`; everything above works on `any PrivateKeyOperations` only
+/// (docs/ARCHITECTURE.md "Identities at the CLI").
+public struct IdentityResolver {
+    public var passphraseFD: Int32?
+    public var pin: PINOptions
+
+    public init(passphraseFD: Int32? = nil, pin: PINOptions = PINOptions()) {
+        self.passphraseFD = passphraseFD
+        self.pin = pin
+    }
+
+    public func resolve(_ text: String) throws -> ResolvedIdentity {
+        let spec = try IdentitySpec(parsing: text)
+        switch spec {
+        case .file(let path):
+            return ResolvedIdentity(spec: spec, key: try loadKeyFile(path))
+        case .piv(let reader):
+            do {
+                return ResolvedIdentity(spec: spec, key: try CardIdentity.open(readerSubstring: reader, pin: pin))
+            } catch let error as CustomStringConvertible {
+                throw CLIError.identity(spec.description, error.description)
+            }
+        }
+    }
+
+    /// Reads a PEM key; asks for a passphrase only if the PEM is encrypted.
+    func loadKeyFile(_ path: String) throws -> PrivateKey {
+        let name = "file:" + path
+        var pem: SecureBytes
+        do { pem = SecureBytes(try SecretFile.read(path)) } catch {
+            throw CLIError.identity(name, "cannot read the key file (\(error)); check the path and permissions")
+        }
+        defer { pem = SecureBytes(count: 0) }
+        let encrypted = pem.withUnsafeBytes { raw in
+            String(decoding: raw.prefix(4096), as: UTF8.self).contains("ENCRYPTED")
+        }
+        var passphrase: SecureBytes?
+        if encrypted {
+            passphrase = try Passphrase.read(fd: passphraseFD, prompt: "Passphrase for \(path): ", keyName: name)
+        }
+        do {
+            return try PrivateKey(pem: pem, passphrase: passphrase)
+        } catch CryptoError.wrongPassphrase {
+            throw CLIError.identity(name, "the passphrase is wrong (or missing); give it with --passphrase-fd N or at the terminal")
+        } catch {
+            throw CLIError.identity(name, "is not a usable PEM private key (\(error)); give an RSA 2048+, EC P-256 or P-384 key")
+        }
+    }
+}

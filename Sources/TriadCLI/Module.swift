@@ -1,2 +1,0 @@
-// TriadCLI: see docs/ARCHITECTURE.md.
-enum TriadCLIModule {}

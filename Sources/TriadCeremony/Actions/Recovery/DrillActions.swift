@@ -1,0 +1,120 @@
+import Foundation
+import TriadCrypto
+import TriadJournal
+import TriadRecovery
+
+/// Starts the drill report (every factor NOT REACHED) at `report` (.txt and .json).
+struct StartDrillAction: CeremonyAction {
+    static let name = "start-drill"
+    static let summary = "The tool opens the drill report; each factor is marked as the ceremony reaches it."
+    static let parameters = [ParameterSpec("report", .text, required: true, "report path without extension (.txt and .json are written)")]
+    static func produces(_ a: StepArguments) -> [String] { ["drill-started"] }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let path = context.arguments.text("report")!
+        for ext in [".txt", ".json"] where FileManager.default.fileExists(atPath: path + ext) {
+            throw ActionError("\(path)\(ext) exists; reports are never overwritten — choose a new report path", fatal: true)
+        }
+        var report = DrillReport()
+        for f in DrillReport.factorNames { report.set(f, .notReached, "") }
+        context.secrets.set(Slot.drillReport, SecureBytes(try report.json()))
+        context.secrets.setText(Slot.drillReportPath, path)
+        updateDrill(context) { _ in }
+        try context.record("drill-started", ["report": .string(path)])
+        return ActionOutcome()
+    }
+}
+
+/// Recovers the canary in memory and compares its digest with the enrolment record.
+struct DrillCanaryAction: CeremonyAction {
+    static let name = "drill-canary"
+    static let summary = "The tool recovers the drill canary in memory with the unlocked key and compares it with the enrolment record; no zone file is touched."
+    static let parameters = [ParameterSpec("canary", .text, "canary path (default: the record's canary next to the record)"),
+                             ParameterSpec("record", .text, "the enrolment record path, to find the canary")]
+    static func requires(_ a: StepArguments) -> [String] { ["recovery-key-unlocked"] }
+    static func produces(_ a: StepArguments) -> [String] { ["canary-recovered"] }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        try drillFactor(context, "canary recovered") {
+            let (key, cert) = try unlockedKey(context)
+            let record = try loadRecord(context)
+            guard let canary = record.canary else { throw ActionError("the enrolment record names no canary", fatal: true) }
+            let dir = context.arguments.text("record").map { ($0 as NSString).deletingLastPathComponent } ?? "."
+            let path = context.arguments.text("canary") ?? (dir + "/" + canary.file)
+            let ok = try factorStep("canary \(path)") {
+                try Canary.verify(at: path, expectedSHA256: canary.plaintextSHA256, key: key, recoveryCertificate: cert)
+            }
+            guard ok else { throw ActionError("canary \(path): recovered, but its content is not the recorded one: the canary was replaced", fatal: true) }
+            try context.record("canary-recovered", ["canary": .string(path), "plaintext_sha256": .string(canary.plaintextSHA256)])
+            updateDrill(context) { $0.set("canary recovered", .pass, "content SHA-256 matches the enrolment record") }
+            return ActionOutcome(["canary": .string(path)])
+        }
+    }
+}
+
+/// Finishes the drill report: coverage of the given zones, expiry, the verdict; the
+/// report goes into the journal as well as to disk.
+struct DrillReportAction: CeremonyAction {
+    static let name = "drill-report"
+    static let summary = "The tool completes the drill report (factors, retry counter, expiry dates, coverage of the zones) and journals it."
+    static let parameters = [ParameterSpec("zones", .textList, "zone roots whose recovery-slot coverage is reported")]
+    static func requires(_ a: StepArguments) -> [String] { ["drill-started"] }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let zones = context.arguments.textList("zones").flatMap { $0.split(separator: " ").map(String.init) }
+        if let cert = context.secrets.certificate(Slot.recoveryCertificate) {
+            for zone in zones {
+                let c = try factorStep("coverage of \(zone)") { try RecoveryFiles.coverage([zone], certificate: cert) }
+                updateDrill(context) { $0.coverage.append(DrillReport.ZoneCoverage(zone: zone, encrypted: c.encrypted, covered: c.covered)) }
+            }
+        }
+        guard let report = drillReport(context) else { throw ActionError("no drill was started in this ceremony", fatal: true) }
+        context.show(report.text)
+        let json = String(decoding: try report.json(), as: UTF8.self)
+        try context.record("drill-report", ["result": .string(report.passed ? "PASS" : "FAIL"), "report": .string(json)])
+        return ActionOutcome(["result": .string(report.passed ? "PASS" : "FAIL")])
+    }
+}
+
+/// PIN change (or unblock with the PUK) by the Medical custodian, card held by Management.
+struct ChangeCardPINAction: CeremonyAction {
+    static let name = "change-card-pin"
+    static let summary = "The Medical custodian types the current PIN (or the PUK if the PIN is blocked) and the new PIN twice; the card changes it."
+    static let parameters = [ParameterSpec("use-puk", .flag, "the PIN is blocked: unblock with the PUK")]
+    static func requires(_ a: StepArguments) -> [String] { ["card-identified"] }
+    static func produces(_ a: StepArguments) -> [String] { ["pin-changed"] }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let usePUK = context.arguments.flag("use-puk") == true
+        let old = try context.readSecret(prompt: usePUK ? "PUK: " : "Current PIN: ")
+        let new = try context.readSecret(prompt: "New PIN: ")
+        let again = try context.readSecret(prompt: "New PIN again: ")
+        guard new == again else { throw ActionError("the two new PIN entries differ; the PIN was not changed", fatal: true) }
+        let card = try connectCard(context, reader: nil)
+        try factorStep("PIN change") {
+            try RecoveryCard.changePIN(transport: card, old: usePUK ? nil : old, puk: usePUK ? old : nil, new: new)
+        }
+        try context.record("pin-changed", ["by_puk": .bool(usePUK), "reader": .string(card.reader)])
+        return ActionOutcome()
+    }
+}
+
+/// Overwrites and drops every secret of the ceremony (the engine does it again at close).
+struct ZeroiseAction: CeremonyAction {
+    static let name = "zeroise"
+    static let summary = "The tool overwrites the recovery key, the PIN and every other secret in memory."
+    static let parameters: [ParameterSpec] = []
+    static func produces(_ a: StepArguments) -> [String] { ["zeroised"] }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let names = context.secrets.names.filter { $0 != Slot.drillReport && $0 != Slot.drillReportPath }
+        for n in names { context.secrets.remove(n) }
+        try context.record("zeroised", ["secrets": .array(names.map { .string($0) })])
+        return ActionOutcome(["zeroised": .int(Int64(names.count))])
+    }
+}

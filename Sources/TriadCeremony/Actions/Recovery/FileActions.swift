@@ -1,0 +1,136 @@
+import Foundation
+import TriadCrypto
+import TriadJournal
+import TriadRecovery
+
+func outcomePayload(_ o: RecoveryFiles.Outcome) -> [String: CanonicalValue] {
+    ["done": .int(Int64(o.done)), "already_done": .int(Int64(o.alreadyDone)), "skipped_plaintext": .int(Int64(o.skippedPlaintext)),
+     "no_recovery_slot": .array(o.noRecoverySlot.map { .string($0) }), "failed": .array(o.failed.map { .string($0) })]
+}
+
+func unlockedKey(_ context: ActionContext) throws -> (PrivateKey, Certificate) {
+    guard let key = try context.secrets.privateKey(Slot.recoveryKey), let cert = context.secrets.certificate(Slot.recoveryCertificate) else {
+        throw ActionError("the recovery key is not unlocked in this ceremony", fatal: true)
+    }
+    return (key, cert)
+}
+
+/// Re-grant (preferred incident mode): each named file gets a slot for the new holder's
+/// certificate; header only, no plaintext anywhere (docs/recovery.md §3).
+struct RegrantFilesAction: CeremonyAction {
+    static let name = "regrant-files"
+    static let summary = "The tool adds a key slot for the new holder's certificate to each named file (header only: no plaintext is written)."
+    static let parameters = [
+        ParameterSpec("paths", .textList, required: true, "files, folders or zone roots"),
+        ParameterSpec("to", .text, required: true, "the new holder's certificate (PEM)"),
+    ]
+    static func requires(_ a: StepArguments) -> [String] { ["recovery-key-unlocked"] }
+    static func produces(_ a: StepArguments) -> [String] { ["files-recovered"] }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let (key, cert) = try unlockedKey(context)
+        let toPath = context.arguments.text("to")!
+        let holder = try factorStep("new holder certificate \(toPath)") {
+            try Certificate(pem: String(decoding: try readFile(toPath, what: "certificate"), as: UTF8.self))
+        }
+        let paths = context.arguments.textList("paths").flatMap { $0.split(separator: " ").map(String.init) }
+        let outcome = try factorStep("re-grant") { try RecoveryFiles.regrant(paths, recoveryKey: key, recoveryCertificate: cert, to: holder) }
+        var payload = outcomePayload(outcome)
+        payload["holder_certificate_fingerprint"] = .string(hex(holder.fingerprint))
+        payload["holder_subject"] = .string(holder.subject)
+        try context.record("files-regranted", payload)
+        context.show("Re-granted \(outcome.done) files to \(holder.subject) (\(outcome.alreadyDone) already had a slot).")
+        guard outcome.ok else { throw ActionError("re-grant: \(outcome.failed.count) files failed, \(outcome.noRecoverySlot.count) have no recovery slot: \((outcome.failed + outcome.noRecoverySlot).prefix(3).joined(separator: "; "))") }
+        return ActionOutcome(["done": .int(Int64(outcome.done))])
+    }
+}
+
+/// Decrypt mode: plaintext copies in a new quarantine folder (0700), originals untouched.
+struct DecryptToQuarantineAction: CeremonyAction {
+    static let name = "decrypt-to-quarantine"
+    static let summary = "The tool decrypts each named file into the quarantine folder (mode 0700); the encrypted originals stay as they are."
+    static let parameters = [
+        ParameterSpec("paths", .textList, required: true, "files, folders or zone roots"),
+        ParameterSpec("quarantine", .text, required: true, "the quarantine folder"),
+        ParameterSpec("base", .text, "paths are mirrored relative to this folder (default: the first path's folder)"),
+    ]
+    static func requires(_ a: StepArguments) -> [String] { ["recovery-key-unlocked"] }
+    static func produces(_ a: StepArguments) -> [String] { ["files-recovered"] }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let (key, cert) = try unlockedKey(context)
+        let paths = context.arguments.textList("paths").flatMap { $0.split(separator: " ").map(String.init) }
+        let quarantine = context.arguments.text("quarantine")!
+        let base = context.arguments.text("base") ?? (paths.first.map { ($0 as NSString).deletingLastPathComponent } ?? ".")
+        let outcome = try factorStep("decrypt") {
+            try RecoveryFiles.decrypt(paths, base: base, quarantine: quarantine, recoveryKey: key, recoveryCertificate: cert)
+        }
+        var payload = outcomePayload(outcome)
+        payload["quarantine"] = .string(quarantine)
+        try context.record("files-decrypted", payload)
+        context.show("Decrypted \(outcome.done) files into \(quarantine).")
+        guard outcome.ok else { throw ActionError("decrypt: \(outcome.failed.count) files failed: \(outcome.failed.prefix(3).joined(separator: "; "))") }
+        return ActionOutcome(["done": .int(Int64(outcome.done)), "quarantine": .string(quarantine)])
+    }
+}
+
+/// Recovery-key rotation: every recovery slot for the old certificate in the named zones
+/// is replaced by one for the new certificate; header only, resumable (docs/recovery.md §5).
+struct RewrapRecoverySlotsAction: CeremonyAction {
+    static let name = "rewrap-recovery-slots"
+    static let summary = "The tool replaces, in every file of the named zones, the recovery slot for the old certificate by one for the new certificate (header only, resumable)."
+    static let parameters = [ParameterSpec("paths", .textList, required: true, "zone roots or folders")]
+    static func requires(_ a: StepArguments) -> [String] { ["recovery-key-unlocked", "new-recovery-certificate"] }
+    static func produces(_ a: StepArguments) -> [String] { ["recovery-slots-rewrapped"] }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let (key, old) = try unlockedKey(context)
+        guard let new = context.secrets.certificate(Slot.newRecoveryCertificate) else {
+            throw ActionError("no new recovery certificate in this ceremony", fatal: true)
+        }
+        let paths = context.arguments.textList("paths").flatMap { $0.split(separator: " ").map(String.init) }
+        let outcome = try factorStep("re-wrap") { try RecoveryFiles.rotate(paths, oldKey: key, old: old, new: new) }
+        let coverage = try factorStep("coverage") { try RecoveryFiles.coverage(paths, certificate: new) }
+        var payload = outcomePayload(outcome)
+        payload["old_certificate_fingerprint"] = .string(hex(old.fingerprint))
+        payload["new_certificate_fingerprint"] = .string(hex(new.fingerprint))
+        payload["coverage"] = .object(["encrypted": .int(Int64(coverage.encrypted)), "covered": .int(Int64(coverage.covered))])
+        try context.record("recovery-slots-rewrapped", payload)
+        context.show("Re-wrapped \(outcome.done) files (\(outcome.alreadyDone) were done before); coverage \(coverage.covered)/\(coverage.encrypted).")
+        guard outcome.failed.isEmpty else { throw ActionError("re-wrap: \(outcome.failed.count) files failed (run the step again to resume): \(outcome.failed.prefix(3).joined(separator: "; "))") }
+        return ActionOutcome(["done": .int(Int64(outcome.done)), "covered": .int(Int64(coverage.covered)), "encrypted": .int(Int64(coverage.encrypted))])
+    }
+}
+
+/// The incident recovery step with the mode chosen by a ceremony parameter: `regrant`
+/// (preferred, no plaintext written) or `decrypt` (into quarantine).
+struct RecoverFilesAction: CeremonyAction {
+    static let name = "recover-files"
+    static let summary = "The tool recovers the named files: mode regrant adds a slot for the new holder (no plaintext), mode decrypt writes copies into the quarantine folder."
+    static let parameters = [
+        ParameterSpec("mode", .text, required: true, "regrant or decrypt"),
+        ParameterSpec("paths", .textList, required: true, "files, folders or zone roots"),
+        ParameterSpec("to", .text, "regrant: the new holder's certificate"),
+        ParameterSpec("quarantine", .text, "decrypt: the quarantine folder"),
+        ParameterSpec("base", .text, "decrypt: mirror paths relative to this folder"),
+    ]
+    static func requires(_ a: StepArguments) -> [String] { ["recovery-key-unlocked"] }
+    static func produces(_ a: StepArguments) -> [String] { ["files-recovered"] }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        switch context.arguments.text("mode") {
+        case "regrant":
+            guard !(context.arguments.text("to") ?? "").isEmpty else { throw ActionError("mode regrant needs --set to=CERTIFICATE", fatal: true) }
+            return try RegrantFilesAction().run(&context)
+        case "decrypt":
+            guard !(context.arguments.text("quarantine") ?? "").isEmpty else { throw ActionError("mode decrypt needs --set quarantine=FOLDER", fatal: true) }
+            return try DecryptToQuarantineAction().run(&context)
+        case let other:
+            throw ActionError("mode must be regrant or decrypt, not \(other ?? "nothing")", fatal: true)
+        }
+    }
+}

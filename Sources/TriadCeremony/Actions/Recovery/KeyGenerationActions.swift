@@ -1,0 +1,173 @@
+import Foundation
+import TriadCrypto
+import TriadJournal
+import TriadPIV
+import TriadRecovery
+
+/// Generates the recovery key pair and its self-signed certificate (and optionally a CSR
+/// for the organisation's CA) in memory; writes only the certificate. With `as: new` it
+/// makes the *new* key of a recovery-key rotation; with `adopt-record` naming an existing
+/// record (a rotation that was interrupted), it takes that record's certificate instead.
+struct GenerateRecoveryKeyAction: CeremonyAction {
+    static let name = "generate-recovery-key"
+    static let summary = "The tool generates the recovery key pair in memory and writes its X.509 certificate (and a CSR if asked)."
+    static let parameters = [
+        ParameterSpec("certificate", .text, required: true, "where to write the recovery certificate (PEM, new file)"),
+        ParameterSpec("subject", .text, "certificate subject, e.g. CN=Triad recovery,O=Hospital"),
+        ParameterSpec("algorithm", .text, "p256 (default), p384 or rsa3072"),
+        ParameterSpec("days", .text, "validity in days (default 3650)"),
+        ParameterSpec("csr", .text, "also write a PKCS#10 request for the organisation's CA here"),
+        ParameterSpec("as", .text, "current (default) or new (rotation)"),
+        ParameterSpec("adopt-record", .text, "rotation resume: if this record exists, take its certificate instead of generating"),
+    ]
+    static func produces(_ a: StepArguments) -> [String] {
+        a.text("as") == "new" ? ["new-recovery-certificate"] : ["recovery-key-generated", "recovery-key-available"]
+    }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let a = context.arguments
+        let isNew = a.text("as") == "new"
+        let keySlot = isNew ? Slot.newRecoveryKey : Slot.recoveryKey
+        let certSlot = isNew ? Slot.newRecoveryCertificate : Slot.recoveryCertificate
+        if let adopt = a.text("adopt-record"), !adopt.isEmpty, FileManager.default.fileExists(atPath: adopt) {
+            let record = try factorStep("rotation record") { try EnrolmentRecord.load(path: adopt) }
+            let cert = try factorStep("rotation record") { try record.recoveryCertificate() }
+            context.secrets.setCertificate(certSlot, cert)
+            try context.record("recovery-certificate-adopted", ["record": .string(adopt), "fingerprint": .string(hex(cert.fingerprint))])
+            return ActionOutcome(["adopted": .bool(true), "certificate_fingerprint": .string(hex(cert.fingerprint))], facts: ["rotation-resumed"])
+        }
+        let algorithm: KeyAlgorithm
+        switch a.text("algorithm") ?? "p256" {
+        case "p256": algorithm = .ecP256
+        case "p384": algorithm = .ecP384
+        case "rsa3072": algorithm = .rsa(bits: 3072)
+        case let other: throw ActionError("algorithm \(other) is not p256, p384 or rsa3072", fatal: true)
+        }
+        let subject = a.text("subject") ?? "CN=Triad recovery key"
+        let material = try factorStep("key generation") {
+            try RecoveryKeyMaterial.generate(algorithm: algorithm, subject: subject, days: Int(a.text("days") ?? "") ?? 3650,
+                                             withSigningRequest: a.text("csr") != nil)
+        }
+        let certPath = a.text("certificate")!
+        try writeNew(certPath, Array(material.certificate.pem.utf8))
+        if let csr = a.text("csr"), let pem = material.signingRequestPEM { try writeNew(csr, Array(pem.utf8)) }
+        context.secrets.set(keySlot, try material.key.pkcs8DER())
+        context.secrets.setCertificate(certSlot, material.certificate)
+        let fp = material.certificate.fingerprint
+        try context.record("recovery-key-generated", [
+            "certificate": .string(certPath), "certificate_fingerprint": .string(hex(fp)), "words": .string(words(fp)),
+            "subject": .string(subject), "not_after": .string(ISO8601DateFormatter().string(from: material.certificate.notAfter)),
+            "public_key_fingerprint": .string(hex(material.key.publicKey.fingerprint)),
+        ])
+        context.show("Recovery certificate \(certPath)\n  SHA-256 \(hex(fp))\n  words: \(words(fp))")
+        return ActionOutcome(["certificate_fingerprint": .string(hex(fp))])
+    }
+}
+
+/// Enrols one recovery card (docs/recovery.md §2): Management inserts the blank card, the
+/// tool generates 9D on the card and certifies it with the recovery key, the Medical role
+/// types the new PIN (twice) and PUK (twice) at the terminal, the default management key
+/// is replaced by a random one that is discarded.
+struct EnrolRecoveryCardAction: CeremonyAction {
+    static let name = "enrol-recovery-card"
+    static let summary = "The tool generates a key in slot 9D of the inserted card, certifies it, sets the PIN and PUK typed by the Medical custodian and locks the card's management key."
+    static let parameters = [
+        ParameterSpec("reader", .text, required: true, "reader name (substring) holding the blank card"),
+        ParameterSpec("label", .text, "card label, e.g. primary or backup"),
+        ParameterSpec("pin-role", .text, "role that types the PIN (default medical)"),
+        ParameterSpec("with-key", .text, "current (default) or new: which recovery key certifies the card"),
+    ]
+    static func requires(_ a: StepArguments) -> [String] { ["recovery-key-available"] }
+    static func produces(_ a: StepArguments) -> [String] { ["card-enrolled"] }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let a = context.arguments
+        let useNew = a.text("with-key") == "new"
+        guard let issuerKey = try context.secrets.privateKey(useNew ? Slot.newRecoveryKey : Slot.recoveryKey),
+              let issuer = context.secrets.certificate(useNew ? Slot.newRecoveryCertificate : Slot.recoveryCertificate) else {
+            throw ActionError("no recovery key in memory: generate or unlock it first", fatal: true)
+        }
+        let label = a.text("label") ?? "card"
+        let card = try connectCard(context, reader: a.text("reader"))
+        let pinRole = context.roleTitles[a.text("pin-role") ?? "medical"] ?? "Medical custodian"
+        context.show("\(pinRole): choose the recovery card's PIN (6–8 digits) and PUK (8 digits). Management looks away.")
+        let pin = try context.readSecret(prompt: "New PIN: ")
+        let pin2 = try context.readSecret(prompt: "New PIN again: ")
+        guard pin == pin2 else { throw ActionError("the two PIN entries differ; nothing was written to the card — run the step again", fatal: true) }
+        let puk = try context.readSecret(prompt: "New PUK: ")
+        let puk2 = try context.readSecret(prompt: "New PUK again: ")
+        guard puk == puk2 else { throw ActionError("the two PUK entries differ; nothing was written to the card", fatal: true) }
+        let enrolment = try factorStep("card enrolment") {
+            try RecoveryCard.enrol(transport: card, subject: "CN=Triad recovery card \(label)", issuer: issuer, issuerKey: issuerKey,
+                                   pin: pin, puk: puk)
+        }
+        var cards = (context.secrets.get(Slot.enrolledCards).flatMap { try? JSONDecoder().decode([EnrolmentRecord.Card].self, from: Data($0.bytes)) }) ?? []
+        cards.append(EnrolmentRecord.Card(serial: enrolment.serial, certificate: enrolment.certificate))
+        context.secrets.set(Slot.enrolledCards, SecureBytes(Array(try JSONEncoder().encode(cards))))
+        let fp = enrolment.certificate.fingerprint
+        try context.record("card-enrolled", [
+            "label": .string(label), "reader": .string(card.reader), "serial": enrolment.serial.map { .int(Int64($0)) } ?? .null,
+            "card_certificate_fingerprint": .string(hex(fp)), "words": .string(words(fp)),
+            "management_key": .string("replaced by a random key, discarded"), "pin_set_by": .string(a.text("pin-role") ?? "medical"),
+        ])
+        return ActionOutcome(["serial": enrolment.serial.map { .int(Int64($0)) } ?? .null, "card_certificate_fingerprint": .string(hex(fp))])
+    }
+}
+
+/// Writes the escrow blob for the enrolled cards, the drill canary and the enrolment
+/// record (all new files), and journals their SHA-256 as hex and words.
+struct WriteEscrowBlobAction: CeremonyAction {
+    static let name = "write-escrow-blob"
+    static let summary = "The tool seals the recovery key for the enrolled cards into the escrow blob and writes the blob, the drill canary and the enrolment record."
+    static let parameters = [
+        ParameterSpec("blob", .text, required: true, "path of the new escrow blob"),
+        ParameterSpec("record", .text, required: true, "path of the new enrolment record"),
+        ParameterSpec("canary", .text, "path of the new drill canary (default: next to the record)"),
+        ParameterSpec("key", .text, "current (default) or new: which recovery key to seal"),
+        ParameterSpec("keep-cards", .text, "card replacement: also keep these enrolled cards of the loaded record (all, or none)"),
+        ParameterSpec("retire-serial", .text, "card replacement: drop the card with this serial"),
+    ]
+    static func requires(_ a: StepArguments) -> [String] { a.text("key") == "new" ? ["new-recovery-certificate"] : ["recovery-key-available"] }
+    static func produces(_ a: StepArguments) -> [String] { ["escrow-blob-written"] }
+    init() {}
+
+    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        let a = context.arguments
+        let useNew = a.text("key") == "new"
+        guard let key = try context.secrets.privateKey(useNew ? Slot.newRecoveryKey : Slot.recoveryKey),
+              let cert = context.secrets.certificate(useNew ? Slot.newRecoveryCertificate : Slot.recoveryCertificate) else {
+            throw ActionError("no recovery key in memory", fatal: true)
+        }
+        if useNew, context.facts.contains("rotation-resumed"), let existing = a.text("record"), FileManager.default.fileExists(atPath: existing) {
+            try context.record("escrow-blob-already-written", ["record": .string(existing)])
+            return ActionOutcome(["resumed": .bool(true)])
+        }
+        var cards = (context.secrets.get(Slot.enrolledCards).flatMap { try? JSONDecoder().decode([EnrolmentRecord.Card].self, from: Data($0.bytes)) }) ?? []
+        if a.text("keep-cards") == "all", let old = try? loadRecord(context) {
+            let retire = a.text("retire-serial").flatMap(UInt32.init)
+            cards = old.cards.filter { retire == nil || $0.serial != retire } + cards
+        }
+        let certs = try factorStep("escrow blob") { try cards.map { try $0.certificate() } }
+        let blob = try factorStep("escrow blob") { try EscrowSeal.create(recoveryKey: key, recoveryCertificate: cert, cards: certs) }
+        let bytes = blob.encoded
+        let blobPath = a.text("blob")!, recordPath = a.text("record")!
+        let canaryPath = a.text("canary") ?? ((recordPath as NSString).deletingLastPathComponent + "/canary.triad")
+        try writeNew(blobPath, bytes, mode: 0o600)
+        let canary = try factorStep("canary") { try Canary.create(at: canaryPath, recoveryCertificate: cert) }
+        let record = EnrolmentRecord(recoveryCertificate: cert, blob: bytes, parsed: blob, cards: cards, canary: canary)
+        let recordBytes = try record.encoded()
+        try writeNew(recordPath, recordBytes)
+        let blobDigest = EscrowBlob.digest(bytes), recordDigest = SHA256.hash(recordBytes)
+        try context.record("escrow-blob-written", [
+            "blob": .string(blobPath), "blob_id": .string(hex(blob.blobID)), "blob_sha256": .string(hex(blobDigest)),
+            "blob_words": .string(words(blobDigest)), "record": .string(recordPath), "record_sha256": .string(hex(recordDigest)),
+            "record_words": .string(words(recordDigest)), "canary": .string(canaryPath),
+            "cards": .array(cards.map { .string($0.certificateFingerprint) }),
+            "recovery_certificate_fingerprint": .string(hex(cert.fingerprint)),
+        ])
+        context.show("Escrow blob \(blobPath)\n  SHA-256 \(hex(blobDigest))\n  words: \(words(blobDigest))\nEnrolment record \(recordPath)\n  words: \(words(recordDigest))")
+        return ActionOutcome(["blob_sha256": .string(hex(blobDigest)), "record_sha256": .string(hex(recordDigest))])
+    }
+}

@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import TriadCrypto
+
+/// A temporary file beside its destination that becomes the destination only when complete
+/// (DESIGN.md §4): `.<name>.triad-tmp-<random>`, mode 0600, fsynced, renamed over the target,
+/// then the directory fsynced, so a crash leaves the old file or the whole new one. Until
+/// `commit()` succeeds, dropping the value (or `discard()`) unlinks the temporary file.
+final class AtomicFile {
+    let destination: String
+    let temporaryPath: String
+    let handle: FileHandle
+    private var finished = false
+
+    init(destination: String) throws {
+        self.destination = destination
+        let (directory, name) = AtomicFile.split(destination)
+        let suffix = Hex.encode(SecureRandom.bytes(count: 8))
+        temporaryPath = (directory.isEmpty ? "" : directory + "/") + "." + name + ".triad-tmp-" + suffix
+        handle = try FileHandle(path: temporaryPath, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+    }
+
+    deinit { if !finished { unlink(temporaryPath) } }
+
+    /// Sets the final permission bits, fsyncs, renames over the destination and fsyncs the directory.
+    func commit(mode: mode_t? = nil) throws {
+        if let mode, fchmod(handle.fd, mode & 0o7777) != 0 {
+            throw FormatError.io(path: temporaryPath, operation: "chmod", errno: errno)
+        }
+        try handle.sync()
+        guard rename(temporaryPath, destination) == 0 else {
+            throw FormatError.io(path: destination, operation: "rename", errno: errno)
+        }
+        finished = true
+        let (directory, _) = AtomicFile.split(destination)
+        let dirFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dirFD >= 0 else { throw FormatError.io(path: directory, operation: "open directory", errno: errno) }
+        defer { close(dirFD) }
+        guard fsync(dirFD) == 0 else { throw FormatError.io(path: directory, operation: "fsync directory", errno: errno) }
+    }
+
+    /// Removes the temporary file now (also done on deinit).
+    func discard() {
+        if !finished { unlink(temporaryPath); finished = true }
+    }
+
+    /// The permission bits of an existing file, or nil.
+    static func mode(of path: String) -> mode_t? {
+        var st = stat()
+        return stat(path, &st) == 0 ? st.st_mode & 0o7777 : nil
+    }
+
+    static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+}

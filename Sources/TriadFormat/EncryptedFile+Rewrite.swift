@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import TriadCrypto
+
+extension EncryptedFile {
+    /// Header-only rewrite (docs/format.md §8): unwraps the file key with one of `identities`,
+    /// keeps the slots `keep` says yes to, adds slots from `add`, recomputes the MAC and copies
+    /// the payload bytes unchanged (no re-encryption: the payload key depends on the file key
+    /// and the core only, never on the slots); temp + fsync + rename.
+    public static func rewrap(at path: String, identities: [any Identity], keep: (KeySlot) -> Bool,
+                              add: [any Recipient]) throws {
+        let input = try FileHandle(path: path, flags: O_RDONLY)
+        let header = try readHeader(from: input)
+        let fileKey = try unlockFileKey(header, identities: identities, path: path)
+        let size = Int(try input.status().st_size)
+        _ = try geometry(payloadLength: size - header.encodedLength, path: path)
+        var slots = header.slots.filter(keep)
+        slots += try add.map { try $0.wrap(fileKey, fileID: header.fileID) }
+        guard !slots.isEmpty else { throw FormatError.invalidArgument("\(path): the rewrite would leave no key slot") }
+        let encoded = try HeaderCodec.encode(core: header.core, slots: slots, fileKey: fileKey)
+        let mode = AtomicFile.mode(of: path) ?? 0o600
+        let temp = try AtomicFile(destination: path)
+        do {
+            try temp.handle.writeAll(encoded)
+            try copyRange(from: input, offset: header.encodedLength, count: size - header.encodedLength, to: temp.handle)
+            try temp.commit(mode: mode)
+        } catch {
+            temp.discard()
+            throw error
+        }
+    }
+
+    /// Full re-encryption with a new file key and file id (after a revocation, when a removed
+    /// member may hold the old file key). Segment by segment in memory: the plaintext never
+    /// touches the disk, and the new file replaces the old one only when every old segment
+    /// authenticated.
+    public static func reencrypt(at path: String, identities: [any Identity], zoneID: [UInt8],
+                                 recipients: [any Recipient]) throws {
+        try reencrypt(at: path, identities: identities, zoneID: zoneID, recipients: recipients, random: .system)
+    }
+
+    static func reencrypt(at path: String, identities: [any Identity], zoneID: [UInt8],
+                          recipients: [any Recipient], random: RandomSource) throws {
+        guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument("a zone id is 16 bytes") }
+        guard !recipients.isEmpty else { throw FormatError.invalidArgument("a file needs at least one recipient") }
+        let input = try FileHandle(path: path, flags: O_RDONLY)
+        let header = try readHeader(from: input)
+        let oldKey = try unlockFileKey(header, identities: identities, path: path)
+        let oldPayloadKey = KeySchedule.payloadKey(fileKey: oldKey, core: header.core)
+
+        let fileKey = random.key(Layout.fileKeyLength)
+        let fileID = random.bytes(Layout.fileIDLength)
+        let core = HeaderCodec.core(fileID: fileID, zoneID: zoneID)
+        let slots = try recipients.map { try $0.wrap(fileKey, fileID: fileID) }
+        let encoded = try HeaderCodec.encode(core: core, slots: slots, fileKey: fileKey)
+        let sealer = try AESGCMSegmentCipher(key: KeySchedule.payloadKey(fileKey: fileKey, core: core), encrypting: true)
+        let sealed = SegmentBuffer(count: PayloadStream.sealedSegment)
+        var nonce = SegmentNonce()
+
+        let mode = AtomicFile.mode(of: path) ?? 0o600
+        let temp = try AtomicFile(destination: path)
+        do {
+            try temp.handle.writeAll(encoded)
+            _ = try PayloadStream.decrypt(from: input, payloadKey: oldPayloadKey, path: path) { plain, index, isFinal in
+                nonce.set(index: index, final: isFinal)
+                try sealer.seal(plain, nonce: nonce.bytes, into: sealed.prefix(plain.count),
+                                tag: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[plain.count..<plain.count + 16]))
+                try temp.handle.writeAll(UnsafeRawBufferPointer(sealed.prefix(plain.count + 16)))
+            }
+            try temp.commit(mode: mode)
+        } catch {
+            temp.discard()
+            throw error
+        }
+    }
+
+    /// Copies `count` bytes at `offset` of `input` to the end of `output` through one 1 MiB
+    /// buffer (the payload is opaque here: it is neither decrypted nor re-encrypted).
+    static func copyRange(from input: FileHandle, offset: Int, count: Int, to output: FileHandle) throws {
+        let buffer = SegmentBuffer(count: 1 << 20)
+        var position = offset
+        var remaining = count
+        while remaining > 0 {
+            let want = min(remaining, buffer.count)
+            let got = try input.readFully(into: buffer.prefix(want), at: position)
+            guard got == want else { throw FormatError.truncated(path: input.path) }
+            try output.writeAll(UnsafeRawBufferPointer(buffer.prefix(got)))
+            position += got
+            remaining -= got
+        }
+    }
+}

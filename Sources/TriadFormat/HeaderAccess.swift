@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import TriadCrypto
+
+extension EncryptedFile {
+    /// True when `path` starts with the Triad magic (DESIGN.md §4: files keep their names,
+    /// an encrypted file is recognised by its magic).
+    public static func isEncrypted(at path: String) -> Bool {
+        guard let handle = try? FileHandle(path: path, flags: O_RDONLY),
+              let prefix = try? handle.read(count: Layout.magic.count) else { return false }
+        return prefix == Layout.magic
+    }
+
+    /// Parses the header: structure, canonical lengths and the layout of known slot types.
+    /// No key is needed and the MAC is not checked, so the result is only a claim until a
+    /// file key verifies it (use it for `zone status`, never to trust a slot's contents).
+    public static func readHeader(at path: String) throws -> FileHeader {
+        let handle = try FileHandle(path: path, flags: O_RDONLY)
+        return try readHeader(from: handle)
+    }
+
+    /// Reads exactly the header from the current position of `handle`.
+    static func readHeader(from handle: FileHandle) throws -> FileHeader {
+        var bytes = try handle.read(count: Layout.fixedLength)
+        guard bytes.count >= Layout.magic.count, Array(bytes[0..<Layout.magic.count]) == Layout.magic else {
+            // A non-empty proper prefix of the magic is a file cut inside its first bytes.
+            if !bytes.isEmpty, bytes.count < Layout.magic.count, Array(Layout.magic.prefix(bytes.count)) == bytes {
+                throw FormatError.truncated(path: handle.path)
+            }
+            throw FormatError.notEncrypted(path: handle.path)
+        }
+        let total = try HeaderCodec.requiredLength(bytes, path: handle.path)
+        bytes += try handle.read(count: total - bytes.count)
+        let header = try HeaderCodec.parse(bytes, path: handle.path)
+        try validateKnownSlots(header, path: handle.path)
+        return header
+    }
+
+    /// Known slot types must have their exact layout even when no identity of ours uses
+    /// them (age's partitioning-oracle rule: check body lengths before any trial decryption).
+    static func validateKnownSlots(_ header: FileHeader, path: String) throws {
+        for slot in header.slots {
+            do {
+                switch slot.type {
+                case SlotType.zone: _ = try ZoneSlotInfo(slot: slot)
+                case SlotType.recovery: _ = try RecoverySlotInfo(slot: slot)
+                default: break
+                }
+            } catch let error as FormatError {
+                throw FormatError.malformedHeader(path: path, reason: error.description)
+            }
+        }
+    }
+
+    /// Finds the file key with the first identity that has a slot for it, then verifies the
+    /// header MAC with it before anything else happens (docs/format.md §7.2). A key that
+    /// unwraps but fails the MAC means the core or a slot was altered: that is fatal, never
+    /// "try the next identity", so a forged slot cannot steer which key is used.
+    static func unlockFileKey(_ header: FileHeader, identities: [any Identity], path: String) throws -> SecureBytes {
+        var firstError: Error?
+        for identity in identities {
+            let candidate: SecureBytes?
+            do {
+                candidate = try identity.unwrap(header.slots, fileID: header.fileID)
+            } catch FormatError.slotUnwrapFailed(_, let reason) {
+                firstError = firstError ?? FormatError.slotUnwrapFailed(path: path, reason: reason)
+                continue
+            } catch FormatError.malformedSlot(_, let reason) {
+                throw FormatError.malformedHeader(path: path, reason: reason)
+            }
+            guard let fileKey = candidate else { continue }
+            guard HeaderCodec.verify(header, fileKey: fileKey) else {
+                throw FormatError.headerAuthenticationFailed(path: path)
+            }
+            return fileKey
+        }
+        throw firstError ?? FormatError.noMatchingKey(path: path)
+    }
+
+    /// Checks the payload length against the segment geometry (docs/format.md §6.3) and
+    /// returns (segment count, plaintext length).
+    static func geometry(payloadLength: Int, path: String) throws -> (segments: UInt64, plaintext: UInt64) {
+        let sealed = PayloadStream.sealedSegment
+        guard payloadLength >= Layout.tagLength else { throw FormatError.truncated(path: path) }
+        let segments = (payloadLength + sealed - 1) / sealed
+        let last = payloadLength - (segments - 1) * sealed
+        guard last >= Layout.tagLength else { throw FormatError.truncated(path: path) }
+        if segments > 1 && last == Layout.tagLength {
+            throw FormatError.malformedPayload(path: path, reason: "an empty final segment follows other segments")
+        }
+        return (UInt64(segments), UInt64(payloadLength - segments * Layout.tagLength))
+    }
+}

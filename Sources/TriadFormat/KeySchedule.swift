@@ -1,0 +1,46 @@
+import TriadCrypto
+
+/// Every key derivation of format version 1 (docs/format.md §5), with its exact HKDF
+/// info string. The 60-byte core goes into the info of the file-key derivations, so a
+/// changed version, suite, segment size, file id or zone id changes every key (this
+/// answers Tink's open question about unauthenticated segment sizes, research/formats.md §2).
+enum KeySchedule {
+    static let headerLabel = Array("triad/v1/header-mac".utf8)
+    static let payloadLabel = Array("triad/v1/payload".utf8)
+    static let zoneSlotLabel = Array("triad/v1/zone-slot".utf8)
+    static let recoverySlotLabel = Array("triad/v1/recovery-slot".utf8)
+
+    /// K_header = HKDF-SHA256(ikm = FK, salt = file id, info = "triad/v1/header-mac" ‖ core).
+    static func headerKey(fileKey: SecureBytes, core: [UInt8]) -> SecureBytes {
+        HKDF.deriveKey(inputKey: fileKey, salt: fileID(of: core), info: headerLabel + core, outputByteCount: 32)
+    }
+
+    /// K_payload = HKDF-SHA256(ikm = FK, salt = file id, info = "triad/v1/payload" ‖ core).
+    static func payloadKey(fileKey: SecureBytes, core: [UInt8]) -> SecureBytes {
+        HKDF.deriveKey(inputKey: fileKey, salt: fileID(of: core), info: payloadLabel + core, outputByteCount: 32)
+    }
+
+    /// KEK = HKDF-SHA256(ikm = ZK_e, salt = file id, info = "triad/v1/zone-slot" ‖ zone id ‖ BE32(epoch)).
+    static func zoneSlotKey(zoneKey: SecureBytes, fileID: [UInt8], zoneID: [UInt8], epoch: UInt32) -> SecureBytes {
+        var info = zoneSlotLabel + zoneID
+        info.appendBE(epoch)
+        return HKDF.deriveKey(inputKey: zoneKey, salt: fileID, info: info, outputByteCount: 32)
+    }
+
+    /// The PublicKeyWrap label of a recovery slot: "triad/v1/recovery-slot" ‖ file id.
+    static func recoveryLabel(fileID: [UInt8]) -> [UInt8] { recoverySlotLabel + fileID }
+
+    private static func fileID(of core: [UInt8]) -> [UInt8] { Array(core[12..<44]) }
+}
+
+/// Where fresh randomness comes from. Production uses the OpenSSL CSPRNG; the vector
+/// generator injects a fixed sequence so the committed vectors can be regenerated.
+struct RandomSource {
+    let bytes: (Int) -> [UInt8]
+    static let system = RandomSource { SecureRandom.bytes(count: $0) }
+    func key(_ count: Int) -> SecureBytes {
+        var raw = bytes(count)
+        defer { wipe(&raw) }
+        return SecureBytes(raw)
+    }
+}

@@ -1,2 +1,0 @@
-// TriadFormat: see docs/ARCHITECTURE.md.
-enum TriadFormatModule {}

@@ -1,0 +1,126 @@
+import TriadCrypto
+
+/// The payload (docs/format.md §6): AES-256-GCM segments of 64 KiB plaintext, nonce =
+/// 11-byte big-endian segment counter ‖ last-segment flag (age's STREAM, HRRV15).
+///
+/// The counter makes reordering fail, the flag makes truncation and extension fail. One
+/// `AESGCMSegmentCipher` holds the key schedule for the whole file and the buffers are
+/// allocated once per stream, so memory stays flat whatever the file size.
+struct SegmentNonce {
+    private(set) var bytes = [UInt8](repeating: 0, count: 12)
+
+    /// Writes BE88(index) ‖ flag into the reused nonce array (no allocation).
+    mutating func set(index: UInt64, final: Bool) {
+        bytes.withUnsafeMutableBufferPointer { b in
+            for i in 0..<3 { b[i] = 0 }
+            var v = index
+            for i in stride(from: 10, through: 3, by: -1) { b[i] = UInt8(v & 0xFF); v >>= 8 }
+            b[11] = final ? 0x01 : 0x00
+        }
+    }
+}
+
+enum PayloadStream {
+    static let segment = Layout.segmentSize
+    static let sealedSegment = Layout.segmentSize + Layout.tagLength
+
+    /// Encrypts everything `input` yields until end of file into `output`.
+    ///
+    /// The final flag needs to know where the input ends, so one segment is read ahead:
+    /// a full segment is final only when the next read returns nothing. Empty input gives
+    /// one empty final segment; input that is an exact multiple of 64 KiB ends with a full
+    /// final segment (never an empty one after others).
+    static func encrypt(from input: FileHandle, to output: FileHandle, payloadKey: SecureBytes) throws -> UInt64 {
+        let cipher = try AESGCMSegmentCipher(key: payloadKey, encrypting: true)
+        var current = SegmentBuffer(count: segment)
+        var next = SegmentBuffer(count: segment)
+        let sealed = SegmentBuffer(count: sealedSegment)
+        var nonce = SegmentNonce()
+        var index: UInt64 = 0
+        var count = try input.readFully(into: current.pointer)
+        var total: UInt64 = 0
+        while true {
+            var nextCount = 0
+            let isFinal: Bool
+            if count < segment {
+                isFinal = true
+            } else {
+                nextCount = try input.readFully(into: next.pointer)
+                isFinal = nextCount == 0
+            }
+            nonce.set(index: index, final: isFinal)
+            try cipher.seal(UnsafeRawBufferPointer(current.prefix(count)), nonce: nonce.bytes,
+                            into: sealed.prefix(count),
+                            tag: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[count..<count + 16]))
+            try output.writeAll(UnsafeRawBufferPointer(sealed.prefix(count + 16)))
+            total += UInt64(count)
+            if isFinal { return total }
+            swap(&current, &next)
+            count = nextCount
+            index += 1
+        }
+    }
+
+    /// Decrypts the segments `input` yields, handing each authenticated plaintext segment
+    /// to `sink` in order. Stops with an error at the first segment that fails; segments
+    /// before it were authentic, but the caller must treat the whole output as invalid
+    /// (truncation is only known at the end). `reseal` lets re-encryption reuse the flag.
+    static func decrypt(from input: FileHandle, payloadKey: SecureBytes, path: String,
+                        sink: (UnsafeRawBufferPointer, _ index: UInt64, _ isFinal: Bool) throws -> Void) throws -> UInt64 {
+        let cipher = try AESGCMSegmentCipher(key: payloadKey, encrypting: false)
+        var current = SegmentBuffer(count: sealedSegment)
+        var next = SegmentBuffer(count: sealedSegment)
+        let plain = SegmentBuffer(count: segment)
+        var nonce = SegmentNonce()
+        var index: UInt64 = 0
+        var count = try input.readFully(into: current.pointer)
+        var total: UInt64 = 0
+        guard count > 0 else { throw FormatError.truncated(path: path) }
+        while true {
+            var nextCount = 0
+            let isFinal: Bool
+            if count < sealedSegment {
+                isFinal = true
+            } else {
+                nextCount = try input.readFully(into: next.pointer)
+                isFinal = nextCount == 0
+            }
+            guard count >= Layout.tagLength else { throw FormatError.truncated(path: path) }
+            let bodyCount = count - Layout.tagLength
+            try openSegment(cipher: cipher, nonce: &nonce, index: index, isFinal: isFinal,
+                            sealed: UnsafeRawBufferPointer(current.prefix(count)), into: plain.pointer, path: path)
+            if isFinal && index > 0 && bodyCount == 0 {
+                throw FormatError.malformedPayload(path: path, reason: "an empty final segment follows other segments")
+            }
+            try sink(UnsafeRawBufferPointer(plain.prefix(bodyCount)), index, isFinal)
+            total += UInt64(bodyCount)
+            if isFinal { return total }
+            swap(&current, &next)
+            count = nextCount
+            index += 1
+        }
+    }
+
+    /// Opens one sealed segment (body ‖ tag). On failure it tells truncation (a segment that
+    /// opens as non-final where a final one was due) and extension (a final segment that is
+    /// not last) from plain damage, with one extra trial open that costs nothing on success.
+    static func openSegment(cipher: AESGCMSegmentCipher, nonce: inout SegmentNonce, index: UInt64, isFinal: Bool,
+                            sealed: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, path: String) throws {
+        let bodyCount = sealed.count - Layout.tagLength
+        let body = UnsafeRawBufferPointer(rebasing: sealed[0..<bodyCount])
+        let tag = UnsafeRawBufferPointer(rebasing: sealed[bodyCount...])
+        let out = UnsafeMutableRawBufferPointer(rebasing: output[0..<bodyCount])
+        nonce.set(index: index, final: isFinal)
+        do {
+            try cipher.open(body, nonce: nonce.bytes, tag: tag, into: out)
+            return
+        } catch CryptoError.authenticationFailed {
+            nonce.set(index: index, final: !isFinal)
+            if (try? cipher.open(body, nonce: nonce.bytes, tag: tag, into: out)) != nil {
+                wipeBytes(out)
+                throw isFinal ? FormatError.truncated(path: path) : FormatError.trailingData(path: path)
+            }
+            throw FormatError.segmentAuthenticationFailed(path: path, index: index)
+        }
+    }
+}

@@ -1,2 +1,0 @@
-// TriadPCSC: see docs/ARCHITECTURE.md.
-enum TriadPCSCModule {}

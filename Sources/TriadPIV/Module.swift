@@ -1,2 +1,0 @@
-// TriadPIV: see docs/ARCHITECTURE.md.
-enum TriadPIVModule {}

@@ -1,0 +1,123 @@
+import Foundation
+import TriadCrypto
+
+/// The public record the key-generation ceremony writes next to the blob (docs/escrow.md §4):
+/// which recovery certificate, which blob (id and SHA-256) and which cards (serial, 9D
+/// certificate) are enrolled. It holds nothing secret. Its SHA-256 is logged in the
+/// key-generation transcript and read aloud as words, and every later ceremony logs the
+/// digest it was given, so a swapped record is visible against the transcripts.
+///
+/// The blob's SHA-256 here is what detects a deliberately altered blob *before* any card
+/// is asked for anything (check 3 in docs/escrow.md §3).
+public struct EnrolmentRecord: Codable, Equatable, Sendable {
+    public static let formatName = "triad-recovery-enrolment/1"
+
+    public struct Card: Codable, Equatable, Sendable {
+        public var serial: UInt32?
+        public var certificateFingerprint: String
+        public var certificatePEM: String
+        public var enrolledAt: String
+        enum CodingKeys: String, CodingKey {
+            case serial, certificateFingerprint = "certificate_fingerprint", certificatePEM = "certificate_pem", enrolledAt = "enrolled_at"
+        }
+        public init(serial: UInt32?, certificate: Certificate, enrolledAt: Date = Date()) {
+            self.serial = serial
+            self.certificateFingerprint = Hex.encode(certificate.fingerprint)
+            self.certificatePEM = certificate.pem
+            self.enrolledAt = ISO8601DateFormatter().string(from: enrolledAt)
+        }
+        public func certificate() throws -> Certificate {
+            do { return try Certificate(pem: certificatePEM) } catch {
+                throw RecoveryError.recordMalformed("card \(certificateFingerprint.prefix(16))…: certificate does not parse")
+            }
+        }
+    }
+
+    /// The drill canary: an encrypted file with a recovery slot, and the SHA-256 of its
+    /// plaintext, so a drill proves recovery without touching a zone file.
+    public struct Canary: Codable, Equatable, Sendable {
+        public var file: String
+        public var plaintextSHA256: String
+        enum CodingKeys: String, CodingKey { case file, plaintextSHA256 = "plaintext_sha256" }
+        public init(file: String, plaintextSHA256: String) { self.file = file; self.plaintextSHA256 = plaintextSHA256 }
+    }
+
+    public var format: String
+    public var recoveryCertificateFingerprint: String
+    public var recoveryCertificatePEM: String
+    public var blobID: String
+    public var blobSHA256: String
+    public var cards: [Card]
+    public var canary: Canary?
+    public var createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case format, cards, canary
+        case recoveryCertificateFingerprint = "recovery_certificate_fingerprint"
+        case recoveryCertificatePEM = "recovery_certificate_pem"
+        case blobID = "blob_id", blobSHA256 = "blob_sha256", createdAt = "created_at"
+    }
+
+    public init(recoveryCertificate: Certificate, blob: [UInt8], parsed: EscrowBlob, cards: [Card],
+                canary: Canary? = nil, createdAt: Date = Date()) {
+        format = Self.formatName
+        recoveryCertificateFingerprint = Hex.encode(recoveryCertificate.fingerprint)
+        recoveryCertificatePEM = recoveryCertificate.pem
+        blobID = Hex.encode(parsed.blobID)
+        blobSHA256 = Hex.encode(EscrowBlob.digest(blob))
+        self.cards = cards
+        self.canary = canary
+        self.createdAt = ISO8601DateFormatter().string(from: createdAt)
+    }
+
+    public func recoveryCertificate() throws -> Certificate {
+        let cert: Certificate
+        do { cert = try Certificate(pem: recoveryCertificatePEM) } catch {
+            throw RecoveryError.recordMalformed("the recovery certificate does not parse")
+        }
+        guard Hex.encode(cert.fingerprint) == recoveryCertificateFingerprint.lowercased() else {
+            throw RecoveryError.recordMalformed("the recovery certificate does not match its recorded fingerprint")
+        }
+        return cert
+    }
+
+    public func card(withFingerprint fingerprint: [UInt8]) -> Card? {
+        cards.first { $0.certificateFingerprint.lowercased() == Hex.encode(fingerprint) }
+    }
+
+    // MARK: JSON
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return e
+    }()
+
+    public func encoded() throws -> [UInt8] { Array(try Self.encoder.encode(self)) + [0x0A] }
+
+    public init(json bytes: [UInt8], path: String = "enrolment record") throws {
+        let d = JSONDecoder()
+        do { self = try d.decode(EnrolmentRecord.self, from: Data(bytes)) } catch {
+            throw RecoveryError.recordMalformed("\(path) is not a Triad enrolment record (\(error))")
+        }
+        guard format == Self.formatName else {
+            throw RecoveryError.recordMalformed("\(path) has format \"\(format)\", expected \"\(Self.formatName)\"")
+        }
+        guard !cards.isEmpty else { throw RecoveryError.recordMalformed("\(path) lists no enrolled card") }
+    }
+
+    public static func load(path: String) throws -> EnrolmentRecord {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RecoveryError.io(path: path, reason: "cannot read the enrolment record: check the path")
+        }
+        return try EnrolmentRecord(json: Array(data), path: path)
+    }
+
+    /// SHA-256 of the record as stored: logged in transcripts.
+    public static func digest(path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RecoveryError.io(path: path, reason: "cannot read the enrolment record")
+        }
+        return SHA256.hash(Array(data))
+    }
+}

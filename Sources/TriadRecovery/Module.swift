@@ -1,2 +1,0 @@
-// TriadRecovery: escrow blob and recovery operations (issue 5). See docs/ARCHITECTURE.md.
-enum TriadRecoveryModule {}

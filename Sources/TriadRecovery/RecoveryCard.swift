@@ -1,0 +1,157 @@
+import Foundation
+import TriadCrypto
+import TriadPCSC
+import TriadPIV
+
+/// What a recovery card says about itself without a PIN: serial, 9D certificate, PIN retry
+/// counter (research/ceremonies.md checklist 12: identify and log before the PIN).
+public struct CardIdentification: Equatable {
+    public var serial: UInt32?
+    public var certificate: Certificate
+    public var pinTriesLeft: Int?
+    public var pinBlocked: Bool
+
+    public var certificateFingerprint: String { Hex.encode(certificate.fingerprint) }
+}
+
+/// Recovery-card operations over any `CardTransport` (pcscd, or the in-process applet in
+/// unit tests): enrolment, identification, PIN change, and the card as the key that
+/// opens the escrow blob.
+public enum RecoveryCard {
+    public static let defaultPIN = SecureBytes(Array("123456".utf8))
+    public static let defaultPUK = SecureBytes(Array("12345678".utf8))
+    /// The well-known default 3TDEA management key of a new PIV card (YubiKey default).
+    public static let defaultManagementKey = SecureBytes([1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8])
+
+    public struct Enrolment {
+        public var serial: UInt32?
+        public var certificate: Certificate
+    }
+
+    /// Enrols a card, all in one PC/SC transaction (docs/recovery.md §2):
+    /// SELECT; management-key mutual authentication with the current (default) key;
+    /// GENERATE ASYMMETRIC KEY PAIR in 9D (the private key is born on the card); a
+    /// certificate for it issued by `issuer` (the recovery key during key generation)
+    /// written to 9D; PIN and PUK changed from the defaults to `pin` and `puk` (typed by
+    /// the Medical role); finally the management key replaced by 24 random bytes that are
+    /// zeroised at once and recorded nowhere.
+    ///
+    /// Why discard the management key: after enrolment nobody must be able to overwrite
+    /// the 9D key or certificate (that would destroy recovery, a denial of service by
+    /// whoever holds the card). The card never needs administration again: PIN changes
+    /// use the PIN, unblocking uses the PUK, and a broken card is replaced by enrolling a
+    /// new card in a card-replacement ceremony.
+    public static func enrol(transport: CardTransport, algorithm: PIVAlgorithm = .eccP256, subject: String,
+                             issuer: Certificate, issuerKey: PrivateKey, days: Int = 3650,
+                             pin: SecureBytes, puk: SecureBytes,
+                             currentPIN: SecureBytes = defaultPIN, currentPUK: SecureBytes = defaultPUK,
+                             managementKey: SecureBytes = defaultManagementKey,
+                             replaceManagementKey: Bool = true) throws -> Enrolment {
+        let client = PIVClient(transport: transport)
+        return try mapped {
+            try transport.withTransaction {
+                _ = try client.select()
+                let serial = try client.serial()
+                try client.authenticateManagementKey(managementKey)
+                let publicKey = try client.generateKeyPair(slot: .keyManagement, algorithm: algorithm)
+                let certificate = try Certificate.issue(subject: subject, publicKey: publicKey, issuer: issuer,
+                                                        issuerKey: issuerKey, days: days)
+                try client.writeCertificate(certificate, slot: .keyManagement)
+                if !(pin == currentPIN) { try client.changePIN(old: currentPIN, new: pin) }
+                if !(puk == currentPUK) { try client.changePUK(old: currentPUK, new: puk) }
+                if replaceManagementKey {
+                    let random = SecureBytes.random(count: 24)
+                    try client.setManagementKey(random)
+                }
+                return Enrolment(serial: serial, certificate: certificate)
+            }
+        }
+    }
+
+    /// Reads serial, 9D certificate and PIN retry counter. Asks for no PIN.
+    public static func identify(transport: CardTransport) throws -> CardIdentification {
+        let client = PIVClient(transport: transport)
+        return try mapped {
+            try transport.withTransaction {
+                _ = try client.select()
+                let serial = try client.serial()
+                let cert = try client.readCertificate(slot: .keyManagement)
+                let status = try client.pinStatus()
+                switch status {
+                case .verified: return CardIdentification(serial: serial, certificate: cert, pinTriesLeft: nil, pinBlocked: false)
+                case .triesLeft(let n): return CardIdentification(serial: serial, certificate: cert, pinTriesLeft: n, pinBlocked: false)
+                case .blocked: return CardIdentification(serial: serial, certificate: cert, pinTriesLeft: 0, pinBlocked: true)
+                }
+            }
+        }
+    }
+
+    /// Identifies the card and checks it against the enrolment record: certificate enrolled,
+    /// serial the enrolled one, PIN not blocked. Asks for no PIN.
+    public static func identify(transport: CardTransport, against record: EnrolmentRecord) throws -> CardIdentification {
+        let id = try identify(transport: transport)
+        try check(id, against: record)
+        return id
+    }
+
+    public static func check(_ id: CardIdentification, against record: EnrolmentRecord) throws {
+        guard let enrolled = record.card(withFingerprint: id.certificate.fingerprint) else {
+            throw RecoveryError.cardNotEnrolled(certificateFingerprint: id.certificateFingerprint)
+        }
+        if let expected = enrolled.serial, expected != id.serial {
+            throw RecoveryError.cardSerialMismatch(expected: expected, found: id.serial)
+        }
+        if id.pinBlocked { throw RecoveryError.cardBlocked }
+    }
+
+    /// The card's 9D key as `PrivateKeyOperations`; `pin` is called once, at the first key
+    /// operation, after the retry counter was read (and refused if blocked, or if one try is
+    /// left without `allowLastPinTry`).
+    public static func key(transport: CardTransport, allowLastPinTry: Bool = false,
+                           pin: @escaping (_ triesLeft: Int?) throws -> SecureBytes) throws -> PIVKeyOperations {
+        try mapped { try PIVKeyOperations(transport: transport, slot: .keyManagement, allowLastPinTry: allowLastPinTry, askPIN: pin) }
+    }
+
+    /// Unlocks the recovery key: card (9D ECDH / RSA) + PIN open the blob's KEK slot.
+    public static func unlock(_ blob: EscrowBlob, card: PIVKeyOperations, recoveryCertificate: Certificate) throws -> PrivateKey {
+        try mapped { try EscrowSeal.unlock(blob, card: card, cardCertificate: card.certificate, recoveryCertificate: recoveryCertificate) }
+    }
+
+    /// CHANGE REFERENCE DATA for the PIN (SP 800-73-4 Part 2 §3.2.2), or RESET RETRY
+    /// COUNTER with the PUK (§3.2.3) when `puk` is given (a blocked PIN).
+    public static func changePIN(transport: CardTransport, old: SecureBytes?, puk: SecureBytes? = nil, new: SecureBytes) throws {
+        let client = PIVClient(transport: transport)
+        try mapped {
+            try transport.withTransaction {
+                _ = try client.select()
+                if let puk { try client.unblockPIN(puk: puk, newPIN: new) } else if let old { try client.changePIN(old: old, new: new) }
+            }
+        }
+    }
+
+    /// Maps the card layer's errors to the recovery factor they concern.
+    static func mapped<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as PIVError {
+            switch e {
+            case .pinIncorrect(let n): throw RecoveryError.pinIncorrect(triesLeft: n)
+            case .pinBlocked: throw RecoveryError.cardBlocked
+            case .lastPinTryRefused: throw RecoveryError.pinRefusedLastTry
+            default: throw RecoveryError.card(String(describing: e))
+            }
+        }
+    }
+
+    /// Connects to the first reader whose name contains `readerSubstring` and holds a card.
+    public static func connect(readerSubstring: String) throws -> PCSCCard {
+        do {
+            let context = try PCSCContext()
+            let readers = try context.readers().filter { $0.range(of: readerSubstring, options: .caseInsensitive) != nil }
+            for reader in readers where (try? context.state(of: reader).isCardPresent) == true {
+                return try context.connect(reader: reader)
+            }
+            throw RecoveryError.card("no card in a reader matching \"\(readerSubstring)\": insert the recovery card")
+        } catch let e as PCSCError {
+            throw RecoveryError.card("the smartcard service: \(e): check that pcscd runs")
+        }
+    }
+}

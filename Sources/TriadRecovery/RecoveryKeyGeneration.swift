@@ -1,0 +1,37 @@
+import Foundation
+import TriadCrypto
+
+/// The recovery key pair and its X.509 certificate (DESIGN.md §3), made in the
+/// key-generation ceremony. The private key never leaves memory except sealed into the
+/// escrow blob (`EscrowSeal.create`).
+public struct RecoveryKeyMaterial {
+    public let key: PrivateKey
+    public let certificate: Certificate
+    /// A PKCS#10 request for the organisation's CA, when one was asked for. The ceremony
+    /// writes it next to the self-signed certificate; once the CA's certificate for the
+    /// same key is back, a recovery-key rotation is *not* needed — zones pin whichever
+    /// certificate the trust file lists, and the escrow blob is bound to that one.
+    public let signingRequestPEM: String?
+
+    /// - Parameters:
+    ///   - algorithm: P-256 (default), P-384, or RSA ≥ 3072 (DESIGN.md §3).
+    ///   - days: validity of the self-signed certificate; the drill reports its expiry.
+    public static func generate(algorithm: KeyAlgorithm = .ecP256, subject: String, days: Int = 3650,
+                                withSigningRequest: Bool = false) throws -> RecoveryKeyMaterial {
+        if case let .rsa(bits) = algorithm, bits < 3072 {
+            throw RecoveryError.blobMalformed("a recovery RSA key needs at least 3072 bits (DESIGN.md §3), not \(bits)")
+        }
+        let key = try PrivateKey.generate(algorithm)
+        // keyCertSign lets the recovery key certify the enrolled cards' 9D keys.
+        let cert = try Certificate.selfSigned(subject: subject, key: key, days: days,
+                                              keyUsage: "critical,keyEncipherment,keyAgreement,keyCertSign")
+        let csr = withSigningRequest ? try Certificate.signingRequestPEM(subject: subject, key: key) : nil
+        return RecoveryKeyMaterial(key: key, certificate: cert, signingRequestPEM: csr)
+    }
+
+    public init(key: PrivateKey, certificate: Certificate, signingRequestPEM: String? = nil) {
+        self.key = key
+        self.certificate = certificate
+        self.signingRequestPEM = signingRequestPEM
+    }
+}

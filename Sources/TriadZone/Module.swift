@@ -1,2 +1,0 @@
-// TriadZone: see docs/ARCHITECTURE.md.
-enum TriadZoneModule {}

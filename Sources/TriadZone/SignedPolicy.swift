@@ -1,0 +1,63 @@
+import TriadCrypto
+
+/// A policy body, the officer certificate that signed it and the signature: the content of
+/// one `.zone/policy.<version>` file.
+///
+/// File layout (all lengths 32-bit big-endian): `"TRIADZS1" ‖ len ‖ body ‖ len ‖ signer
+/// certificate DER ‖ len ‖ signature`. The signature is `PrivateKey.sign` (ECDSA with
+/// SHA-256/384 by curve, or RSA-PSS-SHA-256) over `"triad/zone-policy/v1" ‖ 0x00 ‖ body`;
+/// the label keeps a policy signature from being replayed as any other signed object.
+public struct SignedPolicy {
+    static let magic: [UInt8] = Array("TRIADZS1".utf8)
+    static let signatureLabel: [UInt8] = Array("triad/zone-policy/v1".utf8) + [0]
+
+    public let policy: ZonePolicy
+    public let body: [UInt8]
+    public let signer: Certificate
+    public let signature: [UInt8]
+    /// The exact file bytes; their SHA-256 is what the next version chains to.
+    public let fileBytes: [UInt8]
+
+    public var hash: [UInt8] { SHA256.hash(fileBytes) }
+
+    /// Signs `policy` with an officer's software key.
+    public static func sign(_ policy: ZonePolicy, officer: Certificate, key: PrivateKey) throws -> SignedPolicy {
+        let body = policy.encoded()
+        let signature = try key.sign(signatureLabel + body)
+        var w = ByteWriter()
+        w.raw(magic)
+        w.blob(body)
+        w.blob(officer.der)
+        w.blob(signature)
+        return SignedPolicy(policy: policy, body: body, signer: officer, signature: signature, fileBytes: w.bytes)
+    }
+
+    private init(policy: ZonePolicy, body: [UInt8], signer: Certificate, signature: [UInt8], fileBytes: [UInt8]) {
+        self.policy = policy
+        self.body = body
+        self.signer = signer
+        self.signature = signature
+        self.fileBytes = fileBytes
+    }
+
+    public init(fileBytes: [UInt8], context: String) throws {
+        var r = ByteReader(fileBytes, context: context)
+        guard try r.raw(8) == Self.magic else { throw ZoneError.malformed(context, "not a signed zone policy") }
+        body = try r.blob(max: 16 << 20)
+        let signerDER = try r.blob(max: 64 * 1024)
+        signature = try r.blob(max: 4096)
+        try r.expectEnd()
+        do { signer = try Certificate(der: signerDER) } catch {
+            throw ZoneError.malformed(context, "the signer certificate does not parse")
+        }
+        policy = try ZonePolicy(decoding: body, context: context)
+        self.fileBytes = fileBytes
+    }
+
+    /// True when the signature verifies under the signer's key *and* the signer is one of
+    /// the officers this policy names. Whether that officer is trusted is `ZoneTrust`'s job.
+    public var signatureIsValid: Bool {
+        guard policy.officers.contains(where: { $0.der == signer.der }) else { return false }
+        return signer.publicKey.verify(signature: signature, for: Self.signatureLabel + body)
+    }
+}

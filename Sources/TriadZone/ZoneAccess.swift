@@ -1,0 +1,77 @@
+import TriadCrypto
+import TriadFormat
+
+/// A zone-layer slot recording the epoch in which a file's *file key* was created.
+///
+/// Why: a header-only rekey moves a file to the newest epoch but keeps its file key, which a
+/// revoked member may have learnt. `rekey --reencrypt` must find exactly the files whose key
+/// predates the newest epoch, even after a plain rekey, and recognise files it already did
+/// (so it is resumable). The format carries unknown slot types through rewraps and covers
+/// them by the header MAC, so this marker cannot be altered without the file key.
+/// Type 0x7F01 is in the vendor range of research/formats.md §8.2; body = epoch, 4 bytes BE.
+public struct KeyOriginMarker: Recipient {
+    public static let slotType: UInt16 = 0x7F01
+    public let epoch: UInt32
+
+    public init(epoch: UInt32) { self.epoch = epoch }
+
+    public func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot {
+        var w = ByteWriter()
+        w.u32(epoch)
+        return KeySlot(type: Self.slotType, body: w.bytes)
+    }
+
+    /// The origin epoch recorded in `slots`, or 0 when there is none (written elsewhere).
+    public static func epoch(in slots: [KeySlot]) -> UInt32 {
+        guard let slot = slots.first(where: { $0.type == slotType }), slot.body.count == 4 else { return 0 }
+        var r = ByteReader(slot.body, context: "origin slot")
+        return (try? r.u32()) ?? 0
+    }
+}
+
+/// What one identity can do in one zone: the zone keys it holds (if a member) and the
+/// identities that open files (zone slots, and the recovery slot for a recovery key).
+public struct ZoneAccess {
+    public let zone: Zone
+    public let identityName: String
+    public let zoneKeys: [UInt32: SecureBytes]
+    public let identities: [any Identity]
+
+    /// Never fails for a non-member: a non-member may still hold the recovery key. Files
+    /// it cannot open fail one by one with "no key slot in FILE matches IDENTITY".
+    public init(zone: Zone, key: any PrivateKeyOperations, identityName: String) throws {
+        self.zone = zone
+        self.identityName = identityName
+        let policy = zone.policy
+        var keys: [UInt32: SecureBytes] = [:]
+        if policy.isMember(key.publicKey) != nil {
+            keys = try zone.zoneKeys(for: key, name: identityName)
+        }
+        zoneKeys = keys
+        var ids: [any Identity] = keys.sorted { $0.key > $1.key }.map {
+            ZoneSlotKey(zoneID: policy.zoneID, epoch: $0.key, zoneKey: $0.value)
+        }
+        if let recovery = policy.recoveryCertificates.first(where: { $0.publicKey == key.publicKey }) {
+            ids.append(RecoveryIdentity(key: key, certificateFingerprint: recovery.fingerprint))
+        } else if keys.isEmpty {
+            // Perhaps a recovery key of a certificate no longer pinned: try every recovery slot.
+            ids.append(RecoveryIdentity(key: key))
+        }
+        identities = ids
+    }
+
+    public var isMember: Bool { !zoneKeys.isEmpty }
+
+    /// Recipients for a new file: the newest epoch's zone key, the origin marker, and every
+    /// pinned recovery certificate. Exactly one public-key operation per recovery certificate.
+    public func recipients() throws -> [any Recipient] {
+        let policy = zone.policy
+        guard let zoneKey = zoneKeys[policy.currentEpoch] else {
+            throw ZoneError.notMember(identityName, zone.root)
+        }
+        var r: [any Recipient] = [ZoneSlotKey(zoneID: policy.zoneID, epoch: policy.currentEpoch, zoneKey: zoneKey),
+                                  KeyOriginMarker(epoch: policy.currentEpoch)]
+        r += policy.recoveryCertificates.map { RecoveryRecipient(certificate: $0) }
+        return r
+    }
+}

@@ -1,0 +1,84 @@
+/// Errors of the zone layer. Each case carries the file or step it concerns, and its
+/// description is one sentence a person can act on (BRIEF: "names the file/step and what to do").
+public enum ZoneError: Error, CustomStringConvertible, Equatable {
+    case malformed(String, String)
+    case notInZone(String)
+    case zoneExists(String)
+    case noPolicy(String)
+    case policySignatureInvalid(String)
+    case signerNotOfficer(String, String)
+    case officerNotTrusted(String, String, String)
+    case recoveryNotTrusted(String, String, String)
+    case officerNotPinned(String, String, String)
+    case rollback(String, UInt64, UInt64)
+    case policyReplaced(String, UInt64)
+    case policyChanged(String)
+    case keyringMismatch(String)
+    case zoneKeyCommitmentMismatch(String, UInt32)
+    case notMember(String, String)
+    case notOfficer(String, String)
+    case alreadyMember(String, String)
+    case notAMemberCertificate(String, String)
+    case identityDoesNotMatchCertificate(String, String)
+    case noMatchingSlot(String, String)
+    case otherZone(String)
+    case trustFile(String, String)
+    case state(String, String)
+    case io(String, String)
+    case signingNeedsKeyFile(String)
+
+    public var description: String {
+        switch self {
+        case let .malformed(what, detail):
+            return "\(what) is malformed (\(detail)); restore it from a backup of the zone"
+        case let .notInZone(path):
+            return "\(path) is not inside a zone (no .zone/ folder above it); run zone init on the folder first"
+        case let .zoneExists(dir):
+            return "\(dir) is already a zone (.zone/ exists); use zone grant/revoke to change it"
+        case let .noPolicy(dir):
+            return "\(dir)/.zone has no policy file; restore .zone/ from a backup"
+        case let .policySignatureInvalid(file):
+            return "\(file) is not signed by an officer of the zone (hand-edited or damaged); refusing it: restore .zone/ from a backup and have an officer make changes with zone grant/revoke"
+        case let .signerNotOfficer(file, subject):
+            return "\(file) is signed by \(subject), who is not an officer of the zone; refusing it: restore .zone/ from a backup"
+        case let .officerNotTrusted(file, subject, trust):
+            return "\(file) is signed by \(subject), which does not chain to the trust file \(trust); add the officer's CA to the trust file or restore .zone/ from a backup"
+        case let .recoveryNotTrusted(file, fp, trust):
+            return "\(file) pins recovery certificate \(fp) which is not listed in the trust file \(trust); the recovery certificate was swapped: restore .zone/ from a backup (a new recovery certificate must be published in the trust file first)"
+        case let .officerNotPinned(file, subject, state):
+            return "\(file) is signed by \(subject), not by the officer pinned on first use in \(state); refusing it: restore .zone/ from a backup, or use a trust file (--trust) that lists the officer"
+        case let .rollback(file, version, seen):
+            return "\(file) is policy version \(version) but version \(seen) was seen before: the policy was rolled back; refusing it: restore the newest .zone/policy.* files from a backup"
+        case let .policyReplaced(file, version):
+            return "\(file) differs from the policy version \(version) seen before (replaced); refusing it: restore .zone/ from a backup"
+        case let .policyChanged(dir):
+            return "policy of \(dir) changed since you read it; re-run"
+        case let .keyringMismatch(file):
+            return "\(file) does not match the keyring hash in the signed policy; restore .zone/ from a backup"
+        case let .zoneKeyCommitmentMismatch(file, epoch):
+            return "the zone key of epoch \(epoch) in \(file) does not match the policy's commitment (keyring tampered with); restore .zone/ from a backup"
+        case let .notMember(identity, dir):
+            return "\(identity) is not a member of the zone \(dir) (no keyring entry); ask an officer to run zone grant"
+        case let .notOfficer(identity, dir):
+            return "\(identity) is not an officer of the zone \(dir); only an officer may change its policy"
+        case let .alreadyMember(subject, dir):
+            return "\(subject) is already a member of the zone \(dir); nothing to do"
+        case let .notAMemberCertificate(subject, dir):
+            return "\(subject) is not a member of the zone \(dir); nothing to revoke"
+        case let .identityDoesNotMatchCertificate(identity, cert):
+            return "the key of \(identity) does not match the certificate \(cert); give the officer's own key and certificate"
+        case let .noMatchingSlot(file, identity):
+            return "no key slot in \(file) matches \(identity); use a member's key or the recovery key"
+        case let .otherZone(file):
+            return "\(file) belongs to another zone (its zone id differs); move it back or decrypt it with that zone"
+        case let .trustFile(path, detail):
+            return "trust file \(path): \(detail)"
+        case let .state(path, detail):
+            return "local state \(path): \(detail); check the permissions of $XDG_STATE_HOME/triad"
+        case let .io(path, detail):
+            return "\(path): \(detail)"
+        case let .signingNeedsKeyFile(identity):
+            return "\(identity) cannot sign the zone policy: signing needs an officer key given as file:PATH (PIV signing slot 9C is not supported yet)"
+        }
+    }
+}

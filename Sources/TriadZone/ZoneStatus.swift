@@ -1,0 +1,64 @@
+import TriadCrypto
+import TriadFormat
+
+/// `zone status`: what the policy says and what state the files are in. Needs no key:
+/// everything comes from the signed policy and the file headers (docs/zone.md §6).
+public struct ZoneStatus {
+    public struct FileCounts: Equatable {
+        public var encrypted = 0
+        public var plaintext = 0
+        /// Encrypted files without a zone slot for the newest epoch (`zone rekey` fixes them).
+        public var staleEpoch = 0
+        /// Encrypted files lacking a slot for some pinned recovery certificate.
+        public var missingRecoverySlot = 0
+        /// Encrypted files whose file key predates the newest epoch (`rekey --reencrypt`).
+        public var staleKeyOrigin = 0
+        /// Encrypted files of another zone, and files whose header does not parse.
+        public var otherZone = 0
+        public var damaged = 0
+        /// Temporary files of running or crashed writes.
+        public var temporary = 0
+    }
+
+    public var root: String
+    public var zoneID: [UInt8]
+    public var policyVersion: UInt64
+    public var policySignatureValid: Bool
+    /// Why the policy is not accepted (signature, trust, rollback), or nil.
+    public var policyError: String?
+    public var trustFile: String?
+    public var epoch: UInt32
+    public var officers: [[UInt8]]
+    public var members: [[UInt8]]
+    public var memberSubjects: [String]
+    public var recoveryCertificates: [[UInt8]]
+    public var files = FileCounts()
+
+    public static func of(root: String, context: ZoneContext) throws -> ZoneStatus {
+        let zone = try Zone.load(root: root)
+        let policy = zone.policy
+        var error: String?
+        do { try ZoneTrust.accept(zone.signed, file: zone.policyPath, context: context) } catch let e as ZoneError {
+            error = e.description
+        }
+        var status = ZoneStatus(
+            root: root, zoneID: policy.zoneID, policyVersion: policy.version,
+            policySignatureValid: error == nil, policyError: error, trustFile: context.trust?.path,
+            epoch: policy.currentEpoch, officers: policy.officers.map(\.fingerprint),
+            members: policy.members.map(\.fingerprint), memberSubjects: policy.members.map(\.subject),
+            recoveryCertificates: policy.recoveryCertificates.map(\.fingerprint))
+        let listing = try ZoneTree.list([root])
+        status.files.temporary = listing.temporaries.count
+        for file in listing.files {
+            guard EncryptedFile.isEncrypted(at: file) else { status.files.plaintext += 1; continue }
+            guard let header = try? EncryptedFile.readHeader(at: file) else { status.files.damaged += 1; continue }
+            guard header.zoneID == policy.zoneID else { status.files.otherZone += 1; continue }
+            status.files.encrypted += 1
+            let state = FileState(header: header, policy: policy)
+            if state.staleEpoch { status.files.staleEpoch += 1 }
+            if !state.missingRecovery.isEmpty { status.files.missingRecoverySlot += 1 }
+            if KeyOriginMarker.epoch(in: header.slots) < policy.currentEpoch { status.files.staleKeyOrigin += 1 }
+        }
+        return status
+    }
+}

@@ -1,0 +1,87 @@
+/// The PIV data objects the card synthesises or creates at initialisation, laid out as
+/// SP 800-73-4 Part 1 §3.1 and Appendix A (Table 8 CCC, Table 9 CHUID, Table 16
+/// Discovery Object, Table 19 Key History) describe them.
+public enum DataObjects {
+    /// PIV application identifier, full form (SP 800-73-4 Part 1 §2.2).
+    public static let pivAID: [UInt8] = [0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00]
+    /// The NIST RID alone; ykpiv selects with this (research/piv.md §1.2).
+    public static let pivRID: [UInt8] = [0xA0, 0x00, 0x00, 0x03, 0x08]
+
+    public static let chuidTag: UInt32 = 0x5FC102
+    public static let cccTag: UInt32 = 0x5FC107
+    public static let keyHistoryTag: UInt32 = 0x5FC10C
+    public static let discoveryTag: UInt32 = 0x7E
+
+    /// Certificate containers by key slot (SP 800-73-4 Part 1 Table 3).
+    public static let certificateTags: [UInt8: UInt32] = [
+        0x9A: 0x5FC105, 0x9C: 0x5FC10A, 0x9D: 0x5FC10B, 0x9E: 0x5FC101,
+    ]
+
+    /// Containers whose contact access rule is "PIN" (Part 1 Table 2): Cardholder
+    /// Fingerprints, Printed Information, Facial Image, Iris Images, Pairing Code (the last
+    /// is PIN-protected on YubiKeys). Before VERIFY they answer `6982`; OpenSC probes
+    /// `5FC109` to learn whether the PIN is verified (research/piv.md §3).
+    public static let pinProtectedTags: Set<UInt32> = [0x5FC103, 0x5FC109, 0x5FC108, 0x5FC121, 0x5FC123]
+
+    /// Tags PUT DATA may write: the 5FC1xx container range and YubiKey's 5FFFxx objects.
+    static func isWritable(_ tag: UInt32) -> Bool {
+        (0x5FC101...0x5FC123).contains(tag) || (0x5FFF00...0x5FFF15).contains(tag)
+    }
+
+    /// Shown in the SELECT response (`50` application label) so every client and log
+    /// names this card for what it is.
+    public static let applicationLabel = "Triad software PIV card - no hardware protection"
+
+    /// SELECT response: the application property template (Part 2 §3.1.1, Table 3), with
+    /// the algorithms the card supports (`AC`) so OpenSC registers RSA and EC mechanisms.
+    static var applicationPropertyTemplate: [UInt8] {
+        var inner = TLV(0x4F, pivAID).encoded
+        inner += TLV(0x79, TLV(0x4F, pivRID).encoded).encoded
+        inner += TLV(0x50, Array(applicationLabel.utf8)).encoded
+        for alg: UInt8 in [0x07, 0x11, 0x14] {
+            inner += TLV(0xAC, TLV(0x80, [alg]).encoded + TLV(0x06, [0x00]).encoded).encoded
+        }
+        return TLV(0x61, inner).encoded
+    }
+
+    /// Discovery Object: the AID and PIN usage policy `40 00` (PIV application PIN only).
+    static var discovery: [UInt8] {
+        TLV(0x7E, TLV(0x4F, pivAID).encoded + TLV(0x5F2F, [0x40, 0x00]).encoded).encoded
+    }
+
+    /// Key History: no retired keys on or off the card.
+    static var keyHistory: [UInt8] {
+        TLV(0xC1, [0]).encoded + TLV(0xC2, [0]).encoded + TLV(0xFE, []).encoded
+    }
+
+    /// A FASC-N with agency code 9999 ("non-government", SP 800-73-4 Part 1 §3.3.2,
+    /// TIG SCEPACS): OpenSC then takes the token serial from the GUID instead.
+    static let nonGovernmentFASCN: [UInt8] = [
+        0xD4, 0xE7, 0x39, 0xDA, 0x73, 0x9C, 0xED, 0x39, 0xCE, 0x73, 0x9D, 0x83, 0x68,
+        0x58, 0x21, 0x08, 0x42, 0x10, 0x84, 0x21, 0xC8, 0x42, 0x10, 0xC3, 0xEB,
+    ]
+
+    /// CHUID content: FASC-N, GUID, expiry date, empty issuer signature, error detection.
+    static func chuid(guid: [UInt8]) -> [UInt8] {
+        TLV(0x30, nonGovernmentFASCN).encoded
+            + TLV(0x34, guid).encoded
+            + TLV(0x35, Array("20991231".utf8)).encoded
+            + TLV(0x3E, []).encoded
+            + TLV(0xFE, []).encoded
+    }
+
+    /// CCC content. The 21-byte card identifier is the GSC-RID, a manufacturer byte,
+    /// card type `02` (Java Card-like) and 14 bytes that spell "Triad-SW" plus the serial.
+    static func ccc(serial: UInt32) -> [UInt8] {
+        var cardID: [UInt8] = [0xA0, 0x00, 0x00, 0x01, 0x16, 0xFF, 0x02]
+        cardID += Array("Triad-SW".utf8)
+        cardID += [0x00, 0x00, UInt8(serial >> 24), UInt8(serial >> 16 & 0xFF),
+                   UInt8(serial >> 8 & 0xFF), UInt8(serial & 0xFF)]
+        var content = TLV(0xF0, cardID).encoded
+        content += TLV(0xF1, [0x21]).encoded + TLV(0xF2, [0x21]).encoded + TLV(0xF3, []).encoded
+        content += TLV(0xF4, [0x00]).encoded + TLV(0xF5, [0x10]).encoded + TLV(0xF6, []).encoded
+        content += TLV(0xF7, []).encoded + TLV(0xFA, []).encoded + TLV(0xFB, []).encoded
+        content += TLV(0xFC, []).encoded + TLV(0xFD, []).encoded + TLV(0xFE, []).encoded
+        return content
+    }
+}

@@ -1,2 +1,0 @@
-// VirtualPIV: see docs/ARCHITECTURE.md.
-enum VirtualPIVModule {}

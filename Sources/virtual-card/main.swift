@@ -1,1 +1,0 @@
-print("virtual-card: not built yet")

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import TriadCLI
+import TriadZone
+
+extension ZoneCommand {
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the zone's policy and the state of its files; needs no key.")
+
+        @Argument(help: "The zone folder.") var dir: String
+        @Flag(help: "Print one JSON document on stdout.") var json = false
+        @OptionGroup var trust: TrustOptions
+
+        func run() throws {
+            let status = try ZoneStatus.of(root: try Zone.findRoot(containing: dir), context: try trust.context())
+            if json {
+                print(try Self.json(status))
+            } else {
+                print(Self.text(status))
+            }
+        }
+
+        static func json(_ s: ZoneStatus) throws -> String {
+            let f = s.files
+            let object: [String: Any] = [
+                "zone": s.root,
+                "zone_id": s.zoneID.hex,
+                "policy_version": s.policyVersion,
+                "policy_signature_valid": s.policySignatureValid,
+                "policy_error": s.policyError ?? NSNull(),
+                "trust_file": s.trustFile ?? NSNull(),
+                "epoch": s.epoch,
+                "officers": s.officers.map(\.hex),
+                "members": s.members.map(\.hex),
+                "member_subjects": s.memberSubjects,
+                "recovery_certificates": s.recoveryCertificates.map(\.hex),
+                "files": [
+                    "encrypted": f.encrypted, "plaintext": f.plaintext, "stale_epoch": f.staleEpoch,
+                    "missing_recovery_slot": f.missingRecoverySlot, "stale_key_origin": f.staleKeyOrigin,
+                    "other_zone": f.otherZone, "damaged": f.damaged, "temporary": f.temporary,
+                ],
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            return String(decoding: data, as: UTF8.self)
+        }
+
+        static func text(_ s: ZoneStatus) -> String {
+            let f = s.files
+            var lines = [
+                "zone \(s.zoneID.hex) at \(s.root)",
+                "policy version \(s.policyVersion): " + (s.policySignatureValid ? "signed by a trusted officer" : "NOT ACCEPTED: \(s.policyError ?? "")"),
+                "trust: " + (s.trustFile ?? "officer pinned on first use (no trust file)"),
+                "epoch \(s.epoch); \(s.members.count) member(s):",
+            ]
+            for (fp, subject) in zip(s.members, s.memberSubjects) { lines.append("  \(fp.hex)  \(subject)") }
+            lines.append("recovery certificates: " + s.recoveryCertificates.map(\.hex).joined(separator: ", "))
+            lines.append("files: \(f.encrypted) encrypted, \(f.plaintext) plaintext, \(f.staleEpoch) on an older epoch, \(f.missingRecoverySlot) missing a recovery slot, \(f.staleKeyOrigin) with a key older than the epoch")
+            if f.otherZone + f.damaged + f.temporary > 0 {
+                lines.append("       \(f.otherZone) of another zone, \(f.damaged) with a damaged header, \(f.temporary) temporary")
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+}

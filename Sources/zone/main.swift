@@ -1,1 +1,0 @@
-print("zone: not built yet")

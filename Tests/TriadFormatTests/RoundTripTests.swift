@@ -1,0 +1,235 @@
+import Foundation
+import XCTest
+import TriadCrypto
+@testable import TriadFormat
+
+final class RoundTripTests: XCTestCase {
+    let sizes = [0, 1, 15, 16, 17, 65535, 65536, 65537, 131072, 200_000]
+
+    func testRoundTripEverySizeWithZoneAndRecovery() throws {
+        let scratch = ScratchDirectory()
+        let recovery = RecoveryRecipient(certificate: try TestKeys.recoveryCertificate())
+        for size in sizes {
+            let plain = SecureRandom.bytes(count: size)
+            try writeFile(scratch.file("p"), plain)
+            try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
+                                      recipients: [TestKeys.zone, recovery])
+            XCTAssertTrue(EncryptedFile.isEncrypted(at: scratch.file("c")))
+            XCTAssertFalse(EncryptedFile.isEncrypted(at: scratch.file("p")))
+            let segments = max(1, (size + 65535) / 65536)
+            let header = try EncryptedFile.readHeader(at: scratch.file("c"))
+            XCTAssertEqual(try readFile(scratch.file("c")).count, header.encodedLength + size + 16 * segments, "size \(size)")
+            for identity in [TestKeys.zone as any Identity, try TestKeys.recoveryIdentity(), RecoveryIdentity(key: try TestKeys.recoveryKey())] {
+                try EncryptedFile.decrypt(inputPath: scratch.file("c"), outputPath: scratch.file("d"), identities: [identity])
+                XCTAssertEqual(try readFile(scratch.file("d")), plain, "size \(size)")
+                let piped = capturePipe { try EncryptedFile.decrypt(inputPath: scratch.file("c"), to: $0, identities: [identity]) }
+                XCTAssertNil(piped.error)
+                XCTAssertEqual(piped.bytes, plain, "size \(size) to a pipe")
+            }
+            XCTAssertEqual(Set(scratch.entries()), ["c", "d", "p"], "no temp file left")
+        }
+    }
+
+    func testHeaderFieldsAndSlotInfo() throws {
+        let scratch = ScratchDirectory()
+        let cert = try TestKeys.recoveryCertificate()
+        try writeFile(scratch.file("p"), [1, 2, 3])
+        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
+                                  recipients: [TestKeys.zone, RecoveryRecipient(certificate: cert)])
+        let header = try EncryptedFile.readHeader(at: scratch.file("c"))
+        XCTAssertEqual(header.version, 1)
+        XCTAssertEqual(header.suite, 1)
+        XCTAssertEqual(header.log2SegmentSize, 16)
+        XCTAssertEqual(header.zoneID, TestKeys.zoneID)
+        XCTAssertEqual(header.fileID.count, 32)
+        XCTAssertEqual(header.slots.map(\.type), [SlotType.zone, SlotType.recovery])
+        let zone = try ZoneSlotInfo(slot: header.slots[0])
+        XCTAssertEqual(zone.zoneID, TestKeys.zoneID)
+        XCTAssertEqual(zone.epoch, TestKeys.epoch)
+        XCTAssertEqual(try RecoverySlotInfo(slot: header.slots[1]).certificateFingerprint, cert.fingerprint)
+        XCTAssertThrowsError(try ZoneSlotInfo(slot: header.slots[1]))
+        XCTAssertThrowsError(try RecoverySlotInfo(slot: header.slots[0]))
+        // Two files of the same plaintext share nothing.
+        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c2"), zoneID: TestKeys.zoneID,
+                                  recipients: [TestKeys.zone])
+        XCTAssertNotEqual(try EncryptedFile.readHeader(at: scratch.file("c2")).fileID, header.fileID)
+    }
+
+    func testWrongKeysAreRefused() throws {
+        let scratch = ScratchDirectory()
+        try writeFile(scratch.file("p"), Array("secret".utf8))
+        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
+                                  recipients: [TestKeys.zone, RecoveryRecipient(certificate: try TestKeys.recoveryCertificate())])
+        let otherEpoch = ZoneSlotKey(zoneID: TestKeys.zoneID, epoch: TestKeys.epoch + 1, zoneKey: TestKeys.zoneKey)
+        let wrongKey = ZoneSlotKey(zoneID: TestKeys.zoneID, epoch: TestKeys.epoch, zoneKey: SecureBytes.random(count: 32))
+        let stranger = RecoveryIdentity(key: try PrivateKey.generate(.ecP256))
+        let strangerClaimingCert = RecoveryIdentity(key: try PrivateKey.generate(.ecP256),
+                                                    certificateFingerprint: try TestKeys.recoveryCertificate().fingerprint)
+        let cases: [([any Identity], String)] = [
+            ([otherEpoch], "noMatchingKey"), ([stranger], "noMatchingKey"), ([], "noMatchingKey"),
+            ([wrongKey], "slotUnwrapFailed"), ([strangerClaimingCert], "slotUnwrapFailed"),
+        ]
+        for (identities, expected) in cases {
+            XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: scratch.file("c"), outputPath: scratch.file("d"), identities: identities)) {
+                XCTAssertEqual(kind(of: $0), expected)
+            }
+            XCTAssertEqual(Set(scratch.entries()), ["c", "p"])
+        }
+        // A failing identity does not stop a later one that works.
+        try EncryptedFile.decrypt(inputPath: scratch.file("c"), outputPath: scratch.file("d"), identities: [wrongKey, stranger, TestKeys.zone])
+        XCTAssertEqual(try readFile(scratch.file("d")), Array("secret".utf8))
+        // Refusing plaintext input names the file.
+        XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: scratch.file("p"), outputPath: scratch.file("x"), identities: [TestKeys.zone])) {
+            XCTAssertEqual($0 as? FormatError, .notEncrypted(path: scratch.file("p")))
+            XCTAssertTrue("\($0)".contains(scratch.file("p")))
+        }
+    }
+
+    func testInPlaceEncryptAndDecryptKeepModeAndLeaveNoTemp() throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.file("record.txt")
+        let plain = SecureRandom.bytes(count: 100_000)
+        try writeFile(path, plain)
+        chmod(path, 0o640)
+        try EncryptedFile.encrypt(inputPath: path, outputPath: path, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        XCTAssertTrue(EncryptedFile.isEncrypted(at: path))
+        XCTAssertEqual(AtomicFile.mode(of: path), 0o640)
+        try EncryptedFile.decrypt(inputPath: path, outputPath: path, identities: [TestKeys.zone])
+        XCTAssertEqual(try readFile(path), plain)
+        XCTAssertEqual(AtomicFile.mode(of: path), 0o640)
+        try EncryptedFile.encrypt(inputPath: path, outputPath: path, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("new"), identities: [TestKeys.zone])
+        XCTAssertEqual(AtomicFile.mode(of: scratch.file("new")), 0o600, "a new plaintext file is private")
+        XCTAssertEqual(scratch.entries(), ["new", "record.txt"])
+    }
+
+    func testRewrapChangesOnlyTheHeader() throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.file("c")
+        let plain = SecureRandom.bytes(count: 150_000)
+        try writeFile(scratch.file("p"), plain)
+        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: path, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        let before = try readFile(path)
+        let oldHeader = try EncryptedFile.readHeader(at: path)
+        let next = ZoneSlotKey(zoneID: TestKeys.zoneID, epoch: TestKeys.epoch + 1, zoneKey: SecureBytes.random(count: 32))
+        let recovery = RecoveryRecipient(certificate: try TestKeys.recoveryCertificate())
+        try EncryptedFile.rewrap(at: path, identities: [TestKeys.zone], keep: { _ in false }, add: [next, recovery])
+        let after = try readFile(path)
+        let newHeader = try EncryptedFile.readHeader(at: path)
+        XCTAssertEqual(Array(after[newHeader.encodedLength...]), Array(before[oldHeader.encodedLength...]), "payload copied unchanged")
+        XCTAssertEqual(newHeader.fileID, oldHeader.fileID)
+        XCTAssertEqual(newHeader.slots.map(\.type), [SlotType.zone, SlotType.recovery])
+        XCTAssertEqual(try ZoneSlotInfo(slot: newHeader.slots[0]).epoch, TestKeys.epoch + 1)
+        XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("d"), identities: [TestKeys.zone])) {
+            XCTAssertEqual(kind(of: $0), "noMatchingKey")
+        }
+        for identity in [next as any Identity, try TestKeys.recoveryIdentity()] {
+            try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("d"), identities: [identity])
+            XCTAssertEqual(try readFile(scratch.file("d")), plain)
+        }
+        // keep: drop the recovery slot only.
+        try EncryptedFile.rewrap(at: path, identities: [next], keep: { $0.type != SlotType.recovery }, add: [])
+        XCTAssertEqual(try EncryptedFile.readHeader(at: path).slots.map(\.type), [SlotType.zone])
+        // A rewrite that would leave no slot, or without a key, changes nothing.
+        let snapshot = try readFile(path)
+        XCTAssertThrowsError(try EncryptedFile.rewrap(at: path, identities: [next], keep: { _ in false }, add: []))
+        XCTAssertThrowsError(try EncryptedFile.rewrap(at: path, identities: [TestKeys.zone], keep: { _ in true }, add: [recovery]))
+        XCTAssertEqual(try readFile(path), snapshot)
+        XCTAssertEqual(Set(scratch.entries()), ["c", "d", "p"])
+    }
+
+    func testReencryptChangesKeyFileIDAndPayload() throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.file("c")
+        let plain = SecureRandom.bytes(count: 140_000)
+        try writeFile(scratch.file("p"), plain)
+        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: path, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        let before = try readFile(path)
+        let oldHeader = try EncryptedFile.readHeader(at: path)
+        let next = ZoneSlotKey(zoneID: TestKeys.zoneID, epoch: 9, zoneKey: SecureBytes.random(count: 32))
+        try EncryptedFile.reencrypt(at: path, identities: [TestKeys.zone], zoneID: TestKeys.zoneID, recipients: [next])
+        let after = try readFile(path)
+        let newHeader = try EncryptedFile.readHeader(at: path)
+        XCTAssertNotEqual(newHeader.fileID, oldHeader.fileID)
+        XCTAssertEqual(after.count - newHeader.encodedLength, before.count - oldHeader.encodedLength)
+        XCTAssertNotEqual(Array(after[newHeader.encodedLength..<newHeader.encodedLength + 64]),
+                          Array(before[oldHeader.encodedLength..<oldHeader.encodedLength + 64]))
+        try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("d"), identities: [next])
+        XCTAssertEqual(try readFile(scratch.file("d")), plain)
+        // A damaged file is not re-encrypted: the original stays as it was.
+        var damaged = after
+        damaged[damaged.count - 3] ^= 1
+        try writeFile(path, damaged)
+        XCTAssertThrowsError(try EncryptedFile.reencrypt(at: path, identities: [next], zoneID: TestKeys.zoneID, recipients: [TestKeys.zone]))
+        XCTAssertEqual(try readFile(path), damaged)
+        XCTAssertEqual(Set(scratch.entries()), ["c", "d", "p"])
+    }
+
+    func testRandomAccessMatchesPlaintext() throws {
+        let scratch = ScratchDirectory()
+        let plain = SecureRandom.bytes(count: 5 * 65536 + 1234)
+        try writeFile(scratch.file("p"), plain)
+        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        let reader = try EncryptedFileReader(path: scratch.file("c"), identities: [TestKeys.zone])
+        XCTAssertEqual(reader.segmentCount, 6)
+        XCTAssertEqual(reader.plaintextLength, UInt64(plain.count))
+        for index in [5, 0, 3, 3, 1, 4, 2] as [UInt64] {
+            let start = Int(index) * 65536
+            XCTAssertEqual(try reader.readSegment(index), Array(plain[start..<min(plain.count, start + 65536)]))
+        }
+        for (offset, count) in [(0, 1), (65535, 2), (100_000, 200_000), (plain.count - 5, 100), (7, 0)] {
+            let end = min(plain.count, offset + count)
+            XCTAssertEqual(try reader.read(offset: UInt64(offset), count: count), Array(plain[offset..<end]), "\(offset)+\(count)")
+        }
+        XCTAssertThrowsError(try reader.readSegment(6))
+    }
+
+    func testStreamEncryptFromAPipe() throws {
+        let scratch = ScratchDirectory()
+        let plain = SecureRandom.bytes(count: 3 * 65536)   // exact multiple through a pipe: the read-ahead decides the flag
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        let writeEnd = fds[1]
+        let writer = Thread {
+            plain.withUnsafeBytes { var off = 0; while off < $0.count { let n = write(writeEnd, $0.baseAddress! + off, min(4096, $0.count - off)); if n <= 0 { break }; off += n } }
+            close(writeEnd)
+        }
+        writer.start()
+        let out = open(scratch.file("c"), O_WRONLY | O_CREAT, 0o600)
+        try EncryptedFile.encrypt(readingFrom: fds[0], writingTo: out, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        close(out); close(fds[0])
+        let reader = try EncryptedFileReader(path: scratch.file("c"), identities: [TestKeys.zone])
+        XCTAssertEqual(reader.segmentCount, 3)
+        XCTAssertEqual(try reader.read(offset: 0, count: plain.count), plain)
+    }
+
+    func testFailedEncryptLeavesNothingBehind() throws {
+        struct Refusing: Recipient {
+            func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot { throw FormatError.invalidArgument("refused") }
+        }
+        let scratch = ScratchDirectory()
+        try writeFile(scratch.file("p"), [1, 2, 3])
+        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
+                                                       recipients: [TestKeys.zone, Refusing()]))
+        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: [1, 2],
+                                                       recipients: [TestKeys.zone]))
+        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
+                                                       recipients: []))
+        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("missing"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
+                                                       recipients: [TestKeys.zone])) {
+            XCTAssertTrue("\($0)".contains(scratch.file("missing")), "the error names the file: \($0)")
+        }
+        XCTAssertEqual(scratch.entries(), ["p"])
+        XCTAssertEqual(try readFile(scratch.file("p")), [1, 2, 3])
+    }
+
+    func testTemporaryFileNameAndMode() throws {
+        let scratch = ScratchDirectory()
+        let temp = try AtomicFile(destination: scratch.file("report.pdf"))
+        let name = String(temp.temporaryPath.split(separator: "/").last!)
+        XCTAssertTrue(name.hasPrefix(".report.pdf.triad-tmp-"), name)
+        XCTAssertEqual(AtomicFile.mode(of: temp.temporaryPath), 0o600)
+        temp.discard()
+        XCTAssertEqual(scratch.entries(), [])
+    }
+}
