@@ -18,13 +18,13 @@ public enum HTMLRender {
         .meta { font-size: 9.5pt; }
         .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 8.5pt; word-break: break-all; }
         table { width: 100%; border-collapse: collapse; margin: 4pt 0; }
-        th, td { border: 1px solid #000; padding: 4pt 5pt; vertical-align: top; text-align: left; }
+        th, td { border: 1px solid #000; padding: 3pt 4pt; vertical-align: top; text-align: left; }
         th { background: #e8e8e8; font-size: 9.5pt; }
         tr { page-break-inside: avoid; }
         td.num { width: 11%; font-weight: bold; }
         td.num small { display: block; font-weight: normal; font-size: 7pt; color: #333; overflow-wrap: break-word; }
         td.who { width: 11%; font-weight: bold; }
-        td.say { width: 29%; font-size: 11.5pt; }
+        td.say { width: 29%; font-size: 11pt; }
         td.tool { width: 24%; font-size: 9pt; }
         td.conf { width: 10%; font-size: 9pt; }
         td.box { width: 7%; height: 34pt; }
@@ -47,16 +47,16 @@ public enum HTMLRender {
         <p class="check">☐ Practice run &nbsp;&nbsp; ☐ Production ceremony &nbsp;&nbsp; Date: __________ &nbsp; Place: ______________</p>
         <p class="check">Ceremony id (printed by the tool): ______________________________________________</p>
         <h2>Roles</h2>
-        <table><tr><th>Role</th><th>Holds</th><th>Name</th><th>Staff no.</th><th>Signature</th></tr>
+        <table><tr><th style=\"width:20%\">Role</th><th style=\"width:28%\">Holds</th><th style=\"width:22%\">Name</th><th style=\"width:12%\">Staff no.</th><th>Signature</th></tr>
         """)
         for r in script.roles {
             o.append("<tr><td><b>\(e(r.title))</b>\(r.witness ? "<br><small>confirms exceptions</small>" : "")</td><td>\(e(r.holds))</td><td class=\"blank\"></td><td></td><td></td></tr>")
         }
         o.append("</table><p class=\"note\">One person fills one role: the tool refuses the same name or staff number twice.</p>")
         if !script.parameters.isEmpty {
-            o.append("<h2>Values given when the ceremony starts</h2><table><tr><th>Name</th><th>Meaning</th><th>Value used</th></tr>")
+            o.append("<h2>Values given when the ceremony starts</h2><table><tr><th style=\"width:24%\">Name (--set)</th><th style=\"width:44%\">Meaning</th><th>Value used</th></tr>")
             for p in script.parameters {
-                o.append("<tr><td class=\"mono\">\(e(p.name))\(p.required ? " (required)" : "")</td><td>\(e(p.description))</td><td class=\"blank\"></td></tr>")
+                o.append("<tr><td><span class=\"mono\">\(e(p.name))</span>\(p.required ? "<br><small>required</small>" : p.defaultValue.map { "<br><small>default: \(e($0))</small>" } ?? "")</td><td>\(e(p.description))</td><td class=\"blank\"></td></tr>")
             }
             o.append("</table>")
         }

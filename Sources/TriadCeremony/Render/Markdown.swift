@@ -105,7 +105,7 @@ enum ShowText {
             }
         }
         if let action = registry.action(named: step.action), !action.combines.isEmpty {
-            parts.append("Needs, in this same ceremony: " + action.combines.map(\.rawValue).joined(separator: ", ") + ".")
+            parts.append("Needs, presented earlier in this same ceremony: " + action.combines.map(\.displayName).joined(separator: ", ") + ".")
         }
         if !step.after.isEmpty { parts.append("Only after step " + step.after.joined(separator: ", ") + ".") }
         if !step.requires.isEmpty { parts.append("Only if earlier steps established: " + step.requires.joined(separator: ", ") + ".") }
