@@ -4,7 +4,7 @@
 usage: pty-drive.py SCRIPT.json LOG -- PROGRAM ARGS...
 SCRIPT.json is a list of [text-to-wait-for, line-to-type]. The driver waits until the
 text has appeared since the last reply and the program shows its prompt ("> "), then
-types the line and Enter. Everything the terminal showed goes to LOG. Exits with the
+types the line and Enter ("^C" types Ctrl-C). Everything the terminal showed goes to LOG. Exits with the
 program's exit status (or 124 when a prompt never came).
 """
 import json, os, pty, select, sys, time
@@ -44,7 +44,10 @@ for expect, reply in steps:
             os.kill(pid, 9)
             sys.exit(124)
     pending = b""
-    os.write(fd, reply.encode() + b"\n")
+    if reply == "^C":
+        os.write(fd, b"\x03")  # the terminal's interrupt character: SIGINT to the program
+    else:
+        os.write(fd, reply.encode() + b"\n")
 
 while pump(5):
     pass

@@ -12,6 +12,7 @@ extension Engine {
         let arguments = StepArguments(step.arguments.mapValues { Substitution.apply($0, parameters) })
         var attempt = 0
         while true {
+            if Interruption.requested { throw Stop.aborted(step: step.id, reason: CeremonyError.interrupted.description) }
             prompter.show(StepCard.card(script, act, step, action: action, participants: participants))
             let choice = try prompter.ask(key: "\(step.id).go", question: "[Enter] run this step · pause · exception · abort",
                                           defaultAnswer: "go").lowercased()

@@ -58,6 +58,28 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).contains("\"event\":\"PAUSE\""))
     }
 
+    /// Ctrl-C at a prompt: the ceremony ends ABORTED with the reason, and its transcript
+    /// verifies as a complete, aborted ceremony.
+    func testCtrlCInTheTerminalAbortsWithAReason() throws {
+        let dir = try Support.tempDir()
+        let steps = [["[Enter] run this step", ""], ["Ceremony Administrator [", "Alice Adler"], ["staff or badge number", "^C"]]
+        let plan = "\(dir)/plan.json", log = "\(dir)/screen.log"
+        try JSONSerialization.data(withJSONObject: steps).write(to: URL(fileURLWithPath: plan))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", Support.fixtures.appendingPathComponent("pty-drive.py").path, plan, log, "--", Support.binary,
+                       "run", Support.testScript, "--journal", "\(dir)/journal.db", "--output", "\(dir)/out"] + parameters
+        try p.run()
+        p.waitUntilExit()
+        let screen = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        XCTAssertEqual(p.terminationStatus, 1, screen)
+        XCTAssertTrue(screen.contains("CEREMONY ABORTED: interrupted"), screen)
+        let path = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/out").first { $0.hasSuffix(".jsonl") })
+        let verify = try Support.cli(["verify", "\(dir)/out/\(path)"])
+        XCTAssertEqual(verify.status, 0, verify.err)
+        XCTAssertTrue(verify.out.contains("ended ABORTED: interrupted"), verify.out)
+    }
+
     /// The unattended run through the binary, then verify with the words it printed.
     func testUnattendedRunThroughTheBinaryAndVerifyWithItsAnchors() throws {
         let dir = try Support.tempDir()

@@ -38,6 +38,7 @@ struct Run: ParsableCommand {
         options.expectedScriptSHA256 = scriptSHA256
         let prompter: Prompter = try answers.map { try AnswersPrompter(path: $0) } ?? TerminalPrompter()
         let db = try Journal(path: journal, busyTimeout: journalTimeout)
+        Interruption.install()
         let result = try Engine(script: s, journal: db, prompter: prompter, options: options).run()
         print("Ceremony \(result.ceremonyID) \(result.closed ? "CLOSED" : "ABORTED").")
     }
