@@ -163,4 +163,18 @@ final class CLITests: XCTestCase {
             }
         }
     }
+
+    /// `--dry-run` prints every step with the `--set` values substituted and touches nothing.
+    func testDryRunPrintsEveryStepAndWritesNothing() throws {
+        let dir = try Support.tempDir()
+        let run = try Support.cli(["run", Support.testScript, "--dry-run", "--set", "bag_serial=BAG-9", "--output", "\(dir)/out"], cwd: dir)
+        XCTAssertEqual(run.status, 0, run.err)
+        for (_, step) in try Support.keylessScript().allSteps { XCTAssertTrue(run.out.contains("· \(step.id)"), step.id) }
+        XCTAssertTrue(run.out.contains("expect = \"BAG-9\""), run.out)
+        XCTAssertTrue(run.out.contains("Runs only if: step bag-serial completed"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+        let missing = try Support.cli(["run", Support.testScript, "--dry-run"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.err.contains("--set bag_serial=VALUE"), missing.err)
+    }
 }

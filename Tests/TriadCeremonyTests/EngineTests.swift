@@ -1,4 +1,5 @@
 import Foundation
+import TriadCrypto
 import XCTest
 @testable import TriadCeremony
 import TriadJournal
@@ -323,5 +324,37 @@ final class EngineTests: XCTestCase {
         let text = try String(contentsOfFile: r.transcriptPath!, encoding: .utf8)
         XCTAssertTrue(text.contains("PIN incorrect, 2 tries left"))
         XCTAssertEqual(try Verifier.verify(transcript: text, registry: Support.registry).get().exceptions.count, 1)
+    }
+
+    /// Evidence files (video, scans) are hashed into the journal, binding the audit bundle
+    /// to the transcript; a missing file is a deviation, not a silent gap.
+    func testEvidenceFilesAreHashedIntoTheJournal() throws {
+        let dir = try Support.tempDir()
+        try Data("camera 1 footage".utf8).write(to: URL(fileURLWithPath: "\(dir)/cam1.mp4"))
+        let script = try ScriptLoader.parse("""
+            name: evidence
+            version: 1
+            title: Evidence
+            purpose: hash the evidence bundle
+            roles:
+              admin: { title: Administrator }
+              witness: { title: Witness, witness: true }
+            acts:
+              - id: one
+                title: One
+                steps:
+                  - { id: roll-call, role: admin, say: r, action: identify-participants, with: { roles: [admin, witness] } }
+                  - { id: bundle, role: admin, say: b, action: record-evidence, confirm: [witness] }
+            """, origin: "evidence")
+        let answers = """
+            roll-call: { admin: {name: A, id: "1"}, witness: {name: W, id: "2"} }
+            bundle: { path: ["\(dir)/missing.mp4", "", "\(dir)/cam1.mp4", ""], confirm.witness: "yes" }
+            bundle.exception: { choice: retry, decision: "wrong file name; use cam1", witness: "yes" }
+            """
+        let r = try Support.run(script: script, answers: answers, dir: dir).0.get()
+        let text = try String(contentsOfFile: r.transcriptPath!, encoding: .utf8)
+        XCTAssertTrue(text.contains(Hex.encode(SHA256.hash(Array("camera 1 footage".utf8)))))
+        XCTAssertTrue(text.contains("cannot read evidence file"))
+        XCTAssertEqual(try Verifier.verify(transcript: text).get().exceptions.count, 1)
     }
 }
