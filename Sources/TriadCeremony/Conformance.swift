@@ -167,6 +167,9 @@ private struct Replay {
                 facts.formUnion(produced)
                 completed.insert(step.id)
                 return true
+            case EventType.refused:
+                guard abortedHere else { throw fail(k + 1, "a REFUSED step must be followed by ABORTED") }
+                return false
             case EventType.stepFailed:
                 if abortedHere { return false }
                 let x = try next("EXCEPTION after the failed step \(step.id)")

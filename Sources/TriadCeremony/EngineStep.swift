@@ -55,6 +55,9 @@ extension Engine {
             } catch let error as CeremonyError {
                 switch error {
                 case .samePersonTwoRoles, .roleAlreadyFilled, .invalidParticipant:
+                    position.role = step.role
+                    try append(EventType.refused, ["reason": .string(error.description)])
+                    prompter.show("✗ REFUSED: step \(step.id): \(error.description)")
                     throw Stop.refused(step: step.id, reason: error.description)
                 default:
                     throw error

@@ -72,6 +72,8 @@ final class EngineTests: XCTestCase {
             XCTAssertEqual(entries.last?.event, EventType.aborted)
             XCTAssertTrue(entries.last?.payload["reason"]?.stringValue?.contains("already fills the role it") == true)
             XCTAssertFalse(entries.contains { $0.event == EventType.stepDone && $0.step == "roll-call" })
+            XCTAssertEqual(entries.suffix(2).map(\.event), [EventType.refused, EventType.aborted])
+            XCTAssertNoThrow(try Verifier.verify(transcript: Transcript.text(entries)).get())
         }
     }
 

@@ -118,6 +118,7 @@ final class TamperTests: XCTestCase {
     func testEveryTamperingFailsInTheLibraryNamingTheFirstBadEntry() throws {
         let cases = try Self.allCases()
         XCTAssertGreaterThan(cases.count, 1000)
+        print("tamper cases checked in the library: \(cases.count) over \(try Self.transcript().lines.count) entries")
         for c in cases {
             switch Verifier.verify(transcript: c.text) {
             case .success: XCTFail("\(c.name): verified")
@@ -139,6 +140,7 @@ final class TamperTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(cases.count, 600)
+        print("tamper cases run through the binary: \(cases.count)")
         let dir = try Support.tempDir()
         for (index, c) in cases.enumerated() {
             try c.text.write(toFile: "\(dir)/case-\(index).jsonl", atomically: false, encoding: .utf8)
