@@ -105,6 +105,6 @@ public final class PCSCContext: @unchecked Sendable {
             SCardConnect(handle, name, share.value, DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1), &card, &protocolInUse)
         }
         try PCSCError.check(rc, "SCardConnect")
-        return PCSCCard(context: self, handle: card, protocol: protocolInUse, reader: reader)
+        return PCSCCard(context: self, handle: card, protocol: protocolInUse, reader: reader, shareMode: share.value)
     }
 }

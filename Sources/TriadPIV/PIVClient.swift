@@ -39,7 +39,17 @@ public final class PIVClient {
         guard r.sw == 0x9000 else { throw PIVError.status(r.sw, for: .select) }
         if r.data.isEmpty { return [:] }
         let template = try TLV.parseSingle(r.data, tag: 0x61, context: "SELECT application property template")
-        let fields = try TLV.children(of: template.value, context: "SELECT application property template")
+        // The template may list one `AC` (cryptographic algorithms) per algorithm, so repeated
+        // tags are allowed here; the AID (`4F`) must appear at most once.
+        let entries: [TLV]
+        do { entries = try TLV.parseAll(template.value) } catch let error as TLVError {
+            throw PIVError.malformedResponse("SELECT application property template: \(error)")
+        }
+        var fields: [UInt32: [UInt8]] = [:]
+        for entry in entries where fields[entry.tag] == nil { fields[entry.tag] = entry.value }
+        guard entries.filter({ $0.tag == 0x4F }).count <= 1 else {
+            throw PIVError.malformedResponse("SELECT application property template: tag 4F appears twice")
+        }
         if let aid = fields[0x4F] {
             // Full AID, or only the PIX (YubiKey): both must name the PIV application.
             let pix: [UInt8] = [0x00, 0x00, 0x10, 0x00]

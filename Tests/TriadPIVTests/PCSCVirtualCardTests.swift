@@ -1,0 +1,177 @@
+import Foundation
+import XCTest
+import TriadCrypto
+import TriadPCSC
+@testable import TriadPIV
+import VirtualPIV
+
+/// A `virtual-card run` process inserted into the real pcscd through vpcd. This helper uses
+/// port 35964 ("Virtual PCD 00 01") so it does not collide with the virtual-card helper's
+/// own tests on 35963.
+final class VirtualCardProcess {
+    static let port = 35964
+    static let reader = "Virtual PCD 00 01"
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    let directory: URL
+    let state: URL
+    private var process: Process?
+
+    /// Creates a blank card (PIN 123456, PUK 12345678, default management key) and inserts it.
+    init(file: StaticString = #filePath) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("triad-piv-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        state = directory.appendingPathComponent("card.state")
+        let initResult = try Tool.run(Self.binary(), ["init", "--state", state.path])
+        guard initResult.status == 0 else { throw ToolFailure("virtual-card init: \(initResult.stderr)") }
+        try insert()
+    }
+
+    deinit {
+        remove(kill: false)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    static func binary() throws -> String {
+        for config in ["debug", "release"] {
+            let p = root.appendingPathComponent(".build/\(config)/virtual-card").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        throw ToolFailure("no virtual-card executable under .build: run swift build first")
+    }
+
+    /// Starts `virtual-card run` and waits until pcscd reports the card present.
+    func insert() throws {
+        do { try insertOnce() } catch {
+            // vpcd accepts a new card only after noticing the old one left; give it one more go.
+            remove(kill: true)
+            try insertOnce()
+        }
+    }
+
+    private func insertOnce() throws {
+        try Self.waitUntilReaderEmpty()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try Self.binary())
+        p.arguments = ["run", "--state", state.path, "--port", String(Self.port)]
+        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try p.run()
+        process = p
+        let context = try PCSCContext()
+        guard try context.waitForCard(in: Self.reader, timeoutMilliseconds: 15_000) else {
+            throw ToolFailure("the virtual card did not appear in \(Self.reader)")
+        }
+    }
+
+    /// Pulls the card: SIGKILL (a yanked card) or SIGTERM (a clean stop).
+    func remove(kill: Bool) {
+        guard let p = process, p.isRunning else { process = nil; return }
+        if kill { Foundation.kill(p.processIdentifier, SIGKILL) } else { p.terminate() }
+        p.waitUntilExit()
+        process = nil
+    }
+
+    /// Waits until the reader no longer shows a card (a previous card's socket is closed).
+    static func waitUntilReaderEmpty() throws {
+        let context = try PCSCContext()
+        for _ in 0..<50 {
+            if !(try context.state(of: reader).isCardPresent) { return }
+            usleep(100_000)
+        }
+    }
+
+    /// A PC/SC connection to this card.
+    func connect() throws -> PCSCCard {
+        try PCSCContext().connect(reader: Self.reader)
+    }
+}
+
+struct ToolFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Runs an external tool (yubico-piv-tool, openssl, pkcs11-tool) with a timeout.
+enum Tool {
+    struct Result { let status: Int32; let stdout: Data; let stderr: String }
+
+    static func run(_ path: String, _ arguments: [String], stdin: Data? = nil, timeout: TimeInterval = 60) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path.hasPrefix("/") ? path : "/usr/bin/\(path)")
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try? input.fileHandleForWriting.close()
+        final class Box: @unchecked Sendable { var data = Data() }
+        let outData = Box(), errData = Box()
+        let group = DispatchGroup()
+        group.enter(); DispatchQueue.global().async { outData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        if group.wait(timeout: .now() + timeout) == .timedOut {
+            p.terminate()
+            throw ToolFailure("\(path) \(arguments.joined(separator: " ")) timed out")
+        }
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: outData.data, stderr: String(decoding: errData.data, as: UTF8.self))
+    }
+
+    /// Runs and insists on exit 0.
+    @discardableResult
+    static func ok(_ path: String, _ arguments: [String], stdin: Data? = nil) throws -> Data {
+        let r = try run(path, arguments, stdin: stdin)
+        guard r.status == 0 else { throw ToolFailure("\(path) \(arguments.joined(separator: " ")) failed (\(r.status)): \(r.stderr)") }
+        return r.stdout
+    }
+}
+
+/// The PC/SC layer itself against real pcscd: readers, status, transmit, transactions, removal.
+final class PCSCVirtualCardTests: XCTestCase {
+    func testReaderListStatusAndSelect() throws {
+        let card = try VirtualCardProcess()
+        let context = try PCSCContext()
+        XCTAssertTrue(try context.readers().contains(VirtualCardProcess.reader))
+        XCTAssertTrue(try context.state(of: VirtualCardProcess.reader).isCardPresent)
+        let handle = try card.connect()
+        let status = try handle.status()
+        XCTAssertTrue(status.present)
+        XCTAssertEqual(status.atr, VirtualPIVApplet(state: .blank(serial: 999_000_001)).atr)
+        let r = try handle.withTransaction {
+            try handle.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x00, data: PIVIdentifiers.applicationID, le: 256))
+        }
+        XCTAssertEqual(r.sw, 0x9000)
+        XCTAssertEqual(r.data.first, 0x61)
+        // An unknown AID is refused with 6A82, and the client maps it.
+        let foreign = try handle.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x00, data: [0xA0, 0, 0, 0, 0x62, 0x03, 0x01], le: 256))
+        XCTAssertEqual(foreign.sw, 0x6A82)
+    }
+
+    func testUnknownReaderIsATypedError() throws {
+        let context = try PCSCContext()
+        XCTAssertThrowsError(try context.connect(reader: "No Such Reader 99")) { error in
+            guard let e = error as? PCSCError else { return XCTFail("\(error)") }
+            XCTAssertEqual(e.kind, .noReader)
+            XCTAssertEqual(e.name, "SCARD_E_UNKNOWN_READER")
+            XCTAssertTrue(e.description.contains("SCARD_E_UNKNOWN_READER"))
+        }
+    }
+
+    /// A card pulled while we hold a handle gives SCARD_W_REMOVED_CARD (or a reader error),
+    /// mapped to `.cardRemoved` — not a hang and not a crash.
+    func testRemovedCardIsATypedError() throws {
+        let card = try VirtualCardProcess()
+        let handle = try card.connect()
+        XCTAssertEqual(try handle.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x00, data: PIVIdentifiers.applicationID, le: 256)).sw, 0x9000)
+        card.remove(kill: true)
+        let started = Date()
+        XCTAssertThrowsError(try PIVClient(transport: handle).select()) { error in
+            XCTAssertEqual(error as? PIVError, .cardRemoved, "\(error)")
+            XCTAssertTrue(String(describing: error).contains("removed"))
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+    }
+}

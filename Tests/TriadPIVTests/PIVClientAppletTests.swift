@@ -1,0 +1,132 @@
+import XCTest
+import TriadCrypto
+import TriadPCSC
+@testable import TriadPIV
+import VirtualPIV
+
+/// The in-process virtual applet as a `CardTransport`: the same bytes that would travel
+/// through pcscd, without pcscd. Fast unit coverage of the client; the pcscd tests cover the
+/// real transport.
+final class AppletTransport: CardTransport {
+    var applet = VirtualPIVApplet(state: .blank(serial: 999_000_777))
+    private(set) var log: [TriadPCSC.CommandAPDU] = []
+
+    func transmit(_ apdu: TriadPCSC.CommandAPDU) throws -> ResponseAPDU {
+        log.append(apdu)
+        return ResponseAPDU(raw: applet.process(try apdu.encoded()))!
+    }
+
+    func withTransaction<T>(_ body: () throws -> T) throws -> T { try body() }
+}
+
+final class PIVClientAppletTests: XCTestCase {
+    func testAPDUEncodings() throws {
+        // ISO 7816-4 §5.1 cases 1–4, short and extended.
+        XCTAssertEqual(try TriadPCSC.CommandAPDU(ins: 0x20, p1: 0, p2: 0x80).encoded(), [0x00, 0x20, 0x00, 0x80])
+        XCTAssertEqual(try TriadPCSC.CommandAPDU(ins: 0xC0, p1: 0, p2: 0, le: 256).encoded(), [0x00, 0xC0, 0x00, 0x00, 0x00])
+        XCTAssertEqual(try TriadPCSC.CommandAPDU(ins: 0xCB, p1: 0x3F, p2: 0xFF, data: [0x5C, 0x01, 0x7E], le: 256).encoded(),
+                       [0x00, 0xCB, 0x3F, 0xFF, 0x03, 0x5C, 0x01, 0x7E, 0x00])
+        let long = [UInt8](repeating: 0xAB, count: 300)
+        XCTAssertEqual(try TriadPCSC.CommandAPDU(ins: 0xDB, p1: 0x3F, p2: 0xFF, data: long, le: 65536).encoded(),
+                       [0x00, 0xDB, 0x3F, 0xFF, 0x00, 0x01, 0x2C] + long + [0x00, 0x00])
+        XCTAssertThrowsError(try TriadPCSC.CommandAPDU(ins: 0, p1: 0, p2: 0, data: [UInt8](repeating: 0, count: 70000)).encoded())
+        XCTAssertNil(ResponseAPDU(raw: [0x90]))
+        XCTAssertEqual(ResponseAPDU(raw: [1, 2, 0x90, 0x00]), ResponseAPDU(data: [1, 2], sw: 0x9000))
+    }
+
+    func testTLVParsingIsStrict() throws {
+        XCTAssertEqual(try TriadPIV.TLV.parseAll([0x7F, 0x49, 0x03, 0x86, 0x01, 0x04]), [TriadPIV.TLV(tag: 0x7F49, value: [0x86, 0x01, 0x04])])
+        XCTAssertEqual(try TriadPIV.TLV.parseAll([0x53, 0x81, 0x01, 0xAA]), [TriadPIV.TLV(tag: 0x53, value: [0xAA])])
+        for bad: [UInt8] in [[0x53], [0x53, 0x02, 0x00], [0x53, 0x80], [0x53, 0x84, 0, 0, 0, 1, 0], [0x53, 0x82, 0x01],
+                             [0x5F], [0x5F, 0xC1, 0x82, 0x01, 0x00], [0x53, 0x83, 0xFF, 0xFF, 0xFF]] {
+            XCTAssertThrowsError(try TriadPIV.TLV.parseAll(bad), "\(bad)")
+        }
+        for n in [0, 1, 127, 128, 255, 256, 65535, 65536] {
+            let t = TriadPIV.TLV(tag: 0x70, value: [UInt8](repeating: 7, count: n))
+            XCTAssertEqual(n <= TriadPIV.TLV.maximumLength ? try TriadPIV.TLV.parseAll(t.encoded) : nil, n <= TriadPIV.TLV.maximumLength ? [t] : nil)
+        }
+    }
+
+    func testStatusWordsMapToTypedErrors() {
+        XCTAssertEqual(PIVError.status(0x63C2, for: .verify), .pinIncorrect(triesLeft: 2))
+        XCTAssertEqual(PIVError.status(0x6302, for: .verify), .pinIncorrect(triesLeft: 2))
+        XCTAssertEqual(PIVError.status(0x63C0, for: .verify), .pinBlocked)
+        XCTAssertEqual(PIVError.status(0x6983, for: .verify), .pinBlocked)
+        XCTAssertEqual(PIVError.status(0x63C1, for: .resetRetryCounter), .pukIncorrect(triesLeft: 1))
+        XCTAssertEqual(PIVError.status(0x6983, for: .changeReferenceData, reference: 0x81), .pukBlocked)
+        XCTAssertEqual(PIVError.status(0x6982, for: .generalAuthenticate, reference: 0x9D), .securityStatusNotSatisfied)
+        XCTAssertEqual(PIVError.status(0x6982, for: .generalAuthenticate, reference: 0x9B), .authenticationFailed)
+        XCTAssertEqual(PIVError.status(0x6A82, for: .getData), .notFound)
+        XCTAssertEqual(PIVError.status(0x6A82, for: .select), .noPIVApplet)
+        XCTAssertEqual(PIVError.status(0x6A80, for: .putData), .unexpectedStatus(0x6A80, instruction: "PUT DATA"))
+        XCTAssertTrue(PIVError.unexpectedStatus(0x6A80, instruction: "PUT DATA").description.contains("6A80"))
+        XCTAssertEqual(PIVError.transport(PCSCError(code: Int(bitPattern: 0x8010_0069), function: "SCardTransmit")), .cardRemoved)
+    }
+
+    /// Provisioning and use in-process, for every management-key algorithm the card offers:
+    /// change the key to AES, authenticate with it, generate, certify, decrypt, ECDH.
+    func testProvisionAndUseEveryAlgorithmInProcess() throws {
+        for (managementAlgorithm, keyAlgorithm) in zip(ManagementKeyAlgorithm.allCases, [PIVAlgorithm.eccP256, .eccP384, .rsa2048, .eccP256]) {
+            let transport = AppletTransport()
+            let client = PIVClient(transport: transport)
+            try client.select()
+            XCTAssertEqual(try client.pinStatus(), .triesLeft(3))
+            XCTAssertEqual(try client.version()?.major, 5)
+            XCTAssertEqual(try client.serial(), 999_000_777)
+            XCTAssertThrowsError(try client.readCertificate()) { XCTAssertEqual($0 as? PIVError, .notFound) }
+            XCTAssertThrowsError(try client.generateKeyPair(algorithm: keyAlgorithm)) { XCTAssertEqual($0 as? PIVError, .securityStatusNotSatisfied) }
+            XCTAssertThrowsError(try client.authenticateManagementKey(SecureBytes([UInt8](repeating: 9, count: 24)))) {
+                XCTAssertEqual($0 as? PIVError, .authenticationFailed)
+            }
+            try client.authenticateManagementKey(SecureBytes(PIVIdentifiers.defaultManagementKey))
+            let newKey = SecureBytes.random(count: managementAlgorithm.keyLength)
+            try client.setManagementKey(newKey, algorithm: managementAlgorithm)
+            try client.authenticateManagementKey(newKey, algorithm: managementAlgorithm)
+
+            let publicKey = try client.generateKeyPair(algorithm: keyAlgorithm)
+            // A certificate whose key is the card's: issue one with a software CA over the SPKI.
+            let certificate = try Self.certificate(for: publicKey)
+            try client.writeCertificate(certificate)
+            XCTAssertEqual(try client.readCertificate(), certificate)
+
+            let ops = try PIVKeyOperations(transport: transport) { _ in SecureBytes(Array("123456".utf8)) }
+            let key = SecureBytes.random(count: 32)
+            let wrapped = try PublicKeyWrap.wrap(key, to: ops.publicKey, label: Array("applet".utf8))
+            XCTAssertTrue(try PublicKeyWrap.unwrap(wrapped, with: ops, label: Array("applet".utf8)) == key)
+            if keyAlgorithm == .rsa2048 {
+                // The RSA command is chained: 255-byte chunks under CLA 10, then CLA 00.
+                let chained = transport.log.filter { $0.ins == 0x87 && $0.p1 == 0x07 }
+                XCTAssertEqual(chained.map(\.cla), [0x10, 0x00])
+                XCTAssertEqual(chained.first?.data.count, 255)
+            }
+        }
+    }
+
+    /// A card whose 9D holds an RSA key but whose certificate is for another key still
+    /// decrypts with the card key: the certificate is what the client trusts, so a mismatch
+    /// shows up as a failed unwrap, never as a wrong key silently accepted.
+    func testMismatchedCertificateFailsToUnwrap() throws {
+        let transport = AppletTransport()
+        let client = PIVClient(transport: transport)
+        try client.select()
+        try client.authenticateManagementKey(SecureBytes(PIVIdentifiers.defaultManagementKey))
+        _ = try client.generateKeyPair(algorithm: .eccP256)
+        let other = try PrivateKey.generate(.ecP256)
+        try client.writeCertificate(try Certificate.selfSigned(subject: "CN=other", key: other, days: 1))
+        let ops = try PIVKeyOperations(transport: transport) { _ in SecureBytes(Array("123456".utf8)) }
+        let wrapped = try PublicKeyWrap.wrap(SecureBytes.random(count: 32), to: ops.publicKey, label: [1])
+        XCTAssertThrowsError(try PublicKeyWrap.unwrap(wrapped, with: ops, label: [1]))
+    }
+
+    static func certificate(for publicKey: PublicKey) throws -> Certificate {
+        // TriadCrypto issues certificates from a private key only; for a card key, ask
+        // openssl (as an operator would) through its x509 -force_pubkey.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("triad-applet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pub = dir.appendingPathComponent("pub.pem").path
+        try publicKey.pem.write(toFile: pub, atomically: true, encoding: .utf8)
+        let path = try PIVClientInteropTests.certify(publicKeyPEM: pub, commonName: "applet", in: dir)
+        return try Certificate(pem: String(contentsOfFile: path, encoding: .utf8))
+    }
+}
