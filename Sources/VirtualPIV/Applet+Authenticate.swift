@@ -72,8 +72,8 @@ extension VirtualPIVApplet {
     }
 
     /// Private-key operations on 9A/9C/9D/9E, all of which need the PIN except 9E (Card
-    /// Authentication, Part 1 Table 4b). 9C is "PIN always": the PIN status is spent by one
-    /// signature.
+    /// Authentication, Part 1 Table 4b). 9C is "PIN always": each signature needs its own VERIFY
+    /// (the PIN status itself stays for the other slots).
     /// - RSA: `82 00, 81 <modulus-sized block>` → `82 <raw c^d mod n>`; the client removes
     ///   PKCS#1/OAEP padding (Part 2 Appendix A.3).
     /// - EC key agreement: `82 00, 85 <peer point>` → `82 Z` (x-coordinate, Appendix A.5).
@@ -85,7 +85,8 @@ extension VirtualPIVApplet {
         if slot != PIVSlot.cardAuthentication && slotKey.pinPolicy != PIVSlot.pinPolicyNever {
             guard pinVerified else { return .status(.securityStatusNotSatisfied) }
             if slot == PIVSlot.digitalSignature || slotKey.pinPolicy == PIVSlot.pinPolicyAlways {
-                pinVerified = false
+                guard pinAlwaysToken else { return .status(.securityStatusNotSatisfied) }
+                pinAlwaysToken = false
             }
         }
         guard let key = try? PrivateKey(pkcs8DER: slotKey.pkcs8) else { return .status(.memoryFailure) }

@@ -24,6 +24,7 @@ extension VirtualPIVApplet {
             // Reset the security status ("log out"); the retry counter is unchanged.
             guard apdu.data.isEmpty else { return .status(.incorrectData) }
             pinVerified = false
+            pinAlwaysToken = false
             return .ok()
         case 0x00:
             break
@@ -39,9 +40,11 @@ extension VirtualPIVApplet {
         switch checkPIN(apdu.data) {
         case .matched:
             pinVerified = true
+            pinAlwaysToken = true
             return .ok()
         case let .failed(reply):
             pinVerified = false
+            pinAlwaysToken = false
             return reply
         }
     }

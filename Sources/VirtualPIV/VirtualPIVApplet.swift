@@ -24,6 +24,8 @@ public struct VirtualPIVApplet {
 
     // Volatile state: lost on power off, reset, or selecting another application.
     var pinVerified = false
+    /// Set by a successful VERIFY and spent by one "PIN always" operation (slot 9C).
+    var pinAlwaysToken = false
     var adminAuthenticated = false
     var pendingWitness: [UInt8]?
     var pendingChallenge: [UInt8]?
@@ -51,6 +53,7 @@ public struct VirtualPIVApplet {
 
     mutating func clearVolatile() {
         pinVerified = false
+        pinAlwaysToken = false
         adminAuthenticated = false
         pendingWitness = nil
         pendingChallenge = nil

@@ -6,6 +6,7 @@
 #   pcsc_up                      install check, start pcscd if it is not running, wait
 #   vcard_start STATE PORT [LOG] init STATE if missing, run the card on PORT, wait for it
 #   vcard_wait_card READER       wait until the reader (name substring) shows a card
+#   vcard_wait_empty READER      wait until it shows none
 #   vcard_stop [PORT]            stop the card on PORT (or every card this shell started)
 #   pcsc_down                    stop the cards and, if pcsc_up started it, pcscd
 #
@@ -72,6 +73,16 @@ vcard_wait_card() { # reader [seconds]
   return 1
 }
 
+# Waits until the reader whose name contains READER shows no card.
+vcard_wait_empty() { # reader [seconds]
+  local reader=$1 tries=$(( ${2:-5} * 10 )) i
+  for i in $(seq 1 "$tries"); do
+    opensc-tool -l 2>/dev/null | grep -F "$reader" | grep -q ' Yes ' || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 vcard_start() { # state port [log]
   local state=$1 port=${2:-35963} log=${3:-${1}.log} bin
   bin=$(vcard_binary) || { pcsc_log "no virtual-card executable: run swift build first"; return 1; }
@@ -90,6 +101,7 @@ vcard_stop() { # [port]
     [ -n "$pid" ] || continue
     kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     unset "VCARD_PIDS[$p]"
+    vcard_wait_empty "$(vcard_reader_name "$p")" || true
   done
   return 0
 }

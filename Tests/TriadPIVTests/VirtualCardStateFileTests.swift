@@ -1,0 +1,103 @@
+import Foundation
+import TriadCrypto
+import XCTest
+@testable import VirtualPIV
+
+/// The state file: atomic, private, complete, and the source of truth across restarts.
+final class VirtualCardStateFileTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws { directory = try PCSCHarness.temporaryDirectory("state") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    func testEverythingSurvivesAReload() throws {
+        let file = CardStateFile(path: directory.appendingPathComponent("card.state").path)
+        try file.save(.blank(serial: 999_123_456))
+        var card = AppletDriver(state: try file.load(), persistence: file)
+        XCTAssertEqual(try card.authenticateAdmin(), 0x9000)
+        let p256 = try card.generate(slot: 0x9D, alg: 0x11)
+        let rsa = try card.generate(slot: 0x9A, alg: 0x07)
+        let cert = TLV(0x70, [0x30, 0x03, 1, 2, 3]).encoded + TLV(0x71, [0]).encoded + TLV(0xFE, []).encoded
+        XCTAssertEqual(card.transmit(ins: 0xDB, p1: 0x3F, p2: 0xFF, data: TLV(0x5C, [0x5F, 0xC1, 0x0B]).encoded + TLV(0x53, cert).encoded).sw, 0x9000)
+        let aes = SecureBytes.random(count: 32)
+        XCTAssertEqual(card.send([0x00, 0xFF, 0xFF, 0xFF, 35, 0x0C, 0x9B, 32] + aes.bytes).sw, 0x9000)
+        XCTAssertEqual(card.send([0x00, 0x24, 0x00, 0x80, 0x10] + AppletDriver.pinBlock("123456") + AppletDriver.pinBlock("24681357")).sw, 0x9000)
+        XCTAssertEqual(card.verify("000000"), 0x63C2)
+
+        // A new process: only the file.
+        var reloaded = AppletDriver(state: try file.load(), persistence: file)
+        XCTAssertEqual(reloaded.applet.state.serial, 999_123_456)
+        XCTAssertEqual(reloaded.send("0020008000").sw, 0x63C2, "the wrong try is remembered")
+        XCTAssertEqual(reloaded.verify("24681357"), 0x9000)
+        XCTAssertEqual(try reloaded.authenticateAdmin(.aes256, key: aes), 0x9000)
+        XCTAssertEqual(reloaded.send("00cb3fff055c035fc10b00").data, TLV(0x53, cert).encoded)
+        XCTAssertEqual(reloaded.send("00cb3fff055c035fc10200").data, card.send("00cb3fff055c035fc10200").data, "same CHUID/GUID")
+        let meta = TLV.parseAll(reloaded.send("00f7009d00").data)
+        XCTAssertEqual(meta?.value(0x04), TLV(0x86, p256.ecPoint!).encoded, "same 9D key")
+        XCTAssertEqual(try reloaded.generate(slot: 0x9C, alg: 0x11).algorithm, .ecP256)
+        let rsaMeta = TLV.parseAll(reloaded.transmit(ins: 0xF7, p1: 0, p2: 0x9A, data: []).data)?.value(0x04)
+        XCTAssertEqual(TLV.parseAll(rsaMeta ?? [])?.value(0x81), rsa.rsaModulus)
+    }
+
+    func testBlockedStaysBlockedAcrossReloads() throws {
+        let file = CardStateFile(path: directory.appendingPathComponent("card.state").path)
+        try file.save(.blank(serial: 999_000_001))
+        for expected: UInt16 in [0x63C2, 0x63C1, 0x63C0] {
+            // Every try in a fresh "process", as an attacker restarting the card would.
+            var card = AppletDriver(state: try file.load(), persistence: file)
+            XCTAssertEqual(card.verify("000000"), expected)
+        }
+        var card = AppletDriver(state: try file.load(), persistence: file)
+        XCTAssertEqual(card.verify("123456"), 0x6983)
+        XCTAssertEqual(try file.load().pinTriesLeft, 0)
+    }
+
+    func testFileIsPrivateAtomicAndHoldsNoPINInTheClear() throws {
+        let path = directory.appendingPathComponent("card.state").path
+        let file = CardStateFile(path: path)
+        try file.save(.blank(serial: 999_000_002))
+        var card = AppletDriver(state: try file.load(), persistence: file)
+        XCTAssertEqual(card.send([0x00, 0x24, 0x00, 0x80, 0x10] + AppletDriver.pinBlock("123456") + AppletDriver.pinBlock("97531864")).sw, 0x9000)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp") }
+        XCTAssertEqual(leftovers, [], "no temporary file left behind")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for secret in ["97531864", Hex.encode(Array("97531864".utf8)), "12345678", Hex.encode(Array("12345678".utf8))] {
+            XCTAssertFalse(text.contains(secret), "PIN/PUK \(secret) appears in the state file")
+        }
+        XCTAssertTrue(text.contains("SOFTWARE card with no hardware protection"))
+    }
+
+    func testUnreadableStatesAreRefusedWithTheFileNamed() throws {
+        let missing = CardStateFile(path: directory.appendingPathComponent("nope.state").path)
+        XCTAssertThrowsError(try missing.load()) { error in
+            XCTAssertTrue("\(error)".contains("nope.state"), "\(error)")
+            XCTAssertTrue("\(error)".contains("virtual-card init"), "\(error)")
+        }
+        let garbage = directory.appendingPathComponent("garbage.state")
+        try Data("{\"version\": 1}".utf8).write(to: garbage)
+        XCTAssertThrowsError(try CardStateFile(path: garbage.path).load()) { error in
+            XCTAssertTrue("\(error)".contains("garbage.state"), "\(error)")
+        }
+        // A tampered counter above the maximum is refused rather than trusted.
+        let good = CardStateFile(path: directory.appendingPathComponent("good.state").path)
+        try good.save(.blank(serial: 999_000_003))
+        let text = try String(contentsOfFile: good.path, encoding: .utf8)
+            .replacingOccurrences(of: "\"pinTriesLeft\" : 3", with: "\"pinTriesLeft\" : 9")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: good.path))
+        XCTAssertThrowsError(try good.load())
+    }
+
+    func testAFailedSaveRefusesTheChange() throws {
+        let store = RecordingPersistence()
+        var card = AppletDriver(persistence: store)
+        XCTAssertEqual(try card.authenticateAdmin(), 0x9000)
+        store.failNext = true
+        XCTAssertEqual(card.transmit(ins: 0x47, p1: 0, p2: 0x9D, data: [0xAC, 0x03, 0x80, 0x01, 0x11]).sw, 0x6581)
+        let unwritable = CardStateFile(path: "/proc/triad-no-such-dir/card.state")
+        XCTAssertThrowsError(try unwritable.save(.blank(serial: 999_000_004))) { error in
+            XCTAssertTrue("\(error)".contains("/proc/triad-no-such-dir/card.state"), "\(error)")
+        }
+    }
+}
