@@ -35,6 +35,17 @@ struct ZoneCommand: ParsableCommand {
         do {
             try command.run()
         } catch {
+            // `--help` on a subcommand arrives here as a clean exit; parser and validation
+            // errors keep ArgumentParser's message but exit 2; everything else is ours.
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            if code == .validationFailure {
+                printError(fullMessage(for: error))
+                Glibc.exit(2)
+            }
             printError("zone: " + ErrorReport.message(for: error))
             Glibc.exit(ErrorReport.exitCode(for: error))
         }

@@ -1,0 +1,178 @@
+import Foundation
+import XCTest
+import TriadCrypto
+@testable import TriadZone
+
+/// DESIGN §2: IT controls the zone folder but cannot add a member, swap the recovery
+/// certificate or roll the policy back; each hand edit is refused with a message saying so.
+final class PolicyTrustTests: XCTestCase {
+    var s: Scratch!
+    var officer: (key: String, cert: String)!
+    var alice: (key: String, cert: String)!
+    var mallory: (key: String, cert: String)!
+    var recovery: (key: String, cert: String)!
+    var z: String { s.path("z") }
+
+    override func setUp() {
+        s = Scratch()
+        officer = PKI.make("officer-p256", "p256")
+        alice = PKI.make("alice-rsa2048", "rsa2048")
+        mallory = PKI.make("mallory-p256", "p256")
+        recovery = PKI.make("recovery-p384", "p384")
+        s.write("z/f", Array("record".utf8))
+        XCTAssertEqual(s.zone("init", z, "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
+                              "--recovery-cert", recovery.cert, "--member", alice.cert).status, 0)
+    }
+
+    /// The same signer and signature around an edited body: what a hand edit produces.
+    func handEdit(_ edit: (inout ZonePolicy) -> Void) throws {
+        let zone = try Zone.load(root: z)
+        var policy = zone.policy
+        edit(&policy)
+        var w = ByteWriter()
+        w.raw(SignedPolicy.magic)
+        w.blob(policy.encoded())
+        w.blob(zone.signed.signer.der)
+        w.blob(zone.signed.signature)
+        try Data(w.bytes).write(to: URL(fileURLWithPath: zone.policyPath))
+    }
+
+    func assertRefused(_ identity: (key: String, cert: String), containing text: String, checkStatus: Bool = true, line: UInt = #line) {
+        let r = s.zone("encrypt", z, "--identity", "file:" + identity.key)
+        XCTAssertEqual(r.status, 1, line: line)
+        XCTAssertTrue(r.stderr.contains(text), "expected “\(text)” in: \(r.stderr)", line: line)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line on stderr", line: line)
+        XCTAssertEqual(s.read("z/f"), Array("record".utf8), "nothing encrypted into a refused zone", line: line)
+        guard checkStatus else { return }
+        let st = s.status("z")
+        XCTAssertEqual(st["policy_signature_valid"] as? Bool, false, line: line)
+    }
+
+    func testHandAddedMemberIsRefused() throws {
+        try handEdit { $0.members.append(PKI.certificate(mallory.cert)) }
+        assertRefused(mallory, containing: "is not signed by an officer")
+        assertRefused(alice, containing: "is not signed by an officer")
+    }
+
+    func testHandSwappedRecoveryCertificateIsRefused() throws {
+        try handEdit { $0.recoveryCertificates = [PKI.certificate(mallory.cert)] }
+        assertRefused(alice, containing: "is not signed by an officer")
+    }
+
+    func testPolicySignedByAnImpostorIsRefused() throws {
+        let zone = try Zone.load(root: z)
+        var policy = zone.policy
+        policy.version = 2
+        policy.previousPolicyHash = zone.signed.hash
+        policy.officers = [PKI.certificate(mallory.cert)]
+        policy.members.append(PKI.certificate(mallory.cert))
+        let forged = try SignedPolicy.sign(policy, officer: PKI.certificate(mallory.cert), key: PKI.privateKey(mallory.key))
+        try Data(forged.fileBytes).write(to: URL(fileURLWithPath: Zone.policyPath(root: z, version: 2)))
+        assertRefused(alice, containing: "not by the officer pinned on first use")
+        // With a trust file that lists the real officer, the message says so.
+        let trust = s.path("trust.pem")
+        try (String(contentsOfFile: officer.cert, encoding: .utf8) + String(contentsOfFile: recovery.cert, encoding: .utf8))
+            .write(toFile: trust, atomically: true, encoding: .utf8)
+        s.trust = trust
+        assertRefused(alice, containing: "does not chain to the trust file")
+    }
+
+    func testRollbackIsRefused() throws {
+        let bob = PKI.make("bob-p384", "p384")
+        XCTAssertEqual(s.zone("grant", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
+        let v2 = Zone.policyPath(root: z, version: 2)
+        let saved = try Data(contentsOf: URL(fileURLWithPath: v2))
+        try FileManager.default.removeItem(atPath: v2)
+        assertRefused(alice, containing: "was rolled back")
+        // Version 1's content under version 2's name is caught too.
+        try FileManager.default.copyItem(atPath: Zone.policyPath(root: z, version: 1), toPath: v2)
+        assertRefused(alice, containing: "policy.2", checkStatus: false)
+        try FileManager.default.removeItem(atPath: v2)
+        try saved.write(to: URL(fileURLWithPath: v2))
+        XCTAssertEqual(s.zone("encrypt", z, "--identity", "file:" + alice.key).status, 0)
+    }
+
+    func testReplacedVersionIsRefused() throws {
+        let zone = try Zone.open(root: z, context: s.context)
+        // The officer signed two different version-2 policies; one is published and seen...
+        _ = try zone.granting(PKI.certificate(PKI.make("bob-p384", "p384").cert), key: PKI.privateKey(officer.key), context: s.context)
+        XCTAssertEqual(s.status("z")["policy_version"] as? Int, 2)
+        // ...then someone swaps in the other.
+        var other = zone.policy
+        other.version = 2
+        other.previousPolicyHash = zone.signed.hash
+        other.createdAt += 1
+        let swapped = try SignedPolicy.sign(other, officer: PKI.certificate(officer.cert), key: PKI.privateKey(officer.key))
+        try Data(swapped.fileBytes).write(to: URL(fileURLWithPath: Zone.policyPath(root: z, version: 2)))
+        assertRefused(alice, containing: "differs from the policy version 2 seen before")
+    }
+
+    func testTamperedKeyringIsRefused() throws {
+        let zone = try Zone.load(root: z)
+        let path = Zone.keyringPath(root: z, hash: zone.policy.keyringHash)
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[bytes.count - 5] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let r = s.zone("encrypt", z, "--identity", "file:" + alice.key)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("does not match the keyring hash"), r.stderr)
+    }
+
+    /// A zone key slipped in through the keyring (with a policy hash pointing at it) would
+    /// need a re-signed policy; a keyring that merely *claims* the zone key fails the commitment.
+    func testZoneKeyCommitmentIsChecked() throws {
+        let zone = try Zone.load(root: z)
+        var keyring = Keyring(zoneID: zone.policy.zoneID)
+        try keyring.add(zoneKey: SecureBytes.random(count: 32), epoch: 1, for: PKI.certificate(alice.cert))
+        let forged = Zone(root: z, signed: zone.signed, keyring: keyring)
+        XCTAssertThrowsError(try forged.zoneKeys(for: PKI.privateKey(alice.key), name: "alice")) { error in
+            XCTAssertEqual(error as? ZoneError, .zoneKeyCommitmentMismatch(Zone.keyringPath(root: z, hash: zone.policy.keyringHash), 1))
+        }
+    }
+
+    func testTrustFileWithOfficerCA() throws {
+        let ca = PKI.make("officer-ca", "p384")
+        let caOfficer = PKI.make("officer-by-ca", "p256", issuer: "officer-ca")
+        let trust = s.path("trust.pem")
+        try (String(contentsOfFile: ca.cert, encoding: .utf8) + String(contentsOfFile: recovery.cert, encoding: .utf8))
+            .write(toFile: trust, atomically: true, encoding: .utf8)
+        s.write("t/f", Array("x".utf8))
+        var r = s.zone("init", s.path("t"), "--officer-cert", caOfficer.cert, "--identity", "file:" + caOfficer.key,
+                       "--recovery-cert", recovery.cert, "--trust", trust)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stderr.contains("pinning"), "with a trust file nothing is pinned")
+        s.trust = trust
+        XCTAssertEqual(s.status("t")["policy_signature_valid"] as? Bool, true)
+        XCTAssertEqual(s.zone("encrypt", s.path("t"), "--identity", "file:" + caOfficer.key).status, 0)
+        // A self-signed officer is not in that trust file: init refused, nothing left behind.
+        s.write("u/f", Array("x".utf8))
+        r = s.zone("init", s.path("u"), "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
+                   "--recovery-cert", recovery.cert)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("does not chain to the trust file"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: s.path("u/.zone")))
+        // A recovery certificate not published in the trust file: refused.
+        r = s.zone("init", s.path("u"), "--officer-cert", caOfficer.cert, "--identity", "file:" + caOfficer.key,
+                   "--recovery-cert", mallory.cert)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("not listed in the trust file"), r.stderr)
+        // The zone made without a trust file is refused under this one (officer not trusted).
+        assertRefused(alice, containing: "does not chain to the trust file")
+    }
+
+    /// An officer alone may not change the recovery certificate when a trust file is in use.
+    func testOfficerSignedRecoverySwapNeedsTheTrustFile() throws {
+        let trust = s.path("trust.pem")
+        try (String(contentsOfFile: officer.cert, encoding: .utf8) + String(contentsOfFile: recovery.cert, encoding: .utf8))
+            .write(toFile: trust, atomically: true, encoding: .utf8)
+        s.trust = trust
+        let zone = try Zone.open(root: z, context: s.context)
+        var next = zone.policy
+        next.version = 2
+        next.previousPolicyHash = zone.signed.hash
+        next.recoveryCertificates = [PKI.certificate(mallory.cert)]
+        let signed = try SignedPolicy.sign(next, officer: PKI.certificate(officer.cert), key: PKI.privateKey(officer.key))
+        try Data(signed.fileBytes).write(to: URL(fileURLWithPath: Zone.policyPath(root: z, version: 2)))
+        assertRefused(alice, containing: "is not listed in the trust file")
+    }
+}
