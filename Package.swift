@@ -51,6 +51,7 @@ let package = Package(
         .executableTarget(name: "ceremony", dependencies: ["TriadCLI", "TriadCeremony", argumentParser]),
         .executableTarget(name: "virtual-card", dependencies: ["VirtualPIV", argumentParser]),
 
+        .executableTarget(name: "triad-format-bench", dependencies: ["TriadFormat", "TriadCrypto"]),
         .testTarget(name: "TriadCryptoTests", dependencies: ["TriadCrypto"]),
         .testTarget(name: "TriadFormatTests", dependencies: ["TriadFormat", "TriadCrypto"]),
         .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadCLI", "TriadFormat", "TriadCrypto"]),

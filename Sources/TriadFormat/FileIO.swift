@@ -84,9 +84,6 @@ final class FileHandle {
         }
     }
 
-    /// True for regular files (and block devices): those can be read twice and sized.
-    var isSeekable: Bool { lseek(fd, 0, SEEK_CUR) >= 0 }
-
     func status() throws -> stat {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw FormatError.io(path: path, operation: "stat", errno: errno) }

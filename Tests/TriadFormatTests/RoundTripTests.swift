@@ -202,4 +202,34 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(reader.segmentCount, 3)
         XCTAssertEqual(try reader.read(offset: 0, count: plain.count), plain)
     }
+
+    func testFailedEncryptLeavesNothingBehind() throws {
+        struct Refusing: Recipient {
+            func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot { throw FormatError.invalidArgument("refused") }
+        }
+        let scratch = ScratchDirectory()
+        try writeFile(scratch.file("p"), [1, 2, 3])
+        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
+                                                       recipients: [TestKeys.zone, Refusing()]))
+        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: [1, 2],
+                                                       recipients: [TestKeys.zone]))
+        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
+                                                       recipients: []))
+        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("missing"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
+                                                       recipients: [TestKeys.zone])) {
+            XCTAssertTrue("\($0)".contains(scratch.file("missing")), "the error names the file: \($0)")
+        }
+        XCTAssertEqual(scratch.entries(), ["p"])
+        XCTAssertEqual(try readFile(scratch.file("p")), [1, 2, 3])
+    }
+
+    func testTemporaryFileNameAndMode() throws {
+        let scratch = ScratchDirectory()
+        let temp = try AtomicFile(destination: scratch.file("report.pdf"))
+        let name = String(temp.temporaryPath.split(separator: "/").last!)
+        XCTAssertTrue(name.hasPrefix(".report.pdf.triad-tmp-"), name)
+        XCTAssertEqual(AtomicFile.mode(of: temp.temporaryPath), 0o600)
+        temp.discard()
+        XCTAssertEqual(scratch.entries(), [])
+    }
 }

@@ -1,0 +1,57 @@
+# Helpers for scripts/bench (sourced). Times go to $W/times/NAME, one line per run:
+# "wall user sys maxrss_kib" from GNU time.
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "bench: installing $2 (for $1)" >&2; apt-get install -y "$2" >/dev/null; }; }
+
+# mkcert NAME: an EC P-256 key and self-signed certificate made with stock openssl.
+mkcert() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/$1.key" -out "$P/$1.crt" \
+        -subj "/CN=bench $1" -days 30 2>/dev/null
+}
+
+# measure NAME 'shell command': one timed run appended to $W/times/NAME.
+measure() {
+    local name=$1; shift
+    if ! /usr/bin/time -f '%e %U %S %M' -o "$W/times/$name.tmp" bash -c "$*" >/dev/null 2>"$W/times/$name.err"; then
+        echo "bench: $name failed: $(tail -c 300 "$W/times/$name.err")" >&2
+        rm -f "$W/times/$name.tmp"; return 0
+    fi
+    tail -n1 "$W/times/$name.tmp" >>"$W/times/$name"; rm -f "$W/times/$name.tmp"
+}
+
+# stats NAME: "median_wall median_cpu max_rss_kib" or nothing when there are no runs.
+stats() {
+    [ -s "$W/times/$1" ] || return 0
+    python3 - "$W/times/$1" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+print(statistics.median(r[0] for r in rows), statistics.median(r[1] + r[2] for r in rows), int(max(r[3] for r in rows)))
+PY
+}
+
+# row LABEL NAME BYTES: throughput row of the big-file table.
+row() {
+    local s; s=$(stats "$2")
+    if [ -z "$s" ]; then printf '%-44s %9s\n' "$1" "n/a"; return; fi
+    python3 - "$1" "$3" "$SPEED_MBS" $s <<'PY'
+import sys
+label, size, speed, wall, cpu, rss = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+mbs = size / wall / 1e6
+cpu_mbs = size / cpu / 1e6 if cpu > 0 else float("inf")
+print(f"{label:<44} {wall:9.2f} {mbs:9.0f} {cpu:9.2f} {cpu_mbs:9.0f} {cpu_mbs / speed:9.2f} {rss / 1024:7.1f}MB")
+PY
+}
+
+# row_files LABEL NAME COUNT: per-file row of the tree tables.
+row_files() {
+    local s; s=$(stats "$2")
+    if [ -z "$s" ]; then printf '%-44s %9s\n' "$1" "n/a"; return; fi
+    python3 - "$1" "$3" $s <<'PY'
+import sys
+label, n, wall, cpu, rss = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+print(f"{label:<44} {wall:9.2f} {n / wall:9.0f} {cpu:9.2f} {wall / n * 1000:12.3f}")
+PY
+}
+
+# is_encrypted FILE: true when FILE starts with the Triad magic (docs/format.md §2).
+is_encrypted() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "895452440d0a1a0a" ]; }
