@@ -65,14 +65,14 @@ enum Support {
 
     /// Runs a script in-process with answers; returns the result or the error, and the dir.
     @discardableResult
-    static func run(script: CeremonyScript, answers: String, dir: String, parameters: [String: String] = keylessParameters,
+    static func run(script: CeremonyScript, answers: String, dir: String, parameters: [String: String]? = nil,
                     practice: Bool = false, skipLint: Bool = false, pinFD: Int32? = nil, ceremonyID: String? = nil,
                     journal: Journal? = nil, configure: ((Engine) -> Void)? = nil) throws -> (Result<RunResult, Error>, Journal) {
         let answersPath = "\(dir)/answers-\(UUID().uuidString.prefix(6)).yaml"
         try answers.write(toFile: answersPath, atomically: true, encoding: .utf8)
         let db = try journal ?? Journal(path: "\(dir)/journal.db", busyTimeout: 0.5)
         var options = RunOptions(outputDirectory: "\(dir)/out")
-        options.parameters = parameters
+        options.parameters = parameters ?? (script.name == "test-keyless" ? keylessParameters : [:])
         options.practice = practice
         options.skipLint = skipLint
         options.registry = registry
