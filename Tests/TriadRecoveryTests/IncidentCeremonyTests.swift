@@ -21,7 +21,7 @@ final class IncidentCeremonyTests: XCTestCase {
         }
 
         let r = s.incident("incident-grant", set: ["mode": "regrant", "paths": s.zone + "/ward-a", "to": holderPath])
-        XCTAssertEqual(r.status, 0, r.stdout.suffix(800) + r.stderr)
+        XCTAssertEqual(r.status, 0, String(r.stdout.suffix(800)) + r.stderr)
         let t = try XCTUnwrap(transcripts(in: s.world.path("incident-grant")).last)
         XCTAssertEqual(try transcriptEntries(t).last?["event"] as? String, "CLOSED")
 
@@ -70,7 +70,7 @@ final class IncidentCeremonyTests: XCTestCase {
         try s.makeZone(count: 2)
         let q = s.world.path("incident-decrypt/quarantine")
         let r = s.incident("incident-decrypt", set: ["mode": "decrypt", "paths": s.zone + "/ward-b", "quarantine": q])
-        XCTAssertEqual(r.status, 0, r.stdout.suffix(800))
+        XCTAssertEqual(r.status, 0, String(r.stdout.suffix(800)))
         let out = allFiles(q)
         XCTAssertEqual(out.count, 2)
         for f in out {
@@ -123,7 +123,7 @@ final class IncidentCeremonyTests: XCTestCase {
 
         // Missing PIN (nothing on --pin-fd).
         (r, o) = attempt("nopin", pins: [], set: [:])
-        try assertAborted(r, output: o, at: "pin", mentioning: "")
+        try assertAborted(r, output: o, at: "pin", mentioning: "nothing was read from --pin-fd")
 
         // Wrong PIN: the card says so, one try is spent, nothing is recovered.
         (r, o) = attempt("wrongpin", pins: ["11223344"], set: [:])
@@ -138,7 +138,7 @@ final class IncidentCeremonyTests: XCTestCase {
 
         // And with all three right, the same ceremony recovers (the PIN counter resets).
         (r, o) = attempt("allright", set: [:])
-        XCTAssertEqual(r.status, 0, r.stdout.suffix(600))
+        XCTAssertEqual(r.status, 0, String(r.stdout.suffix(600)))
         XCTAssertEqual(allFiles(q).count, s.files.count)
     }
 }

@@ -31,7 +31,7 @@ final class RecoverySetup {
         let r = world.ceremony("recovery-keygen", output: world.path("keygen"),
                                pins: [Self.pin, Self.pin, Self.puk, Self.puk, Self.pin, Self.pin, Self.puk, Self.puk],
                                set: ["out": out, "reader_primary": primary.reader, "reader_backup": backup.reader, "days": String(days)])
-        guard r.status == 0 else { throw RecoveryError.io(path: "recovery-keygen", reason: r.stdout.suffix(600) + r.stderr) }
+        guard r.status == 0 else { throw RecoveryError.io(path: "recovery-keygen", reason: String(r.stdout.suffix(600)) + r.stderr) }
         backup.remove()
     }
 
@@ -92,7 +92,7 @@ final class RecoverySetup {
 
 /// Asserts the ceremony aborted at `step` with a message containing `message`.
 func assertAborted(_ r: Run, output: String, at step: String, mentioning message: String, file: StaticString = #filePath, line: UInt = #line) throws {
-    XCTAssertEqual(r.status, 1, "the ceremony should fail: \(r.stdout.suffix(400))", file: file, line: line)
+    XCTAssertEqual(r.status, 1, "the ceremony should fail: \(String(r.stdout.suffix(400)))", file: file, line: line)
     guard let t = transcripts(in: output).last else { return XCTFail("no transcript in \(output)", file: file, line: line) }
     let entries = try transcriptEntries(t)
     let last = try XCTUnwrap(entries.last)
@@ -102,7 +102,7 @@ func assertAborted(_ r: Run, output: String, at step: String, mentioning message
     XCTAssertTrue((payload["reason"] as? String ?? "").contains(message), "reason: \(payload["reason"] ?? "")", file: file, line: line)
     XCTAssertFalse(entries.contains { ($0["step"] as? String) == "recover" && ($0["event"] as? String) == "STEP_START" },
                    "the recover step must never start", file: file, line: line)
-    XCTAssertEqual(run(product("ceremony"), ["verify", t]).status, 0, "an aborted transcript still verifies", file: file, line: line)
+    XCTAssertEqual(runProcess(product("ceremony"), ["verify", t]).status, 0, "an aborted transcript still verifies", file: file, line: line)
 }
 
 func contains(_ haystack: Data, _ needle: [UInt8]) -> Bool {

@@ -14,7 +14,7 @@ struct Run {
 
 /// Runs an executable; `input` goes to its stdin (PINs, with `--pin-fd 0`).
 @discardableResult
-func run(_ path: String, _ args: [String], input: String = "", environment: [String: String]? = nil) -> Run {
+func runProcess(_ path: String, _ args: [String], input: String = "", environment: [String: String]? = nil) -> Run {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
@@ -60,12 +60,15 @@ final class VirtualCard {
         if !FileManager.default.fileExists(atPath: state) {
             var args = ["init", "--state", state]
             if let serial { args += ["--serial", String(serial)] }
-            let r = run(product("virtual-card"), args)
+            let r = runProcess(product("virtual-card"), args)
             guard r.status == 0 else { throw RecoveryError.io(path: state, reason: "virtual-card init: \(r.stderr)") }
         }
     }
 
+    /// Waits (up to 60 s) until the reader is free — other test suites share pcscd's two
+    /// vpcd readers — then inserts this card and checks that it is ours that answers.
     func insert() throws {
+        try? waitFor(present: false, tenths: 600)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: product("virtual-card"))
         p.arguments = ["run", "--state", state, "--port", String(port)]
@@ -74,6 +77,8 @@ final class VirtualCard {
         try p.run()
         process = p
         try waitFor(present: true)
+        usleep(200_000)
+        guard p.isRunning else { process = nil; throw RecoveryError.card("virtual-card on port \(port) exited (port taken by another card?)") }
     }
 
     func remove() {
@@ -82,8 +87,8 @@ final class VirtualCard {
         try? waitFor(present: false)
     }
 
-    private func waitFor(present: Bool) throws {
-        for _ in 0..<150 {
+    private func waitFor(present: Bool, tenths: Int = 150) throws {
+        for _ in 0..<tenths {
             if let ctx = try? PCSCContext(), let s = try? ctx.state(of: reader), s.isCardPresent == present { return }
             usleep(100_000)
         }
@@ -106,7 +111,9 @@ final class World {
         try! FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    deinit {
+        if ProcessInfo.processInfo.environment["TRIAD_TEST_KEEP"] == nil { try? FileManager.default.removeItem(atPath: root) }
+    }
 
     func path(_ p: String) -> String { root + "/" + p }
     func mkdir(_ p: String) { try! FileManager.default.createDirectory(atPath: path(p), withIntermediateDirectories: true) }
@@ -119,17 +126,19 @@ final class World {
     }
 
     @discardableResult
-    func zone(_ args: [String], pin: String = "") -> Run { run(product("zone"), args, input: pin, environment: environment) }
+    func zone(_ args: [String], pin: String = "") -> Run { runProcess(product("zone"), args, input: pin, environment: environment) }
 
     /// Runs a ceremony unattended; PINs (one per line) go to --pin-fd 0.
     func ceremony(_ script: String, output: String, pins: [String], answers extra: [String] = [], set: [String: String]) -> Run {
         try? FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let answers = output + "/answers-\(UUID().uuidString.prefix(6)).yaml"
-        let gen = run("/usr/bin/env", ["python3", repositoryRoot + "/scripts/demo-answers", repositoryRoot + "/Ceremonies/\(script).yaml"] + extra)
+        let gen = runProcess("/usr/bin/env", ["python3", repositoryRoot + "/scripts/demo-answers", repositoryRoot + "/Ceremonies/\(script).yaml"] + extra)
         try! gen.stdout.write(toFile: answers, atomically: true, encoding: .utf8)
         var args = ["run", repositoryRoot + "/Ceremonies/\(script).yaml", "--journal", journal, "--answers", answers, "--pin-fd", "0", "--output", output]
         for (k, v) in set.sorted(by: { $0.key < $1.key }) { args += ["--set", "\(k)=\(v)"] }
-        return run(product("ceremony"), args, input: pins.map { $0 + "\n" }.joined(), environment: environment)
+        let r = runProcess(product("ceremony"), args, input: pins.map { $0 + "\n" }.joined(), environment: environment)
+        try? (r.stdout + r.stderr).write(toFile: output + "/console-\(UUID().uuidString.prefix(6)).log", atomically: true, encoding: .utf8)
+        return r
     }
 
     func keyPair(_ name: String, subject: String) throws -> (PrivateKey, Certificate) {
