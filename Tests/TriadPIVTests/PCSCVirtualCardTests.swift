@@ -16,6 +16,9 @@ final class PIVTestCard {
 
     let directory: URL
     let state: URL
+    /// A random serial, so the tests can tell their card from another test process's card
+    /// on the same reader (other suites also use vpcd slot 1 on a shared machine).
+    let serial = UInt32.random(in: 999_100_000...999_999_999)
     private var process: Process?
 
     /// Creates a blank card (PIN 123456, PUK 12345678, default management key) and inserts it.
@@ -24,7 +27,7 @@ final class PIVTestCard {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("triad-piv-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         state = directory.appendingPathComponent("card.state")
-        let initResult = try Tool.run(Self.binary(), ["init", "--state", state.path])
+        let initResult = try Tool.run(Self.binary(), ["init", "--state", state.path, "--serial", String(serial)])
         guard initResult.status == 0 else { throw ToolFailure("virtual-card init: \(initResult.stderr)") }
         try insert()
     }
@@ -60,10 +63,23 @@ final class PIVTestCard {
         p.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try p.run()
         process = p
+        // The reader must show a card, and it must be ours (vpcd queues our connection while
+        // another process's card holds the slot).
         let context = try PCSCContext()
-        guard try context.waitForCard(in: Self.reader, timeoutMilliseconds: 15_000) else {
-            throw ToolFailure("the virtual card did not appear in \(Self.reader)")
+        let deadline = Date().addingTimeInterval(90)
+        while Date() < deadline {
+            if try context.waitForCard(in: Self.reader, timeoutMilliseconds: 1_000), cardSerial() == serial { return }
+            guard p.isRunning else { break }
+            usleep(200_000)
         }
+        throw ToolFailure("the virtual card \(serial) did not appear in \(Self.reader)")
+    }
+
+    /// The serial of whatever card is in the reader now, or nil.
+    private func cardSerial() -> UInt32? {
+        guard let card = try? PCSCContext().connect(reader: Self.reader) else { return nil }
+        let client = PIVClient(transport: card)
+        return try? card.withTransaction { try client.select(); return try client.serial() } ?? nil
     }
 
     /// Pulls the card: SIGKILL (a yanked card) or SIGTERM (a clean stop).
