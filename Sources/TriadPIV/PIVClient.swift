@@ -130,20 +130,15 @@ public final class PIVClient {
     }
 
     /// SP 800-73-4 Part 2 §2.4.3: PIN and PUK are 6–8 bytes, padded to 8 with `FF`.
-    /// The PIN must be digits (§2.4.3); the PUK may be any byte but `FF`.
+    /// The standard asks for digits, but YubiKeys accept any printable PIN, so only what the
+    /// encoding itself needs is checked here (length, no `FF`); the card judges the rest.
     static func referenceData(_ secret: SecureBytes, what: String) throws -> [UInt8] {
         var bytes = secret.bytes
         defer { wipe(&bytes) }
         guard (6...8).contains(bytes.count) else {
             throw PIVError.invalidPINFormat("the \(what) must have 6 to 8 characters, it has \(bytes.count)")
         }
-        if what.hasSuffix("PIN") {
-            guard bytes.allSatisfy({ (0x30...0x39).contains($0) }) else {
-                throw PIVError.invalidPINFormat("the \(what) must consist of digits only")
-            }
-        } else {
-            guard !bytes.contains(0xFF) else { throw PIVError.invalidPINFormat("the \(what) contains a byte FF") }
-        }
+        guard !bytes.contains(0xFF) else { throw PIVError.invalidPINFormat("the \(what) contains a byte FF") }
         return bytes + [UInt8](repeating: 0xFF, count: 8 - bytes.count)
     }
 

@@ -64,7 +64,8 @@ public struct DrillReport: Codable, Equatable {
         var lines = ["TRIAD RECOVERY DRILL REPORT — \(date)", ""]
         for name in Self.factorNames {
             let f = factors.first { $0.name == name } ?? Factor(name: name, result: .notReached, detail: "")
-            lines.append(String(format: "  %-28@ %-12@ %@", name as NSString, f.result.rawValue as NSString, f.detail as NSString))
+            func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+            lines.append("  " + pad(name, 28) + pad(f.result.rawValue, 12) + f.detail)
         }
         lines.append("")
         lines.append("  card serial: \(cardSerial.map(String.init) ?? "unknown")   PIN tries left: \(pinTriesLeft.map(String.init) ?? "unknown")\(pinTriesLeft == 0 ? "  (BLOCKED)" : "")")

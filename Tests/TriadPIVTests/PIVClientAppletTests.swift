@@ -10,13 +10,24 @@ import VirtualPIV
 final class AppletTransport: CardTransport {
     var applet = VirtualPIVApplet(state: .blank(serial: 999_000_777))
     private(set) var log: [TriadPCSC.CommandAPDU] = []
+    /// For each command, the transaction it ran in (0 = outside any).
+    private(set) var transactionOf: [Int] = []
+    private var current = 0
+    private var counter = 0
 
     func transmit(_ apdu: TriadPCSC.CommandAPDU) throws -> ResponseAPDU {
         log.append(apdu)
+        transactionOf.append(current)
         return ResponseAPDU(raw: applet.process(try apdu.encoded()))!
     }
 
-    func withTransaction<T>(_ body: () throws -> T) throws -> T { try body() }
+    func withTransaction<T>(_ body: () throws -> T) throws -> T {
+        if current != 0 { return try body() }
+        counter += 1
+        current = counter
+        defer { current = 0 }
+        return try body()
+    }
 }
 
 final class PIVClientAppletTests: XCTestCase {
@@ -100,6 +111,31 @@ final class PIVClientAppletTests: XCTestCase {
                 XCTAssertEqual(chained.first?.data.count, 255)
             }
         }
+    }
+
+    /// DESIGN.md §5: SELECT, the counter check, VERIFY and GENERAL AUTHENTICATE of each key
+    /// operation share one transaction, and the PIN is sent once per operation.
+    func testEachKeyOperationIsOneTransactionWithItsOwnVerify() throws {
+        let transport = AppletTransport()
+        let client = PIVClient(transport: transport)
+        try client.select()
+        try client.authenticateManagementKey(SecureBytes(PIVIdentifiers.defaultManagementKey))
+        let certificate = try Self.certificate(for: try client.generateKeyPair(algorithm: .eccP256))
+        try client.writeCertificate(certificate)
+        let ops = try PIVKeyOperations(transport: transport) { _ in SecureBytes(Array("123456".utf8)) }
+        let start = transport.log.count
+        for _ in 0..<2 { _ = try ops.ecdh(with: try PrivateKey.generate(.ecP256).publicKey) }
+        let commands = Array(zip(transport.log, transport.transactionOf).dropFirst(start))
+        let keyOps = commands.filter { $0.0.ins == 0x87 && $0.0.p2 == 0x9D }
+        XCTAssertEqual(keyOps.count, 2)
+        for (_, transaction) in keyOps {
+            XCTAssertNotEqual(transaction, 0, "GENERAL AUTHENTICATE outside a transaction")
+            let inside = commands.filter { $0.1 == transaction }.map { $0.0 }
+            XCTAssertEqual(inside.map(\.ins), [0xA4, 0x20, 0x20, 0x87], "SELECT, counter, VERIFY, GENERAL AUTHENTICATE")
+            XCTAssertTrue(inside[1].data.isEmpty)
+            XCTAssertEqual(inside[2].data, Array("123456".utf8) + [0xFF, 0xFF])
+        }
+        XCTAssertNotEqual(keyOps[0].1, keyOps[1].1)
     }
 
     /// A card whose 9D holds an RSA key but whose certificate is for another key still

@@ -121,7 +121,9 @@ final class PIVClientPINPolicyTests: XCTestCase {
     func testPINFormatIsCheckedBeforeTheCardSeesIt() throws {
         XCTAssertThrowsError(try PIVClient.referenceData(SecureBytes(Array("12345".utf8)), what: "PIN"))
         XCTAssertThrowsError(try PIVClient.referenceData(SecureBytes(Array("123456789".utf8)), what: "PIN"))
-        XCTAssertThrowsError(try PIVClient.referenceData(SecureBytes(Array("12a456".utf8)), what: "PIN"))
+        XCTAssertThrowsError(try PIVClient.referenceData(SecureBytes([0x31, 0x32, 0x33, 0x34, 0x35, 0xFF]), what: "PIN"))
+        // Non-digits are the card's business (YubiKeys allow them).
+        XCTAssertEqual(try PIVClient.referenceData(SecureBytes(Array("ab12cd".utf8)), what: "PIN"), Array("ab12cd".utf8) + [0xFF, 0xFF])
         XCTAssertEqual(try PIVClient.referenceData(SecureBytes(Array("123456".utf8)), what: "PIN"),
                        Array("123456".utf8) + [0xFF, 0xFF])
     }

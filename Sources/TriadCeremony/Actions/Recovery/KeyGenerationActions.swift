@@ -136,13 +136,13 @@ struct WriteEscrowBlobAction: CeremonyAction {
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
         let a = context.arguments
         let useNew = a.text("key") == "new"
-        guard let key = try context.secrets.privateKey(useNew ? Slot.newRecoveryKey : Slot.recoveryKey),
-              let cert = context.secrets.certificate(useNew ? Slot.newRecoveryCertificate : Slot.recoveryCertificate) else {
-            throw ActionError("no recovery key in memory", fatal: true)
-        }
         if useNew, context.facts.contains("rotation-resumed"), let existing = a.text("record"), FileManager.default.fileExists(atPath: existing) {
             try context.record("escrow-blob-already-written", ["record": .string(existing)])
             return ActionOutcome(["resumed": .bool(true)])
+        }
+        guard let key = try context.secrets.privateKey(useNew ? Slot.newRecoveryKey : Slot.recoveryKey),
+              let cert = context.secrets.certificate(useNew ? Slot.newRecoveryCertificate : Slot.recoveryCertificate) else {
+            throw ActionError("no recovery key in memory", fatal: true)
         }
         var cards = (context.secrets.get(Slot.enrolledCards).flatMap { try? JSONDecoder().decode([EnrolmentRecord.Card].self, from: Data($0.bytes)) }) ?? []
         if a.text("keep-cards") == "all", let old = try? loadRecord(context) {
