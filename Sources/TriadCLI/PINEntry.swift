@@ -53,9 +53,12 @@ public enum PINEntry {
         silent.c_lflag &= ~tcflag_t(ECHO | ECHONL)
         silent.c_lflag |= tcflag_t(ICANON)
         writeAll(tty, prompt)
-        guard tcsetattr(tty, TCSAFLUSH, &silent) == 0 else { throw PINEntryError.noTerminal }
+        // Ctrl-C or a TERM while echo is off must not leave the terminal silent.
+        TerminalRestore.arm(fd: tty, settings: saved)
+        guard tcsetattr(tty, TCSAFLUSH, &silent) == 0 else { TerminalRestore.disarm(); throw PINEntryError.noTerminal }
         defer {
             _ = tcsetattr(tty, TCSAFLUSH, &saved)
+            TerminalRestore.disarm()
             writeAll(tty, "\n")
         }
         do {
@@ -80,6 +83,40 @@ public enum PINEntry {
             offset += n
         }
         bytes.removeAll()
+    }
+}
+
+/// Restores the terminal settings from a signal handler (SIGINT, SIGTERM, SIGHUP) and then
+/// lets the signal take its default course. Only async-signal-safe calls are made.
+enum TerminalRestore {
+    nonisolated(unsafe) static var fd: Int32 = -1
+    nonisolated(unsafe) static var settings = termios()
+    nonisolated(unsafe) static var previous: [Int32: sigaction] = [:]
+    static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+
+    static func arm(fd: Int32, settings: termios) {
+        Self.fd = fd
+        Self.settings = settings
+        for sig in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { sig in
+                if TerminalRestore.fd >= 0 { _ = tcsetattr(TerminalRestore.fd, TCSAFLUSH, &TerminalRestore.settings) }
+                signal(sig, SIG_DFL)
+                raise(sig)
+            }
+            sigemptyset(&action.sa_mask)
+            var old = sigaction()
+            sigaction(sig, &action, &old)
+            previous[sig] = old
+        }
+    }
+
+    static func disarm() {
+        for sig in signals {
+            if var old = previous[sig] { sigaction(sig, &old, nil) }
+        }
+        previous = [:]
+        fd = -1
     }
 }
 

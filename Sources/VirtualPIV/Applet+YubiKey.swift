@@ -1,7 +1,8 @@
 import TriadCrypto
 
 /// The YubiKey PIV extensions yubico-piv-tool and ykcs11 use (ykpiv.h `YKPIV_INS_*`,
-/// research/piv.md §2): GET METADATA, SET MANAGEMENT KEY, RESET, SET PIN RETRIES.
+/// research/piv.md §2): GET METADATA, SET MANAGEMENT KEY, RESET, SET PIN RETRIES,
+/// IMPORT ASYMMETRIC KEY.
 /// GET VERSION and GET SERIAL are answered in `dispatch`.
 extension VirtualPIVApplet {
     /// GET METADATA `00 F7 00 slot`: algorithm (`01`), policies (`02`), origin (`03`),
@@ -62,8 +63,7 @@ extension VirtualPIVApplet {
         let saved = mutateState {
             $0.managementAlgorithm = cipher
             $0.managementKey = newKey
-            $0.managementKeyIsDefault = cipher == .tripleDES
-                && newKey == SecureBytes(VirtualCardState.defaultManagementKey)
+            $0.managementKeyIsDefault = newKey == SecureBytes(VirtualCardState.defaultManagementKey)
         }
         return saved ? .ok() : .status(.memoryFailure)
     }
@@ -76,7 +76,8 @@ extension VirtualPIVApplet {
             return .status(.conditionsOfUseNotSatisfied)
         }
         clearVolatile()
-        return replaceState(.blank(serial: state.serial)) ? .ok() : .status(.memoryFailure)
+        return replaceState(.blank(serial: state.serial, managementAlgorithm: state.managementAlgorithm))
+            ? .ok() : .status(.memoryFailure)
     }
 
     /// SET PIN RETRIES `00 FA pinTries pukTries`: needs the management key and the PIN;
@@ -93,8 +94,38 @@ extension VirtualPIVApplet {
         return saved ? .ok() : .status(.memoryFailure)
     }
 
-    /// IMPORT ASYMMETRIC KEY is not offered: keys of a Triad card are generated on it.
+    /// IMPORT ASYMMETRIC KEY `00 FE alg slot` (ykpiv `ykpiv_import_private_key`): RSA as
+    /// `01 p, 02 q, 03 dP, 04 dQ, 05 qInv` (each modulus/2 bytes; the card recomputes the
+    /// rest from p and q with e = 65537, as a YubiKey does), EC as `06 d`; optional `AA`/`AB`
+    /// policies. Needs the management key. Metadata then reports origin 2 (imported).
+    /// Triad's ceremonies generate keys on the card; this exists for drills that must
+    /// reproduce a known key and for yubico-piv-tool's `import-key`.
     mutating func importKey(_ apdu: CommandAPDU) -> Reply {
-        .status(.instructionNotSupported)
+        guard PIVSlot.asymmetric.contains(apdu.p2) else { return .status(.incorrectP1P2) }
+        guard adminAuthenticated else { return .status(.securityStatusNotSatisfied) }
+        guard let algorithm = PIVAlgorithm.keyAlgorithm(apdu.p1) else { return .status(.incorrectP1P2) }
+        guard let parts = TLV.parseAll(apdu.data) else { return .status(.incorrectData) }
+        let key: PrivateKey
+        do {
+            switch algorithm {
+            case let .rsa(bits):
+                guard let p = parts.value(0x01), let q = parts.value(0x02),
+                      p.count == bits / 16, q.count == bits / 16 else { return .status(.incorrectData) }
+                key = try PrivateKey(rsaPrimeP: SecureBytes(p), primeQ: SecureBytes(q))
+                guard key.algorithm == algorithm else { return .status(.incorrectData) }
+            case .ecP256, .ecP384:
+                guard let d = parts.value(0x06), d.count == (algorithm.ecPointByteCount! - 1) / 2 else {
+                    return .status(.incorrectData)
+                }
+                key = try PrivateKey(ecPrivateScalar: SecureBytes(d), curve: algorithm)
+            }
+        } catch {
+            return .status(.incorrectData)
+        }
+        guard let der = try? key.pkcs8DER() else { return .status(.noPreciseDiagnosis) }
+        let slotKey = VirtualCardState.SlotKey(algorithm: apdu.p1, pkcs8: der, origin: 2,
+                                               pinPolicy: parts.value(0xAA)?.first ?? 0,
+                                               touchPolicy: parts.value(0xAB)?.first ?? 0)
+        return mutateState({ $0.keys[apdu.p2] = slotKey }) ? .ok() : .status(.memoryFailure)
     }
 }

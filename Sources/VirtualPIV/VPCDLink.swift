@@ -1,4 +1,5 @@
 import Foundation
+import TriadCrypto
 
 /// The link between the applet and pcscd through vsmartcard's vpcd reader driver
 /// (research/piv.md §5). vpcd listens on 127.0.0.1:35963 + slot; the card connects as a
@@ -41,7 +42,7 @@ public final class VPCDLink {
                 continue
             }
             announcedWaiting = false
-            log("card inserted: connected to vpcd at 127.0.0.1:\(port)")
+            log("connected to vpcd at 127.0.0.1:\(port); waiting for pcscd to power the card")
             serve(shouldStop)
             disconnect()
             applet.powerOff()
@@ -53,15 +54,30 @@ public final class VPCDLink {
         log("card removed: stopped")
     }
 
+    /// Serves one connection. The TCP connect alone proves little — vpcd's listen backlog
+    /// completes it even while another card occupies the slot — so "inserted" is logged on
+    /// the first message from vpcd, and a connection that stays silent is reported.
     private func serve(_ shouldStop: () -> Bool) {
+        var inserted = false
+        var silentPolls = 0
         while !shouldStop() {
             var pfd = pollfd(fd: socketFD, events: Int16(POLLIN), revents: 0)
             let ready = poll(&pfd, 1, 200)
             if ready < 0 { if errno == EINTR { continue }; return }
-            if ready == 0 { continue }
+            if ready == 0 {
+                silentPolls += 1
+                if !inserted && silentPolls == 25 {
+                    log("vpcd has not spoken for 5 s: is another card already in this slot (port \(port))?")
+                }
+                continue
+            }
             guard let header = readExactly(2) else { return }
+            if !inserted {
+                inserted = true
+                log("card inserted: vpcd at 127.0.0.1:\(port) is talking to it")
+            }
             let length = Int(header[0]) << 8 | Int(header[1])
-            guard length > 0, let message = readExactly(length) else { return }
+            guard length > 0, var message = readExactly(length) else { return }
             if message.count == 1 {
                 switch message[0] {
                 case 0x00: applet.powerOff(); if trace { log("power off") }
@@ -72,13 +88,17 @@ public final class VPCDLink {
                 }
                 continue
             }
-            let response = applet.process(message)
+            var response = applet.process(message)
             if trace, message.count >= 4, response.count >= 2 {
                 log(String(format: "INS %02X P1 %02X P2 %02X -> SW %02X%02X (%d bytes)",
                            message[1], message[2], message[3],
                            response[response.count - 2], response[response.count - 1], response.count - 2))
             }
-            guard send(response) else { return }
+            // Commands carry PINs (VERIFY, CHANGE REFERENCE DATA), responses ECDH secrets.
+            wipe(&message)
+            let sent = send(response)
+            wipe(&response)
+            guard sent else { return }
         }
     }
 
@@ -123,7 +143,8 @@ public final class VPCDLink {
 
     private func send(_ body: [UInt8]) -> Bool {
         precondition(!body.isEmpty && body.count <= 0xFFFF, "vpcd frames carry 1...65535 bytes")
-        let frame = [UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body
+        var frame = [UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body
+        defer { wipe(&frame) }
         var offset = 0
         while offset < frame.count {
             let n = frame.withUnsafeBytes { Glibc.send(socketFD, $0.baseAddress! + offset, frame.count - offset, Int32(MSG_NOSIGNAL)) }

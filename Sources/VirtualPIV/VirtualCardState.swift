@@ -65,7 +65,10 @@ public struct VirtualCardState: Sendable {
 
     /// A blank card: default PIN, PUK and management key, no keys, a fresh GUID, and the
     /// CHUID and CCC data objects.
-    public static func blank(serial: UInt32) -> VirtualCardState {
+    /// - Parameter managementAlgorithm: 3DES (default, what yubico-piv-tool 2.2.0 needs)
+    ///   or AES-192 (a YubiKey 5.7's default); the key bytes are the default key either way.
+    public static func blank(serial: UInt32, managementAlgorithm: BlockCipher = .tripleDES) -> VirtualCardState {
+        precondition(managementAlgorithm.keySize == defaultManagementKey.count, "the default key is 24 bytes")
         let salt = SecureRandom.bytes(count: 16)
         var state = VirtualCardState(
             serial: serial, guid: SecureRandom.bytes(count: 16), secretSalt: salt,
@@ -73,13 +76,20 @@ public struct VirtualCardState: Sendable {
             pinRetries: defaultRetries, pinTriesLeft: defaultRetries,
             pukRetries: defaultRetries, pukTriesLeft: defaultRetries,
             pinIsDefault: true, pukIsDefault: true,
-            managementAlgorithm: .tripleDES, managementKey: SecureBytes(defaultManagementKey),
+            managementAlgorithm: managementAlgorithm, managementKey: SecureBytes(defaultManagementKey),
             managementKeyIsDefault: true, keys: [:], objects: [:])
         state.setPIN(padded(defaultPIN))
         state.setPUK(padded(defaultPUK))
         state.objects[DataObjects.chuidTag] = DataObjects.chuid(guid: state.guid)
         state.objects[DataObjects.cccTag] = DataObjects.ccc(serial: serial)
         return state
+    }
+
+    /// A blank card whose default management key uses the cipher with this PIV algorithm
+    /// identifier (`03` 3DES or `0A` AES-192); 3DES for anything else.
+    public static func blank(serial: UInt32, managementAlgorithmID: UInt8) -> VirtualCardState {
+        let cipher = BlockCipher(pivAlgorithmID: managementAlgorithmID).flatMap { $0.keySize == 24 ? $0 : nil }
+        return blank(serial: serial, managementAlgorithm: cipher ?? .tripleDES)
     }
 
     /// Stores the digest of an 8-byte FF-padded PIN.

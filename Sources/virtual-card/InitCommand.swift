@@ -17,6 +17,17 @@ struct InitCommand: ParsableCommand {
     @Flag(help: "Replace an existing card at --state (its keys are lost).")
     var force = false
 
+    @Option(help: "Algorithm of the default management key: 3des (default; yubico-piv-tool 2.2.0 can only use 3DES) or aes192 (as a YubiKey 5.7 ships).")
+    var managementKeyAlgorithm: ManagementAlgorithm = .tripleDES
+
+    enum ManagementAlgorithm: String, ExpressibleByArgument {
+        case tripleDES = "3des"
+        case aes192
+
+        /// PIV algorithm identifier (SP 800-78-4 Table 6-1).
+        var pivAlgorithmID: UInt8 { self == .tripleDES ? 0x03 : 0x0A }
+    }
+
     func validate() throws {
         if let serial, resolvedSerial(serial) == nil {
             throw ValidationError(VirtualCardError.serialOutOfRange(serial).description)
@@ -33,7 +44,7 @@ struct InitCommand: ParsableCommand {
         let file = CardStateFile(path: state)
         if file.exists && !force { throw VirtualCardError.stateExists(path: state) }
         let number = serial.flatMap(resolvedSerial) ?? UInt32.random(in: VirtualCardState.serialRange)
-        try file.save(.blank(serial: number))
+        try file.save(.blank(serial: number, managementAlgorithmID: managementKeyAlgorithm.pivAlgorithmID))
         print("virtual card \(number) created in \(state) (software card, no hardware protection): PIN 123456, PUK 12345678, default management key")
     }
 }

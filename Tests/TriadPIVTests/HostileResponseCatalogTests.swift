@@ -56,7 +56,7 @@ enum HostileCatalog {
             fixed("one byte long", ResponseAPDU(data: good + [0], sw: 0x9000))
         }
         if good.count > 1 && structured {
-            for k in Set([1, 2, 3, good.count / 2, good.count - 1]) where k >= 1 && k < good.count {
+            for k in Array(Set([1, 2, 3, good.count / 2, good.count - 1])).sorted() where k >= 1 && k < good.count {
                 fixed("truncated to \(k) of \(good.count)", ResponseAPDU(data: Array(good.prefix(k)), sw: 0x9000))
             }
             fixed("trailing 00", ResponseAPDU(data: good + [0x00], sw: 0x9000))

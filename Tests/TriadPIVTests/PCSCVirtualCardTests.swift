@@ -5,24 +5,29 @@ import TriadPCSC
 @testable import TriadPIV
 import VirtualPIV
 
-/// A `virtual-card run` process inserted into the real pcscd through vpcd. This helper uses
-/// port 35964 ("Virtual PCD 00 01") so it does not collide with the virtual-card helper's
-/// own tests on 35963.
-final class VirtualCardProcess {
+/// A `virtual-card run` process inserted into the real pcscd through vpcd, for the PIV client
+/// tests: port 35964 ("Virtual PCD 00 01"), so it does not collide with the virtual-card
+/// tests on 35963. Built on `PCSCHarness` (pcscd start, executable location); unlike
+/// `VirtualCardProcess` it can also pull the card hard (SIGKILL) and owns a temporary folder
+/// for the tools' files.
+final class PIVTestCard {
     static let port = 35964
     static let reader = "Virtual PCD 00 01"
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     let directory: URL
     let state: URL
+    /// A random serial, so the tests can tell their card from another test process's card
+    /// on the same reader (other suites also use vpcd slot 1 on a shared machine).
+    let serial = UInt32.random(in: 999_100_000...999_999_999)
     private var process: Process?
 
     /// Creates a blank card (PIN 123456, PUK 12345678, default management key) and inserts it.
     init(file: StaticString = #filePath) throws {
+        try PCSCHarness.ensurePCSCD()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("triad-piv-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         state = directory.appendingPathComponent("card.state")
-        let initResult = try Tool.run(Self.binary(), ["init", "--state", state.path])
+        let initResult = try Tool.run(Self.binary(), ["init", "--state", state.path, "--serial", String(serial)])
         guard initResult.status == 0 else { throw ToolFailure("virtual-card init: \(initResult.stderr)") }
         try insert()
     }
@@ -33,11 +38,11 @@ final class VirtualCardProcess {
     }
 
     static func binary() throws -> String {
-        for config in ["debug", "release"] {
-            let p = root.appendingPathComponent(".build/\(config)/virtual-card").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        let p = PCSCHarness.virtualCardExecutable.path
+        guard FileManager.default.isExecutableFile(atPath: p) else {
+            throw ToolFailure("no virtual-card executable at \(p): run swift build first")
         }
-        throw ToolFailure("no virtual-card executable under .build: run swift build first")
+        return p
     }
 
     /// Starts `virtual-card run` and waits until pcscd reports the card present.
@@ -58,10 +63,23 @@ final class VirtualCardProcess {
         p.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try p.run()
         process = p
+        // The reader must show a card, and it must be ours (vpcd queues our connection while
+        // another process's card holds the slot).
         let context = try PCSCContext()
-        guard try context.waitForCard(in: Self.reader, timeoutMilliseconds: 15_000) else {
-            throw ToolFailure("the virtual card did not appear in \(Self.reader)")
+        let deadline = Date().addingTimeInterval(90)
+        while Date() < deadline {
+            if try context.waitForCard(in: Self.reader, timeoutMilliseconds: 1_000), cardSerial() == serial { return }
+            guard p.isRunning else { break }
+            usleep(200_000)
         }
+        throw ToolFailure("the virtual card \(serial) did not appear in \(Self.reader)")
+    }
+
+    /// The serial of whatever card is in the reader now, or nil.
+    private func cardSerial() -> UInt32? {
+        guard let card = try? PCSCContext().connect(reader: Self.reader) else { return nil }
+        let client = PIVClient(transport: card)
+        return try? card.withTransaction { try client.select(); return try client.serial() } ?? nil
     }
 
     /// Pulls the card: SIGKILL (a yanked card) or SIGTERM (a clean stop).
@@ -132,10 +150,10 @@ enum Tool {
 /// The PC/SC layer itself against real pcscd: readers, status, transmit, transactions, removal.
 final class PCSCVirtualCardTests: XCTestCase {
     func testReaderListStatusAndSelect() throws {
-        let card = try VirtualCardProcess()
+        let card = try PIVTestCard()
         let context = try PCSCContext()
-        XCTAssertTrue(try context.readers().contains(VirtualCardProcess.reader))
-        XCTAssertTrue(try context.state(of: VirtualCardProcess.reader).isCardPresent)
+        XCTAssertTrue(try context.readers().contains(PIVTestCard.reader))
+        XCTAssertTrue(try context.state(of: PIVTestCard.reader).isCardPresent)
         let handle = try card.connect()
         let status = try handle.status()
         XCTAssertTrue(status.present)
@@ -163,7 +181,7 @@ final class PCSCVirtualCardTests: XCTestCase {
     /// A card pulled while we hold a handle gives SCARD_W_REMOVED_CARD (or a reader error),
     /// mapped to `.cardRemoved` — not a hang and not a crash.
     func testRemovedCardIsATypedError() throws {
-        let card = try VirtualCardProcess()
+        let card = try PIVTestCard()
         let handle = try card.connect()
         XCTAssertEqual(try handle.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x00, data: PIVIdentifiers.applicationID, le: 256)).sw, 0x9000)
         card.remove(kill: true)

@@ -16,7 +16,7 @@ final class PIVClientCardRemovalTests: XCTestCase {
 
     func testPullingTheCardMidOperationGivesACleanError() throws {
         for (round, delay) in [40_000, 120_000, 250_000].enumerated() {
-            let card = try VirtualCardProcess()
+            let card = try PIVTestCard()
             try card.provision(round == 1 ? .rsa2048 : .eccP256)
             let ops = try PIVKeyOperations(transport: try card.connect()) { _ in SecureBytes(Array("123456".utf8)) }
             let peer = try PrivateKey.generate(.ecP256)

@@ -19,10 +19,10 @@ final class PIVClientInteropTests: XCTestCase {
 
     func testCardProvisionedByYubicoPIVToolWorksWithTriad() throws {
         for (yubicoName, algorithm) in Self.algorithms {
-            let card = try VirtualCardProcess()
+            let card = try PIVTestCard()
             let dir = card.directory
             let pub = dir.appendingPathComponent("pub.pem").path
-            let R = VirtualCardProcess.reader
+            let R = PIVTestCard.reader
             try Tool.ok("yubico-piv-tool", ["-r", R, "-a", "generate", "-s", "9d", "-A", yubicoName, "-o", pub])
             let cert = try Self.certify(publicKeyPEM: pub, commonName: "triad-a-\(yubicoName)", in: dir)
             try Tool.ok("yubico-piv-tool", ["-r", R, "-a", "import-certificate", "-s", "9d", "-i", cert])
@@ -40,9 +40,9 @@ final class PIVClientInteropTests: XCTestCase {
 
     func testCardProvisionedByTriadWorksWithYubicoPIVToolAndOpenSC() throws {
         for (yubicoName, algorithm) in Self.algorithms {
-            let card = try VirtualCardProcess()
+            let card = try PIVTestCard()
             let dir = card.directory
-            let R = VirtualCardProcess.reader
+            let R = PIVTestCard.reader
             let label = "triad-b-\(yubicoName)-\(UInt32.random(in: 0...UInt32.max))"
             let newManagementKey = SecureBytes(SecureRandom.bytes(count: 24))
             let transport = try card.connect()

@@ -48,7 +48,7 @@ final class PIVClientPINEntryTests: XCTestCase {
     // MARK: - CardIdentity.open through pcscd
 
     func testOpenWithPINFromAPipeShowsTriesAndUnwraps() throws {
-        let card = try VirtualCardProcess()
+        let card = try PIVTestCard()
         try card.provision(.eccP256)
         var notices: [String] = []
         let ops = try CardIdentity.openCard(readerSubstring: "pcd 00 01", pin: PINOptions(pinFD: try pipe("123456\n")),
@@ -60,14 +60,14 @@ final class PIVClientPINEntryTests: XCTestCase {
         XCTAssertEqual(notices, ["triad: PIV card in \"Virtual PCD 00 01\": 3 PIN tries left"])
 
         // The public entry point gives the same key behind `any PrivateKeyOperations`.
-        let generic = try CardIdentity.open(readerSubstring: VirtualCardProcess.reader, pin: PINOptions(pinFD: try pipe("123456\n")))
+        let generic = try CardIdentity.open(readerSubstring: PIVTestCard.reader, pin: PINOptions(pinFD: try pipe("123456\n")))
         XCTAssertEqual(generic.publicKey, ops.publicKey)
     }
 
     func testWrongPINFromAPipeNamesTheTriesLeft() throws {
-        let card = try VirtualCardProcess()
+        let card = try PIVTestCard()
         try card.provision(.eccP256)
-        let ops = try CardIdentity.openCard(readerSubstring: VirtualCardProcess.reader, pin: PINOptions(pinFD: try pipe("000000\n")), notify: { _ in })
+        let ops = try CardIdentity.openCard(readerSubstring: PIVTestCard.reader, pin: PINOptions(pinFD: try pipe("000000\n")), notify: { _ in })
         let peer = try PrivateKey.generate(.ecP256)
         XCTAssertThrowsError(try ops.ecdh(with: peer.publicKey)) { error in
             XCTAssertTrue(String(describing: error).contains("2 tries left"), "\(error)")
@@ -80,18 +80,18 @@ final class PIVClientPINEntryTests: XCTestCase {
             XCTAssertTrue(String(describing: error).contains("Virtual PCD 00 01"), "lists the readers: \(error)")
         }
         // A blank card: PIV applet present, but no 9D certificate.
-        let card = try VirtualCardProcess()
-        XCTAssertThrowsError(try CardIdentity.open(readerSubstring: VirtualCardProcess.reader, pin: PINOptions())) { error in
+        let card = try PIVTestCard()
+        XCTAssertThrowsError(try CardIdentity.open(readerSubstring: PIVTestCard.reader, pin: PINOptions())) { error in
             guard case CardIdentityError.noCertificate(let reader) = error else { return XCTFail("\(error)") }
-            XCTAssertEqual(reader, VirtualCardProcess.reader)
+            XCTAssertEqual(reader, PIVTestCard.reader)
             XCTAssertTrue(String(describing: error).contains("slot 9D"), "\(error)")
         }
         // The card pulled: the reader is empty.
         card.remove(kill: false)
-        try VirtualCardProcess.waitUntilReaderEmpty()
-        XCTAssertThrowsError(try CardIdentity.open(readerSubstring: VirtualCardProcess.reader, pin: PINOptions())) { error in
+        try PIVTestCard.waitUntilReaderEmpty()
+        XCTAssertThrowsError(try CardIdentity.open(readerSubstring: PIVTestCard.reader, pin: PINOptions())) { error in
             guard case CardIdentityError.noCard(let reader) = error else { return XCTFail("\(error)") }
-            XCTAssertEqual(reader, VirtualCardProcess.reader)
+            XCTAssertEqual(reader, PIVTestCard.reader)
             XCTAssertTrue(String(describing: error).contains("insert the card"), "\(error)")
         }
     }

@@ -4,7 +4,7 @@ import TriadCrypto
 import TriadPCSC
 @testable import TriadPIV
 
-extension VirtualCardProcess {
+extension PIVTestCard {
     /// Generates a 9D key with Triad's client and stores an openssl-made certificate for it.
     @discardableResult
     func provision(_ algorithm: PIVAlgorithm = .eccP256) throws -> Certificate {
@@ -36,7 +36,7 @@ final class PIVClientPINPolicyTests: XCTestCase {
     static let wrong = SecureBytes(Array("000000".utf8))
 
     func testWrongPINsCountDownRefuseTheLastTryBlockAndPointToThePUK() throws {
-        let card = try VirtualCardProcess()
+        let card = try PIVTestCard()
         try card.provision(.eccP256)
         let peer = try PrivateKey.generate(.ecP256)
         var asked: [Int?] = []
@@ -100,7 +100,7 @@ final class PIVClientPINPolicyTests: XCTestCase {
     /// One PIN entry per run, however many key operations; each operation verifies again in
     /// its own transaction (a reset between operations does not break the next one).
     func testPINIsAskedOncePerRunAndVerifiedPerOperation() throws {
-        let card = try VirtualCardProcess()
+        let card = try PIVTestCard()
         try card.provision(.eccP384)
         var asked = 0
         let transport = try card.connect()

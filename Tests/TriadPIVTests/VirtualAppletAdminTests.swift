@@ -26,6 +26,16 @@ final class VirtualAppletAdminTests: XCTestCase {
         }
     }
 
+    func testAnAES192DefaultCardAuthenticatesWithAES192Only() throws {
+        var card = AppletDriver(state: .blank(serial: 999_000_010, managementAlgorithmID: 0x0A))
+        XCTAssertEqual(TLV.parseAll(card.send("00f7009b00").data)?.value(0x01), [0x0A])
+        XCTAssertEqual(TLV.parseAll(card.send("00f7009b00").data)?.value(0x05), [1], "still the default key")
+        XCTAssertEqual(try card.authenticateAdmin(.tripleDES), 0x6A86, "what yubico-piv-tool 2.2.0 sends")
+        XCTAssertEqual(try card.authenticateAdmin(.aes192), 0x9000)
+        XCTAssertEqual(VirtualCardState.blank(serial: 1, managementAlgorithmID: 0x08).managementAlgorithm, .tripleDES,
+                       "the 24-byte default key cannot be AES-128")
+    }
+
     func testExternalAuthentication() throws {
         var card = AppletDriver()
         let key = AppletDriver.defaultManagementKey

@@ -106,6 +106,41 @@ final class VirtualCardInteropTests: XCTestCase {
         ypt(["-k" + newKey, "-a", "generate", "-s", "9a", "-A", "ECCP256", "-o", path("9a.pem")])
     }
 
+    func testPKCS11SignsECDSAWith9AAndOpenSSLVerifies() throws {
+        ypt(["-a", "generate", "-s", "9a", "-A", "ECCP256", "-o", path("9a.pem")])
+        openssl(["req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", path("ca.key"), "-subj", "/CN=test CA", "-days", "30", "-out", path("ca.crt")])
+        openssl(["req", "-new", "-key", path("ca.key"), "-subj", "/CN=signer", "-out", path("req.csr")])
+        openssl(["x509", "-req", "-in", path("req.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key"),
+                 "-force_pubkey", path("9a.pem"), "-days", "30", "-out", path("9a.crt")])
+        ypt(["-a", "import-certificate", "-s", "9a", "-i", path("9a.crt")])
+        try Data("sign me".utf8).write(to: URL(fileURLWithPath: path("msg.bin")))
+        let sign = PCSCHarness.run("pkcs11-tool", ["--module", pkcs11Module, "--login", "--pin", "123456",
+                                                   "--sign", "-m", "ECDSA-SHA256", "--id", "01", "--signature-format", "openssl",
+                                                   "-i", path("msg.bin"), "-o", path("sig.der")])
+        XCTAssertTrue(sign.succeeded, sign.stderr)
+        let verify = PCSCHarness.run("openssl", ["dgst", "-sha256", "-verify", path("9a.pem"),
+                                                 "-signature", path("sig.der"), path("msg.bin")])
+        XCTAssertTrue(verify.stdout.contains("Verified OK"), verify.stdout + verify.stderr)
+    }
+
+    /// Why new cards default to 3DES: Debian 12's yubico-piv-tool 2.2.0 always
+    /// authenticates with algorithm 03, so a card whose default key is AES-192 (as on a
+    /// YubiKey 5.7) refuses it with 6A86 and every administrative action fails.
+    func testYubicoPIVTool220CanOnlyUseA3DESManagementKey() throws {
+        card.stop()
+        let aesState = path("aes.state")
+        let made = PCSCHarness.run(PCSCHarness.virtualCardExecutable.path,
+                                   ["init", "--state", aesState, "--management-key-algorithm", "aes192"])
+        XCTAssertTrue(made.succeeded, made.stderr)
+        card = try VirtualCardProcess(statePath: aesState, port: 35963)
+        let refused = ypt(["-v1", "-a", "generate", "-s", "9d", "-A", "ECCP256"], expectSuccess: false)
+        XCTAssertFalse(refused.succeeded)
+        XCTAssertTrue(refused.stderr.contains("00 87 03 9b"), "2.2.0 asks for 3DES: \(refused.stderr)")
+        XCTAssertTrue(refused.stderr.contains("6a 86"), refused.stderr)
+        ypt(["-a", "verify-pin", "-P", "123456"])  // PIN actions need no management key
+    }
+
     func testBlockedCardStaysBlockedAcrossRestart() throws {
         for _ in 0..<3 { ypt(["-a", "verify-pin", "-P", "000000"], expectSuccess: false) }
         card.stop()
@@ -155,6 +190,39 @@ final class VirtualCardInteropTests: XCTestCase {
             XCTAssertEqual(zCard.count, size, curve)
             XCTAssertEqual(zCard, try Data(contentsOf: URL(fileURLWithPath: path("z-openssl.bin"))), curve)
         }
+    }
+
+    func testYubicoPIVToolImportsAnOpenSSLKeyThatThenDecryptsAndDerives() throws {
+        // RSA: import, certify, then OAEP through pkcs11-tool equals the plaintext.
+        openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", path("rsa.key")])
+        ypt(["-a", "import-key", "-s", "9d", "-i", path("rsa.key")])
+        openssl(["req", "-new", "-x509", "-key", path("rsa.key"), "-subj", "/CN=imported", "-days", "3", "-out", path("rsa.crt")])
+        ypt(["-a", "import-certificate", "-s", "9d", "-i", path("rsa.crt")])
+        openssl(["pkey", "-in", path("rsa.key"), "-pubout", "-out", path("rsa.pub")])
+        try Data("imported key secret".utf8).write(to: URL(fileURLWithPath: path("m.bin")))
+        openssl(["pkeyutl", "-encrypt", "-pubin", "-inkey", path("rsa.pub"), "-pkeyopt", "rsa_padding_mode:oaep",
+                 "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256", "-in", path("m.bin"), "-out", path("c.bin")])
+        let decrypt = PCSCHarness.run("pkcs11-tool", ["--module", pkcs11Module, "--login", "--pin", "123456",
+                                                      "--decrypt", "-m", "RSA-PKCS-OAEP", "--hash-algorithm", "SHA256",
+                                                      "--mgf", "MGF1-SHA256", "--id", "03", "-i", path("c.bin"), "-o", path("p.bin")])
+        XCTAssertTrue(decrypt.succeeded, decrypt.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("p.bin"))), Data("imported key secret".utf8))
+
+        // EC P-384: import, certify, derive; the card's Z equals OpenSSL's with the original key.
+        openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", path("ec.key")])
+        ypt(["-a", "import-key", "-s", "9d", "-i", path("ec.key")])
+        openssl(["req", "-new", "-x509", "-key", path("ec.key"), "-subj", "/CN=imported-ec", "-days", "3", "-out", path("ec.crt")])
+        ypt(["-a", "import-certificate", "-s", "9d", "-i", path("ec.crt")])
+        openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", path("peer.key")])
+        openssl(["pkey", "-in", path("peer.key"), "-pubout", "-outform", "DER", "-out", path("peer.der")])
+        openssl(["pkey", "-in", path("peer.key"), "-pubout", "-out", path("peer.pem")])
+        let derive = PCSCHarness.run("pkcs11-tool", ["--module", pkcs11Module, "--login", "--pin", "123456",
+                                                     "--derive", "-m", "ECDH1-DERIVE", "--id", "03",
+                                                     "-i", path("peer.der"), "-o", path("z-card.bin")])
+        XCTAssertTrue(derive.succeeded, derive.stderr)
+        openssl(["pkeyutl", "-derive", "-inkey", path("ec.key"), "-peerkey", path("peer.pem"), "-out", path("z-openssl.bin")])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("z-card.bin"))),
+                       try Data(contentsOf: URL(fileURLWithPath: path("z-openssl.bin"))))
     }
 }
 

@@ -45,7 +45,7 @@ pcsc_up() {
     pcscd || { pcsc_log "pcscd failed to start"; return 1; }
     local i
     for i in $(seq 1 50); do [ -f /run/pcscd/pcscd.pid ] && break; sleep 0.1; done
-    PCSC_STARTED_PID=$(tr -d '\0' </run/pcscd/pcscd.pid 2>/dev/null)
+    PCSC_STARTED_PID=$(tr -d '\0' </run/pcscd/pcscd.pid 2>/dev/null || true)
     export PCSC_STARTED_PID
     pcsc_log "started pcscd (pid ${PCSC_STARTED_PID:-?})"
   fi
@@ -88,9 +88,20 @@ vcard_start() { # state port [log]
   bin=$(vcard_binary) || { pcsc_log "no virtual-card executable: run swift build first"; return 1; }
   if [ -n "${VCARD_PIDS[$port]:-}" ] && kill -0 "${VCARD_PIDS[$port]}" 2>/dev/null; then return 0; fi
   [ -f "$state" ] || "$bin" init --state "$state" >/dev/null || return 1
+  local reader; reader=$(vcard_reader_name "$port")
+  # vpcd serves one card per port: let a card that is still leaving go first.
+  vcard_wait_empty "$reader" 20 || pcsc_log "reader '$reader' still holds another card"
+  local before; before=$(wc -l <"$log" 2>/dev/null || echo 0)
   "$bin" run --state "$state" --port "$port" >>"$log" 2>&1 &
   VCARD_PIDS[$port]=$!
-  vcard_wait_card "$(vcard_reader_name "$port")" || { vcard_stop "$port"; return 1; }
+  # Inserted means vpcd spoke to *this* process (a TCP connect alone may sit in the backlog).
+  local i
+  for i in $(seq 1 150); do
+    tail -n +"$((before + 1))" "$log" 2>/dev/null | grep -q 'card inserted' && break
+    sleep 0.1
+  done
+  tail -n +"$((before + 1))" "$log" 2>/dev/null | grep -q 'card inserted' && vcard_wait_card "$reader" || {
+    pcsc_log "card $state did not come up on port $port (see $log)"; vcard_stop "$port"; return 1; }
 }
 
 vcard_stop() { # [port]

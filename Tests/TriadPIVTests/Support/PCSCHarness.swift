@@ -148,7 +148,8 @@ enum PCSCHarness {
         var description: String {
             switch self {
             case .pcscdUnavailable: return "pcscd/vpcd not available"
-            case let .cardDidNotAppear(reader, log): return "no card appeared in \(reader); virtual-card said: \(log)"
+            case let .cardDidNotAppear(reader, log):
+                return "no card appeared in \(reader) (is another card holding that vpcd port?); virtual-card said: \(log)"
             case let .initFailed(why): return "virtual-card init failed: \(why)"
             }
         }
@@ -175,6 +176,9 @@ final class VirtualCardProcess {
         self.statePath = statePath
         self.port = port
         try PCSCHarness.ensurePCSCD()
+        // Another card may still hold the slot (a previous test, another suite); give it
+        // time to go, since vpcd serves one card per port.
+        _ = PCSCHarness.waitForCard(reader: PCSCHarness.readerName(port: port), present: false, timeout: 20)
         if !FileManager.default.fileExists(atPath: statePath) {
             var args = ["init", "--state", statePath]
             if let serial { args += ["--serial", String(serial)] }
@@ -182,7 +186,7 @@ final class VirtualCardProcess {
             guard result.succeeded else { throw PCSCHarness.HarnessError.initFailed(result.stderr) }
         }
         logURL = URL(fileURLWithPath: statePath + ".run.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process = Process()
         process.executableURL = PCSCHarness.virtualCardExecutable
         process.arguments = ["run", "--state", statePath, "--port", String(port)] + (trace ? ["--trace"] : [])
@@ -195,7 +199,7 @@ final class VirtualCardProcess {
         // for our insertion.
         let deadline = Date().addingTimeInterval(15)
         while !log.contains("card inserted") && process.isRunning && Date() < deadline { usleep(50_000) }
-        guard PCSCHarness.waitForCard(reader: readerName) else {
+        guard log.contains("card inserted"), PCSCHarness.waitForCard(reader: readerName) else {
             stop()
             throw PCSCHarness.HarnessError.cardDidNotAppear(reader: readerName, log: log)
         }
