@@ -19,13 +19,14 @@ measure() {
     tail -n1 "$W/times/$name.tmp" >>"$W/times/$name"; rm -f "$W/times/$name.tmp"
 }
 
-# stats NAME: "median_wall median_cpu max_rss_kib" or nothing when there are no runs.
+# stats NAME: "median_wall median_cpu max_rss_kib median_user all_walls" or nothing when there are no runs.
 stats() {
     [ -s "$W/times/$1" ] || return 0
     python3 - "$W/times/$1" <<'PY'
 import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
-print(statistics.median(r[0] for r in rows), statistics.median(r[1] + r[2] for r in rows), int(max(r[3] for r in rows)))
+print(statistics.median(r[0] for r in rows), statistics.median(r[1] + r[2] for r in rows), int(max(r[3] for r in rows)),
+      statistics.median(r[1] for r in rows), ",".join(f"{r[0]:.1f}" for r in rows))
 PY
 }
 
@@ -35,10 +36,11 @@ row() {
     if [ -z "$s" ]; then printf '%-44s %9s\n' "$1" "n/a"; return; fi
     python3 - "$1" "$3" "$SPEED_MBS" $s <<'PY'
 import sys
-label, size, speed, wall, cpu, rss = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+label, size, speed = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+wall, cpu, rss, user = float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
 mbs = size / wall / 1e6
-cpu_mbs = size / cpu / 1e6 if cpu > 0 else float("inf")
-print(f"{label:<44} {wall:9.2f} {mbs:9.0f} {cpu:9.2f} {cpu_mbs:9.0f} {cpu_mbs / speed:9.2f} {rss / 1024:7.1f}MB")
+user_mbs = size / user / 1e6 if user > 0 else float("inf")
+print(f"{label:<44} {wall:8.2f} {mbs:7.0f} {cpu:7.2f} {user:7.2f} {user_mbs:8.0f} {user_mbs / speed:8.2f} {rss / 1024:7.1f}MB")
 PY
 }
 
@@ -48,8 +50,8 @@ row_files() {
     if [ -z "$s" ]; then printf '%-44s %9s\n' "$1" "n/a"; return; fi
     python3 - "$1" "$3" $s <<'PY'
 import sys
-label, n, wall, cpu, rss = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
-print(f"{label:<44} {wall:9.2f} {n / wall:9.0f} {cpu:9.2f} {wall / n * 1000:12.3f}")
+label, n, wall, cpu, walls = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[7]
+print(f"{label:<44} {wall:8.2f} {n / wall:7.0f} {cpu:7.2f} {wall / n * 1000:12.3f}   ({walls})")
 PY
 }
 

@@ -68,7 +68,7 @@ public struct IdentityResolver {
     func loadKeyFile(_ path: String) throws -> PrivateKey {
         let name = "file:" + path
         var pem: SecureBytes
-        do { pem = SecureBytes(try SecretFile.read(path)) } catch {
+        do { pem = try SecretFile.read(path) } catch {
             throw CLIError.identity(name, "cannot read the key file (\(error)); check the path and permissions")
         }
         defer { pem = SecureBytes(count: 0) }

@@ -58,21 +58,26 @@ public enum Passphrase {
     }
 }
 
-/// Reads a whole key file into a buffer the caller wipes (no Foundation `Data` copies).
+/// Reads a whole key file straight into secret storage: the size comes from `fstat`, so
+/// there is no growing buffer leaving copies of the key in freed memory.
 enum SecretFile {
-    static func read(_ path: String) throws -> [UInt8] {
+    static func read(_ path: String) throws -> SecureBytes {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CLIError.io(path, String(cString: strerror(errno))) }
         defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        defer { wipe(&chunk) }
-        while true {
-            let n = Glibc.read(fd, &chunk, chunk.count)
-            if n < 0 { if errno == EINTR { continue }; throw CLIError.io(path, String(cString: strerror(errno))) }
-            if n == 0 { break }
-            out += chunk[0..<n]
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw CLIError.io(path, String(cString: strerror(errno))) }
+        guard st.st_size <= 1 << 20 else { throw CLIError.io(path, "is larger than 1 MiB; not a PEM key file") }
+        var out = SecureBytes(count: Int(st.st_size))
+        var filled = 0
+        try out.withUnsafeMutableBytes { buffer in
+            while filled < buffer.count {
+                let n = Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+                if n < 0 { if errno == EINTR { continue }; throw CLIError.io(path, String(cString: strerror(errno))) }
+                if n == 0 { break }
+                filled += n
+            }
         }
-        return out
+        return filled == out.count ? out : out.slice(0..<filled)
     }
 }

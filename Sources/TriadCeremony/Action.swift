@@ -56,6 +56,15 @@ public enum RecoveryFactor: String, CaseIterable, Sendable {
     case recoveryCard = "recovery-card"  // Management
     case cardPIN = "card-pin"            // Medical
 
+    /// How the paper script names it.
+    public var displayName: String {
+        switch self {
+        case .escrowBlob: return "the escrow blob (IT)"
+        case .recoveryCard: return "the recovery card (Management)"
+        case .cardPIN: return "the card's PIN (Medical)"
+        }
+    }
+
     /// The fact a presenting action establishes, e.g. `factor:card-pin`.
     public var fact: String { "factor:\(rawValue)" }
 }

@@ -24,5 +24,6 @@ public struct ActionRegistry: Sendable {
         RecordValueAction.self,
         PrintAnchorAction.self,
         RecordEnvironmentAction.self,
+        RecordEvidenceAction.self,
     ] + recoveryActions)
 }

@@ -19,6 +19,8 @@ public enum CeremonyError: Error, Equatable, CustomStringConvertible {
     /// An append failed: the ceremony stopped before anything else ran.
     case cannotLog(ceremony: String, journal: String, step: String, reason: String)
     case noSecretInput
+    /// Ctrl-C or SIGTERM during the run.
+    case interrupted
     case secretEmpty(source: String)
 
     public var description: String {
@@ -50,6 +52,8 @@ public enum CeremonyError: Error, Equatable, CustomStringConvertible {
         case .cannotLog(let id, let journal, let step, let reason):
             return "cannot write to the journal \(journal) at step \(step) (\(reason)); the ceremony stopped and no further action ran. "
                 + "When the journal is writable again, close it with: ceremony abort --journal \(journal) --ceremony \(id) --reason \"journal unwritable\""
+        case .interrupted:
+            return "interrupted at the terminal (Ctrl-C)"
         case .noSecretInput:
             return "no terminal to read a PIN from; pass --pin-fd N"
         case .secretEmpty(let source):

@@ -1,3 +1,4 @@
+import Foundation
 import TriadCrypto
 import TriadJournal
 
@@ -40,7 +41,7 @@ private struct Replay {
         if let pinned, pinned.sha256 != sha {
             throw fail(1, "the ceremony ran script SHA-256 \(sha), not the given script's \(pinned.sha256)")
         }
-        do { script = try ScriptLoader.parse(text, origin: "the script in entry 1") } catch { throw fail(1, "\(error)") }
+        do { script = try ScriptCache.parse(text, sha256: sha) } catch { throw fail(1, "\(error)") }
         if s["name"]?.stringValue != script.name || s["version"]?.intValue != Int64(script.version) {
             throw fail(1, "BEGIN names a different script name or version than the embedded text")
         }
@@ -166,6 +167,9 @@ private struct Replay {
                 facts.formUnion(produced)
                 completed.insert(step.id)
                 return true
+            case EventType.refused:
+                guard abortedHere else { throw fail(k + 1, "a REFUSED step must be followed by ABORTED") }
+                return false
             case EventType.stepFailed:
                 if abortedHere { return false }
                 let x = try next("EXCEPTION after the failed step \(step.id)")
@@ -190,5 +194,20 @@ private struct Replay {
         let p = e.payload
         report.exceptions.append("entry \(n), step \(e.step): expected \"\(p["expected"]?.stringValue ?? "")\"; happened \"\(p["happened"]?.stringValue ?? "")\"; decided \"\(p["decision"]?.stringValue ?? "")\" (\(p["continue"]?.stringValue ?? "")), witness \(person.display)")
         return p["continue"]?.stringValue ?? ""
+    }
+}
+
+/// Parsed embedded scripts by SHA-256, so verifying many transcripts of one script parses
+/// its YAML once.
+private enum ScriptCache {
+    nonisolated(unsafe) static var scripts: [String: CeremonyScript] = [:]
+    static let lock = NSLock()
+
+    static func parse(_ text: String, sha256: String) throws -> CeremonyScript {
+        lock.lock(); defer { lock.unlock() }
+        if let s = scripts[sha256] { return s }
+        let s = try ScriptLoader.parse(text, origin: "the script in entry 1")
+        scripts[sha256] = s
+        return s
     }
 }

@@ -43,6 +43,7 @@ public final class Engine {
         try preflight()
         defer { secrets.zeroise() }
         try begin()
+        var terminal: JournalEntry?
         do {
             for (index, act) in script.acts.enumerated() {
                 position = (act.id, "", "")
@@ -60,7 +61,7 @@ public final class Engine {
             ])
             secrets.zeroise()
             prompter.show(AnchorBanner.text(seq: closed.seq, words: AnchorWords.anchor(hexHash: closed.hash), reason: "CLOSED"))
-            return try finish(closed)
+            terminal = closed
         } catch let stop as Stop {
             let (step, reason, refused): (String, String, Bool) = {
                 switch stop {
@@ -79,7 +80,12 @@ public final class Engine {
             let aborted = try abort(reason: error.description)
             _ = try finish(aborted)
             throw CeremonyError.aborted(ceremony: ceremonyID, step: position.step.isEmpty ? "-" : position.step, reason: error.description)
+        } catch {
+            let aborted = try abort(reason: "\(error)")
+            _ = try finish(aborted)
+            throw CeremonyError.aborted(ceremony: ceremonyID, step: position.step.isEmpty ? "-" : position.step, reason: "\(error)")
         }
+        return try finish(terminal!)
     }
 
     // MARK: Start and end

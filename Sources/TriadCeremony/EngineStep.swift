@@ -12,6 +12,7 @@ extension Engine {
         let arguments = StepArguments(step.arguments.mapValues { Substitution.apply($0, parameters) })
         var attempt = 0
         while true {
+            if Interruption.requested { throw Stop.aborted(step: step.id, reason: CeremonyError.interrupted.description) }
             prompter.show(StepCard.card(script, act, step, action: action, participants: participants))
             let choice = try prompter.ask(key: "\(step.id).go", question: "[Enter] run this step · pause · exception · abort",
                                           defaultAnswer: "go").lowercased()
@@ -51,21 +52,32 @@ extension Engine {
                     "facts": .array(produced.sorted().map { .string($0) }),
                 ])
                 return
-            } catch let failure as ActionError {
-                participants = context.participants
-                position.role = step.role
-                try append(EventType.stepFailed, ["error": .string(failure.message)])
-                prompter.show("✗ Step \(step.id) did not succeed: \(failure.message)")
-                if failure.fatal { throw Stop.aborted(step: step.id, reason: failure.message) }
-                let decision = try exception(step, happened: failure.message, choices: ["retry", "skip"])
-                if decision == "skip" { counts.skipped += 1; return }
             } catch let error as CeremonyError {
                 switch error {
                 case .samePersonTwoRoles, .roleAlreadyFilled, .invalidParticipant:
+                    position.role = step.role
+                    try append(EventType.refused, ["reason": .string(error.description)])
+                    prompter.show("✗ REFUSED: step \(step.id): \(error.description)")
                     throw Stop.refused(step: step.id, reason: error.description)
                 default:
                     throw error
                 }
+            } catch let error as JournalError {
+                throw error
+            } catch let stop as Stop {
+                throw stop
+            } catch {
+                // An ActionError, or any error of a lower layer (a wrong PIN, a bad blob):
+                // a deviation the participants handle with an exception, or abort.
+                let message = (error as? ActionError)?.message ?? String(describing: error)
+                participants = context.participants
+                position.role = step.role
+                try append(EventType.stepFailed, ["error": .string(message)])
+                prompter.show("✗ Step \(step.id) did not succeed: \(message)")
+                // A fatal failure (a wrong or missing recovery factor) allows no exception.
+                if (error as? ActionError)?.fatal == true { throw Stop.aborted(step: step.id, reason: message) }
+                let decision = try exception(step, happened: message, choices: ["retry", "skip"])
+                if decision == "skip" { counts.skipped += 1; return }
             }
         }
     }

@@ -31,7 +31,7 @@ public final class TerminalPrompter: Prompter {
     public func ask(key: String, question: String, defaultAnswer: String?) throws -> String {
         let hint = defaultAnswer.map { " [\($0)]" } ?? ""
         output.write(Data("\(question)\(hint) > ".utf8))
-        guard let line = readLine() else { throw CeremonyError.inputEnded(key: key) }
+        guard let line = try readLine() else { throw CeremonyError.inputEnded(key: key) }
         let answer = line.trimmingCharacters(in: .whitespaces)
         if answer.isEmpty, let d = defaultAnswer { return d }
         return answer
@@ -40,12 +40,12 @@ public final class TerminalPrompter: Prompter {
     public func unusedAnswers() -> [String] { [] }
 
     /// Reads one line byte by byte, so nothing after it is consumed from the terminal.
-    private func readLine() -> String? {
+    private func readLine() throws -> String? {
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while true {
             let n = read(input.fileDescriptor, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EINTR { try Interruption.check(); continue }
             if n <= 0 { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
             if byte == 0x0A { return String(decoding: line, as: UTF8.self) }
             if byte != 0x0D { line.append(byte) }

@@ -34,7 +34,7 @@ public struct SecretInput: Sendable {
         var byte: UInt8 = 0
         while true {
             let n = Foundation.read(fd, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EINTR { try Interruption.check(); continue }
             if n <= 0 { break }
             if byte == 0x0A { break }
             if byte != 0x0D { bytes.append(byte) }

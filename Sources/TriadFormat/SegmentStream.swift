@@ -64,7 +64,8 @@ enum PayloadStream {
     /// Decrypts the segments `input` yields, handing each authenticated plaintext segment
     /// to `sink` in order. Stops with an error at the first segment that fails; segments
     /// before it were authentic, but the caller must treat the whole output as invalid
-    /// (truncation is only known at the end). `reseal` lets re-encryption reuse the flag.
+    /// (truncation is only known at the end). The sink also gets the segment index and final
+    /// flag, so re-encryption can seal each segment at the same position.
     static func decrypt(from input: FileHandle, payloadKey: SecureBytes, path: String,
                         sink: (UnsafeRawBufferPointer, _ index: UInt64, _ isFinal: Bool) throws -> Void) throws -> UInt64 {
         let cipher = try AESGCMSegmentCipher(key: payloadKey, encrypting: false)

@@ -45,10 +45,10 @@ enum FileIO {
     }
 
     /// Writes `bytes` to a fresh temporary file beside `path` and fsyncs it; returns its path.
-    static func writeTemporary(beside path: String, _ bytes: [UInt8]) throws -> String {
+    static func writeTemporary(beside path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws -> String {
         let dir = path.directory
         let tmp = dir + "/.triad-tmp-" + SecureRandom.bytes(count: 8).hex
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw ZoneError.io(tmp, "cannot create: \(errorText())") }
         var ok = true
         bytes.withUnsafeBytes { raw in
@@ -66,8 +66,8 @@ enum FileIO {
     }
 
     /// Atomically replaces (or creates) `path`.
-    static func writeReplacing(_ path: String, _ bytes: [UInt8]) throws {
-        let tmp = try writeTemporary(beside: path, bytes)
+    static func writeReplacing(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let tmp = try writeTemporary(beside: path, bytes, mode: mode)
         guard rename(tmp, path) == 0 else {
             let e = errorText(); unlink(tmp); throw ZoneError.io(path, "cannot rename into place: \(e)")
         }

@@ -152,6 +152,7 @@ public struct Zone {
             throw ZoneError.notAMemberCertificate(member.subject, root)
         }
         let remaining = policy.members.filter { $0.fingerprint != existing.fingerprint }
+        guard !remaining.isEmpty else { throw ZoneError.lastMember(member.subject, root) }
         let epoch = policy.currentEpoch + 1
         let zoneKey = SecureBytes.random(count: 32)
         var keyring = self.keyring

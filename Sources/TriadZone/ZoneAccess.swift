@@ -8,9 +8,10 @@ import TriadFormat
 /// predates the newest epoch, even after a plain rekey, and recognise files it already did
 /// (so it is resumable). The format carries unknown slot types through rewraps and covers
 /// them by the header MAC, so this marker cannot be altered without the file key.
-/// Type 0x7F01 is in the vendor range of research/formats.md §8.2; body = epoch, 4 bytes BE.
+/// Type 0x0101 (docs/zone.md §7; an "unknown" type to format readers, docs/format.md §3.1);
+/// body = the epoch, 4 bytes big-endian.
 public struct KeyOriginMarker: Recipient {
-    public static let slotType: UInt16 = 0x7F01
+    public static let slotType: UInt16 = 0x0101
     public let epoch: UInt32
 
     public init(epoch: UInt32) { self.epoch = epoch }

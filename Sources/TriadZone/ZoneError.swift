@@ -26,6 +26,7 @@ public enum ZoneError: Error, CustomStringConvertible, Equatable {
     case state(String, String)
     case io(String, String)
     case signingNeedsKeyFile(String)
+    case lastMember(String, String)
 
     public var description: String {
         switch self {
@@ -77,6 +78,8 @@ public enum ZoneError: Error, CustomStringConvertible, Equatable {
             return "local state \(path): \(detail); check the permissions of $XDG_STATE_HOME/triad"
         case let .io(path, detail):
             return "\(path): \(detail)"
+        case let .lastMember(subject, dir):
+            return "\(subject) is the last member of the zone \(dir); grant another member first, or nobody could read new files"
         case let .signingNeedsKeyFile(identity):
             return "\(identity) cannot sign the zone policy: signing needs an officer key given as file:PATH (PIV signing slot 9C is not supported yet)"
         }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import TriadCrypto
 import TriadFormat
 
@@ -11,6 +14,10 @@ public struct ZoneFiles {
     public var notice: (String) -> Void = { _ in }
     /// Temporaries older than this (seconds) are from a dead run and are removed.
     public var staleTemporaryAge = 15 * 60
+    /// Files encrypted at once. Each file costs two fsyncs (file, folder), so on real disks
+    /// the wall time is fsync latency; a few workers overlap it. Only `encrypt` runs in
+    /// parallel: it uses software public keys only, while decrypt/rekey may drive a card.
+    public var workers = 4
 
     public init(access: ZoneAccess) { self.access = access }
 
@@ -26,20 +33,34 @@ public struct ZoneFiles {
         let recipients = try access.recipients()
         let listing = try ZoneTree.list(paths)
         ZoneTree.removeStale(listing.temporaries, olderThan: staleTemporaryAge)
-        var counts = Counts()
-        for (i, file) in listing.files.enumerated() {
-            progress(i, listing.files.count)
-            if EncryptedFile.isEncrypted(at: file) {
-                let header = try EncryptedFile.readHeader(at: file)
-                if header.zoneID != zone.policy.zoneID { notice("\(file) belongs to another zone; left as it is") }
-                counts.skipped += 1
-                continue
-            }
-            try EncryptedFile.encrypt(inputPath: file, outputPath: file, zoneID: zone.policy.zoneID, recipients: recipients)
-            counts.done += 1
+        return try ParallelFiles.run(listing.files, workers: workers, progress: progress) { file in
+            try encryptOne(file, recipients: recipients)
         }
-        progress(listing.files.count, listing.files.count)
-        return counts
+    }
+
+    /// Encrypts one file unless it is already encrypted; false if it was skipped.
+    ///
+    /// Why through an open descriptor: colleagues may encrypt the same tree at the same time.
+    /// Checking the magic by path and then encrypting by path could encrypt a colleague's
+    /// fresh ciphertext a second time. Here the magic is checked on the inode we hold open and
+    /// exactly that inode is encrypted (via /proc/self/fd); if a colleague's rename lands
+    /// first, ours replaces it with an encryption of the same plaintext.
+    func encryptOne(_ file: String, recipients: [any Recipient]) throws -> Bool {
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ZoneError.io(file, "cannot open: \(FileIO.errorText())") }
+        defer { close(fd) }
+        let held = "/proc/self/fd/\(fd)"
+        if EncryptedFile.isEncrypted(at: held) {
+            let header = try EncryptedFile.readHeader(at: file)
+            if header.zoneID != zone.policy.zoneID { notice("\(file) belongs to another zone; left as it is") }
+            return false
+        }
+        do {
+            try EncryptedFile.encrypt(inputPath: held, outputPath: file, zoneID: zone.policy.zoneID, recipients: recipients)
+        } catch FormatError.io(let path, let operation, let code) where path == held {
+            throw FormatError.io(path: file, operation: operation, errno: code)
+        }
+        return true
     }
 
     /// Decrypts in place, or (with `output`) writes plaintext copies under `output` keeping
@@ -57,7 +78,8 @@ public struct ZoneFiles {
                 target = file
             }
             guard EncryptedFile.isEncrypted(at: file) else {
-                if output != nil { try FileIO.writeReplacing(target, try FileIO.readAll(file)) }
+                // Copies of plaintext are private to their owner, like decrypted files (0600).
+                if output != nil { try FileIO.writeReplacing(target, try FileIO.readAll(file), mode: 0o600) }
                 counts.skipped += 1
                 continue
             }

@@ -33,6 +33,8 @@ public struct ZoneStatus {
     public var memberSubjects: [String]
     public var recoveryCertificates: [[UInt8]]
     public var files = FileCounts()
+    /// The kept versions and whether they form an unbroken, officer-signed chain.
+    public var history = PolicyHistory(versions: 0, problems: [])
 
     public static func of(root: String, context: ZoneContext) throws -> ZoneStatus {
         let zone = try Zone.load(root: root)
@@ -47,6 +49,7 @@ public struct ZoneStatus {
             epoch: policy.currentEpoch, officers: policy.officers.map(\.fingerprint),
             members: policy.members.map(\.fingerprint), memberSubjects: policy.members.map(\.subject),
             recoveryCertificates: policy.recoveryCertificates.map(\.fingerprint))
+        status.history = try PolicyHistory.verify(root: root)
         let listing = try ZoneTree.list([root])
         status.files.temporary = listing.temporaries.count
         for file in listing.files {

@@ -20,7 +20,13 @@ public enum ZoneTree {
     /// Regular files under each of `paths` (files or folders), in a stable order.
     public static func list(_ paths: [String]) throws -> Listing {
         var listing = Listing()
-        for p in paths { try walk(Zone.absolute(p), into: &listing, top: true) }
+        for p in paths {
+            let path = Zone.absolute(p)
+            guard !path.split(separator: "/").contains(".zone") else {
+                throw ZoneError.io(path, "is zone metadata (.zone/); zone commands work on the zone's files, not on .zone/")
+            }
+            try walk(path, into: &listing, top: true)
+        }
         return listing
     }
 

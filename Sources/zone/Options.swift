@@ -29,6 +29,8 @@ struct IdentityOptions: ParsableArguments {
 
     /// Officer operations sign the policy, which needs a software key.
     func resolveSigningKey() throws -> (ResolvedIdentity, PrivateKey) {
+        // Refuse a card before opening it: no PIN is asked for an operation that cannot work.
+        if case .piv = try IdentitySpec(parsing: identity) { throw ZoneError.signingNeedsKeyFile(identity) }
         let resolved = try resolve()
         guard let key = resolved.privateKey else { throw ZoneError.signingNeedsKeyFile(resolved.name) }
         return (resolved, key)

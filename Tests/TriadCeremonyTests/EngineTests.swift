@@ -1,4 +1,5 @@
 import Foundation
+import TriadCrypto
 import XCTest
 @testable import TriadCeremony
 import TriadJournal
@@ -71,6 +72,8 @@ final class EngineTests: XCTestCase {
             XCTAssertEqual(entries.last?.event, EventType.aborted)
             XCTAssertTrue(entries.last?.payload["reason"]?.stringValue?.contains("already fills the role it") == true)
             XCTAssertFalse(entries.contains { $0.event == EventType.stepDone && $0.step == "roll-call" })
+            XCTAssertEqual(entries.suffix(2).map(\.event), [EventType.refused, EventType.aborted])
+            XCTAssertNoThrow(try Verifier.verify(transcript: Transcript.text(entries)).get())
         }
     }
 
@@ -293,5 +296,67 @@ final class EngineTests: XCTestCase {
         let closed = try journal.entries(ceremony: id)
         XCTAssertEqual(closed.last?.event, EventType.aborted)
         XCTAssertNoThrow(try Verifier.verify(transcript: Transcript.text(closed), registry: Support.registry).get())
+    }
+
+    /// An error from a lower layer inside an action is a deviation like any other: journaled
+    /// as STEP_FAILED, then a witnessed exception lets the step be retried.
+    func testLowerLayerErrorIsADeviationNotACrash() throws {
+        let script = try ScriptLoader.parse("""
+            name: fail-once
+            version: 1
+            title: Fail once
+            purpose: an action fails with a card error, then succeeds
+            roles:
+              admin: { title: Administrator }
+              witness: { title: Witness, witness: true }
+            acts:
+              - id: one
+                title: One
+                steps:
+                  - { id: roll-call, role: admin, say: r, action: identify-participants, with: { roles: [admin, witness] } }
+                  - { id: card-op, role: admin, say: c, action: test-fail-once }
+            """, origin: "fail-once")
+        TestKeyActions.FailOnce.failed = false
+        let answers = """
+            roll-call: { admin: {name: A, id: "1"}, witness: {name: W, id: "2"} }
+            card-op.exception: { choice: retry, decision: "PIN mistyped; Medical types it again", witness: "yes" }
+            """
+        let r = try Support.run(script: script, answers: answers, dir: try Support.tempDir()).0.get()
+        XCTAssertTrue(r.closed)
+        let text = try String(contentsOfFile: r.transcriptPath!, encoding: .utf8)
+        XCTAssertTrue(text.contains("PIN incorrect, 2 tries left"))
+        XCTAssertEqual(try Verifier.verify(transcript: text, registry: Support.registry).get().exceptions.count, 1)
+    }
+
+    /// Evidence files (video, scans) are hashed into the journal, binding the audit bundle
+    /// to the transcript; a missing file is a deviation, not a silent gap.
+    func testEvidenceFilesAreHashedIntoTheJournal() throws {
+        let dir = try Support.tempDir()
+        try Data("camera 1 footage".utf8).write(to: URL(fileURLWithPath: "\(dir)/cam1.mp4"))
+        let script = try ScriptLoader.parse("""
+            name: evidence
+            version: 1
+            title: Evidence
+            purpose: hash the evidence bundle
+            roles:
+              admin: { title: Administrator }
+              witness: { title: Witness, witness: true }
+            acts:
+              - id: one
+                title: One
+                steps:
+                  - { id: roll-call, role: admin, say: r, action: identify-participants, with: { roles: [admin, witness] } }
+                  - { id: bundle, role: admin, say: b, action: record-evidence, confirm: [witness] }
+            """, origin: "evidence")
+        let answers = """
+            roll-call: { admin: {name: A, id: "1"}, witness: {name: W, id: "2"} }
+            bundle: { path: ["\(dir)/missing.mp4", "", "\(dir)/cam1.mp4", ""], confirm.witness: "yes" }
+            bundle.exception: { choice: retry, decision: "wrong file name; use cam1", witness: "yes" }
+            """
+        let r = try Support.run(script: script, answers: answers, dir: dir).0.get()
+        let text = try String(contentsOfFile: r.transcriptPath!, encoding: .utf8)
+        XCTAssertTrue(text.contains(Hex.encode(SHA256.hash(Array("camera 1 footage".utf8)))))
+        XCTAssertTrue(text.contains("cannot read evidence file"))
+        XCTAssertEqual(try Verifier.verify(transcript: text).get().exceptions.count, 1)
     }
 }

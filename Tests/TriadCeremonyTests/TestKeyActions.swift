@@ -7,7 +7,7 @@ import TriadJournal
 /// be: each presents one factor, and `test-unlock` combines all three. They hold real
 /// `SecureBytes` in the ceremony's secret store; the PIN is read from `--pin-fd`.
 enum TestKeyActions {
-    static let all: [any CeremonyAction.Type] = [LoadBlob.self, InsertCard.self, TakePIN.self, Unlock.self, LockJournal.self, CountRuns.self]
+    static let all: [any CeremonyAction.Type] = [LoadBlob.self, InsertCard.self, TakePIN.self, Unlock.self, LockJournal.self, CountRuns.self, FailOnce.self]
 
     struct LoadBlob: CeremonyAction {
         static let name = "test-load-blob"
@@ -89,6 +89,20 @@ enum TestKeyActions {
             try? lockerInput?.fileHandleForWriting.close()
             locker?.waitUntilExit()
             locker = nil; lockerInput = nil
+        }
+    }
+
+    /// Fails the first time with a lower layer's error (not an ActionError), as a wrong
+    /// PIN from the card layer would.
+    struct FailOnce: CeremonyAction {
+        struct CardLayerError: Error, CustomStringConvertible { var description: String { "PIN incorrect, 2 tries left" } }
+        static let name = "test-fail-once"
+        static let summary = "test: fails once"
+        static let parameters: [ParameterSpec] = []
+        nonisolated(unsafe) static var failed = false
+        func run(_ context: inout ActionContext) throws -> ActionOutcome {
+            if !Self.failed { Self.failed = true; throw CardLayerError() }
+            return ActionOutcome()
         }
     }
 

@@ -168,6 +168,20 @@ final class VectorGeneratorTests: XCTestCase {
         _ = unknownHeader
         try emit("flipped-unknown-slot", flipped(withUnknown, slotStart + 4 + 5), "a byte of the unknown slot's body",
                  openWith: both, expect: "headerAuthenticationFailed")
+        // Slot-block edits by someone without the file key (e.g. storage admins): lengths fixed up, MAC left alone.
+        func rebuilt(_ slots: [KeySlot]) -> [UInt8] {
+            var block: [UInt8] = []
+            block.appendBE(UInt32(slots.reduce(0) { $0 + $1.encodedLength }))
+            block.appendBE(UInt16(slots.count))
+            for slot in slots { block.appendBE(slot.type); block.appendBE(UInt16(slot.body.count)); block += slot.body }
+            return header.core + block + header.mac + Array(base[header.encodedLength...])
+        }
+        try emit("slots-reordered", rebuilt(header.slots.reversed()), "recovery slot moved before the zone slot, lengths valid",
+                 openWith: both, expect: "headerAuthenticationFailed")
+        try emit("recovery-slot-stripped", rebuilt([header.slots[0]]), "the recovery slot removed and the lengths fixed up",
+                 expect: "headerAuthenticationFailed")
+        try emit("unknown-slot-injected", rebuilt(header.slots + [KeySlot(type: 0x7F01, body: [0xEE])]),
+                 "an unknown slot added without the file key", openWith: both, expect: "headerAuthenticationFailed")
         for (name, length) in [("truncated-in-magic", 4), ("truncated-in-core", 30), ("truncated-in-slot-count", 65),
                                ("truncated-in-slots", slotStart + 50), ("truncated-in-mac", header.encodedLength - 10),
                                ("truncated-after-header", header.encodedLength), ("truncated-in-tag", header.encodedLength + 10)] {

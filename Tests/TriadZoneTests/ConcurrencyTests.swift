@@ -40,20 +40,20 @@ final class ConcurrencyTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: z, withIntermediateDirectories: true)
             XCTAssertEqual(s.zone("init", z, "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
                                   "--recovery-cert", recovery.cert).status, 0)
-            var results: [RunResult?] = [nil, nil]
+            let results = Box<[RunResult?]>([nil, nil])
             let lock = NSLock()
             let group = DispatchGroup()
             for (i, member) in [bob, carol].enumerated() {
                 group.enter()
                 DispatchQueue.global().async {
                     let r = s.zone("grant", z, "--cert", member.cert, "--identity", "file:" + officer.key)
-                    lock.lock(); results[i] = r; lock.unlock()
+                    lock.lock(); results.value[i] = r; lock.unlock()
                     group.leave()
                 }
             }
             group.wait()
             for (i, member) in [bob, carol].enumerated() {
-                let r = results[i]!
+                let r = results.value[i]!
                 if r.status != 0 {
                     refusals += 1
                     XCTAssertEqual(r.status, 1)
@@ -67,5 +67,51 @@ final class ConcurrencyTests: XCTestCase {
             XCTAssertEqual(members.count, 3)
         }
         print("concurrent grants: \(refusals) of 10 rounds raced and were refused with the re-run message")
+    }
+
+    /// Two members encrypt the same tree at once (DESIGN §1: many people, same servers): no
+    /// file ends up encrypted twice, and every file decrypts to its plaintext.
+    func testConcurrentEncryptsNeverDoubleEncrypt() throws {
+        let officer = PKI.make("officer-p256", "p256"), alice = PKI.make("alice-rsa2048", "rsa2048")
+        let recovery = PKI.make("recovery-p384", "p384")
+        var rng = SeededGenerator(seed: 7)
+        for round in 0..<3 {
+            let s = Scratch()
+            var originals: [String: [UInt8]] = [:]
+            for i in 0..<60 { originals["z/f\(i)"] = rng.bytes(Int(rng.next() % 20000)); s.write("z/f\(i)", originals["z/f\(i)"]!) }
+            XCTAssertEqual(s.zone("init", s.path("z"), "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
+                                  "--recovery-cert", recovery.cert, "--member", alice.cert).status, 0)
+            let group = DispatchGroup()
+            for who in [officer, alice] {
+                group.enter()
+                DispatchQueue.global().async {
+                    XCTAssertEqual(s.zone("encrypt", s.path("z"), "--identity", "file:" + who.key).status, 0)
+                    group.leave()
+                }
+            }
+            group.wait()
+            for (p, data) in originals {
+                let r = s.zone("cat", s.path(p), "--identity", "file:" + alice.key)
+                XCTAssertTrue(Array(r.stdout) == data, "round \(round): \(p) is not its plaintext \(r.stderr)")
+            }
+            XCTAssertEqual(s.files("z")["encrypted"], originals.count)
+        }
+    }
+
+    func testRevokingTheLastMemberAndTouchingZoneMetadataAreRefused() {
+        let s = Scratch()
+        let officer = PKI.make("officer-p256", "p256"), recovery = PKI.make("recovery-p384", "p384")
+        s.write("z/f", [1])
+        XCTAssertEqual(s.zone("init", s.path("z"), "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
+                              "--recovery-cert", recovery.cert).status, 0)
+        var r = s.zone("revoke", s.path("z"), "--cert", officer.cert, "--identity", "file:" + officer.key)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("last member"), r.stderr)
+        r = s.zone("encrypt", s.path("z/.zone/policy.1"), "--identity", "file:" + officer.key)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("is zone metadata"), r.stderr)
+        r = s.zone("init", s.path("z"), "--officer-cert", officer.cert, "--identity", "file:" + officer.key, "--recovery-cert", recovery.cert)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("already a zone"), r.stderr)
     }
 }

@@ -40,7 +40,8 @@ final class KillTests: XCTestCase {
             p.environment = s.environment
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
-            let delay = Double(rng.next() % 1000) / 1000 * fullRun * 1.1
+            // Anywhere from early start-up to just past the end of a full run.
+            let delay = (0.05 + Double(rng.next() % 1000) / 1000) * fullRun
             start = Date()
             try p.run()
             usleep(useconds_t(delay * 1_000_000))
@@ -55,9 +56,9 @@ final class KillTests: XCTestCase {
                     let out = s.path("check")
                     XCTAssertNoThrow(try EncryptedFile.decrypt(inputPath: full, outputPath: out, identities: access.identities),
                                      "iteration \(iteration): \(path) is encrypted but does not decrypt")
-                    XCTAssertEqual(s.read("check"), original, "iteration \(iteration): \(path)")
+                    XCTAssertTrue(s.read("check") == original, "iteration \(iteration): \(path) decrypts to something else")
                 } else {
-                    XCTAssertEqual(s.read(path), original, "iteration \(iteration): \(path) is neither plaintext nor encrypted")
+                    XCTAssertTrue(s.read(path) == original, "iteration \(iteration): \(path) is neither plaintext nor encrypted")
                 }
             }
             if encrypted > 0 && encrypted < originals.count { midway += 1 }
@@ -79,7 +80,58 @@ final class KillTests: XCTestCase {
             try decryptAll(originals.keys, s, access)
         }
         print("kill test: 50 SIGKILLs, \(midway) left the tree part-encrypted, \(temporariesLeft) temporary files left by killed runs; full run \(Int(fullRun * 1000)) ms")
-        XCTAssertGreaterThan(midway, 10, "kills should often land mid-tree")
+        XCTAssertGreaterThanOrEqual(midway, 5, "kills should often land mid-tree")
+    }
+
+    /// `zone rekey --reencrypt` after a revocation, SIGKILLed 15 times at random moments:
+    /// every file stays readable by the remaining member, and a re-run finishes the job.
+    func testSIGKILLsDuringRekeyReencrypt() throws {
+        let s = Scratch()
+        let officer = PKI.make("officer-p256", "p256"), bob = PKI.make("bob-p384", "p384")
+        let recovery = PKI.make("recovery-rsa2048", "rsa2048")
+        var rng = SeededGenerator(seed: 15)
+        var originals: [String: [UInt8]] = [:]
+        for i in 0..<12 {
+            let p = "z/f\(i)"
+            originals[p] = rng.bytes([0, 1, 65536, 65537, 400_000, 1_200_000][i % 6])
+            s.write(p, originals[p]!)
+        }
+        let z = s.path("z")
+        XCTAssertEqual(s.zone("init", z, "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
+                              "--recovery-cert", recovery.cert).status, 0)
+        XCTAssertEqual(s.zone("encrypt", z, "--identity", "file:" + officer.key).status, 0)
+        var midway = 0
+        for iteration in 0..<15 {
+            XCTAssertEqual(s.zone("grant", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
+            XCTAssertEqual(s.zone("revoke", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
+            let access = try ZoneAccess(zone: Zone.open(root: z, context: s.context), key: PKI.privateKey(officer.key), identityName: "officer")
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Scratch.zoneBinary)
+            p.arguments = ["rekey", z, "--reencrypt", "--identity", "file:" + officer.key]
+            p.environment = s.environment
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            usleep(useconds_t(rng.next() % 250_000))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let origins = try originals.keys.map { KeyOriginMarker.epoch(in: try EncryptedFile.readHeader(at: s.path($0)).slots) }
+            let epoch = access.zone.policy.currentEpoch
+            if origins.contains(epoch) && origins.contains(where: { $0 < epoch }) { midway += 1 }
+            for (path, original) in originals {
+                XCTAssertNoThrow(try EncryptedFile.decrypt(inputPath: s.path(path), outputPath: s.path("check"), identities: access.identities),
+                                 "iteration \(iteration): \(path)")
+                XCTAssertTrue(s.read("check") == original, "iteration \(iteration): \(path) decrypts to something else")
+            }
+            let r = s.zone("rekey", z, "--reencrypt", "--identity", "file:" + officer.key)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let files = s.files("z")
+            XCTAssertEqual(files["stale_key_origin"], 0, "iteration \(iteration)")
+            XCTAssertEqual(files["stale_epoch"], 0, "iteration \(iteration)")
+            XCTAssertEqual(files["encrypted"], originals.count)
+            for t in try ZoneTree.list([z]).temporaries { unlink(t) }
+        }
+        print("rekey kill test: 15 SIGKILLs, \(midway) left the tree part re-encrypted")
     }
 
     private func decryptAll(_ paths: Dictionary<String, [UInt8]>.Keys, _ s: Scratch, _ access: ZoneAccess) throws {

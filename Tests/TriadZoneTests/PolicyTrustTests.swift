@@ -54,6 +54,26 @@ final class PolicyTrustTests: XCTestCase {
         assertRefused(alice, containing: "is not signed by an officer")
     }
 
+    /// The kept history is checked link by link: an edited old version or a missing one shows.
+    func testPolicyHistoryReportsBreaks() throws {
+        let bob = PKI.make("bob-p384", "p384")
+        XCTAssertEqual(s.zone("grant", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
+        XCTAssertEqual(try PolicyHistory.verify(root: z), PolicyHistory(versions: 2, problems: []))
+        let v1 = Zone.policyPath(root: z, version: 1)
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: v1)))
+        bytes[bytes.count - 3] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: v1))
+        let broken = try PolicyHistory.verify(root: z)
+        XCTAssertTrue(broken.problems.contains("\(v1) is not signed by one of its officers"), "\(broken)")
+        XCTAssertTrue(broken.problems.contains("\(Zone.policyPath(root: z, version: 2)) does not chain to policy.1"), "\(broken)")
+        try FileManager.default.removeItem(atPath: v1)
+        XCTAssertEqual(try PolicyHistory.verify(root: z).problems, ["\(v1) is missing"])
+        // Pruned history does not stop the zone: trust in version 2 comes from local state.
+        XCTAssertEqual(s.zone("encrypt", z, "--identity", "file:" + alice.key).status, 0)
+        let history = s.status("z")["policy_history"] as? [String: Any]
+        XCTAssertEqual(history?["intact"] as? Bool, false)
+    }
+
     func testHandSwappedRecoveryCertificateIsRefused() throws {
         try handEdit { $0.recoveryCertificates = [PKI.certificate(mallory.cert)] }
         assertRefused(alice, containing: "is not signed by an officer")
@@ -174,5 +194,17 @@ final class PolicyTrustTests: XCTestCase {
         let signed = try SignedPolicy.sign(next, officer: PKI.certificate(officer.cert), key: PKI.privateKey(officer.key))
         try Data(signed.fileBytes).write(to: URL(fileURLWithPath: Zone.policyPath(root: z, version: 2)))
         assertRefused(alice, containing: "is not listed in the trust file")
+    }
+
+    /// Policies are signed with a key file: a `piv:` identity offers ECDH / RSA decryption
+    /// (slot 9D) but no signature, so officer commands refuse it before touching the card.
+    func testCardIdentityCannotSignPolicies() {
+        let bob = PKI.make("bob-p384", "p384")
+        for command in ["grant", "revoke"] {
+            let r = s.zone(command, z, "--cert", bob.cert, "--identity", "piv:")
+            XCTAssertEqual(r.status, 1)
+            XCTAssertTrue(r.stderr.contains("piv: cannot sign the zone policy: signing needs an officer key given as file:PATH"), r.stderr)
+        }
+        XCTAssertEqual(try Zone.load(root: z).policy.version, 1)
     }
 }

@@ -79,6 +79,9 @@ final class RevocationTests: XCTestCase {
         }
         st = s.status("z")
         XCTAssertEqual(st["policy_version"] as? Int, 2)
+        let history = st["policy_history"] as? [String: Any]
+        XCTAssertEqual(history?["versions"] as? Int, 2)
+        XCTAssertEqual(history?["intact"] as? Bool, true, "\(history ?? [:])")
     }
 
     /// A member granted later reads files of earlier epochs too (every epoch is wrapped for them).

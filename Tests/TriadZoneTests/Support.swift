@@ -64,14 +64,15 @@ func shell(_ program: String, _ args: [String], environment: [String: String]? =
     p.standardOutput = out
     p.standardError = err
     try! p.run()
-    var outData = Data(), errData = Data()
+    // Read both pipes at once so a chatty child cannot block on a full pipe.
+    let errBox = Box<Data>(Data())
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    outData = out.fileHandleForReading.readDataToEndOfFile()
+    DispatchQueue.global().async { errBox.value = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     p.waitUntilExit()
-    return RunResult(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
+    return RunResult(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errBox.value, as: UTF8.self))
 }
 
 /// A scratch folder with its own local state (`XDG_STATE_HOME`), and the built `zone`.
@@ -134,7 +135,7 @@ final class Scratch {
     func write(_ p: String, _ data: [UInt8]) {
         let full = path(p)
         try! FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: full, contents: Data(data))
+        precondition(FileManager.default.createFile(atPath: full, contents: Data(data)), "cannot write \(full)")
     }
 
     func read(_ p: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path(p)) ?? Data()) }
@@ -167,4 +168,10 @@ struct SeededGenerator: RandomNumberGenerator {
         }
         return out
     }
+}
+
+/// A mutable cell shared with a worker thread; the DispatchGroup orders the accesses.
+final class Box<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
 }

@@ -25,7 +25,7 @@ public enum MarkdownRender {
         o.append("| Role | Holds | Name | Staff no. | Signature |")
         o.append("|---|---|---|---|---|")
         for r in script.roles {
-            o.append("| \(r.title)\(r.witness ? " (witness)" : "") `\(r.id)` | \(cell(r.holds)) | | | |")
+            o.append("| \(r.title)\(r.witness ? " — confirms exceptions" : "") | \(cell(r.holds)) | | | |")
         }
         o.append("")
         o.append("One person fills one role. The tool refuses the same name or staff number twice.")
@@ -40,7 +40,7 @@ public enum MarkdownRender {
         var number = 0
         for (index, act) in script.acts.enumerated() {
             o.append("")
-            o.append("## Act \(index + 1): \(act.title)")
+            o.append("## Act \(index + 1) of \(script.acts.count): \(act.title)")
             o.append("")
             o.append("| # | Who acts | Read aloud | The tool does | Confirms | Initials | Time |")
             o.append("|---|---|---|---|---|---|---|")
@@ -48,7 +48,7 @@ public enum MarkdownRender {
                 number += 1
                 let role = script.role(step.role)?.title ?? step.role
                 let confirm = step.confirm.map { script.role($0)?.title ?? $0 }.joined(separator: ", ")
-                o.append("| \(number) `\(step.id)` | \(cell(role)) | \(cell(step.say)) | \(cell(ShowText.toolDoes(step, registry))) | \(cell(confirm.isEmpty ? "—" : confirm)) | | |")
+                o.append("| \(number) `\(step.id)` | \(cell(role)) | \(cell(step.say)) | \(cell(ShowText.toolDoes(step, registry, script))) | \(cell(confirm.isEmpty ? "—" : confirm)) | | |")
             }
             o.append("")
             o.append("**End of act \(index + 1).** The tool prints the journal head. Everyone writes it down:")
@@ -70,6 +70,10 @@ public enum MarkdownRender {
         o.append("I was present throughout, the steps above were followed as initialled, and the exception sheet is complete.")
         o.append("If you do not agree, write \"do not agree\" and why.")
         o.append("")
+        o.append("**End of the ceremony.** The tool prints the final entry (CLOSED or ABORTED). Everyone writes it down:")
+        o.append("")
+        o.append("Entry no. ______  [ ] CLOSED  [ ] ABORTED  Words: ____________________________________________")
+        o.append("")
         o.append("| Role | Name | Signature | Date, time (UTC) |")
         o.append("|---|---|---|---|")
         for r in script.roles { o.append("| \(r.title) | | | |") }
@@ -86,24 +90,43 @@ public enum MarkdownRender {
 /// Words shared by both renderings.
 enum ShowText {
     /// The action's one-line summary, plus its notable arguments and preconditions.
-    static func toolDoes(_ step: Step, _ registry: ActionRegistry) -> String {
+    static func toolDoes(_ step: Step, _ registry: ActionRegistry, _ script: CeremonyScript) -> String {
         var parts = [registry.action(named: step.action)?.summary ?? "(unknown action \(step.action))"]
-        let args = step.arguments.keys.sorted().compactMap { k -> String? in
-            guard let v = step.arguments[k] else { return nil }
-            switch v {
-            case .string(let s): return "\(k): \(s)"
-            case .int(let i): return "\(k): \(i)"
-            case .bool(let b): return b ? k : nil
-            case .array(let a): return "\(k): \(a.compactMap(\.stringValue).joined(separator: ", "))"
-            default: return nil
+        for key in step.arguments.keys.sorted(by: { order($0) < order($1) }) {
+            guard let label = labels[key], let value = step.arguments[key] else { continue }
+            switch value {
+            case .string(let s): parts.append("\(label): \(sentence(plain(s)))")
+            case .int(let i): parts.append("\(label): \(i).")
+            case .bool(let b): if b { parts.append("\(label).") }
+            case .array(let a):
+                let items = a.compactMap(\.stringValue).map { key == "roles" ? (script.role($0)?.title ?? $0) : $0 }
+                parts.append("\(label): \(items.joined(separator: ", ")).")
+            default: break
             }
         }
-        if !args.isEmpty { parts.append("(" + args.joined(separator: "; ") + ")") }
         if let action = registry.action(named: step.action), !action.combines.isEmpty {
-            parts.append("Needs, in this ceremony: " + action.combines.map(\.rawValue).joined(separator: ", ") + ".")
+            parts.append("Needs, presented earlier in this same ceremony: " + action.combines.map(\.displayName).joined(separator: ", ") + ".")
         }
-        if !step.after.isEmpty { parts.append("Only after: " + step.after.joined(separator: ", ") + ".") }
-        if !step.requires.isEmpty { parts.append("Only if: " + step.requires.joined(separator: ", ") + ".") }
+        if !step.after.isEmpty { parts.append("Only after step " + step.after.joined(separator: ", ") + ".") }
+        if !step.requires.isEmpty { parts.append("Only if earlier steps established: " + step.requires.joined(separator: ", ") + ".") }
         return parts.joined(separator: " ")
+    }
+
+    /// How arguments read on paper; arguments not listed (e.g. `fact`) are for the tool only.
+    static let labels = ["question": "Asks", "prompt": "Asks", "roles": "Roles called", "name": "Records",
+                         "expect": "Must equal", "twice": "Typed twice"]
+
+    static func order(_ key: String) -> Int { ["roles", "name", "question", "prompt", "expect", "pattern", "twice"].firstIndex(of: key) ?? 99 }
+
+    static func sentence(_ s: String) -> String {
+        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        return [".", "?", "!"].contains(t.last.map(String.init) ?? "") ? t : t + "."
+    }
+
+    /// `${bag_serial}` reads as "the bag_serial value given at the start".
+    static func plain(_ s: String) -> String {
+        var out = s
+        for ref in Substitution.references(in: s) { out = out.replacingOccurrences(of: "${\(ref)}", with: "the \(ref) value given at the start") }
+        return out
     }
 }

@@ -35,6 +35,7 @@ extension ZoneCommand {
                 "members": s.members.map(\.hex),
                 "member_subjects": s.memberSubjects,
                 "recovery_certificates": s.recoveryCertificates.map(\.hex),
+                "policy_history": ["versions": s.history.versions, "intact": s.history.isIntact, "problems": s.history.problems],
                 "files": [
                     "encrypted": f.encrypted, "plaintext": f.plaintext, "stale_epoch": f.staleEpoch,
                     "missing_recovery_slot": f.missingRecoverySlot, "stale_key_origin": f.staleKeyOrigin,
@@ -54,6 +55,7 @@ extension ZoneCommand {
                 "epoch \(s.epoch); \(s.members.count) member(s):",
             ]
             for (fp, subject) in zip(s.members, s.memberSubjects) { lines.append("  \(fp.hex)  \(subject)") }
+            lines.append("policy history: \(s.history.versions) version(s), " + (s.history.isIntact ? "intact" : "BROKEN: " + s.history.problems.joined(separator: "; ")))
             lines.append("recovery certificates: " + s.recoveryCertificates.map(\.hex).joined(separator: ", "))
             lines.append("files: \(f.encrypted) encrypted, \(f.plaintext) plaintext, \(f.staleEpoch) on an older epoch, \(f.missingRecoverySlot) missing a recovery slot, \(f.staleKeyOrigin) with a key older than the epoch")
             if f.otherZone + f.damaged + f.temporary > 0 {

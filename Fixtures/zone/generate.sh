@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Regenerates Fixtures/zone/: a small zone made with stock openssl keys and the zone CLI, and
+# the edited policies the vector test (Tests/TriadZoneTests/PolicyVectorTests.swift) loops
+# over. The edits are made by edit_policy.py, an independent encoder of docs/zone.md §2.
+# Run from the project root after `swift build`. Keys here are test keys, never real ones.
+set -euo pipefail
+F=Fixtures/zone
+ZONE=${ZONE:-$(swift build --show-bin-path)/zone}
+WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+export XDG_STATE_HOME=$WORK/state
+rm -rf "$F/pki" "$F/zone" "$F/edits"; mkdir -p "$F/pki" "$F/edits" "$F/zone"
+for spec in officer:P-256 mallory:P-256 recovery:P-384 carol:P-256; do
+  n=${spec%%:*}; c=${spec#*:}
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:$c -out "$F/pki/$n.key" 2>/dev/null
+  openssl req -x509 -new -key "$F/pki/$n.key" -subj "/CN=$n/O=Fixture Hospital" -days 36500 -out "$F/pki/$n.crt"
+done
+for n in alice bob; do
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$F/pki/$n.key" 2>/dev/null
+  openssl req -x509 -new -key "$F/pki/$n.key" -subj "/CN=$n/O=Fixture Hospital" -days 36500 -out "$F/pki/$n.crt"
+done
+printf 'a plaintext file of the fixture zone\n' >"$F/zone/record.txt"
+"$ZONE" init "$F/zone" --officer-cert "$F/pki/officer.crt" --identity "file:$F/pki/officer.key" \
+  --recovery-cert "$F/pki/recovery.crt" --member "$F/pki/alice.crt" >/dev/null 2>&1
+cp -r "$F/zone" "$WORK/other"   # same zone id; its own local state (else: rollback)
+"$ZONE" grant "$F/zone" --cert "$F/pki/bob.crt" --identity "file:$F/pki/officer.key" >/dev/null
+# A second, genuinely officer-signed version 2 (carol instead of bob): the "replaced" case.
+XDG_STATE_HOME=$WORK/state-other "$ZONE" grant "$WORK/other" --cert "$F/pki/carol.crt" --identity "file:$F/pki/officer.key" >/dev/null
+cp "$WORK/other/.zone/policy.2" "$F/edits/policy.2.other-officer-signed"
+for k in "$WORK"/other/.zone/keyring-*; do [ -e "$F/zone/.zone/$(basename "$k")" ] || cp "$k" "$F/edits/$(basename "$k")"; done
+python3 "$F/edit_policy.py" "$F"
+echo "regenerated $F"

@@ -1,0 +1,47 @@
+import Foundation
+import TriadCrypto
+import TriadJournal
+
+/// Hashes evidence files into the journal — scans of the signed paper script, video files,
+/// photographs of seals — so the "audit bundle" is bound to the transcript (checklist item
+/// 26; the root KSK ceremonies publish such bundles, research/ceremonies.md §1.5).
+public struct RecordEvidenceAction: CeremonyAction {
+    public static let name = "record-evidence"
+    public static let summary = "The tool records the SHA-256 of each evidence file (video, scans, photos) in the journal."
+    public static let parameters = [
+        ParameterSpec("paths", .textList, "files to hash; when absent, the acting person types one path per line, an empty line ends"),
+    ]
+
+    public static func produces(_ arguments: StepArguments) -> [String] { ["evidence-recorded"] }
+
+    public init() {}
+
+    public func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        var paths = context.arguments.textList("paths").filter { !$0.isEmpty }
+        if paths.isEmpty {
+            while true {
+                let p = try context.ask("path", "Evidence file path (empty line when done)", default: "")
+                if p.isEmpty { break }
+                paths.append(p)
+            }
+        }
+        guard !paths.isEmpty else { throw ActionError("no evidence file was named") }
+        var files: [CanonicalValue] = []
+        for path in paths {
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw ActionError("cannot read evidence file \(path); check the path and that the medium is mounted")
+            }
+            defer { try? handle.close() }
+            let hasher = SHA256Hasher()
+            var size: Int64 = 0
+            while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                hasher.update(Array(chunk)); size += Int64(chunk.count)
+            }
+            let hash = Hex.encode(hasher.finalize())
+            try context.record("evidence", ["path": .string(path), "sha256": .string(hash), "bytes": .int(size)])
+            context.show("  \(path): \(size) bytes, SHA-256 \(hash)\n    words: \(AnchorWords.display(AnchorWords.anchor(hexHash: hash)))")
+            files.append(.string(path))
+        }
+        return ActionOutcome(["files": .array(files)])
+    }
+}
