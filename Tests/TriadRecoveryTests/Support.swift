@@ -54,12 +54,15 @@ final class VirtualCard {
     var process: Process?
     var reader: String { String(format: "Virtual PCD 00 %02d", port - 35963) }
 
+    /// Our card's serial, so the tests can tell it from another suite's card in a shared reader.
+    let serial: UInt32
+
     init(state: String, port: Int, serial: Int? = nil) throws {
         self.state = state
         self.port = port
+        self.serial = UInt32(serial ?? Int.random(in: 999_100_000...999_999_999))
         if !FileManager.default.fileExists(atPath: state) {
-            var args = ["init", "--state", state]
-            if let serial { args += ["--serial", String(serial)] }
+            let args = ["init", "--state", state, "--serial", String(self.serial)]
             let r = runProcess(product("virtual-card"), args)
             guard r.status == 0 else { throw RecoveryError.io(path: state, reason: "virtual-card init: \(r.stderr)") }
         }
@@ -77,8 +80,16 @@ final class VirtualCard {
         try p.run()
         process = p
         try waitFor(present: true)
-        usleep(200_000)
-        guard p.isRunning else { process = nil; throw RecoveryError.card("virtual-card on port \(port) exited (port taken by another card?)") }
+        // The card in the reader must be ours (vpcd takes one card per port; another suite's
+        // card may have won the port): compare serials, waiting for the reader to be ours.
+        for _ in 0..<300 {
+            if let card = try? connect(), (try? card.withTransaction({ () -> UInt32? in
+                let c = PIVClient(transport: card); _ = try c.select(); return try c.serial() })) == serial { return }
+            guard p.isRunning else { break }
+            usleep(200_000)
+        }
+        remove()
+        throw RecoveryError.card("reader \(reader): the card that answers is not ours (serial \(serial)); another program holds the reader")
     }
 
     func remove() {
