@@ -76,13 +76,33 @@ struct Crafter {
     }
 }
 
-/// Regenerates Fixtures/format when TRIAD_REGENERATE_VECTORS=1; otherwise does nothing.
-/// The vectors are committed: regenerate only when the format changes on purpose (the
-/// recovery slots use fresh ephemeral keys, so their bytes change on every run).
+/// Regenerates Fixtures/format when TRIAD_REGENERATE_VECTORS=1. Otherwise it generates the
+/// same set into a scratch folder and checks that it matches the committed manifest case for
+/// case (names, what opens them, expected outcome and plaintext), so the generator and the
+/// committed vectors cannot drift apart. Bytes are not compared: recovery slots use fresh
+/// ephemeral keys on every run.
 final class VectorGeneratorTests: XCTestCase {
     func testRegenerateVectors() throws {
-        guard ProcessInfo.processInfo.environment["TRIAD_REGENERATE_VECTORS"] == "1" else { return }
-        let dir = TestKeys.fixtures.path
+        if ProcessInfo.processInfo.environment["TRIAD_REGENERATE_VECTORS"] == "1" {
+            try generate(into: TestKeys.fixtures.path)
+            return
+        }
+        let scratch = ScratchDirectory()
+        let dir = scratch.file("vectors")
+        try generate(into: dir)
+        let decoder = JSONDecoder()
+        let fresh = try decoder.decode(VectorManifest.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/vectors.json")))
+        let committed = try decoder.decode(VectorManifest.self, from: Data(contentsOf: TestKeys.fixtures.appendingPathComponent("vectors.json")))
+        XCTAssertGreaterThan(committed.vectors.count, 40)
+        XCTAssertEqual(fresh.vectors.map(\.name), committed.vectors.map(\.name))
+        for (a, b) in zip(fresh.vectors, committed.vectors) {
+            XCTAssertEqual(a.expect, b.expect, a.name)
+            XCTAssertEqual(a.openWith, b.openWith, a.name)
+            XCTAssertEqual(a.plaintextSHA256, b.plaintextSHA256, a.name)
+        }
+    }
+
+    private func generate(into dir: String) throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for (name, algorithm) in [("recovery", KeyAlgorithm.ecP256), ("recovery-rsa", KeyAlgorithm.rsa(bits: 3072))] {
             if !FileManager.default.fileExists(atPath: dir + "/\(name).key.pem") {
@@ -256,7 +276,7 @@ final class VectorGeneratorTests: XCTestCase {
             recoveryKey: "recovery.key.pem", recoveryCertificate: "recovery.crt.pem", vectors: vectors)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(manifest).write(to: TestKeys.fixtures.appendingPathComponent("vectors.json"))
+        try encoder.encode(manifest).write(to: URL(fileURLWithPath: dir + "/vectors.json"))
     }
 }
 
