@@ -5,6 +5,14 @@ extension Certificate {
     /// A self-signed certificate for `key`, e.g. the recovery certificate made in the
     /// key-generation ceremony. `subject` is `CN=…,O=…` (RFC 2253 style, no escapes).
     public static func selfSigned(subject: String, key: PrivateKey, days: Int, keyUsage: String = "critical,keyEncipherment,keyAgreement") throws -> Certificate {
+        try build(subject: subject, publicKey: key.publicKey, issuer: nil, signingKey: key, days: days, keyUsage: keyUsage)
+    }
+
+    /// The one place a certificate is assembled: random 127-bit serial, validity from now,
+    /// CA:FALSE, the given key usage, a subject key identifier; signed by `signingKey`.
+    /// `issuer` nil means self-signed (the issuer name is the subject).
+    static func build(subject: String, publicKey: PublicKey, issuer: Certificate?, signingKey: PrivateKey,
+                      days: Int, keyUsage: String) throws -> Certificate {
         guard let x509 = X509_new() else { throw CryptoError.fromOpenSSL("X509_new") }
         let handle = Handle(x509)
         try check(X509_set_version(x509, 2), "certificate version")
@@ -18,16 +26,17 @@ extension Certificate {
         let name = try buildName(subject)
         defer { X509_NAME_free(name) }
         try check(X509_set_subject_name(x509, name), "certificate subject")
-        try check(X509_set_issuer_name(x509, name), "certificate issuer")
-        try check(X509_set_pubkey(x509, key.handle.pointer), "certificate key")
+        let issuerX509 = issuer?.handle.pointer ?? x509
+        try check(X509_set_issuer_name(x509, issuer.map { X509_get_subject_name($0.handle.pointer) } ?? name), "certificate issuer")
+        try check(X509_set_pubkey(x509, publicKey.handle.pointer), "certificate key")
         for (nid, value) in [(NID_basic_constraints, "critical,CA:FALSE"), (NID_key_usage, keyUsage), (NID_subject_key_identifier, "hash")] {
             var context = X509V3_CTX()
-            X509V3_set_ctx(&context, x509, x509, nil, nil, 0)
+            X509V3_set_ctx(&context, issuerX509, x509, nil, nil, 0)
             guard let ext = X509V3_EXT_conf_nid(nil, &context, nid, value) else { throw CryptoError.fromOpenSSL("certificate extension \(value)") }
             defer { X509_EXTENSION_free(ext) }
             try check(X509_add_ext(x509, ext, -1), "certificate extension")
         }
-        guard X509_sign(x509, key.handle.pointer, key.algorithm.signatureDigest) > 0 else { throw CryptoError.fromOpenSSL("X509_sign") }
+        guard X509_sign(x509, signingKey.handle.pointer, signingKey.algorithm.signatureDigest) > 0 else { throw CryptoError.fromOpenSSL("X509_sign") }
         return try Certificate(handle: handle)
     }
 
@@ -45,7 +54,7 @@ extension Certificate {
         return String(decoding: bio.contents, as: UTF8.self)
     }
 
-    private static func buildName(_ subject: String) throws -> OpaquePointer {
+    static func buildName(_ subject: String) throws -> OpaquePointer {
         guard let name = X509_NAME_new() else { throw CryptoError.fromOpenSSL("X509_NAME_new") }
         for part in subject.split(separator: ",") {
             let pieces = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
