@@ -69,3 +69,26 @@ extension Zone {
         return try Zone.publish(root: root, policy: next, keyring: keyring, officer: officer, key: key, context: context)
     }
 }
+
+extension Zone {
+    /// Fingerprints of recovery certificates an earlier policy version pinned and this one does
+    /// not: slots for them are left over from before a rotation, and `zone rekey` drops them so
+    /// the retired key opens nothing (docs/zone.md §7). Walks back from this (trusted) version by
+    /// the previous-policy hashes and stops at the first version that does not chain, so nobody
+    /// controlling the folder can make a certificate look retired; re-grant slots (certificates
+    /// of holders, never pinned) are therefore never in this set.
+    public func retiredRecoveryFingerprints() -> Set<[UInt8]> {
+        var retired = Set<[UInt8]>()
+        var expected = policy.previousPolicyHash
+        var version = policy.version
+        while version > 1 {
+            version -= 1
+            let path = Zone.policyPath(root: root, version: version)
+            guard let bytes = try? FileIO.readAll(path), SHA256.hash(bytes) == expected,
+                  let older = try? SignedPolicy(fileBytes: bytes, context: path) else { break }
+            retired.formUnion(older.policy.recoveryCertificates.map(\.fingerprint))
+            expected = older.policy.previousPolicyHash
+        }
+        return retired.subtracting(policy.recoveryCertificates.map(\.fingerprint))
+    }
+}
