@@ -89,6 +89,7 @@ final class RotationTests: XCTestCase {
         let files = try XCTUnwrap(st["files"] as? [String: Int])
         XCTAssertEqual(files["encrypted"], s.files.count)
         XCTAssertEqual(files["missing_recovery_slot"], 0)
+        XCTAssertEqual(files["retired_recovery_slot"], 0, "the ceremony left no slot for the old certificate")
 
         // The old recovery key opens no file; the new one (sealed for the same cards) opens all.
         let old = try keyFile(s, "old-recovery.key", oldKey)

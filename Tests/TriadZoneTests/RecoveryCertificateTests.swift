@@ -88,7 +88,9 @@ final class RecoveryCertificateTests: XCTestCase {
 
         // The retired key still opens f until a rekey drops its slot; then it opens nothing.
         XCTAssertEqual(cat("z/f", old.key).status, 0)
+        XCTAssertEqual(s.files("z")["retired_recovery_slot"], 1)
         XCTAssertEqual(s.zone("rekey", z, "--identity", "file:" + alice.key).status, 0)
+        XCTAssertEqual(s.files("z")["retired_recovery_slot"], 0)
         XCTAssertEqual(try recoveryFingerprints("z/f"), [fingerprint(new.cert)])
         XCTAssertEqual(cat("z/f", old.key).status, 1)
         XCTAssertEqual(cat("z/f", new.key).out, "record f")
