@@ -165,12 +165,12 @@ public struct Zone {
         return try Zone.publish(root: root, policy: next, keyring: keyring, officer: officer, key: key, context: context)
     }
 
-    private func officerCertificate(for key: PrivateKey) throws -> Certificate {
+    func officerCertificate(for key: PrivateKey) throws -> Certificate {
         guard let officer = policy.isOfficer(key.publicKey) else { throw ZoneError.notOfficer("the identity", root) }
         return officer
     }
 
-    private func nextPolicy(keyring: Keyring) -> ZonePolicy {
+    func nextPolicy(keyring: Keyring) -> ZonePolicy {
         var next = policy
         next.version = policy.version + 1
         next.previousPolicyHash = signed.hash

@@ -27,6 +27,11 @@ public enum ZoneError: Error, CustomStringConvertible, Equatable {
     case io(String, String)
     case signingNeedsKeyFile(String)
     case lastMember(String, String)
+    case recoveryNotPinned(String, String, String)
+    case recoveryAlreadyPinned(String, String, String)
+    case recoveryNotPublished(String, String, String)
+    case lastRecoveryCertificate(String)
+    case filesStillNeedRecoveryCertificate(String, Int, String)
 
     public var description: String {
         switch self {
@@ -80,6 +85,16 @@ public enum ZoneError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(detail)"
         case let .lastMember(subject, dir):
             return "\(subject) is the last member of the zone \(dir); grant another member first, or nobody could read new files"
+        case let .recoveryNotPinned(subject, fp, dir):
+            return "recovery certificate \(subject) (sha256 \(fp)) is not pinned by the zone \(dir); nothing to remove (zone status lists the pinned ones)"
+        case let .recoveryAlreadyPinned(subject, fp, dir):
+            return "recovery certificate \(subject) (sha256 \(fp)) is already pinned by the zone \(dir); nothing to add"
+        case let .recoveryNotPublished(subject, fp, trust):
+            return "recovery certificate \(subject) (sha256 \(fp)) is not listed in the trust file \(trust); IT must publish it there first (docs/recovery.md §5), then re-run"
+        case let .lastRecoveryCertificate(dir):
+            return "the zone \(dir) would pin no recovery certificate; every file must carry a recovery slot: add the new certificate (--add-cert) in the same command"
+        case let .filesStillNeedRecoveryCertificate(dir, count, example):
+            return "\(count) encrypted files of \(dir) (e.g. \(example)) carry a recovery slot only for a certificate being removed; finish the recovery-key rotation first (re-run the ceremony to resume it), or pin the new certificate, run zone rekey and retry; --force removes it anyway"
         case let .signingNeedsKeyFile(identity):
             return "\(identity) cannot sign the zone policy: signing needs an officer key given as file:PATH (PIV signing slot 9C is not supported yet)"
         }

@@ -104,6 +104,12 @@ public struct ZoneFiles {
         }
         let newest = ZoneSlotKey(zoneID: policy.zoneID, epoch: policy.currentEpoch, zoneKey: zoneKey)
         let full = try access.recipients()
+        // Slots for recovery certificates the zone no longer pins are dropped (the retired key
+        // must open nothing); re-grant slots, for certificates never pinned, are kept.
+        let retired = zone.retiredRecoveryFingerprints()
+        let isRetired = { (slot: KeySlot) -> Bool in
+            slot.type == SlotType.recovery && (try? RecoverySlotInfo(slot: slot)).map { retired.contains($0.certificateFingerprint) } == true
+        }
         let listing = try ZoneTree.list(paths)
         ZoneTree.removeStale(listing.temporaries, olderThan: staleTemporaryAge)
         var counts = Counts()
@@ -122,11 +128,11 @@ public struct ZoneFiles {
                     try EncryptedFile.reencrypt(at: file, identities: access.identities, zoneID: policy.zoneID, recipients: full)
                 }
                 counts.done += 1
-            } else if state.staleEpoch || !state.missingRecovery.isEmpty {
+            } else if state.staleEpoch || !state.missingRecovery.isEmpty || header.slots.contains(where: isRetired) {
                 let add: [any Recipient] = [newest] + state.missingRecovery.map { RecoveryRecipient(certificate: $0) }
                 try mapNoKey(file) {
                     try EncryptedFile.rewrap(at: file, identities: access.identities,
-                                             keep: { $0.type != SlotType.zone }, add: add)
+                                             keep: { $0.type != SlotType.zone && !isRetired($0) }, add: add)
                 }
                 counts.done += 1
             } else {

@@ -11,6 +11,9 @@ public struct ZoneStatus {
         public var staleEpoch = 0
         /// Encrypted files lacking a slot for some pinned recovery certificate.
         public var missingRecoverySlot = 0
+        /// Encrypted files still carrying a slot for a recovery certificate the zone retired
+        /// (pinned earlier, not now): the retired key still opens them until `zone rekey`.
+        public var retiredRecoverySlot = 0
         /// Encrypted files whose file key predates the newest epoch (`rekey --reencrypt`).
         public var staleKeyOrigin = 0
         /// Encrypted files of another zone, and files whose header does not parse.
@@ -50,6 +53,7 @@ public struct ZoneStatus {
             members: policy.members.map(\.fingerprint), memberSubjects: policy.members.map(\.subject),
             recoveryCertificates: policy.recoveryCertificates.map(\.fingerprint))
         status.history = try PolicyHistory.verify(root: root)
+        let retired = zone.retiredRecoveryFingerprints()
         let listing = try ZoneTree.list([root])
         status.files.temporary = listing.temporaries.count
         for file in listing.files {
@@ -60,6 +64,9 @@ public struct ZoneStatus {
             let state = FileState(header: header, policy: policy)
             if state.staleEpoch { status.files.staleEpoch += 1 }
             if !state.missingRecovery.isEmpty { status.files.missingRecoverySlot += 1 }
+            if !retired.isEmpty, header.slots.contains(where: {
+                $0.type == SlotType.recovery && (try? RecoverySlotInfo(slot: $0)).map { retired.contains($0.certificateFingerprint) } == true
+            }) { status.files.retiredRecoverySlot += 1 }
             if KeyOriginMarker.epoch(in: header.slots) < policy.currentEpoch { status.files.staleKeyOrigin += 1 }
         }
         return status

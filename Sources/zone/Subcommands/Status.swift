@@ -38,7 +38,8 @@ extension ZoneCommand {
                 "policy_history": ["versions": s.history.versions, "intact": s.history.isIntact, "problems": s.history.problems],
                 "files": [
                     "encrypted": f.encrypted, "plaintext": f.plaintext, "stale_epoch": f.staleEpoch,
-                    "missing_recovery_slot": f.missingRecoverySlot, "stale_key_origin": f.staleKeyOrigin,
+                    "missing_recovery_slot": f.missingRecoverySlot, "retired_recovery_slot": f.retiredRecoverySlot,
+                    "stale_key_origin": f.staleKeyOrigin,
                     "other_zone": f.otherZone, "damaged": f.damaged, "temporary": f.temporary,
                 ],
             ]
@@ -58,6 +59,9 @@ extension ZoneCommand {
             lines.append("policy history: \(s.history.versions) version(s), " + (s.history.isIntact ? "intact" : "BROKEN: " + s.history.problems.joined(separator: "; ")))
             lines.append("recovery certificates: " + s.recoveryCertificates.map(\.hex).joined(separator: ", "))
             lines.append("files: \(f.encrypted) encrypted, \(f.plaintext) plaintext, \(f.staleEpoch) on an older epoch, \(f.missingRecoverySlot) missing a recovery slot, \(f.staleKeyOrigin) with a key older than the epoch")
+            if f.retiredRecoverySlot > 0 {
+                lines.append("       \(f.retiredRecoverySlot) still open with a retired recovery key (run zone rekey)")
+            }
             if f.otherZone + f.damaged + f.temporary > 0 {
                 lines.append("       \(f.otherZone) of another zone, \(f.damaged) with a damaged header, \(f.temporary) temporary")
             }

@@ -92,14 +92,22 @@ struct RewrapRecoverySlotsAction: CeremonyAction {
             throw ActionError("no new recovery certificate in this ceremony", fatal: true)
         }
         let paths = context.arguments.textList("paths").flatMap { $0.split(separator: " ").map(String.init) }
-        let outcome = try factorStep("re-wrap") { try RecoveryFiles.rotate(paths, oldKey: key, old: old, new: new) }
+        // Ctrl-C (or SIGTERM) stops the loop after the file in hand, so the ceremony ends
+        // ABORTED with what was done journaled; running it again resumes (docs/recovery.md §5).
+        let outcome = try factorStep("re-wrap") {
+            try RecoveryFiles.rotate(paths, oldKey: key, old: old, new: new, shouldStop: { Interruption.requested })
+        }
         let coverage = try factorStep("coverage") { try RecoveryFiles.coverage(paths, certificate: new) }
         var payload = outcomePayload(outcome)
+        payload["interrupted"] = .bool(Interruption.requested)
         payload["old_certificate_fingerprint"] = .string(hex(old.fingerprint))
         payload["new_certificate_fingerprint"] = .string(hex(new.fingerprint))
         payload["coverage"] = .object(["encrypted": .int(Int64(coverage.encrypted)), "covered": .int(Int64(coverage.covered))])
         try context.record("recovery-slots-rewrapped", payload)
         context.show("Re-wrapped \(outcome.done) files (\(outcome.alreadyDone) were done before); coverage \(coverage.covered)/\(coverage.encrypted).")
+        if Interruption.requested {
+            throw ActionError("re-wrap interrupted after \(outcome.done) files (coverage \(coverage.covered)/\(coverage.encrypted)); run the ceremony again with the same new_out to resume", fatal: true)
+        }
         guard outcome.failed.isEmpty else { throw ActionError("re-wrap: \(outcome.failed.count) files failed (run the step again to resume): \(outcome.failed.prefix(3).joined(separator: "; "))") }
         return ActionOutcome(["done": .int(Int64(outcome.done)), "covered": .int(Int64(coverage.covered)), "encrypted": .int(Int64(coverage.encrypted))])
     }
