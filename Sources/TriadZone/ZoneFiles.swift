@@ -14,10 +14,14 @@ public struct ZoneFiles {
     public var notice: (String) -> Void = { _ in }
     /// Temporaries older than this (seconds) are from a dead run and are removed.
     public var staleTemporaryAge = 15 * 60
-    /// Files encrypted at once. Each file costs two fsyncs (file, folder), so on real disks
-    /// the wall time is fsync latency; a few workers overlap it. Only `encrypt` runs in
-    /// parallel: it uses software public keys only, while decrypt/rekey may drive a card.
+    /// Files encrypted at once by worker threads. With durability batched (below) the work
+    /// per file is mostly crypto and small syscalls, which two cores overlap. Only `encrypt`
+    /// runs in parallel: it uses software public keys only, while decrypt/rekey may drive a card.
     public var workers = 4
+    /// Durability is paid once per batch of this many files or bytes (docs/format.md §7.4):
+    /// encrypt into temporaries, fsync them in a row, rename each, fsync each folder once.
+    public var batchFiles = 256
+    public var batchBytes = 64 << 20
 
     public init(access: ZoneAccess) { self.access = access }
 
@@ -29,23 +33,60 @@ public struct ZoneFiles {
     }
 
     /// Encrypts every plaintext file under `paths` in place for the newest epoch.
+    ///
+    /// Batched (docs/format.md §7.4): a crash still leaves every file its plaintext or its
+    /// complete ciphertext, because a temporary is renamed only after the whole batch is
+    /// durable. On an error the files of the batch encrypted before it are committed, the
+    /// rest are left as they were, and the error is reported.
     public func encrypt(_ paths: [String]) throws -> Counts {
         let recipients = try access.recipients()
         let listing = try ZoneTree.list(paths)
         ZoneTree.removeStale(listing.temporaries, olderThan: staleTemporaryAge)
-        return try ParallelFiles.run(listing.files, workers: workers, progress: progress) { file in
-            try encryptOne(file, recipients: recipients)
+        let files = listing.files
+        var counts = Counts()
+        progress(0, files.count)
+        var start = 0
+        while start < files.count {
+            let end = batchEnd(files, from: start)
+            let outcome = ParallelFiles.map(Array(files[start..<end]), workers: workers, offset: start,
+                                            total: files.count, progress: progress) { file in
+                try encryptOne(file, recipients: recipients)
+            }
+            let stop = outcome.firstError?.index ?? outcome.values.count
+            var pending: [PendingFile] = []
+            for (i, value) in outcome.values.enumerated() {
+                guard let value else { continue }
+                if i >= stop { if let file = value { file.discard() }; continue }
+                if let file = value { pending.append(file); counts.done += 1 } else { counts.skipped += 1 }
+            }
+            try PendingBatch.commit(pending)
+            if let failure = outcome.firstError { throw failure.error }
+            start = end
         }
+        return counts
     }
 
-    /// Encrypts one file unless it is already encrypted; false if it was skipped.
+    /// The end of the batch that starts at `start`: at most `batchFiles` files and about
+    /// `batchBytes` bytes of plaintext (the dirty data one round of fsyncs has to write).
+    private func batchEnd(_ files: [String], from start: Int) -> Int {
+        var end = start, bytes = 0
+        while end < files.count && end - start < batchFiles && bytes < batchBytes {
+            var st = stat()
+            if lstat(files[end], &st) == 0 { bytes += Int(st.st_size) }
+            end += 1
+        }
+        return end
+    }
+
+    /// Encrypts one file into a pending temporary unless it is already encrypted; `.some(nil)`
+    /// if it was skipped. The caller commits the pending file (`PendingBatch.commit`).
     ///
     /// Why through an open descriptor: colleagues may encrypt the same tree at the same time.
     /// Checking the magic by path and then encrypting by path could encrypt a colleague's
     /// fresh ciphertext a second time. Here the magic is checked on the inode we hold open and
     /// exactly that inode is encrypted (via /proc/self/fd); if a colleague's rename lands
     /// first, ours replaces it with an encryption of the same plaintext.
-    func encryptOne(_ file: String, recipients: [any Recipient]) throws -> Bool {
+    func encryptOne(_ file: String, recipients: [any Recipient]) throws -> PendingFile?? {
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ZoneError.io(file, "cannot open: \(FileIO.errorText())") }
         defer { close(fd) }
@@ -53,14 +94,14 @@ public struct ZoneFiles {
         if EncryptedFile.isEncrypted(at: held) {
             let header = try EncryptedFile.readHeader(at: file)
             if header.zoneID != zone.policy.zoneID { notice("\(file) belongs to another zone; left as it is") }
-            return false
+            return .some(nil)
         }
         do {
-            try EncryptedFile.encrypt(inputPath: held, outputPath: file, zoneID: zone.policy.zoneID, recipients: recipients)
+            return .some(try EncryptedFile.encryptPending(inputPath: held, outputPath: file, zoneID: zone.policy.zoneID,
+                                                          recipients: recipients))
         } catch FormatError.io(let path, let operation, let code) where path == held {
             throw FormatError.io(path: file, operation: operation, errno: code)
         }
-        return true
     }
 
     /// Decrypts in place, or (with `output`) writes plaintext copies under `output` keeping
