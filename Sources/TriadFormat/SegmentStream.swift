@@ -23,6 +23,11 @@ struct SegmentNonce {
 enum PayloadStream {
     static let segment = Layout.segmentSize
     static let sealedSegment = Layout.segmentSize + Layout.tagLength
+    /// Sealed segments gathered per write(2): 16 × 64 KiB ≈ 1 MiB, so a large file costs
+    /// about one write call per MiB (docs/format.md §7.3).
+    static let segmentsPerWrite = 16
+    /// Dirty bytes after which writeback is started (§7.3).
+    static let writebackInterval = 8 << 20
 
     /// Encrypts everything `input` yields until end of file into `output`.
     ///
@@ -34,7 +39,9 @@ enum PayloadStream {
         let cipher = try AESGCMSegmentCipher(key: payloadKey, encrypting: true)
         var current = SegmentBuffer(count: segment)
         var next = SegmentBuffer(count: segment)
-        let sealed = SegmentBuffer(count: sealedSegment)
+        let sealed = SegmentBuffer(count: sealedSegment * segmentsPerWrite)
+        var filled = 0
+        var unsynced = 0
         var nonce = SegmentNonce()
         var index: UInt64 = 0
         var count = try input.readFully(into: current.pointer)
@@ -50,10 +57,20 @@ enum PayloadStream {
             }
             nonce.set(index: index, final: isFinal)
             try cipher.seal(UnsafeRawBufferPointer(current.prefix(count)), nonce: nonce.bytes,
-                            into: sealed.prefix(count),
-                            tag: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[count..<count + 16]))
-            try output.writeAll(UnsafeRawBufferPointer(sealed.prefix(count + 16)))
+                            into: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[filled..<filled + count]),
+                            tag: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[filled + count..<filled + count + 16]))
+            filled += count + 16
             total += UInt64(count)
+            if isFinal || filled + sealedSegment > sealed.count {
+                try output.writeAll(UnsafeRawBufferPointer(sealed.prefix(filled)))
+                unsynced += filled
+                filled = 0
+                // Start writeback as we go, so the final fsync finds little left (a no-op on pipes).
+                if isFinal || unsynced >= writebackInterval {
+                    Durability.startWriteback(output.fd)
+                    unsynced = 0
+                }
+            }
             if isFinal { return total }
             swap(&current, &next)
             count = nextCount
