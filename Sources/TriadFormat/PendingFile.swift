@@ -14,8 +14,16 @@ import Musl
 public final class PendingFile {
     let temp: AtomicFile
     public var destination: String { temp.destination }
+    /// The `.<name>.triad-tmp-<hex>` file holding the new content.
+    public var temporaryPath: String { temp.temporaryPath }
 
     init(temp: AtomicFile) { self.temp = temp }
+
+    /// Commits this file on its own, exactly as the one-file operations do (§7.1): fsync,
+    /// rename, fsync the folder.
+    public func commit() throws {
+        do { try temp.commit(mode: nil) } catch { temp.discard(); throw error }
+    }
 
     /// Gives up: removes the temporary now.
     public func discard() { temp.discard() }

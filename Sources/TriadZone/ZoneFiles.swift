@@ -109,6 +109,8 @@ public struct ZoneFiles {
     public func decrypt(_ paths: [String], output: String?) throws -> Counts {
         let listing = try ZoneTree.list(paths)
         var counts = Counts()
+        var batch = Batch(files: batchFiles, bytes: batchBytes)
+        defer { batch.commitRemaining() }
         for (i, file) in listing.files.enumerated() {
             progress(i, listing.files.count)
             let target: String
@@ -124,9 +126,12 @@ public struct ZoneFiles {
                 counts.skipped += 1
                 continue
             }
-            try mapNoKey(file) { try EncryptedFile.decrypt(inputPath: file, outputPath: target, identities: access.identities) }
+            try batch.add(try mapNoKey(file) {
+                try EncryptedFile.decryptPending(inputPath: file, outputPath: target, identities: access.identities)
+            })
             counts.done += 1
         }
+        try batch.commit()
         progress(listing.files.count, listing.files.count)
         return counts
     }
@@ -148,6 +153,8 @@ public struct ZoneFiles {
         let listing = try ZoneTree.list(paths)
         ZoneTree.removeStale(listing.temporaries, olderThan: staleTemporaryAge)
         var counts = Counts()
+        var batch = Batch(files: batchFiles, bytes: batchBytes)
+        defer { batch.commitRemaining() }
         for (i, file) in listing.files.enumerated() {
             progress(i, listing.files.count)
             guard EncryptedFile.isEncrypted(at: file) else { counts.skipped += 1; continue }
@@ -159,29 +166,66 @@ public struct ZoneFiles {
             }
             let state = FileState(header: header, access: access)
             if reencrypt && KeyOriginMarker.epoch(in: header.slots) < policy.currentEpoch {
-                try mapNoKey(file) {
-                    try EncryptedFile.reencrypt(at: file, identities: access.identities, zoneID: policy.zoneID, recipients: full)
-                }
+                try batch.add(try mapNoKey(file) {
+                    try EncryptedFile.reencryptPending(at: file, identities: access.identities, zoneID: policy.zoneID,
+                                                       recipients: full)
+                })
                 counts.done += 1
             } else if state.staleEpoch || !state.missingRecovery.isEmpty {
                 let add: [any Recipient] = [newest] + state.missingRecovery.map { RecoveryRecipient(certificate: $0) }
-                try mapNoKey(file) {
-                    try EncryptedFile.rewrap(at: file, identities: access.identities,
-                                             keep: { $0.type != SlotType.zone }, add: add)
-                }
+                try batch.add(try mapNoKey(file) {
+                    try EncryptedFile.rewrapPending(at: file, identities: access.identities,
+                                                    keep: { $0.type != SlotType.zone }, add: add)
+                })
                 counts.done += 1
             } else {
                 counts.skipped += 1
             }
         }
+        try batch.commit()
         progress(listing.files.count, listing.files.count)
         return counts
     }
 
-    private func mapNoKey(_ file: String, _ body: () throws -> Void) throws {
-        do { try body() } catch FormatError.noMatchingKey {
+    private func mapNoKey<T>(_ file: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch FormatError.noMatchingKey {
             throw ZoneError.noMatchingSlot(file, access.identityName)
         }
+    }
+}
+
+/// Pending files of a serial run (decrypt, rekey), committed with one round of durability per
+/// batch (docs/format.md §7.4). Why it matters: a file a run has finished must not be lost
+/// when a later file fails, so the caller commits on error too (`commitRemaining` in a defer).
+struct Batch {
+    let maxFiles: Int
+    let maxBytes: Int
+    private var pending: [PendingFile] = []
+    private var bytes = 0
+
+    init(files: Int, bytes: Int) {
+        maxFiles = files
+        maxBytes = bytes
+    }
+
+    mutating func add(_ file: PendingFile) throws {
+        pending.append(file)
+        var st = stat()
+        if stat(file.temporaryPath, &st) == 0 { bytes += Int(st.st_size) }
+        if pending.count >= maxFiles || bytes >= maxBytes { try commit() }
+    }
+
+    /// Makes every pending file durable and renames it into place.
+    mutating func commit() throws {
+        let files = pending
+        pending = []
+        bytes = 0
+        try PendingBatch.commit(files)
+    }
+
+    /// Commits what is pending; used on the error path so finished files stay finished.
+    mutating func commitRemaining() {
+        try? commit()
     }
 }
 
