@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import TriadCrypto
 
 /// The payload (docs/format.md §6): AES-256-GCM segments of 64 KiB plaintext, nonce =
@@ -39,7 +44,12 @@ enum PayloadStream {
         let cipher = try AESGCMSegmentCipher(key: payloadKey, encrypting: true)
         var current = SegmentBuffer(count: segment)
         var next = SegmentBuffer(count: segment)
-        let sealed = SegmentBuffer(count: sealedSegment * segmentsPerWrite)
+        let chunkSize = sealedSegment * segmentsPerWrite
+        // A large regular file is written on a second thread while the next chunk is sealed.
+        let writer = try overlapsWrites(input: input, output: output) ? ChunkWriter(output: output, chunkSize: chunkSize) : nil
+        defer { try? writer?.finish() }
+        let ownBuffer = writer == nil ? SegmentBuffer(count: chunkSize) : nil
+        var sealed = writer?.buffer ?? ownBuffer!
         var filled = 0
         var unsynced = 0
         var nonce = SegmentNonce()
@@ -62,7 +72,13 @@ enum PayloadStream {
             filled += count + 16
             total += UInt64(count)
             if isFinal || filled + sealedSegment > sealed.count {
-                try output.writeAll(UnsafeRawBufferPointer(sealed.prefix(filled)))
+                if let writer {
+                    try writer.submit(count: filled)
+                    sealed = writer.buffer
+                    if isFinal { try writer.finish() }
+                } else {
+                    try output.writeAll(UnsafeRawBufferPointer(sealed.prefix(filled)))
+                }
                 unsynced += filled
                 filled = 0
                 // Start writeback as we go, so the final fsync finds little left (a no-op on pipes).
@@ -77,6 +93,16 @@ enum PayloadStream {
             index += 1
         }
     }
+
+    /// Overlapping pays for a thread hop only on large regular files (a pipe's size is unknown).
+    static func overlapsWrites(input: FileHandle, output: FileHandle) throws -> Bool {
+        let inStat = try input.status(), outStat = try output.status()
+        return (inStat.st_mode & S_IFMT) == S_IFREG && (outStat.st_mode & S_IFMT) == S_IFREG
+            && Int(inStat.st_size) >= overlapThreshold
+    }
+
+    /// Plaintext size from which encryption and writing run on two threads (§7.3).
+    static let overlapThreshold = 4 << 20
 
     /// Decrypts the segments `input` yields, handing each authenticated plaintext segment
     /// to `sink` in order. Stops with an error at the first segment that fails; segments
