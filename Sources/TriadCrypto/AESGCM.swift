@@ -57,6 +57,9 @@ public enum AESGCM {
 public final class AESGCMSegmentCipher {
     private let context: OpaquePointer
     private let encrypting: Bool
+    /// Output of `EVP_CipherFinal_ex` (GCM writes nothing there, but the API wants a block),
+    /// allocated once with the context so `seal`/`open` allocate nothing per segment.
+    private let finalBlock = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
 
     /// The cipher is fetched once per process (OpenSSL 3 provider fetches are not free).
     nonisolated(unsafe) private static let cipher: OpaquePointer = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)!
@@ -72,7 +75,10 @@ public final class AESGCMSegmentCipher {
         try check(ok, "AES-256-GCM key setup")
     }
 
-    deinit { EVP_CIPHER_CTX_free(context) }   // frees and cleanses the key schedule
+    deinit {
+        EVP_CIPHER_CTX_free(context)   // frees and cleanses the key schedule
+        finalBlock.deallocate()
+    }
 
     /// Encrypts `input` into `output` (same length) and writes the 16-byte tag.
     public func seal(_ input: UnsafeRawBufferPointer, nonce: [UInt8], aad: [UInt8] = [],
@@ -85,8 +91,7 @@ public final class AESGCMSegmentCipher {
                                        input.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(input.count)), "AES-GCM encrypt")
         }
         var finalLength: Int32 = 0
-        var scratch = [UInt8](repeating: 0, count: 16)
-        try check(EVP_CipherFinal_ex(context, &scratch, &finalLength), "AES-GCM encrypt final")
+        try check(EVP_CipherFinal_ex(context, finalBlock, &finalLength), "AES-GCM encrypt final")
         try check(EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, 16, tag.baseAddress), "AES-GCM get tag")
     }
 
@@ -104,8 +109,7 @@ public final class AESGCMSegmentCipher {
         }
         try check(EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, 16, UnsafeMutableRawPointer(mutating: tag.baseAddress)), "AES-GCM set tag")
         var finalLength: Int32 = 0
-        var scratch = [UInt8](repeating: 0, count: 16)
-        if EVP_CipherFinal_ex(context, &scratch, &finalLength) != 1 {
+        if EVP_CipherFinal_ex(context, finalBlock, &finalLength) != 1 {
             ERR_clear_error()
             if input.count > 0 { OPENSSL_cleanse(output.baseAddress, input.count) }
             throw CryptoError.authenticationFailed

@@ -27,19 +27,28 @@ final class AtomicFile {
 
     /// Sets the final permission bits, fsyncs, renames over the destination and fsyncs the directory.
     func commit(mode: mode_t? = nil) throws {
+        try finishWriting(mode: mode)
+        try handle.sync()
+        try renameIntoPlace()
+        try Durability.syncDirectory(AtomicFile.split(destination).directory)
+    }
+
+    /// Batch step 1 (docs/format.md §7.4): the content is complete; set the final permission
+    /// bits and start writeback now, so the batch's later sync finds little left to write.
+    func finishWriting(mode: mode_t?) throws {
         if let mode, fchmod(handle.fd, mode & 0o7777) != 0 {
             throw FormatError.io(path: temporaryPath, operation: "chmod", errno: errno)
         }
-        try handle.sync()
+        Durability.startWriteback(handle.fd)
+    }
+
+    /// Batch step 3: renames over the destination. The caller has made the content durable
+    /// first (fsync or syncfs) and fsyncs the directory afterwards.
+    func renameIntoPlace() throws {
         guard rename(temporaryPath, destination) == 0 else {
             throw FormatError.io(path: destination, operation: "rename", errno: errno)
         }
         finished = true
-        let (directory, _) = AtomicFile.split(destination)
-        let dirFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dirFD >= 0 else { throw FormatError.io(path: directory, operation: "open directory", errno: errno) }
-        defer { close(dirFD) }
-        guard fsync(dirFD) == 0 else { throw FormatError.io(path: directory, operation: "fsync directory", errno: errno) }
     }
 
     /// Removes the temporary file now (also done on deinit).

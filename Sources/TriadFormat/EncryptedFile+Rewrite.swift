@@ -12,6 +12,13 @@ extension EncryptedFile {
     /// and the core only, never on the slots); temp + fsync + rename.
     public static func rewrap(at path: String, identities: [any Identity], keep: (KeySlot) -> Bool,
                               add: [any Recipient]) throws {
+        try rewrapPending(at: path, identities: identities, keep: keep, add: add).commit()
+    }
+
+    /// `rewrap` up to the batch commit (docs/format.md §7.4): the rewritten file is complete
+    /// in a temporary; `PendingBatch.commit` makes it durable and renames it over `path`.
+    public static func rewrapPending(at path: String, identities: [any Identity], keep: (KeySlot) -> Bool,
+                                     add: [any Recipient]) throws -> PendingFile {
         let input = try FileHandle(path: path, flags: O_RDONLY)
         let header = try readHeader(from: input)
         let fileKey = try unlockFileKey(header, identities: identities, path: path)
@@ -26,11 +33,12 @@ extension EncryptedFile {
         do {
             try temp.handle.writeAll(encoded)
             try copyRange(from: input, offset: header.encodedLength, count: size - header.encodedLength, to: temp.handle)
-            try temp.commit(mode: mode)
+            try temp.finishWriting(mode: mode)
         } catch {
             temp.discard()
             throw error
         }
+        return PendingFile(temp: temp)
     }
 
     /// Full re-encryption with a new file key and file id (after a revocation, when a removed
@@ -39,11 +47,22 @@ extension EncryptedFile {
     /// authenticated.
     public static func reencrypt(at path: String, identities: [any Identity], zoneID: [UInt8],
                                  recipients: [any Recipient]) throws {
-        try reencrypt(at: path, identities: identities, zoneID: zoneID, recipients: recipients, random: .system)
+        try reencryptPending(at: path, identities: identities, zoneID: zoneID, recipients: recipients, random: .system).commit()
+    }
+
+    /// `reencrypt` up to the batch commit (docs/format.md §7.4).
+    public static func reencryptPending(at path: String, identities: [any Identity], zoneID: [UInt8],
+                                        recipients: [any Recipient]) throws -> PendingFile {
+        try reencryptPending(at: path, identities: identities, zoneID: zoneID, recipients: recipients, random: .system)
     }
 
     static func reencrypt(at path: String, identities: [any Identity], zoneID: [UInt8],
                           recipients: [any Recipient], random: RandomSource) throws {
+        try reencryptPending(at: path, identities: identities, zoneID: zoneID, recipients: recipients, random: random).commit()
+    }
+
+    static func reencryptPending(at path: String, identities: [any Identity], zoneID: [UInt8],
+                                 recipients: [any Recipient], random: RandomSource) throws -> PendingFile {
         guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument("a zone id is 16 bytes") }
         guard !recipients.isEmpty else { throw FormatError.invalidArgument("a file needs at least one recipient") }
         let input = try FileHandle(path: path, flags: O_RDONLY)
@@ -70,11 +89,12 @@ extension EncryptedFile {
                                 tag: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[plain.count..<plain.count + 16]))
                 try temp.handle.writeAll(UnsafeRawBufferPointer(sealed.prefix(plain.count + 16)))
             }
-            try temp.commit(mode: mode)
+            try temp.finishWriting(mode: mode)
         } catch {
             temp.discard()
             throw error
         }
+        return PendingFile(temp: temp)
     }
 
     /// Copies `count` bytes at `offset` of `input` to the end of `output` through one 1 MiB

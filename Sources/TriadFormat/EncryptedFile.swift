@@ -56,6 +56,13 @@ public enum EncryptedFile {
     /// Decrypts to a file the same crash-safe way; on any failure nothing is left at
     /// `outputPath` or in the temp. A new file gets mode 0600; a replaced one keeps its mode.
     public static func decrypt(inputPath: String, outputPath: String, identities: [any Identity]) throws {
+        try decryptPending(inputPath: inputPath, outputPath: outputPath, identities: identities).commit()
+    }
+
+    /// `decrypt` up to the batch commit (docs/format.md §7.4): every segment has verified and
+    /// the plaintext is complete in a temporary (mode 0600 until committed, or the mode of the
+    /// file it replaces); `PendingBatch.commit` makes it durable and renames it.
+    public static func decryptPending(inputPath: String, outputPath: String, identities: [any Identity]) throws -> PendingFile {
         let input = try FileHandle(path: inputPath, flags: O_RDONLY)
         let header = try readHeader(from: input)
         let fileKey = try unlockFileKey(header, identities: identities, path: inputPath)
@@ -66,11 +73,12 @@ public enum EncryptedFile {
             _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, path: inputPath) { plain, _, _ in
                 try temp.handle.writeAll(plain)
             }
-            try temp.commit(mode: mode)
+            try temp.finishWriting(mode: mode)
         } catch {
             temp.discard()
             throw error
         }
+        return PendingFile(temp: temp)
     }
 
     /// Decrypts to an open descriptor (`zone cat` → stdout). Every segment is verified in a

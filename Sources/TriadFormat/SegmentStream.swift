@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import TriadCrypto
 
 /// The payload (docs/format.md §6): AES-256-GCM segments of 64 KiB plaintext, nonce =
@@ -23,6 +28,11 @@ struct SegmentNonce {
 enum PayloadStream {
     static let segment = Layout.segmentSize
     static let sealedSegment = Layout.segmentSize + Layout.tagLength
+    /// Sealed segments gathered per write(2): 16 × 64 KiB ≈ 1 MiB, so a large file costs
+    /// about one write call per MiB (docs/format.md §7.3).
+    static let segmentsPerWrite = 16
+    /// Dirty bytes after which writeback is started (§7.3).
+    static let writebackInterval = 8 << 20
 
     /// Encrypts everything `input` yields until end of file into `output`.
     ///
@@ -34,7 +44,14 @@ enum PayloadStream {
         let cipher = try AESGCMSegmentCipher(key: payloadKey, encrypting: true)
         var current = SegmentBuffer(count: segment)
         var next = SegmentBuffer(count: segment)
-        let sealed = SegmentBuffer(count: sealedSegment)
+        let chunkSize = sealedSegment * segmentsPerWrite
+        // A large regular file is written on a second thread while the next chunk is sealed.
+        let writer = try overlapsWrites(input: input, output: output) ? ChunkWriter(output: output, chunkSize: chunkSize) : nil
+        defer { try? writer?.finish() }
+        let ownBuffer = writer == nil ? SegmentBuffer(count: chunkSize) : nil
+        var sealed = writer?.buffer ?? ownBuffer!
+        var filled = 0
+        var unsynced = 0
         var nonce = SegmentNonce()
         var index: UInt64 = 0
         var count = try input.readFully(into: current.pointer)
@@ -50,16 +67,42 @@ enum PayloadStream {
             }
             nonce.set(index: index, final: isFinal)
             try cipher.seal(UnsafeRawBufferPointer(current.prefix(count)), nonce: nonce.bytes,
-                            into: sealed.prefix(count),
-                            tag: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[count..<count + 16]))
-            try output.writeAll(UnsafeRawBufferPointer(sealed.prefix(count + 16)))
+                            into: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[filled..<filled + count]),
+                            tag: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[filled + count..<filled + count + 16]))
+            filled += count + 16
             total += UInt64(count)
+            if isFinal || filled + sealedSegment > sealed.count {
+                if let writer {
+                    try writer.submit(count: filled)
+                    sealed = writer.buffer
+                    if isFinal { try writer.finish() }
+                } else {
+                    try output.writeAll(UnsafeRawBufferPointer(sealed.prefix(filled)))
+                }
+                unsynced += filled
+                filled = 0
+                // Start writeback as we go, so the final fsync finds little left (a no-op on pipes).
+                if isFinal || unsynced >= writebackInterval {
+                    Durability.startWriteback(output.fd)
+                    unsynced = 0
+                }
+            }
             if isFinal { return total }
             swap(&current, &next)
             count = nextCount
             index += 1
         }
     }
+
+    /// Overlapping pays for a thread hop only on large regular files (a pipe's size is unknown).
+    static func overlapsWrites(input: FileHandle, output: FileHandle) throws -> Bool {
+        let inStat = try input.status(), outStat = try output.status()
+        return (inStat.st_mode & S_IFMT) == S_IFREG && (outStat.st_mode & S_IFMT) == S_IFREG
+            && Int(inStat.st_size) >= overlapThreshold
+    }
+
+    /// Plaintext size from which encryption and writing run on two threads (§7.3).
+    static let overlapThreshold = 4 << 20
 
     /// Decrypts the segments `input` yields, handing each authenticated plaintext segment
     /// to `sink` in order. Stops with an error at the first segment that fails; segments

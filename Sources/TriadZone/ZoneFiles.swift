@@ -14,10 +14,14 @@ public struct ZoneFiles {
     public var notice: (String) -> Void = { _ in }
     /// Temporaries older than this (seconds) are from a dead run and are removed.
     public var staleTemporaryAge = 15 * 60
-    /// Files encrypted at once. Each file costs two fsyncs (file, folder), so on real disks
-    /// the wall time is fsync latency; a few workers overlap it. Only `encrypt` runs in
-    /// parallel: it uses software public keys only, while decrypt/rekey may drive a card.
+    /// Files encrypted at once by worker threads. With durability batched (below) the work
+    /// per file is mostly crypto and small syscalls, which two cores overlap. Only `encrypt`
+    /// runs in parallel: it uses software public keys only, while decrypt/rekey may drive a card.
     public var workers = 4
+    /// Durability is paid once per batch of this many files or bytes (docs/format.md §7.4):
+    /// encrypt into temporaries, fsync them in a row, rename each, fsync each folder once.
+    public var batchFiles = 256
+    public var batchBytes = 64 << 20
 
     public init(access: ZoneAccess) { self.access = access }
 
@@ -29,23 +33,60 @@ public struct ZoneFiles {
     }
 
     /// Encrypts every plaintext file under `paths` in place for the newest epoch.
+    ///
+    /// Batched (docs/format.md §7.4): a crash still leaves every file its plaintext or its
+    /// complete ciphertext, because a temporary is renamed only after the whole batch is
+    /// durable. On an error the files of the batch encrypted before it are committed, the
+    /// rest are left as they were, and the error is reported.
     public func encrypt(_ paths: [String]) throws -> Counts {
         let recipients = try access.recipients()
         let listing = try ZoneTree.list(paths)
         ZoneTree.removeStale(listing.temporaries, olderThan: staleTemporaryAge)
-        return try ParallelFiles.run(listing.files, workers: workers, progress: progress) { file in
-            try encryptOne(file, recipients: recipients)
+        let files = listing.files
+        var counts = Counts()
+        progress(0, files.count)
+        var start = 0
+        while start < files.count {
+            let end = batchEnd(files, from: start)
+            let outcome = ParallelFiles.map(Array(files[start..<end]), workers: workers, offset: start,
+                                            total: files.count, progress: progress) { file in
+                try encryptOne(file, recipients: recipients)
+            }
+            let stop = outcome.firstError?.index ?? outcome.values.count
+            var pending: [PendingFile] = []
+            for (i, value) in outcome.values.enumerated() {
+                guard let value else { continue }
+                if i >= stop { if let file = value { file.discard() }; continue }
+                if let file = value { pending.append(file); counts.done += 1 } else { counts.skipped += 1 }
+            }
+            try PendingBatch.commit(pending)
+            if let failure = outcome.firstError { throw failure.error }
+            start = end
         }
+        return counts
     }
 
-    /// Encrypts one file unless it is already encrypted; false if it was skipped.
+    /// The end of the batch that starts at `start`: at most `batchFiles` files and about
+    /// `batchBytes` bytes of plaintext (the dirty data one round of fsyncs has to write).
+    private func batchEnd(_ files: [String], from start: Int) -> Int {
+        var end = start, bytes = 0
+        while end < files.count && end - start < batchFiles && bytes < batchBytes {
+            var st = stat()
+            if lstat(files[end], &st) == 0 { bytes += Int(st.st_size) }
+            end += 1
+        }
+        return end
+    }
+
+    /// Encrypts one file into a pending temporary unless it is already encrypted; `.some(nil)`
+    /// if it was skipped. The caller commits the pending file (`PendingBatch.commit`).
     ///
     /// Why through an open descriptor: colleagues may encrypt the same tree at the same time.
     /// Checking the magic by path and then encrypting by path could encrypt a colleague's
     /// fresh ciphertext a second time. Here the magic is checked on the inode we hold open and
     /// exactly that inode is encrypted (via /proc/self/fd); if a colleague's rename lands
     /// first, ours replaces it with an encryption of the same plaintext.
-    func encryptOne(_ file: String, recipients: [any Recipient]) throws -> Bool {
+    func encryptOne(_ file: String, recipients: [any Recipient]) throws -> PendingFile?? {
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ZoneError.io(file, "cannot open: \(FileIO.errorText())") }
         defer { close(fd) }
@@ -53,14 +94,14 @@ public struct ZoneFiles {
         if EncryptedFile.isEncrypted(at: held) {
             let header = try EncryptedFile.readHeader(at: file)
             if header.zoneID != zone.policy.zoneID { notice("\(file) belongs to another zone; left as it is") }
-            return false
+            return .some(nil)
         }
         do {
-            try EncryptedFile.encrypt(inputPath: held, outputPath: file, zoneID: zone.policy.zoneID, recipients: recipients)
+            return .some(try EncryptedFile.encryptPending(inputPath: held, outputPath: file, zoneID: zone.policy.zoneID,
+                                                          recipients: recipients))
         } catch FormatError.io(let path, let operation, let code) where path == held {
             throw FormatError.io(path: file, operation: operation, errno: code)
         }
-        return true
     }
 
     /// Decrypts in place, or (with `output`) writes plaintext copies under `output` keeping
@@ -68,6 +109,8 @@ public struct ZoneFiles {
     public func decrypt(_ paths: [String], output: String?) throws -> Counts {
         let listing = try ZoneTree.list(paths)
         var counts = Counts()
+        var batch = Batch(files: batchFiles, bytes: batchBytes)
+        defer { batch.commitRemaining() }
         for (i, file) in listing.files.enumerated() {
             progress(i, listing.files.count)
             let target: String
@@ -83,9 +126,12 @@ public struct ZoneFiles {
                 counts.skipped += 1
                 continue
             }
-            try mapNoKey(file) { try EncryptedFile.decrypt(inputPath: file, outputPath: target, identities: access.identities) }
+            try batch.add(try mapNoKey(file) {
+                try EncryptedFile.decryptPending(inputPath: file, outputPath: target, identities: access.identities)
+            })
             counts.done += 1
         }
+        try batch.commit()
         progress(listing.files.count, listing.files.count)
         return counts
     }
@@ -113,6 +159,8 @@ public struct ZoneFiles {
         let listing = try ZoneTree.list(paths)
         ZoneTree.removeStale(listing.temporaries, olderThan: staleTemporaryAge)
         var counts = Counts()
+        var batch = Batch(files: batchFiles, bytes: batchBytes)
+        defer { batch.commitRemaining() }
         for (i, file) in listing.files.enumerated() {
             progress(i, listing.files.count)
             guard EncryptedFile.isEncrypted(at: file) else { counts.skipped += 1; continue }
@@ -124,29 +172,66 @@ public struct ZoneFiles {
             }
             let state = FileState(header: header, access: access)
             if reencrypt && KeyOriginMarker.epoch(in: header.slots) < policy.currentEpoch {
-                try mapNoKey(file) {
-                    try EncryptedFile.reencrypt(at: file, identities: access.identities, zoneID: policy.zoneID, recipients: full)
-                }
+                try batch.add(try mapNoKey(file) {
+                    try EncryptedFile.reencryptPending(at: file, identities: access.identities, zoneID: policy.zoneID,
+                                                       recipients: full)
+                })
                 counts.done += 1
             } else if state.staleEpoch || !state.missingRecovery.isEmpty || header.slots.contains(where: isRetired) {
                 let add: [any Recipient] = [newest] + state.missingRecovery.map { RecoveryRecipient(certificate: $0) }
-                try mapNoKey(file) {
-                    try EncryptedFile.rewrap(at: file, identities: access.identities,
-                                             keep: { $0.type != SlotType.zone && !isRetired($0) }, add: add)
-                }
+                try batch.add(try mapNoKey(file) {
+                    try EncryptedFile.rewrapPending(at: file, identities: access.identities,
+                                                    keep: { $0.type != SlotType.zone && !isRetired($0) }, add: add)
+                })
                 counts.done += 1
             } else {
                 counts.skipped += 1
             }
         }
+        try batch.commit()
         progress(listing.files.count, listing.files.count)
         return counts
     }
 
-    private func mapNoKey(_ file: String, _ body: () throws -> Void) throws {
-        do { try body() } catch FormatError.noMatchingKey {
+    private func mapNoKey<T>(_ file: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch FormatError.noMatchingKey {
             throw ZoneError.noMatchingSlot(file, access.identityName)
         }
+    }
+}
+
+/// Pending files of a serial run (decrypt, rekey), committed with one round of durability per
+/// batch (docs/format.md §7.4). Why it matters: a file a run has finished must not be lost
+/// when a later file fails, so the caller commits on error too (`commitRemaining` in a defer).
+struct Batch {
+    let maxFiles: Int
+    let maxBytes: Int
+    private var pending: [PendingFile] = []
+    private var bytes = 0
+
+    init(files: Int, bytes: Int) {
+        maxFiles = files
+        maxBytes = bytes
+    }
+
+    mutating func add(_ file: PendingFile) throws {
+        pending.append(file)
+        var st = stat()
+        if stat(file.temporaryPath, &st) == 0 { bytes += Int(st.st_size) }
+        if pending.count >= maxFiles || bytes >= maxBytes { try commit() }
+    }
+
+    /// Makes every pending file durable and renames it into place.
+    mutating func commit() throws {
+        let files = pending
+        pending = []
+        bytes = 0
+        try PendingBatch.commit(files)
+    }
+
+    /// Commits what is pending; used on the error path so finished files stay finished.
+    mutating func commitRemaining() {
+        try? commit()
     }
 }
 

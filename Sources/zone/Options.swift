@@ -72,3 +72,16 @@ func progressCallback(_ label: String) -> (Int, Int) -> Void {
     var bar = ProgressBar(label: label)
     return { done, total in bar.update(done: done, total: total) }
 }
+
+/// How many files are made durable together (docs/format.md §7.4). Each batch costs one round
+/// of fsyncs; a crash leaves every file old or complete whatever the size, so this only trades
+/// the number of leftover temporaries after a crash against speed.
+struct BatchOptions: ParsableArguments {
+    @Option(name: .customLong("batch-files"),
+            help: "Files made durable together: their temporaries are fsynced in a row, then renamed (default 256).")
+    var batchFiles = 256
+
+    func validate() throws {
+        guard batchFiles >= 1 else { throw ValidationError("--batch-files must be at least 1") }
+    }
+}

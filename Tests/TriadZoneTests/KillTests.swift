@@ -39,7 +39,9 @@ final class KillTests: XCTestCase {
         for iteration in 0..<50 {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Scratch.zoneBinary)
-            p.arguments = ["encrypt", z, "--identity", "file:" + officer.key]
+            // Batches of 4 files (format §7.4), so the 16 files are made durable in four rounds
+            // and kills land between batches as well as inside one (fsyncs, renames).
+            p.arguments = ["encrypt", z, "--identity", "file:" + officer.key, "--batch-files", "4"]
             p.environment = s.environment
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
@@ -112,7 +114,7 @@ final class KillTests: XCTestCase {
             let access = try ZoneAccess(zone: Zone.open(root: z, context: s.context), key: PKI.privateKey(officer.key), identityName: "officer")
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Scratch.zoneBinary)
-            p.arguments = ["rekey", z, "--reencrypt", "--identity", "file:" + officer.key]
+            p.arguments = ["rekey", z, "--reencrypt", "--identity", "file:" + officer.key, "--batch-files", "3"]
             p.environment = s.environment
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice

@@ -28,11 +28,13 @@ extension ZoneCommand {
         @Argument(help: "Files or folders inside one zone.") var paths: [String]
         @OptionGroup var identity: IdentityOptions
         @OptionGroup var trust: TrustOptions
+        @OptionGroup var batch: BatchOptions
 
         func run() throws {
             let access = try openAccess(paths[0], identity: identity, trust: trust)
             try checkSameZone(paths, root: access.zone.root)
             var files = ZoneFiles(access: access)
+            files.batchFiles = batch.batchFiles
             files.progress = progressCallback("encrypting")
             files.notice = { printError("zone: note: " + $0) }
             let counts = try files.encrypt(paths)
@@ -48,11 +50,13 @@ extension ZoneCommand {
         @Option(help: "Write plaintext copies under this folder instead of decrypting in place.") var output: String?
         @OptionGroup var identity: IdentityOptions
         @OptionGroup var trust: TrustOptions
+        @OptionGroup var batch: BatchOptions
 
         func run() throws {
             let access = try openAccess(paths[0], identity: identity, trust: trust)
             try checkSameZone(paths, root: access.zone.root)
             var files = ZoneFiles(access: access)
+            files.batchFiles = batch.batchFiles
             files.progress = progressCallback("decrypting")
             let counts = try files.decrypt(paths, output: output)
             print("decrypted \(counts.done) file(s)" + (output == nil ? "" : " into \(output!)") + "; \(counts.skipped) were not encrypted")
@@ -80,10 +84,12 @@ extension ZoneCommand {
         @Flag(help: "Fully re-encrypt (new file key) files whose key predates the newest epoch.") var reencrypt = false
         @OptionGroup var identity: IdentityOptions
         @OptionGroup var trust: TrustOptions
+        @OptionGroup var batch: BatchOptions
 
         func run() throws {
             let access = try openAccess(dir, identity: identity, trust: trust)
             var files = ZoneFiles(access: access)
+            files.batchFiles = batch.batchFiles
             files.progress = progressCallback(reencrypt ? "re-encrypting" : "re-wrapping")
             files.notice = { printError("zone: note: " + $0) }
             let counts = try files.rekey([dir], reencrypt: reencrypt)

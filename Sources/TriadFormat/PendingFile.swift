@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A complete encrypted (or rewritten) file in its temporary beside the destination, not yet
+/// durable and not yet renamed: the first half of §7.1, for callers that process many files
+/// and want to pay for durability once per batch (docs/format.md §7.4).
+///
+/// Dropping a `PendingFile` that was never committed removes its temporary, as a failed
+/// single-file write does. The temporary is never plaintext (it holds ciphertext), so a crash
+/// before the commit leaves the original plus a stray `.*.triad-tmp-*` file, as in §7.1.
+public final class PendingFile {
+    let temp: AtomicFile
+    public var destination: String { temp.destination }
+    /// The `.<name>.triad-tmp-<hex>` file holding the new content.
+    public var temporaryPath: String { temp.temporaryPath }
+
+    init(temp: AtomicFile) { self.temp = temp }
+
+    /// Commits this file on its own, exactly as the one-file operations do (§7.1): fsync,
+    /// rename, fsync the folder.
+    public func commit() throws {
+        do { try temp.commit(mode: nil) } catch { temp.discard(); throw error }
+    }
+
+    /// Gives up: removes the temporary now.
+    public func discard() { temp.discard() }
+}
+
+/// Commits many `PendingFile`s with one round of durability (docs/format.md §7.4):
+///
+/// 1. fsync every temporary in a row. Writeback was started when each was finished, so the
+///    block allocations of the whole batch ride on the first journal commit and the other
+///    fsyncs mostly return at once (instead of two commits per file);
+/// 2. rename each temporary over its destination, in order;
+/// 3. fsync each distinct folder once.
+///
+/// A crash before step 2 leaves every original untouched; a crash during step 2 or 3 leaves
+/// each file either its original or its complete new content (the data was durable before
+/// any rename), never a torn one: DESIGN.md §4 holds per file, as in the one-file path.
+public enum PendingBatch {
+    /// Commits `files` in order. On an error the files before the failing one are committed
+    /// (and their folders synced), the failing one and those after it are discarded, and the
+    /// error is thrown.
+    public static func commit(_ files: [PendingFile]) throws {
+        for (i, file) in files.enumerated() {
+            do { try file.temp.handle.sync() } catch {
+                for later in files[i...] { later.discard() }
+                try commitDurable(Array(files[..<i]))
+                throw error
+            }
+        }
+        try commitDurable(files)
+    }
+
+    private static func commitDurable(_ files: [PendingFile]) throws {
+        var directories: [String] = []
+        var seen = Set<String>()
+        var failure: Error?
+        for file in files {
+            if failure != nil { file.discard(); continue }
+            do {
+                try file.temp.renameIntoPlace()
+                let directory = AtomicFile.split(file.destination).directory
+                if seen.insert(directory).inserted { directories.append(directory) }
+            } catch {
+                failure = error
+                file.discard()
+            }
+        }
+        for directory in directories { try Durability.syncDirectory(directory) }
+        if let failure { throw failure }
+    }
+}
+
+extension EncryptedFile {
+    /// Encrypts like `encrypt(inputPath:outputPath:…)` but stops before durability: the
+    /// ciphertext is complete in a temporary beside `outputPath` with its final mode, and
+    /// `PendingBatch.commit` makes it durable and renames it. For trees of small files, where
+    /// two fsyncs per file would dominate (docs/format.md §7.4, §12).
+    public static func encryptPending(inputPath: String, outputPath: String, zoneID: [UInt8],
+                                      recipients: [any Recipient]) throws -> PendingFile {
+        let input = try FileHandle(path: inputPath, flags: O_RDONLY)
+        let mode = AtomicFile.mode(of: outputPath) ?? (try? input.status().st_mode & 0o7777) ?? 0o600
+        let temp = try AtomicFile(destination: outputPath)
+        do {
+            try encryptStream(from: input, to: temp.handle, zoneID: zoneID, recipients: recipients, random: .system)
+            try temp.finishWriting(mode: mode)
+        } catch {
+            temp.discard()
+            throw error
+        }
+        return PendingFile(temp: temp)
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+import TriadCrypto
+@testable import TriadFormat
+
+/// docs/format.md §7.3–§7.4: large files are sealed on one thread and written on another
+/// (`ChunkWriter`), and many files can share one round of durability (`PendingBatch`).
+final class BatchAndLargeWriteTests: XCTestCase {
+    /// Sizes above the overlap threshold, around the 16-segment chunk size and its multiples,
+    /// so the last chunk is full, partial, or a single short segment.
+    func testLargeFilesRoundTripThroughTheWriterThread() throws {
+        let scratch = ScratchDirectory()
+        let chunk = 16 * Layout.segmentSize
+        let threshold = PayloadStream.overlapThreshold
+        for size in [threshold, threshold + 1, 5 * chunk, 5 * chunk + 7, threshold + chunk - Layout.segmentSize] {
+            let plain = SecureRandom.bytes(count: size)
+            try writeFile(scratch.file("p"), plain)
+            XCTAssertTrue(try PayloadStream.overlapsWrites(input: FileHandle(path: scratch.file("p"), flags: O_RDONLY),
+                                                           output: FileHandle(path: scratch.file("p"), flags: O_RDONLY)))
+            try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("p"), zoneID: TestKeys.zoneID,
+                                      recipients: [TestKeys.zone])
+            let header = try EncryptedFile.readHeader(at: scratch.file("p"))
+            let segments = (size + Layout.segmentSize - 1) / Layout.segmentSize
+            XCTAssertEqual(try readFile(scratch.file("p")).count, header.encodedLength + size + 16 * segments, "size \(size)")
+            try EncryptedFile.decrypt(inputPath: scratch.file("p"), outputPath: scratch.file("d"), identities: [TestKeys.zone])
+            XCTAssertTrue(try readFile(scratch.file("d")) == plain, "size \(size) decrypts to its plaintext")
+            XCTAssertEqual(Set(scratch.entries()), ["d", "p"], "no temp file left")
+        }
+    }
+
+    /// Before the commit every original is untouched and each new content sits in a
+    /// temporary; after it every file is complete and no temporary is left.
+    func testPendingBatchRenamesOnlyAtCommit() throws {
+        let scratch = ScratchDirectory()
+        let plains = (0..<5).map { SecureRandom.bytes(count: $0 * 40_000) }
+        for (i, plain) in plains.enumerated() { try writeFile(scratch.file("f\(i)"), plain) }
+        let pending = try plains.indices.map {
+            try EncryptedFile.encryptPending(inputPath: scratch.file("f\($0)"), outputPath: scratch.file("f\($0)"),
+                                             zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        }
+        for (i, plain) in plains.enumerated() {
+            XCTAssertTrue(try readFile(scratch.file("f\(i)")) == plain, "f\(i) is untouched before the commit")
+            XCTAssertTrue(EncryptedFile.isEncrypted(at: pending[i].temporaryPath), "its temporary holds ciphertext")
+        }
+        try PendingBatch.commit(pending)
+        XCTAssertEqual(Set(scratch.entries()), Set(plains.indices.map { "f\($0)" }), "no temp file left")
+        for (i, plain) in plains.enumerated() {
+            try EncryptedFile.decrypt(inputPath: scratch.file("f\(i)"), outputPath: scratch.file("d"), identities: [TestKeys.zone])
+            XCTAssertTrue(try readFile(scratch.file("d")) == plain, "f\(i) decrypts to its plaintext")
+        }
+    }
+
+    /// A pending file that is dropped (an error elsewhere in its batch) leaves the original
+    /// and no temporary.
+    func testDroppedPendingFileLeavesTheOriginal() throws {
+        let scratch = ScratchDirectory()
+        let plain = SecureRandom.bytes(count: 70_000)
+        try writeFile(scratch.file("f"), plain)
+        var pending: PendingFile? = try EncryptedFile.encryptPending(inputPath: scratch.file("f"), outputPath: scratch.file("f"),
+                                                                      zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        XCTAssertEqual(scratch.entries().count, 2)
+        pending = nil
+        XCTAssertNil(pending)
+        XCTAssertEqual(scratch.entries(), ["f"])
+        XCTAssertTrue(try readFile(scratch.file("f")) == plain)
+    }
+}
