@@ -88,9 +88,22 @@ public struct Zone {
     /// Loads the newest policy and accepts it only if it is signed by a trusted officer and
     /// not older than what this machine saw before (DESIGN §2).
     public static func open(root: String, context: ZoneContext) throws -> Zone {
-        let zone = try load(root: root)
-        try ZoneTrust.accept(zone.signed, file: zone.policyPath, context: context)
-        return zone
+        var attempts = 0
+        while true {
+            let zone = try load(root: root)
+            do {
+                try ZoneTrust.accept(zone.signed, file: zone.policyPath, context: context)
+                return zone
+            } catch let error as ZoneError {
+                // Another officer's command may have published a newer version (and recorded it
+                // in local state) between our listing of .zone/ and this check: that is not a
+                // rollback. Read the folder again; only an older policy with no newer file on
+                // disk is one.
+                guard case .rollback = error, attempts < 3,
+                      let latest = try latestPolicyVersion(root: root), latest > zone.signed.policy.version else { throw error }
+                attempts += 1
+            }
+        }
     }
 
     // MARK: - Officer operations
