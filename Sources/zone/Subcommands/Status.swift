@@ -43,7 +43,7 @@ extension ZoneCommand {
                     "other_zone": f.otherZone, "damaged": f.damaged, "temporary": f.temporary,
                 ],
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             return String(decoding: data, as: UTF8.self)
         }
 
