@@ -8,28 +8,21 @@ public enum AESGCM {
 
     /// Returns ciphertext ‖ tag.
     public static func seal(_ plaintext: [UInt8], key: SecureBytes, nonce: [UInt8], aad: [UInt8] = []) throws -> [UInt8] {
-        let cipher = try AESGCMSegmentCipher(key: key, encrypting: true)
-        var out = [UInt8](repeating: 0, count: plaintext.count + tagByteCount)
-        try plaintext.withUnsafeBytes { input in
-            try out.withUnsafeMutableBytes { output in
-                try cipher.seal(input, nonce: nonce, aad: aad,
-                                into: UnsafeMutableRawBufferPointer(rebasing: output[0..<plaintext.count]),
-                                tag: UnsafeMutableRawBufferPointer(rebasing: output[plaintext.count...]))
-            }
-        }
-        return out
+        try plaintext.withUnsafeBytes { try seal($0, key: key, nonce: nonce, aad: aad) }
     }
 
     /// Seals a secret (e.g. a key being wrapped) without copying it into an ordinary array.
     public static func seal(_ plaintext: SecureBytes, key: SecureBytes, nonce: [UInt8], aad: [UInt8] = []) throws -> [UInt8] {
+        try plaintext.withUnsafeBytes { try seal($0, key: key, nonce: nonce, aad: aad) }
+    }
+
+    private static func seal(_ input: UnsafeRawBufferPointer, key: SecureBytes, nonce: [UInt8], aad: [UInt8]) throws -> [UInt8] {
         let cipher = try AESGCMSegmentCipher(key: key, encrypting: true)
-        var out = [UInt8](repeating: 0, count: plaintext.count + tagByteCount)
-        try plaintext.withUnsafeBytes { input in
-            try out.withUnsafeMutableBytes { output in
-                try cipher.seal(input, nonce: nonce, aad: aad,
-                                into: UnsafeMutableRawBufferPointer(rebasing: output[0..<plaintext.count]),
-                                tag: UnsafeMutableRawBufferPointer(rebasing: output[plaintext.count...]))
-            }
+        var out = [UInt8](repeating: 0, count: input.count + tagByteCount)
+        try out.withUnsafeMutableBytes { output in
+            try cipher.seal(input, nonce: nonce, aad: aad,
+                            into: UnsafeMutableRawBufferPointer(rebasing: output[0..<input.count]),
+                            tag: UnsafeMutableRawBufferPointer(rebasing: output[input.count...]))
         }
         return out
     }
