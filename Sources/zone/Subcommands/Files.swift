@@ -20,6 +20,18 @@ func checkSameZone(_ paths: [String], root: String) throws {
     }
 }
 
+/// The tree operations' common set-up: one zone for all paths, the caller's identity,
+/// the batch size and a progress bar (shown only on a terminal).
+func zoneFiles(_ paths: [String], identity: IdentityOptions, trust: TrustOptions, batch: BatchOptions,
+               label: String) throws -> ZoneFiles {
+    let access = try openAccess(paths[0], identity: identity, trust: trust)
+    try checkSameZone(paths, root: access.zone.root)
+    var files = ZoneFiles(access: access)
+    files.batchFiles = batch.batchFiles
+    files.progress = progressCallback(label)
+    return files
+}
+
 extension ZoneCommand {
     struct Encrypt: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -31,11 +43,7 @@ extension ZoneCommand {
         @OptionGroup var batch: BatchOptions
 
         func run() throws {
-            let access = try openAccess(paths[0], identity: identity, trust: trust)
-            try checkSameZone(paths, root: access.zone.root)
-            var files = ZoneFiles(access: access)
-            files.batchFiles = batch.batchFiles
-            files.progress = progressCallback("encrypting")
+            var files = try zoneFiles(paths, identity: identity, trust: trust, batch: batch, label: "encrypting")
             files.notice = { printError("zone: note: " + $0) }
             let counts = try files.encrypt(paths)
             print("encrypted \(counts.done) file(s); \(counts.skipped) already encrypted")
@@ -53,11 +61,7 @@ extension ZoneCommand {
         @OptionGroup var batch: BatchOptions
 
         func run() throws {
-            let access = try openAccess(paths[0], identity: identity, trust: trust)
-            try checkSameZone(paths, root: access.zone.root)
-            var files = ZoneFiles(access: access)
-            files.batchFiles = batch.batchFiles
-            files.progress = progressCallback("decrypting")
+            var files = try zoneFiles(paths, identity: identity, trust: trust, batch: batch, label: "decrypting")
             let counts = try files.decrypt(paths, output: output)
             print("decrypted \(counts.done) file(s)" + (output == nil ? "" : " into \(output!)") + "; \(counts.skipped) were not encrypted")
         }
@@ -87,10 +91,8 @@ extension ZoneCommand {
         @OptionGroup var batch: BatchOptions
 
         func run() throws {
-            let access = try openAccess(dir, identity: identity, trust: trust)
-            var files = ZoneFiles(access: access)
-            files.batchFiles = batch.batchFiles
-            files.progress = progressCallback(reencrypt ? "re-encrypting" : "re-wrapping")
+            var files = try zoneFiles([dir], identity: identity, trust: trust, batch: batch,
+                                      label: reencrypt ? "re-encrypting" : "re-wrapping")
             files.notice = { printError("zone: note: " + $0) }
             let counts = try files.rekey([dir], reencrypt: reencrypt)
             print("\(reencrypt ? "re-encrypted or re-wrapped" : "re-wrapped") \(counts.done) file(s); \(counts.skipped) already up to date or not encrypted")
