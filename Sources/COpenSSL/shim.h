@@ -80,4 +80,19 @@ static inline int triad_set_oaep_label(EVP_PKEY_CTX *ctx, const unsigned char *l
     return 1;
 }
 
+// An HMAC-SHA256 context with its digest already set, to be duplicated per message: the
+// one-shot HMAC() fetches the MAC and the digest by name on every call (EVP_Q_mac).
+static inline EVP_MAC_CTX *triad_hmac_sha256_template(void) {
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac == NULL) return NULL;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);   // the context keeps its own reference
+    if (ctx == NULL) return NULL;
+    OSSL_PARAM params[2];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_CTX_set_params(ctx, params) != 1) { EVP_MAC_CTX_free(ctx); return NULL; }
+    return ctx;
+}
+
 #endif

@@ -8,14 +8,26 @@ public enum HMACSHA256 {
         data.withUnsafeBytes { authenticate($0, key: key) }
     }
 
+    /// Set up once per process and only read afterwards (duplicated per message), so worker
+    /// threads share it safely. OpenSSL 3's one-shot `HMAC()` fetches the MAC and the digest
+    /// by name on every call; HKDF makes several calls per file.
+    nonisolated(unsafe) private static let template: OpaquePointer = triad_hmac_sha256_template()!
+
     public static func authenticate(_ data: UnsafeRawBufferPointer, key: SecureBytes) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let result = key.withUnsafeBytes { k in
-            HMAC(EVP_sha256(), k.baseAddress, Int32(k.count),
-                 data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count, &out, &length)
+        var length = 0
+        let ctx = EVP_MAC_CTX_dup(template)
+        defer { EVP_MAC_CTX_free(ctx) }   // frees and cleanses the keyed state
+        var empty: UInt8 = 0   // an empty key still needs a pointer (NULL means "keep the old key")
+        let result = key.withUnsafeBytes { k -> Bool in
+            let keyPointer = k.baseAddress.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) }
+            guard let ctx,
+                  withUnsafePointer(to: &empty, { EVP_MAC_init(ctx, keyPointer ?? $0, k.count, nil) }) == 1,
+                  EVP_MAC_update(ctx, data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count) == 1,
+                  EVP_MAC_final(ctx, &out, &length, 32) == 1 else { return false }
+            return true
         }
-        precondition(result != nil && length == 32, "HMAC-SHA256 failed")
+        precondition(result && length == 32, "HMAC-SHA256 failed")
         return out
     }
 

@@ -115,10 +115,20 @@ public struct PrivateKey: PrivateKeyOperations, @unchecked Sendable {
         guard algorithm.isEC, peer.algorithm == algorithm else {
             throw CryptoError.invalidKey("ECDH needs two keys on the same curve (\(algorithm) and \(peer.algorithm))")
         }
-        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, handle.pointer, nil) else { throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_new") }
+        return try PrivateKey.ecdh(handle.pointer, peer.handle.pointer)
+    }
+
+    /// ECDH between two `EVP_PKEY`s on the same curve.
+    ///
+    /// The peer is not validated again here (`EVP_PKEY_derive_set_peer_ex(…, 0)`): every EC
+    /// `PublicKey` is on its curve by construction — OpenSSL's point decoding refuses
+    /// off-curve points in DER, PEM and certificates, and `PublicKey(ecPoint:curve:)` checks
+    /// explicitly — and the full check OpenSSL would repeat costs a scalar multiplication.
+    static func ecdh(_ privateKey: OpaquePointer, _ peer: OpaquePointer) throws -> SecureBytes {
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, privateKey, nil) else { throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_new") }
         defer { EVP_PKEY_CTX_free(ctx) }
         try check(EVP_PKEY_derive_init(ctx), "ECDH init")
-        try check(EVP_PKEY_derive_set_peer(ctx, peer.handle.pointer), "ECDH peer")
+        try check(EVP_PKEY_derive_set_peer_ex(ctx, peer, 0), "ECDH peer")
         var length = 0
         try check(EVP_PKEY_derive(ctx, nil, &length), "ECDH size")
         var secret = SecureBytes(count: length)
@@ -126,6 +136,24 @@ public struct PrivateKey: PrivateKeyOperations, @unchecked Sendable {
             try check(EVP_PKEY_derive(ctx, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), &length), "ECDH")
         }
         return secret
+    }
+
+    /// A fresh EC key on `peer`'s curve, for one ECDH-ES wrap: only the handle and its point.
+    ///
+    /// Why not `generate(_:)`: that builds a full `PrivateKey` (a `PublicKey` with its SPKI)
+    /// and looks the key type up by name; an ephemeral key needs neither, and generating from
+    /// the recipient's own key context reuses its already-fetched key management.
+    static func ephemeralEC(like peer: PublicKey) throws -> (handle: KeyHandle, point: [UInt8]) {
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, peer.handle.pointer, nil) else { throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_new") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        try check(EVP_PKEY_keygen_init(ctx), "ephemeral key init")
+        var pkey: OpaquePointer? = nil
+        guard EVP_PKEY_generate(ctx, &pkey) == 1, let pkey else { throw CryptoError.fromOpenSSL("ephemeral key generation") }
+        let handle = KeyHandle(pkey)
+        guard let point = PublicKey.encodedPoint(pkey), point.count == peer.algorithm.ecPointByteCount else {
+            throw CryptoError.invalidKey("the ephemeral key is not on \(peer.algorithm)")
+        }
+        return (handle, point)
     }
 
     /// The raw RSA private operation `input^d mod n` with no padding removed: what a PIV

@@ -21,11 +21,9 @@ public enum PublicKeyWrap {
     public static func wrap(_ key: SecureBytes, to recipient: PublicKey, label: [UInt8]) throws -> [UInt8] {
         switch recipient.algorithm {
         case .ecP256, .ecP384:
-            let ephemeral = try PrivateKey.generate(recipient.algorithm)
-            guard let ephemeralPoint = ephemeral.publicKey.ecPoint, let recipientPoint = recipient.ecPoint else {
-                throw CryptoError.invalidKey("EC point unavailable")
-            }
-            let shared = try ephemeral.ecdh(with: recipient)
+            let (ephemeral, ephemeralPoint) = try PrivateKey.ephemeralEC(like: recipient)
+            guard let recipientPoint = recipient.ecPoint else { throw CryptoError.invalidKey("EC point unavailable") }
+            let shared = try PrivateKey.ecdh(ephemeral.pointer, recipient.handle.pointer)
             let kek = HKDF.deriveKey(inputKey: shared, salt: ephemeralPoint + recipientPoint,
                                      info: ecdhInfoPrefix + label, outputByteCount: 32)
             let sealed = try AESGCM.seal(key, key: kek, nonce: [UInt8](repeating: 0, count: 12), aad: label)

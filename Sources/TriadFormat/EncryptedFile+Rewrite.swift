@@ -86,7 +86,7 @@ extension EncryptedFile {
             _ = try PayloadStream.decrypt(from: input, payloadKey: oldPayloadKey, path: path) { plain, index, isFinal in
                 nonce.set(index: index, final: isFinal)
                 try sealer.seal(plain, nonce: nonce.bytes, into: sealed.prefix(plain.count),
-                                tag: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[plain.count..<plain.count + 16]))
+                                tag: sealed.slice(plain.count..<plain.count + 16))
                 try temp.handle.writeAll(UnsafeRawBufferPointer(sealed.prefix(plain.count + 16)))
             }
             try temp.finishWriting(mode: mode)

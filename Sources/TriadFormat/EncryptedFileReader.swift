@@ -30,7 +30,7 @@ public final class EncryptedFileReader {
         let size = Int(try handle.status().st_size)
         (segmentCount, plaintextLength) = try EncryptedFile.geometry(payloadLength: size - header.encodedLength, path: path)
         let scratch = SegmentBuffer(count: PayloadStream.segment)
-        _ = try readSegment(segmentCount - 1, into: scratch.pointer)
+        _ = try readSegment(segmentCount - 1, into: scratch.prefix(length(ofSegment: segmentCount - 1)))
     }
 
     /// Plaintext length of segment `index`.
@@ -71,10 +71,10 @@ public final class EncryptedFileReader {
         var position = offset
         while position < end {
             let index = position / size
-            let n = try readSegment(index, into: plain.pointer)
+            let n = try readSegment(index, into: plain.prefix(length(ofSegment: index)))
             let from = Int(position - index * size)
             let to = min(n, Int(end - index * size))
-            out += plain.pointer[from..<to]
+            out += plain.prefix(n)[from..<to]
             position = index * size + UInt64(to)
         }
         return out

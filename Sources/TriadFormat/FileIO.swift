@@ -95,20 +95,42 @@ final class FileHandle {
     }
 }
 
-/// A page-aligned buffer allocated once per stream and wiped before it is freed, so the
+/// A 64-byte-aligned buffer allocated once per stream and wiped before it is freed, so the
 /// per-segment loop never allocates and no plaintext lingers in freed memory.
+///
+/// Why a high-water mark: a 4 KiB file used to pay for zeroing and wiping three buffers of
+/// 64 KiB–1 MiB (2.2 MB of memset per file, 37 % of `zone encrypt DIR`'s instructions under
+/// callgrind). The buffer is not pre-zeroed and the wipe covers only the bytes ever handed
+/// out for writing — every write goes through `fill`, `prefix` or `slice`, which record it.
 final class SegmentBuffer {
-    let pointer: UnsafeMutableRawBufferPointer
+    private let storage: UnsafeMutableRawBufferPointer
+    /// One past the highest byte handed out for writing: the extent `deinit` wipes.
+    private(set) var written = 0
+
     init(count: Int) {
-        pointer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 64)
-        pointer.initializeMemory(as: UInt8.self, repeating: 0)
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 64)
     }
     deinit {
-        wipeBytes(pointer)
-        pointer.deallocate()
+        wipeBytes(UnsafeMutableRawBufferPointer(rebasing: storage[0..<written]))
+        storage.deallocate()
     }
-    var count: Int { pointer.count }
-    func prefix(_ n: Int) -> UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: pointer[0..<n]) }
+    var count: Int { storage.count }
+
+    /// The first `n` bytes, for writing or for reading what was written.
+    func prefix(_ n: Int) -> UnsafeMutableRawBufferPointer { slice(0..<n) }
+
+    /// Bytes `range`, for writing (a sealed segment at its place in a chunk).
+    func slice(_ range: Range<Int>) -> UnsafeMutableRawBufferPointer {
+        written = max(written, range.upperBound)
+        return UnsafeMutableRawBufferPointer(rebasing: storage[range])
+    }
+
+    /// Lets `body` write from the start of the whole buffer; it returns how many bytes it wrote.
+    func fill(_ body: (UnsafeMutableRawBufferPointer) throws -> Int) rethrows -> Int {
+        let n = try body(storage)
+        written = max(written, n)
+        return n
+    }
 }
 
 /// Overwrites memory that held plaintext or keys.

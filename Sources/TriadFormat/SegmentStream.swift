@@ -54,7 +54,7 @@ enum PayloadStream {
         var unsynced = 0
         var nonce = SegmentNonce()
         var index: UInt64 = 0
-        var count = try input.readFully(into: current.pointer)
+        var count = try current.fill { try input.readFully(into: $0) }
         var total: UInt64 = 0
         while true {
             var nextCount = 0
@@ -62,13 +62,13 @@ enum PayloadStream {
             if count < segment {
                 isFinal = true
             } else {
-                nextCount = try input.readFully(into: next.pointer)
+                nextCount = try next.fill { try input.readFully(into: $0) }
                 isFinal = nextCount == 0
             }
             nonce.set(index: index, final: isFinal)
             try cipher.seal(UnsafeRawBufferPointer(current.prefix(count)), nonce: nonce.bytes,
-                            into: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[filled..<filled + count]),
-                            tag: UnsafeMutableRawBufferPointer(rebasing: sealed.pointer[filled + count..<filled + count + 16]))
+                            into: sealed.slice(filled..<filled + count),
+                            tag: sealed.slice(filled + count..<filled + count + 16))
             filled += count + 16
             total += UInt64(count)
             if isFinal || filled + sealedSegment > sealed.count {
@@ -117,7 +117,7 @@ enum PayloadStream {
         let plain = SegmentBuffer(count: segment)
         var nonce = SegmentNonce()
         var index: UInt64 = 0
-        var count = try input.readFully(into: current.pointer)
+        var count = try current.fill { try input.readFully(into: $0) }
         var total: UInt64 = 0
         guard count > 0 else { throw FormatError.truncated(path: path) }
         while true {
@@ -126,13 +126,13 @@ enum PayloadStream {
             if count < sealedSegment {
                 isFinal = true
             } else {
-                nextCount = try input.readFully(into: next.pointer)
+                nextCount = try next.fill { try input.readFully(into: $0) }
                 isFinal = nextCount == 0
             }
             guard count >= Layout.tagLength else { throw FormatError.truncated(path: path) }
             let bodyCount = count - Layout.tagLength
             try openSegment(cipher: cipher, nonce: &nonce, index: index, isFinal: isFinal,
-                            sealed: UnsafeRawBufferPointer(current.prefix(count)), into: plain.pointer, path: path)
+                            sealed: UnsafeRawBufferPointer(current.prefix(count)), into: plain.prefix(bodyCount), path: path)
             if isFinal && index > 0 && bodyCount == 0 {
                 throw FormatError.malformedPayload(path: path, reason: "an empty final segment follows other segments")
             }

@@ -45,6 +45,8 @@ public struct ZoneFiles {
         let files = listing.files
         var counts = Counts()
         progress(0, files.count)
+        // Batch k is committed in the background while batch k + 1 is encrypted.
+        let committer = CommitPipeline()
         var start = 0
         while start < files.count {
             let end = batchEnd(files, from: start)
@@ -59,10 +61,14 @@ public struct ZoneFiles {
                 if i >= stop { if let file = value { file.discard() }; continue }
                 if let file = value { pending.append(file); counts.done += 1 } else { counts.skipped += 1 }
             }
-            try PendingBatch.commit(pending)
-            if let failure = outcome.firstError { throw failure.error }
+            try committer.submit(pending)
+            if let failure = outcome.firstError {
+                try committer.finish()
+                throw failure.error
+            }
             start = end
         }
+        try committer.finish()
         return counts
     }
 

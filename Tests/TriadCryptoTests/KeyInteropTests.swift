@@ -32,6 +32,39 @@ final class KeyInteropTests: XCTestCase {
         }
     }
 
+    /// `PublicKey` builds a named-curve SPKI itself (RFC 5480 prefix + point) instead of
+    /// asking OpenSSL's encoder; it must be byte for byte what `openssl pkey` writes, for keys
+    /// read from PEM, from certificates, from raw points and for generated ones. A key whose
+    /// point arrives compressed takes OpenSSL's own encoder and still matches.
+    func testSubjectPublicKeyInfoEqualsOpenSSLsDER() throws {
+        let dir = try Shell.temporaryDirectory()
+        for spec in Self.specs {
+            let made = try Shell.makeKey(spec, in: dir, name: "spki-\(spec)")
+            let expected = try Shell.run(["openssl", "pkey", "-in", made.key, "-pubout", "-outform", "DER"])
+            let key = try PrivateKey(pem: SecureBytes(Array(try Data(contentsOf: URL(fileURLWithPath: made.key)))))
+            let cert = try Certificate(pem: String(contentsOfFile: made.cert, encoding: .utf8))
+            XCTAssertEqual(key.publicKey.spkiDER, expected, spec)
+            XCTAssertEqual(cert.publicKey.spkiDER, expected, spec)
+            XCTAssertEqual(try PublicKey(spkiDER: expected).spkiDER, expected, spec)
+            if let point = key.publicKey.ecPoint {
+                XCTAssertEqual(try PublicKey(ecPoint: point, curve: key.algorithm).spkiDER, expected, spec)
+            }
+        }
+        for algorithm in [KeyAlgorithm.ecP256, .ecP384] {
+            let generated = try PrivateKey.generate(algorithm)
+            let pem = dir.appendingPathComponent("generated.pem")
+            try Data(generated.publicKey.pem.utf8).write(to: pem)
+            let der = try Shell.run(["openssl", "pkey", "-pubin", "-in", pem.path, "-outform", "DER"])
+            XCTAssertEqual(generated.publicKey.spkiDER, der, "\(algorithm)")
+        }
+        let compressed = dir.appendingPathComponent("compressed.der")
+        let made = try Shell.makeKey("p256", in: dir, name: "compressed")
+        try Shell.run(["openssl", "ec", "-in", made.key, "-pubout", "-conv_form", "compressed", "-outform", "DER", "-out", compressed.path])
+        let der = Array(try Data(contentsOf: compressed))
+        XCTAssertEqual(der.count, 59, "a compressed P-256 SPKI is 59 bytes")
+        XCTAssertEqual(try PublicKey(spkiDER: der).spkiDER, der)
+    }
+
     func testRSAOAEPWrapOpensWithStockOpenSSL() throws {
         let dir = try Shell.temporaryDirectory()
         let made = try Shell.makeKey("rsa3072", in: dir, name: "recovery")
