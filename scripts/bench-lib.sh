@@ -9,9 +9,11 @@ mkcert() {
         -subj "/CN=bench $1" -days 30 2>/dev/null
 }
 
-# measure NAME 'shell command': one timed run appended to $W/times/NAME.
+# measure NAME 'shell command': one timed run appended to $W/times/NAME. The machine-wide
+# sync before the timer means no row pays for writeback another row left behind.
 measure() {
     local name=$1; shift
+    sync
     if ! /usr/bin/time -f '%e %U %S %M' -o "$W/times/$name.tmp" bash -c "$*" >/dev/null 2>"$W/times/$name.err"; then
         echo "bench: $name failed: $(tail -c 300 "$W/times/$name.err")" >&2
         rm -f "$W/times/$name.tmp"; return 0

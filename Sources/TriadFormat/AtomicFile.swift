@@ -34,12 +34,12 @@ final class AtomicFile {
     }
 
     /// Batch step 1 (docs/format.md §7.4): the content is complete; set the final permission
-    /// bits and start writeback now, so the batch's later sync finds little left to write.
+    /// bits. Writeback is left to the commit, which starts it for a whole batch at once or
+    /// lets one syncfs(2) write the batch in a single pass.
     func finishWriting(mode: mode_t?) throws {
         if let mode, fchmod(handle.fd, mode & 0o7777) != 0 {
             throw FormatError.io(path: temporaryPath, operation: "chmod", errno: errno)
         }
-        Durability.startWriteback(handle.fd)
     }
 
     /// Batch step 3: renames over the destination. The caller has made the content durable

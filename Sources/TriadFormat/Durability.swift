@@ -39,6 +39,42 @@ enum Durability {
         _ = syncFileRange?(fd, Int64(offset), Int64(count), rangeWaitBefore | rangeWrite)
     }
 
+    private typealias SyncFS = @convention(c) (Int32) -> Int32
+    private static let syncFS: SyncFS? = {
+        guard let symbol = dlsym(nil, "syncfs") else { return nil }
+        return unsafeBitCast(symbol, to: SyncFS.self)
+    }()
+
+    /// syncfs(2): writes back every dirty page and inode of the filesystem holding `fd` and
+    /// flushes the disk cache once. True on success; false when it failed or is missing (the
+    /// caller then falls back to per-file fsync, which also pins an error to its file).
+    ///
+    /// Since Linux 5.8 it reports a writeback error that happened anywhere on the filesystem
+    /// after `fd` was opened, so the caller passes the descriptor it opened first.
+    static func syncFilesystem(_ fd: Int32) -> Bool {
+        guard let syncFS else { return false }
+        return syncFS(fd) == 0
+    }
+
+    /// Dirty and under-writeback page cache of the whole machine (/proc/meminfo), in bytes,
+    /// or nil when unreadable: what a syncfs might have to wait for besides our own files.
+    static func systemDirtyBytes() -> Int? {
+        let fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        var total = 0, found = 0
+        for line in String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n")
+        where line.hasPrefix("Dirty:") || line.hasPrefix("Writeback:") {
+            guard let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return nil }
+            total += kib * 1024
+            found += 1
+        }
+        return found == 2 ? total : nil
+    }
+
     /// fsyncs a folder so renames in it survive a crash.
     static func syncDirectory(_ directory: String) throws {
         let dirFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -41,7 +41,7 @@ public enum EncryptedFile {
     }
 
     static func encryptStream(from input: FileHandle, to output: FileHandle, zoneID: [UInt8],
-                              recipients: [any Recipient], random: RandomSource) throws {
+                              recipients: [any Recipient], random: RandomSource, inputStatus: stat? = nil) throws {
         guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument("a zone id is 16 bytes") }
         guard !recipients.isEmpty else { throw FormatError.invalidArgument("a file needs at least one recipient") }
         let fileKey = random.key(Layout.fileKeyLength)
@@ -50,7 +50,7 @@ public enum EncryptedFile {
         let slots = try recipients.map { try $0.wrap(fileKey, fileID: fileID) }
         try output.writeAll(HeaderCodec.encode(core: core, slots: slots, fileKey: fileKey))
         let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: core)
-        _ = try PayloadStream.encrypt(from: input, to: output, payloadKey: payloadKey)
+        _ = try PayloadStream.encrypt(from: input, to: output, payloadKey: payloadKey, inputStatus: inputStatus)
     }
 
     /// Decrypts to a file the same crash-safe way; on any failure nothing is left at

@@ -14,6 +14,14 @@ extension EncryptedFile {
         return prefix == Layout.magic
     }
 
+    /// The same test on a descriptor the caller holds open, without moving its offset
+    /// (pread), so the caller can go on to encrypt exactly the inode it tested.
+    public static func isEncrypted(fd: Int32) -> Bool {
+        var prefix = [UInt8](repeating: 0, count: Layout.magic.count)
+        let n = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        return n == Layout.magic.count && prefix == Layout.magic
+    }
+
     /// Parses the header: structure, canonical lengths and the layout of known slot types.
     /// No key is needed and the MAC is not checked, so the result is only a claim until a
     /// file key verifies it (use it for `zone status`, never to trust a slot's contents).

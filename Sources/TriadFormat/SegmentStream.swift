@@ -40,13 +40,15 @@ enum PayloadStream {
     /// a full segment is final only when the next read returns nothing. Empty input gives
     /// one empty final segment; input that is an exact multiple of 64 KiB ends with a full
     /// final segment (never an empty one after others).
-    static func encrypt(from input: FileHandle, to output: FileHandle, payloadKey: SecureBytes) throws -> UInt64 {
+    static func encrypt(from input: FileHandle, to output: FileHandle, payloadKey: SecureBytes,
+                        inputStatus: stat? = nil) throws -> UInt64 {
         let cipher = try AESGCMSegmentCipher(key: payloadKey, encrypting: true)
         var current = SegmentBuffer(count: segment)
         var next = SegmentBuffer(count: segment)
         let chunkSize = sealedSegment * segmentsPerWrite
         // A large regular file is written on a second thread while the next chunk is sealed.
-        let writer = try overlapsWrites(input: input, output: output) ? ChunkWriter(output: output, chunkSize: chunkSize) : nil
+        let writer = try overlapsWrites(input: input, inputStatus: inputStatus, output: output)
+            ? ChunkWriter(output: output, chunkSize: chunkSize) : nil
         defer { try? writer?.finish() }
         let ownBuffer = writer == nil ? SegmentBuffer(count: chunkSize) : nil
         var sealed = writer?.buffer ?? ownBuffer!
@@ -81,8 +83,9 @@ enum PayloadStream {
                 }
                 unsynced += filled
                 filled = 0
-                // Start writeback as we go, so the final fsync finds little left (a no-op on pipes).
-                if isFinal || unsynced >= writebackInterval {
+                // Start writeback as we go, so the final fsync finds little left (a no-op on pipes);
+                // the last chunk's writeback is started by the caller once the file is complete.
+                if unsynced >= writebackInterval {
                     Durability.startWriteback(output.fd)
                     unsynced = 0
                 }
@@ -95,10 +98,10 @@ enum PayloadStream {
     }
 
     /// Overlapping pays for a thread hop only on large regular files (a pipe's size is unknown).
-    static func overlapsWrites(input: FileHandle, output: FileHandle) throws -> Bool {
-        let inStat = try input.status(), outStat = try output.status()
-        return (inStat.st_mode & S_IFMT) == S_IFREG && (outStat.st_mode & S_IFMT) == S_IFREG
-            && Int(inStat.st_size) >= overlapThreshold
+    static func overlapsWrites(input: FileHandle, inputStatus: stat?, output: FileHandle) throws -> Bool {
+        let inStat = try inputStatus ?? input.status()
+        guard (inStat.st_mode & S_IFMT) == S_IFREG && Int(inStat.st_size) >= overlapThreshold else { return false }
+        return (try output.status().st_mode & S_IFMT) == S_IFREG
     }
 
     /// Plaintext size from which encryption and writing run on two threads (§7.3).

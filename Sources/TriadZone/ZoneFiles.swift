@@ -49,7 +49,7 @@ public struct ZoneFiles {
         let committer = CommitPipeline()
         var start = 0
         while start < files.count {
-            let end = batchEnd(files, from: start)
+            let end = batchEnd(sizes: listing.sizes, from: start)
             let outcome = ParallelFiles.map(Array(files[start..<end]), workers: workers, offset: start,
                                             total: files.count, progress: progress) { file in
                 try encryptOne(file, recipients: recipients)
@@ -74,11 +74,10 @@ public struct ZoneFiles {
 
     /// The end of the batch that starts at `start`: at most `batchFiles` files and about
     /// `batchBytes` bytes of plaintext (the dirty data one round of fsyncs has to write).
-    private func batchEnd(_ files: [String], from start: Int) -> Int {
+    private func batchEnd(sizes: [Int], from start: Int) -> Int {
         var end = start, bytes = 0
-        while end < files.count && end - start < batchFiles && bytes < batchBytes {
-            var st = stat()
-            if lstat(files[end], &st) == 0 { bytes += Int(st.st_size) }
+        while end < sizes.count && end - start < batchFiles && bytes < batchBytes {
+            bytes += sizes[end]
             end += 1
         }
         return end
@@ -90,24 +89,19 @@ public struct ZoneFiles {
     /// Why through an open descriptor: colleagues may encrypt the same tree at the same time.
     /// Checking the magic by path and then encrypting by path could encrypt a colleague's
     /// fresh ciphertext a second time. Here the magic is checked on the inode we hold open and
-    /// exactly that inode is encrypted (via /proc/self/fd); if a colleague's rename lands
+    /// exactly that inode is encrypted (from the same descriptor); if a colleague's rename lands
     /// first, ours replaces it with an encryption of the same plaintext.
     func encryptOne(_ file: String, recipients: [any Recipient]) throws -> PendingFile?? {
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ZoneError.io(file, "cannot open: \(FileIO.errorText())") }
         defer { close(fd) }
-        let held = "/proc/self/fd/\(fd)"
-        if EncryptedFile.isEncrypted(at: held) {
+        if EncryptedFile.isEncrypted(fd: fd) {
             let header = try EncryptedFile.readHeader(at: file)
             if header.zoneID != zone.policy.zoneID { notice("\(file) belongs to another zone; left as it is") }
             return .some(nil)
         }
-        do {
-            return .some(try EncryptedFile.encryptPending(inputPath: held, outputPath: file, zoneID: zone.policy.zoneID,
-                                                          recipients: recipients))
-        } catch FormatError.io(let path, let operation, let code) where path == held {
-            throw FormatError.io(path: file, operation: operation, errno: code)
-        }
+        return .some(try EncryptedFile.encryptPending(inputFD: fd, inputPath: file, zoneID: zone.policy.zoneID,
+                                                      recipients: recipients))
     }
 
     /// Decrypts in place, or (with `output`) writes plaintext copies under `output` keeping

@@ -10,6 +10,8 @@ import Glibc
 public enum ZoneTree {
     public struct Listing {
         public var files: [String] = []
+        /// Each file's size when it was listed (same order as `files`), for sizing batches.
+        public var sizes: [Int] = []
         public var temporaries: [String] = []
     }
 
@@ -38,7 +40,12 @@ public enum ZoneTree {
             if path.lastComponent == ".zone" { return }
             for name in try FileIO.listDirectory(path) { try walk(path + "/" + name, into: &listing, top: false) }
         case S_IFREG:
-            if isTemporary(path.lastComponent) { listing.temporaries.append(path) } else { listing.files.append(path) }
+            if isTemporary(path.lastComponent) {
+                listing.temporaries.append(path)
+            } else {
+                listing.files.append(path)
+                listing.sizes.append(Int(st.st_size))
+            }
         default:
             if top { throw ZoneError.io(path, "is not a regular file or folder; give files or folders") }
         }
