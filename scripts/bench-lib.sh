@@ -9,11 +9,29 @@ mkcert() {
         -subj "/CN=bench $1" -days 30 2>/dev/null
 }
 
-# measure NAME 'shell command': one timed run appended to $W/times/NAME. The machine-wide
-# sync before the timer means no row pays for writeback another row left behind.
+# warm_memory MIB: touch and free MIB of anonymous memory, so the next command finds that
+# much free memory the host still backs. Why: this VM runs with free page reporting
+# (page_reporting_order=11, nested KVM), so memory freed for more than ~2 s goes back to the
+# host and the first touch of each page costs a trip to the hypervisor — measured here as up
+# to 2 s per GiB written. Without this, whichever row follows a large allocation (the copy
+# that `zone encrypt` is given to work on, say) pays for it and the row order decides the table.
+warm_memory() {
+    python3 - "$1" <<'PY'
+import mmap, sys
+n = int(sys.argv[1]) << 20
+m = mmap.mmap(-1, n)
+for off in range(0, n, 4096): m[off] = 1
+m.close()
+PY
+}
+
+# measure NAME 'shell command': one timed run appended to $W/times/NAME. Before the timer:
+# a machine-wide sync, so no row pays for writeback another row left behind, and warm free
+# memory (warm_memory) for the row's page cache.
 measure() {
     local name=$1; shift
     sync
+    warm_memory "${WARM_MIB:-2560}"
     if ! /usr/bin/time -f '%e %U %S %M' -o "$W/times/$name.tmp" bash -c "$*" >/dev/null 2>"$W/times/$name.err"; then
         echo "bench: $name failed: $(tail -c 300 "$W/times/$name.err")" >&2
         rm -f "$W/times/$name.tmp"; return 0

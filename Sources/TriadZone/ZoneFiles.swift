@@ -19,7 +19,7 @@ public struct ZoneFiles {
     /// runs in parallel: it uses software public keys only, while decrypt/rekey may drive a card.
     public var workers = 4
     /// Durability is paid once per batch of this many files or bytes (docs/format.md §7.4):
-    /// encrypt into temporaries, fsync them in a row, rename each, fsync each folder once.
+    /// encrypt into temporaries, make them durable together, rename each, fsync each folder once.
     public var batchFiles = 256
     public var batchBytes = 64 << 20
 
