@@ -70,3 +70,65 @@ final class ChunkWriter: @unchecked Sendable {
         stopped.signal()
     }
 }
+
+/// The output side of a stream (docs/format.md §7.3): bytes are gathered into 1 MiB chunks,
+/// each written with one write(2) — on a second thread (`ChunkWriter`) when `overlap` is set —
+/// and writeback is started every 8 MiB, so the final fsync of a large file finds little left
+/// and the dirty data a stream holds stays bounded.
+///
+/// Encryption seals straight into the chunk (`space` then `advance`); decryption copies each
+/// verified segment in (`append`). The caller calls `finish()` on every path that succeeded.
+final class ChunkedOutput {
+    private let output: FileHandle
+    private let writer: ChunkWriter?
+    private var chunk: SegmentBuffer
+    private var filled = 0
+    private var unsynced = 0
+
+    init(output: FileHandle, overlap: Bool, chunkSize: Int) {
+        self.output = output
+        writer = overlap ? ChunkWriter(output: output, chunkSize: chunkSize) : nil
+        chunk = writer?.buffer ?? SegmentBuffer(count: chunkSize)
+    }
+
+    deinit { try? writer?.finish() }
+
+    /// `count` writable bytes at the end of the current chunk (flushing it first if they would
+    /// not fit); `advance(count)` once they are written.
+    func space(_ count: Int) throws -> UnsafeMutableRawBufferPointer {
+        precondition(count <= chunk.count)
+        if filled + count > chunk.count { try flush() }
+        return chunk.slice(filled..<filled + count)
+    }
+
+    func advance(_ count: Int) { filled += count }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        try space(bytes.count).copyMemory(from: bytes)
+        advance(bytes.count)
+    }
+
+    /// Writes what is gathered and waits for the writer thread; errors from either surface here.
+    func finish() throws {
+        try flush()
+        try writer?.finish()
+    }
+
+    private func flush() throws {
+        guard filled > 0 else { return }
+        if let writer {
+            try writer.submit(count: filled)
+            chunk = writer.buffer
+        } else {
+            try output.writeAll(UnsafeRawBufferPointer(chunk.prefix(filled)))
+        }
+        unsynced += filled
+        filled = 0
+        // A no-op on pipes; the last chunk's writeback is left to the caller's commit.
+        if unsynced >= PayloadStream.writebackInterval {
+            Durability.startWriteback(output.fd)
+            unsynced = 0
+        }
+    }
+}

@@ -70,9 +70,15 @@ public enum EncryptedFile {
         let mode = AtomicFile.mode(of: outputPath) ?? 0o600
         let temp = try AtomicFile(destination: outputPath)
         do {
+            // As encryption (§7.3): 1 MiB writes, on a second thread for a large file, with
+            // writeback started as it goes.
+            let out = ChunkedOutput(output: temp.handle, overlap: try PayloadStream.overlapsWrites(input: input, inputStatus: nil,
+                                                                                                   output: temp.handle),
+                                    chunkSize: PayloadStream.chunkSize)
             _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, path: inputPath) { plain, _, _ in
-                try temp.handle.writeAll(plain)
+                try out.append(plain)
             }
+            try out.finish()
             try temp.finishWriting(mode: mode)
         } catch {
             temp.discard()
@@ -102,8 +108,11 @@ public enum EncryptedFile {
         }
         try input.seek(to: header.encodedLength)
         let output = FileHandle(borrowing: fd, path: "<output>")
+        let out = ChunkedOutput(output: output, overlap: try PayloadStream.overlapsWrites(input: input, inputStatus: before, output: output),
+                                chunkSize: PayloadStream.chunkSize)
         _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, path: inputPath) { plain, _, _ in
-            try output.writeAll(plain)
+            try out.append(plain)
         }
+        try out.finish()
     }
 }

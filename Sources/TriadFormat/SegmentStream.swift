@@ -45,15 +45,9 @@ enum PayloadStream {
         let cipher = try AESGCMSegmentCipher(key: payloadKey, encrypting: true)
         var current = SegmentBuffer(count: segment)
         var next = SegmentBuffer(count: segment)
-        let chunkSize = sealedSegment * segmentsPerWrite
         // A large regular file is written on a second thread while the next chunk is sealed.
-        let writer = try overlapsWrites(input: input, inputStatus: inputStatus, output: output)
-            ? ChunkWriter(output: output, chunkSize: chunkSize) : nil
-        defer { try? writer?.finish() }
-        let ownBuffer = writer == nil ? SegmentBuffer(count: chunkSize) : nil
-        var sealed = writer?.buffer ?? ownBuffer!
-        var filled = 0
-        var unsynced = 0
+        let out = ChunkedOutput(output: output, overlap: try overlapsWrites(input: input, inputStatus: inputStatus, output: output),
+                                chunkSize: chunkSize)
         var nonce = SegmentNonce()
         var index: UInt64 = 0
         var count = try current.fill { try input.readFully(into: $0) }
@@ -68,34 +62,24 @@ enum PayloadStream {
                 isFinal = nextCount == 0
             }
             nonce.set(index: index, final: isFinal)
+            let sealed = try out.space(count + Layout.tagLength)
             try cipher.seal(UnsafeRawBufferPointer(current.prefix(count)), nonce: nonce.bytes,
-                            into: sealed.slice(filled..<filled + count),
-                            tag: sealed.slice(filled + count..<filled + count + 16))
-            filled += count + 16
+                            into: UnsafeMutableRawBufferPointer(rebasing: sealed[0..<count]),
+                            tag: UnsafeMutableRawBufferPointer(rebasing: sealed[count...]))
+            out.advance(count + Layout.tagLength)
             total += UInt64(count)
-            if isFinal || filled + sealedSegment > sealed.count {
-                if let writer {
-                    try writer.submit(count: filled)
-                    sealed = writer.buffer
-                    if isFinal { try writer.finish() }
-                } else {
-                    try output.writeAll(UnsafeRawBufferPointer(sealed.prefix(filled)))
-                }
-                unsynced += filled
-                filled = 0
-                // Start writeback as we go, so the final fsync finds little left (a no-op on pipes);
-                // the last chunk's writeback is started by the caller once the file is complete.
-                if unsynced >= writebackInterval {
-                    Durability.startWriteback(output.fd)
-                    unsynced = 0
-                }
+            if isFinal {
+                try out.finish()
+                return total
             }
-            if isFinal { return total }
             swap(&current, &next)
             count = nextCount
             index += 1
         }
     }
+
+    /// Sealed segments gathered per write(2) (§7.3).
+    static let chunkSize = sealedSegment * segmentsPerWrite
 
     /// Overlapping pays for a thread hop only on large regular files (a pipe's size is unknown).
     static func overlapsWrites(input: FileHandle, inputStatus: stat?, output: FileHandle) throws -> Bool {
