@@ -77,3 +77,16 @@ PY
 
 # is_encrypted FILE: true when FILE starts with the Triad magic (docs/format.md §2).
 is_encrypted() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "895452440d0a1a0a" ]; }
+
+# row_net LABEL NAME START COUNT: per-file cost net of a fixed start-up — the median wall time
+# of NAME minus the median of START (the same command on an empty folder), over COUNT files.
+row_net() {
+    local s t; s=$(stats "$2"); t=$(stats "$3")
+    if [ -z "$s" ] || [ -z "$t" ]; then printf '%-44s %9s\n' "$1" "n/a"; return; fi
+    python3 - "$1" "$4" $s $t <<'PY'
+import sys
+label, n = sys.argv[1], int(sys.argv[2])
+wall, start = float(sys.argv[3]), float(sys.argv[8])
+print(f"{label:<44} {wall - start:8.2f} {n / (wall - start):7.0f} {'':>7} {(wall - start) / n * 1000:12.3f}   (start-up {start:.3f} s subtracted)")
+PY
+}
