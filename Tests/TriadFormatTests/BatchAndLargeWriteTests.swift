@@ -16,6 +16,7 @@ final class BatchAndLargeWriteTests: XCTestCase {
             let plain = SecureRandom.bytes(count: size)
             try writeFile(scratch.file("p"), plain)
             XCTAssertTrue(try PayloadStream.overlapsWrites(input: FileHandle(path: scratch.file("p"), flags: O_RDONLY),
+                                                           inputStatus: nil,
                                                            output: FileHandle(path: scratch.file("p"), flags: O_RDONLY)))
             try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("p"), zoneID: TestKeys.zoneID,
                                       recipients: [TestKeys.zone])
