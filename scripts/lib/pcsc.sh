@@ -91,7 +91,7 @@ vcard_start() { # state port [log]
   local reader; reader=$(vcard_reader_name "$port")
   # vpcd serves one card per port: let a card that is still leaving go first.
   vcard_wait_empty "$reader" 20 || pcsc_log "reader '$reader' still holds another card"
-  local before; before=$(wc -l <"$log" 2>/dev/null || echo 0)
+  local before=0; [ -f "$log" ] && before=$(wc -l <"$log")
   "$bin" run --state "$state" --port "$port" >>"$log" 2>&1 &
   VCARD_PIDS[$port]=$!
   # Inserted means vpcd spoke to *this* process (a TCP connect alone may sit in the backlog).
