@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 import TriadCrypto
 
 /// A temporary file beside its destination that becomes the destination only when complete
@@ -13,10 +14,15 @@ final class AtomicFile {
     let destination: String
     let temporaryPath: String
     let handle: FileHandle
+    /// Increases with every temporary this process opens: a batch's syncfs goes through the
+    /// earliest-opened one, whose descriptor has seen every later writeback error (§7.4).
+    let openOrder: Int
     private var finished = false
+    private static let opened = Atomic<Int>(0)
 
     init(destination: String) throws {
         self.destination = destination
+        openOrder = AtomicFile.opened.add(1, ordering: .relaxed).newValue
         let (directory, name) = AtomicFile.split(destination)
         let suffix = Hex.encode(SecureRandom.bytes(count: 8))
         temporaryPath = (directory.isEmpty ? "" : directory + "/") + "." + name + ".triad-tmp-" + suffix

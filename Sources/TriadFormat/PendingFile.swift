@@ -52,14 +52,19 @@ public enum PendingBatch {
     /// than wait for someone else's writes (a terminal server shared by a ward, say).
     static let syncfsDirtyLimit = 128 << 20
 
+    /// How a batch was made durable.
+    public enum Method: Equatable { case syncfs, fsyncEach }
+
     /// Commits `files` in order. On an error the files before the failing one are committed
     /// (and their folders synced), the failing one and those after it are discarded, and the
     /// error is thrown.
-    public static func commit(_ files: [PendingFile]) throws {
+    @discardableResult
+    public static func commit(_ files: [PendingFile]) throws -> Method {
         if files.count >= syncfsMinimumFiles, let dirty = Durability.systemDirtyBytes(), dirty <= syncfsDirtyLimit,
-           Durability.syncFilesystem(files[0].temp.handle.fd) {
+           let first = files.min(by: { $0.temp.openOrder < $1.temp.openOrder }),
+           Durability.syncFilesystem(first.temp.handle.fd) {
             try commitDurable(files)
-            return
+            return .syncfs
         }
         for file in files { Durability.startWriteback(file.temp.handle.fd) }
         for (i, file) in files.enumerated() {
@@ -70,6 +75,7 @@ public enum PendingBatch {
             }
         }
         try commitDurable(files)
+        return .fsyncEach
     }
 
     private static func commitDurable(_ files: [PendingFile]) throws {

@@ -31,24 +31,41 @@ final class BatchAndLargeWriteTests: XCTestCase {
 
     /// Before the commit every original is untouched and each new content sits in a
     /// temporary; after it every file is complete and no temporary is left.
+    /// Both ways a batch becomes durable (§7.4): a few files are fsynced each, a batch of many
+    /// small files goes through one syncfs (when the machine has little else dirty, as in a
+    /// test run). Either way nothing is renamed before the commit and everything after it.
     func testPendingBatchRenamesOnlyAtCommit() throws {
-        let scratch = ScratchDirectory()
-        let plains = (0..<5).map { SecureRandom.bytes(count: $0 * 40_000) }
-        for (i, plain) in plains.enumerated() { try writeFile(scratch.file("f\(i)"), plain) }
-        let pending = try plains.indices.map {
-            try EncryptedFile.encryptPending(inputPath: scratch.file("f\($0)"), outputPath: scratch.file("f\($0)"),
-                                             zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        for (count, expected) in [(5, PendingBatch.Method.fsyncEach), (40, .syncfs)] {
+            let scratch = ScratchDirectory()
+            let plains = (0..<count).map { SecureRandom.bytes(count: ($0 % 5) * 40_000) }
+            for (i, plain) in plains.enumerated() { try writeFile(scratch.file("f\(i)"), plain) }
+            let pending = try plains.indices.map {
+                try EncryptedFile.encryptPending(inputPath: scratch.file("f\($0)"), outputPath: scratch.file("f\($0)"),
+                                                 zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+            }
+            for (i, plain) in plains.enumerated() {
+                XCTAssertTrue(try readFile(scratch.file("f\(i)")) == plain, "f\(i) is untouched before the commit")
+                XCTAssertTrue(EncryptedFile.isEncrypted(at: pending[i].temporaryPath), "its temporary holds ciphertext")
+            }
+            let method = try PendingBatch.commit(pending)
+            if expected == .syncfs, let dirty = Durability.systemDirtyBytes(), dirty > PendingBatch.syncfsDirtyLimit {
+                XCTAssertEqual(method, .fsyncEach, "with \(dirty) bytes dirty elsewhere a batch must not wait for them")
+            } else {
+                XCTAssertEqual(method, expected, "\(count) files")
+            }
+            XCTAssertEqual(Set(scratch.entries()), Set(plains.indices.map { "f\($0)" }), "no temp file left")
+            for (i, plain) in plains.enumerated() {
+                try EncryptedFile.decrypt(inputPath: scratch.file("f\(i)"), outputPath: scratch.file("d"), identities: [TestKeys.zone])
+                XCTAssertTrue(try readFile(scratch.file("d")) == plain, "f\(i) decrypts to its plaintext")
+            }
         }
-        for (i, plain) in plains.enumerated() {
-            XCTAssertTrue(try readFile(scratch.file("f\(i)")) == plain, "f\(i) is untouched before the commit")
-            XCTAssertTrue(EncryptedFile.isEncrypted(at: pending[i].temporaryPath), "its temporary holds ciphertext")
-        }
-        try PendingBatch.commit(pending)
-        XCTAssertEqual(Set(scratch.entries()), Set(plains.indices.map { "f\($0)" }), "no temp file left")
-        for (i, plain) in plains.enumerated() {
-            try EncryptedFile.decrypt(inputPath: scratch.file("f\(i)"), outputPath: scratch.file("d"), identities: [TestKeys.zone])
-            XCTAssertTrue(try readFile(scratch.file("d")) == plain, "f\(i) decrypts to its plaintext")
-        }
+    }
+
+    /// The dirty-memory reading that decides between syncfs and fsync parses /proc/meminfo.
+    func testSystemDirtyBytesIsRead() throws {
+        let dirty = try XCTUnwrap(Durability.systemDirtyBytes(), "/proc/meminfo has Dirty and Writeback lines")
+        XCTAssertGreaterThanOrEqual(dirty, 0)
+        XCTAssertEqual(dirty % 1024, 0, "kB lines are turned into bytes")
     }
 
     /// A pending file that is dropped (an error elsewhere in its batch) leaves the original
