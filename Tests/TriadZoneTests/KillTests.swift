@@ -14,7 +14,7 @@ final class KillTests: XCTestCase {
         let officer = PKI.make("officer-p256", "p256"), recovery = PKI.make("recovery-rsa2048", "rsa2048")
         var rng = SeededGenerator(seed: 50)
         var originals: [String: [UInt8]] = [:]
-        for i in 0..<16 {
+        for i in 0..<48 {
             let size = [0, 1, 65535, 65536, 65537, 300_000, 1_500_000][i % 7] + (i / 7) * 4099
             let p = "z/d\(i % 3)/file\(i)"
             originals[p] = rng.bytes(size)
@@ -39,9 +39,11 @@ final class KillTests: XCTestCase {
         for iteration in 0..<50 {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Scratch.zoneBinary)
-            // Batches of 4 files (format §7.4), so the 16 files are made durable in four rounds
-            // and kills land between batches as well as inside one (fsyncs, renames).
-            p.arguments = ["encrypt", z, "--identity", "file:" + officer.key, "--batch-files", "4"]
+            // Small batches (format §7.4), so the 48 files are made durable in several rounds
+            // and kills land between batches as well as inside one. Batches of 4 are fsynced
+            // file by file, batches of 16 go through one syncfs: both ways are killed.
+            let batch = iteration % 2 == 0 ? "4" : "16"
+            p.arguments = ["encrypt", z, "--identity", "file:" + officer.key, "--batch-files", batch]
             p.environment = s.environment
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
