@@ -65,6 +65,26 @@ final class KeyInteropTests: XCTestCase {
         XCTAssertEqual(try PublicKey(spkiDER: der).spkiDER, der)
     }
 
+    /// ECDH does not re-validate its peer (PrivateKey.ecdh) because no off-curve EC
+    /// `PublicKey` can exist: the DER/PEM decoder and `PublicKey(ecPoint:curve:)` refuse one.
+    /// Every change of the last coordinate byte that leaves the curve must be refused both ways.
+    func testOffCurvePointsAreRefusedWhereverAKeyIsMade() throws {
+        for algorithm in [KeyAlgorithm.ecP256, .ecP384] {
+            let good = try PrivateKey.generate(algorithm).publicKey
+            let point = try XCTUnwrap(good.ecPoint)
+            for delta in UInt8(1)...8 {
+                var bad = point
+                bad[bad.count - 1] &+= delta
+                XCTAssertThrowsError(try PublicKey(ecPoint: bad, curve: algorithm), "\(algorithm) +\(delta) from a point")
+                var der = good.spkiDER
+                der[der.count - 1] &+= delta
+                XCTAssertThrowsError(try PublicKey(spkiDER: der), "\(algorithm) +\(delta) from DER")
+                XCTAssertThrowsError(try PublicKey(pem: "-----BEGIN PUBLIC KEY-----\n\(Data(der).base64EncodedString(options: .lineLength64Characters))\n-----END PUBLIC KEY-----\n"),
+                                     "\(algorithm) +\(delta) from PEM")
+            }
+        }
+    }
+
     func testRSAOAEPWrapOpensWithStockOpenSSL() throws {
         let dir = try Shell.temporaryDirectory()
         let made = try Shell.makeKey("rsa3072", in: dir, name: "recovery")
