@@ -2,9 +2,9 @@ import COpenSSL
 
 /// A software private key (RSA 2048+, EC P-256, EC P-384) held by OpenSSL.
 ///
-/// It implements `PrivateKeyOperations`, the two operations every unwrap needs, so a key
-/// file and a PIV card are interchangeable above this layer.
-public struct PrivateKey: PrivateKeyOperations, @unchecked Sendable {
+/// It implements `PrivateKeyOperations`, the two operations every unwrap needs, and
+/// `SigningKeyOperations`, so a key file and a PIV card are interchangeable above this layer.
+public struct PrivateKey: PrivateKeyOperations, SigningKeyOperations, @unchecked Sendable {
     let handle: KeyHandle
     public let publicKey: PublicKey
     public var algorithm: KeyAlgorithm { publicKey.algorithm }
@@ -92,21 +92,26 @@ public struct PrivateKey: PrivateKeyOperations, @unchecked Sendable {
         return bio.secretContents
     }
 
-    /// ECDSA (DER) or RSA-PSS signature over `message`; see `PublicKey.verify`.
-    public func sign(_ message: [UInt8]) throws -> [UInt8] {
+    /// Signs `message` with `scheme` (hashing it first); see `SignatureScheme` for the
+    /// exact algorithms and encodings, and `PublicKey.verify(signature:for:scheme:)`.
+    public func sign(_ message: [UInt8], scheme: SignatureScheme) throws -> [UInt8] {
+        try scheme.requireCompatible(with: algorithm)
         guard let mdContext = EVP_MD_CTX_new() else { throw CryptoError.fromOpenSSL("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(mdContext) }
         var pctx: OpaquePointer? = nil
-        try check(EVP_DigestSignInit(mdContext, &pctx, algorithm.signatureDigest, nil, handle.pointer), "signature init")
-        if case .rsa = algorithm {
-            try check(triad_EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), "RSA-PSS padding")
-            try check(triad_EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST), "RSA-PSS salt length")
-        }
+        try check(EVP_DigestSignInit(mdContext, &pctx, scheme.evpDigest, nil, handle.pointer), "signature init")
+        try scheme.configureRSAPadding(pctx)
         var length = 0
         try check(EVP_DigestSign(mdContext, nil, &length, message, message.count), "signature size")
         var signature = [UInt8](repeating: 0, count: length)
         try check(EVP_DigestSign(mdContext, &signature, &length, message, message.count), "signature")
         return Array(signature[0..<length])
+    }
+
+    /// Signs with the key's preferred scheme: ECDSA (DER) with SHA-256 on P-256 and SHA-384
+    /// on P-384, RSA-PSS with SHA-256 on RSA (`SignatureScheme.preferred(for:)`).
+    public func sign(_ message: [UInt8]) throws -> [UInt8] {
+        try sign(message, scheme: .preferred(for: algorithm))
     }
 
     /// ECDH: the x-coordinate of d·Q (SP 800-56A §5.7.1.2), as a PIV card's GENERAL

@@ -125,17 +125,21 @@ public struct PublicKey: Sendable, Equatable, Hashable {
         return "-----BEGIN PUBLIC KEY-----\n\(body)-----END PUBLIC KEY-----\n"
     }
 
-    /// Verifies ECDSA (SHA-256 on P-256, SHA-384 on P-384; DER signature) or RSA-PSS
-    /// (SHA-256, MGF1-SHA-256, salt = digest length) over `message`.
+    /// Verifies a signature of the key's preferred scheme (`SignatureScheme.preferred(for:)`):
+    /// ECDSA (SHA-256 on P-256, SHA-384 on P-384; DER signature) or RSA-PSS (SHA-256,
+    /// MGF1-SHA-256, salt = digest length) over `message`.
     public func verify(signature: [UInt8], for message: [UInt8]) -> Bool {
-        guard let mdContext = EVP_MD_CTX_new() else { return false }
+        verify(signature: signature, for: message, scheme: .preferred(for: algorithm))
+    }
+
+    /// Verifies a signature of `scheme` over `message`; false for a scheme the key cannot
+    /// use. ECDSA signatures must be strict DER (OpenSSL re-encodes and compares).
+    public func verify(signature: [UInt8], for message: [UInt8], scheme: SignatureScheme) -> Bool {
+        guard scheme.isCompatible(with: algorithm), let mdContext = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(mdContext) }
         var pctx: OpaquePointer? = nil
-        guard EVP_DigestVerifyInit(mdContext, &pctx, algorithm.signatureDigest, nil, handle.pointer) == 1 else { triad_ERR_clear(); return false }
-        if case .rsa = algorithm {
-            guard triad_EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1,
-                  triad_EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 else { triad_ERR_clear(); return false }
-        }
+        guard EVP_DigestVerifyInit(mdContext, &pctx, scheme.evpDigest, nil, handle.pointer) == 1,
+              (try? scheme.configureRSAPadding(pctx)) != nil else { triad_ERR_clear(); return false }
         let result = EVP_DigestVerify(mdContext, signature, signature.count, message, message.count)
         triad_ERR_clear()
         return result == 1
