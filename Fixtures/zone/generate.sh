@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates Fixtures/zone/: a small zone made with stock openssl keys and the zone CLI, and
-# the edited policies the vector test (Tests/TriadZoneTests/PolicyVectorTests.swift) loops
-# over. The edits are made by edit_policy.py, an independent encoder of docs/zone.md §2.
+# the edited and forged policies the vector test (Tests/TriadZoneTests/PolicyVectorTests.swift)
+# loops over. The edits are made by edit_policy.py, an independent encoder of docs/zone.md
+# §2–§3, which also writes the derivation vectors into vectors.json (its "cases" are kept).
 # Run from the project root after `swift build`. Keys here are test keys, never real ones.
 set -euo pipefail
 F=Fixtures/zone
@@ -18,14 +19,11 @@ for n in alice bob; do
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$F/pki/$n.key" 2>/dev/null
   openssl req -x509 -new -key "$F/pki/$n.key" -subj "/CN=$n/O=Fixture Hospital" -days 36500 -out "$F/pki/$n.crt"
 done
+chmod 600 "$F"/pki/*.key
 printf 'a plaintext file of the fixture zone\n' >"$F/zone/record.txt"
 "$ZONE" init "$F/zone" --officer-cert "$F/pki/officer.crt" --identity "file:$F/pki/officer.key" \
   --recovery-cert "$F/pki/recovery.crt" --member "$F/pki/alice.crt" >/dev/null 2>&1
-cp -r "$F/zone" "$WORK/other"   # same zone id; its own local state (else: rollback)
 "$ZONE" grant "$F/zone" --cert "$F/pki/bob.crt" --identity "file:$F/pki/officer.key" >/dev/null
-# A second, genuinely officer-signed version 2 (carol instead of bob): the "replaced" case.
-XDG_STATE_HOME=$WORK/state-other "$ZONE" grant "$WORK/other" --cert "$F/pki/carol.crt" --identity "file:$F/pki/officer.key" >/dev/null
-cp "$WORK/other/.zone/policy.2" "$F/edits/policy.2.other-officer-signed"
-for k in "$WORK"/other/.zone/keyring-*; do [ -e "$F/zone/.zone/$(basename "$k")" ] || cp "$k" "$F/edits/$(basename "$k")"; done
+"$ZONE" revoke "$F/zone" --cert "$F/pki/bob.crt" --identity "file:$F/pki/officer.key" >/dev/null
 python3 "$F/edit_policy.py" "$F"
 echo "regenerated $F"

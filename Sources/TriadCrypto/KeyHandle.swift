@@ -76,6 +76,15 @@ public enum KeyAlgorithm: Equatable, Hashable, Sendable, CustomStringConvertible
         }
     }
 
+    /// Length of a private scalar (and of the order n) in bytes (SEC 1 §2.3.7).
+    public var ecScalarByteCount: Int? {
+        switch self {
+        case .ecP256: return 32
+        case .ecP384: return 48
+        case .rsa: return nil
+        }
+    }
+
     /// The DER SubjectPublicKeyInfo up to the point's bytes for a named-curve key (RFC 5480
     /// §2: id-ecPublicKey, the curve OID, a BIT STRING with no unused bits).
     var ecSPKIPrefix: [UInt8]? {

@@ -41,6 +41,37 @@ extension PrivateKey {
         try self.init(handle: handle)
     }
 
+    /// An EC key pair derived deterministically from `seed`: d = (OS2IP(seed) mod (n − 1)) + 1,
+    /// FIPS 186-5 Appendix A.2.1 ("key pair generation using extra random bits"), with the
+    /// seed in place of the random bits.
+    ///
+    /// Why: a zone's epoch signing key is derived from that epoch's zone key (docs/zone.md §2),
+    /// so every member holding the zone key can sign as the epoch and anyone can verify with the
+    /// public key the signed policy carries. The seed must be at least 64 bits longer than the
+    /// order (48 bytes for P-256, 56 for P-384) so the reduction's bias is negligible.
+    /// - Throws: `CryptoError.invalidKey` when the seed is too short for the curve.
+    public init(ecSeed seed: SecureBytes, curve: KeyAlgorithm) throws {
+        guard curve.isEC, let size = curve.ecScalarByteCount else { throw CryptoError.unsupportedAlgorithm("\(curve) is not an EC curve") }
+        guard seed.count >= size + 8 else {
+            throw CryptoError.invalidKey("a seed of \(seed.count) bytes is too short to derive a \(curve) key (at least \(size + 8))")
+        }
+        let nid = curve == .ecP256 ? NID_X9_62_prime256v1 : NID_secp384r1
+        guard let group = EC_GROUP_new_by_curve_name(nid) else { throw CryptoError.fromOpenSSL("EC_GROUP_new_by_curve_name") }
+        defer { EC_GROUP_free(group) }
+        guard let ctx = BN_CTX_secure_new() else { throw CryptoError.fromOpenSSL("BN_CTX_new") }
+        defer { BN_CTX_free(ctx) }
+        let c = try SecretBignum(seed), orderMinusOne = SecretBignum(), d = SecretBignum()
+        try check(BN_sub(orderMinusOne.pointer, EC_GROUP_get0_order(group), BN_value_one()), "n - 1")
+        try check(BN_nnmod(d.pointer, c.pointer, orderMinusOne.pointer, ctx), "seed mod (n - 1)")
+        try check(BN_add_word(d.pointer, 1), "d + 1")
+        var scalar = SecureBytes(count: size)
+        let written = scalar.withUnsafeMutableBytes {
+            BN_bn2binpad(d.pointer, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(size))
+        }
+        guard written == Int32(size) else { throw CryptoError.fromOpenSSL("BN_bn2binpad") }
+        try self.init(ecPrivateScalar: scalar, curve: curve)
+    }
+
     /// An RSA private key from its primes p and q and public exponent e (default 65537);
     /// n, d and the CRT values are computed (RFC 8017 §3.2).
     ///

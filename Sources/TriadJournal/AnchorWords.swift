@@ -14,7 +14,7 @@ public enum AnchorWords {
 
     /// The PGP words of `bytes`: even positions from the even list, odd from the odd list.
     public static func words(_ bytes: [UInt8]) -> [String] {
-        bytes.enumerated().map { i, b in i % 2 == 0 ? PGPWordList.even[Int(b)] : PGPWordList.odd[Int(b)] }
+        PGPWordList.words(bytes)
     }
 
     /// The anchor words of a hex hash.
@@ -31,9 +31,7 @@ public enum AnchorWords {
 
     /// The byte a word stands for at `position`, or nil (case-insensitive).
     public static func byte(for word: String, at position: Int) -> UInt8? {
-        let list = position % 2 == 0 ? PGPWordList.even : PGPWordList.odd
-        let w = word.lowercased()
-        return list.firstIndex { $0.lowercased() == w }.map { UInt8($0) }
+        PGPWordList.byte(for: word, at: position)
     }
 
     /// Both lists, for tests that check their published properties.

@@ -30,6 +30,8 @@ struct ByteReader {
     init(_ bytes: [UInt8], context: String) { self.bytes = bytes; self.context = context }
 
     var isAtEnd: Bool { offset == bytes.count }
+    /// Bytes not yet read: what any count read from the input can at most describe.
+    var remaining: Int { bytes.count - offset }
 
     private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
         guard n >= 0, bytes.count - offset >= n else { throw ZoneError.malformed(context, "truncated") }

@@ -43,15 +43,33 @@ public struct SignedPolicy {
     public init(fileBytes: [UInt8], context: String) throws {
         var r = ByteReader(fileBytes, context: context)
         guard try r.raw(8) == Self.magic else { throw ZoneError.malformed(context, "not a signed zone policy") }
-        body = try r.blob(max: 16 << 20)
-        let signerDER = try r.blob(max: 64 * 1024)
-        signature = try r.blob(max: 4096)
+        body = try r.blob(max: ZoneLimits.policyBytes)
+        let signerDER = try r.blob(max: ZoneLimits.certificateBytes)
+        signature = try r.blob(max: ZoneLimits.signatureBytes)
         try r.expectEnd()
         do { signer = try Certificate(der: signerDER) } catch {
             throw ZoneError.malformed(context, "the signer certificate does not parse")
         }
         policy = try ZonePolicy(decoding: body, context: context)
         self.fileBytes = fileBytes
+    }
+
+    /// The fields that link a version into the history, read without parsing certificates or
+    /// checking the signature: what a client re-reads for the versions its local state already
+    /// verified (their hashes chain to the recorded one, docs/zone.md §3).
+    public struct Link: Equatable {
+        public var zoneID: [UInt8]
+        public var version: UInt64
+        public var previousPolicyHash: [UInt8]
+        public var genesisNonce: [UInt8]
+    }
+
+    public static func link(fileBytes: [UInt8], context: String) throws -> Link {
+        var r = ByteReader(fileBytes, context: context)
+        guard try r.raw(8) == magic else { throw ZoneError.malformed(context, "not a signed zone policy") }
+        var b = ByteReader(try r.blob(max: ZoneLimits.policyBytes), context: context)
+        guard try b.raw(8) == ZonePolicy.magic else { throw ZoneError.malformed(context, "not a zone policy") }
+        return Link(zoneID: try b.raw(16), version: try b.u64(), previousPolicyHash: try b.raw(32), genesisNonce: try b.raw(32))
     }
 
     /// True when the signature verifies under the signer's key *and* the signer is one of

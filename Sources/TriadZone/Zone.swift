@@ -25,19 +25,43 @@ public struct Zone {
     public let keyring: Keyring
     public var policy: ZonePolicy { signed.policy }
     public var policyPath: String { Zone.policyPath(root: root, version: policy.version) }
+    var currentPolicyPath: String { policyPath }
 
     static func metadataDirectory(_ root: String) -> String { root + "/.zone" }
     public static func policyPath(root: String, version: UInt64) -> String { root + "/.zone/policy.\(version)" }
     static func keyringPath(root: String, hash: [UInt8]) -> String { root + "/.zone/keyring-" + hash.hex }
 
-    /// The zone folder containing `path`: the nearest ancestor (or itself) with a `.zone/`.
+    /// The zone folder containing `path`: the nearest ancestor (or itself) holding a `.zone/`
+    /// folder (docs/zone.md §1, "Nested zones"). Zones do not nest: when a folder above that
+    /// one holds a `.zone/` too, the path is refused (`nestedZone`) — otherwise whoever can
+    /// write a subfolder of a zone could plant a `.zone/` of their own there and have members'
+    /// file commands encrypt into it. A `.zone` that is a symbolic link is refused: it could
+    /// point at another zone's metadata.
     public static func findRoot(containing path: String) throws -> String {
         var p = absolute(path)
         if !FileIO.isDirectory(p) { p = p.directory }
+        var found: String?
         while true {
-            if FileIO.isDirectory(metadataDirectory(p)) { return p }
-            if p == "/" || p.isEmpty { throw ZoneError.notInZone(path) }
+            if try isZoneRoot(p) {
+                if let inner = found { throw ZoneError.nestedZone(inner: inner, outer: p) }
+                found = p
+            }
+            if p == "/" || p.isEmpty { break }
             p = p.directory
+        }
+        guard let found else { throw ZoneError.notInZone(path) }
+        return found
+    }
+
+    /// Whether `dir` holds a `.zone/` folder (what makes it a zone root; tree walks use this to
+    /// recognise a nested zone). A `.zone` that is not a real folder is refused.
+    public static func isZoneRoot(_ dir: String) throws -> Bool {
+        var st = stat()
+        guard lstat(metadataDirectory(dir), &st) == 0 else { return false }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: return true
+        case S_IFLNK: throw ZoneError.notRegularFile(path: metadataDirectory(dir), kind: "a symbolic link (zone metadata must be a real folder)")
+        default: throw ZoneError.notRegularFile(path: metadataDirectory(dir), kind: "not a folder (zone metadata must be a real folder)")
         }
     }
 
@@ -60,47 +84,65 @@ public struct Zone {
 
     /// The highest `policy.<N>` in `.zone/`.
     static func latestPolicyVersion(root: String) throws -> UInt64? {
-        try FileIO.listDirectory(metadataDirectory(root)).compactMap { name -> UInt64? in
-            guard name.hasPrefix("policy.") else { return nil }
-            return UInt64(name.dropFirst("policy.".count))
-        }.max()
+        try PolicyListing(root: root).versions.last
     }
 
     /// Reads the newest policy and its keyring, checking only their form and the keyring
-    /// hash, not trust (`zone status` reports trust; everything else calls `open`).
+    /// hash, not trust (`zone status` reports trust; everything else calls `open`). "Newest"
+    /// is the highest version that can be read among the versions that follow each other from
+    /// the lowest present, so a planted `policy.<huge>` or an unreadable newest file does not
+    /// keep status from describing the zone (it reports them as history problems).
     public static func load(root: String) throws -> Zone {
         guard FileIO.isDirectory(metadataDirectory(root)) else { throw ZoneError.notInZone(root) }
-        guard let version = try latestPolicyVersion(root: root) else { throw ZoneError.noPolicy(root) }
-        let path = policyPath(root: root, version: version)
-        let signed = try SignedPolicy(fileBytes: try FileIO.readAll(path), context: path)
-        guard signed.policy.version == version else {
-            throw ZoneError.malformed(path, "its name says version \(version) but it holds version \(signed.policy.version)")
+        let versions = try PolicyListing(root: root).versions
+        var run = versions.prefix(1)
+        for v in versions.dropFirst() where v == run.last! + 1 { run.append(v) }
+        var firstError: Error?
+        for version in run.reversed() {
+            let path = policyPath(root: root, version: version)
+            do {
+                let signed = try SignedPolicy(fileBytes: try MetadataFile.read(path, limit: ZoneLimits.policyBytes), context: path)
+                guard signed.policy.version == version else {
+                    throw ZoneError.malformed(path, "its name says version \(version) but it holds version \(signed.policy.version)")
+                }
+                return Zone(root: root, signed: signed, keyring: try loadKeyring(root: root, policy: signed.policy))
+            } catch let error as ZoneError {
+                if case .keyringMismatch = error { throw error }
+                if firstError == nil { firstError = error }
+            }
         }
-        let krPath = keyringPath(root: root, hash: signed.policy.keyringHash)
-        guard FileIO.exists(krPath) else { throw ZoneError.keyringMismatch(krPath) }
-        let krBytes = try FileIO.readAll(krPath)
-        guard SHA256.hash(krBytes) == signed.policy.keyringHash else { throw ZoneError.keyringMismatch(krPath) }
-        let keyring = try Keyring(decoding: krBytes, context: krPath)
-        guard keyring.zoneID == signed.policy.zoneID else { throw ZoneError.keyringMismatch(krPath) }
-        return Zone(root: root, signed: signed, keyring: keyring)
+        throw firstError ?? ZoneError.noPolicy(root)
     }
 
-    /// Loads the newest policy and accepts it only if it is signed by a trusted officer and
-    /// not older than what this machine saw before (DESIGN §2).
+    /// The keyring the policy names, checked against its hash and zone id.
+    static func loadKeyring(root: String, policy: ZonePolicy) throws -> Keyring {
+        let krPath = keyringPath(root: root, hash: policy.keyringHash)
+        guard MetadataFile.exists(krPath) else { throw ZoneError.keyringMismatch(krPath) }
+        let krBytes = try MetadataFile.read(krPath, limit: ZoneLimits.keyringBytes)
+        guard SHA256.hash(krBytes) == policy.keyringHash else { throw ZoneError.keyringMismatch(krPath) }
+        let keyring = try Keyring(decoding: krBytes, context: krPath)
+        guard keyring.zoneID == policy.zoneID else { throw ZoneError.keyringMismatch(krPath) }
+        return keyring
+    }
+
+    /// The zone in `root` if this machine may use it (docs/zone.md §3): its whole history
+    /// verified (from version 1, or from the version local state recorded), the folder's and
+    /// the trust file's pins respected, no downgrade and no rollback; then recorded.
     public static func open(root: String, context: ZoneContext) throws -> Zone {
         var attempts = 0
         while true {
-            let zone = try load(root: root)
             do {
-                try ZoneTrust.accept(zone.signed, file: zone.policyPath, context: context)
+                let verified = try ZoneTrust.verify(root: root, context: context)
+                let zone = Zone(root: root, signed: verified.newest, keyring: try loadKeyring(root: root, policy: verified.newest.policy))
+                try ZoneTrust.record(verified, root: root, context: context)
                 return zone
             } catch let error as ZoneError {
                 // Another officer's command may have published a newer version (and recorded it
                 // in local state) between our listing of .zone/ and this check: that is not a
                 // rollback. Read the folder again; only an older policy with no newer file on
                 // disk is one.
-                guard case .rollback = error, attempts < 3,
-                      let latest = try latestPolicyVersion(root: root), latest > zone.signed.policy.version else { throw error }
+                guard attempts < 3, case let .rollback(_, version, _) = error,
+                      let latest = try latestPolicyVersion(root: root), latest > version else { throw error }
                 attempts += 1
             }
         }
@@ -108,35 +150,55 @@ public struct Zone {
 
     // MARK: - Officer operations
 
-    /// `zone init`: a new zone id, epoch 1, the officer as first member.
+    /// `zone init`: a new zone id bound to this first policy, epoch 1, the officer as first member.
     public static func create(root: String, officer: Certificate, key: PrivateKey, recovery: [Certificate],
                               members: [Certificate], context: ZoneContext) throws -> Zone {
         let root = absolute(root)
         guard officer.publicKey == key.publicKey else {
             throw ZoneError.identityDoesNotMatchCertificate("the officer identity", "--officer-cert")
         }
+        try checkCertificate(officer, role: [.officer, .member])
+        for m in members { try checkCertificate(m, role: .member) }
+        for r in recovery { try checkCertificate(r, role: .recovery) }
         guard FileIO.isDirectory(root) else { throw ZoneError.io(root, "is not a folder; create it first") }
+        let genesisNonce = SecureRandom.bytes(count: 32)
+        let zoneID = ZoneIdentity.zoneID(genesisNonce: genesisNonce, officers: [officer], recoveryCertificates: recovery)
+        if MetadataFile.exists(metadataDirectory(root)) { throw ZoneError.zoneExists(root) }
+        // The person running init makes this folder hold a new zone: on this machine the folder's
+        // pin moves to it (someone replacing .zone/ behind a user's back never runs init there).
+        if let pinned = try context.state.zoneID(folder: root) {
+            context.notice("\(root) held zone \(pinned.hex) before; this machine now expects the new zone in it")
+        }
         guard mkdir(metadataDirectory(root), 0o755) == 0 else {
             if errno == EEXIST { throw ZoneError.zoneExists(root) }
             throw ZoneError.io(metadataDirectory(root), "cannot create: \(FileIO.errorText())")
         }
-        let zoneID = SecureRandom.bytes(count: 16)
-        let zoneKey = SecureBytes.random(count: 32)
-        var all: [Certificate] = []
-        for m in [officer] + members where !all.contains(where: { $0.fingerprint == m.fingerprint }) { all.append(m) }
-        var keyring = Keyring(zoneID: zoneID)
-        for m in all { try keyring.add(zoneKey: zoneKey, epoch: 1, for: m) }
-        let policy = ZonePolicy(
-            zoneID: zoneID, version: 1, previousPolicyHash: [UInt8](repeating: 0, count: 32), createdAt: now(),
-            officers: [officer], members: all, recoveryCertificates: recovery, currentEpoch: 1,
-            epochs: [EpochCommitment(epoch: 1, commitment: ZonePolicy.commitment(zoneID: zoneID, epoch: 1, zoneKey: zoneKey))],
-            keyringHash: keyring.hash)
         do {
-            return try publish(root: root, policy: policy, keyring: keyring, officer: officer, key: key, context: context)
+            let zoneKey = SecureBytes.random(count: 32)
+            var all: [Certificate] = []
+            for m in [officer] + members where !all.contains(where: { $0.fingerprint == m.fingerprint }) { all.append(m) }
+            var keyring = Keyring(zoneID: zoneID)
+            for m in all { try keyring.add(zoneKey: zoneKey, epoch: 1, for: m) }
+            let policy = ZonePolicy(
+                zoneID: zoneID, version: 1, previousPolicyHash: [UInt8](repeating: 0, count: 32), genesisNonce: genesisNonce,
+                createdAt: now(), officers: [officer], members: all, recoveryCertificates: recovery, currentEpoch: 1,
+                epochs: [try EpochCommitment(epoch: 1, zoneID: zoneID, zoneKey: zoneKey)],
+                keyringHash: keyring.hash)
+            try context.state.pin(folder: root, zoneID: zoneID, replacing: true)
+            let zone = try publish(root: root, policy: policy, keyring: keyring, officer: officer, key: key, previous: nil, context: context)
+            context.notice("zone \(zoneID.hex) created; its first policy reads \(ZoneIdentity.words(zone.signed.hash)) — members compare these words with you when they first use it")
+            return zone
         } catch {
             _ = try? FileIO.listDirectory(metadataDirectory(root)).map { unlink(metadataDirectory(root) + "/" + $0) }
             rmdir(metadataDirectory(root))
             throw error
+        }
+    }
+
+    /// Refuses a certificate that cannot take `role` now (docs/zone.md §2a).
+    static func checkCertificate(_ cert: Certificate, role: CertificateRole) throws {
+        do { try CertificatePolicy.check(cert, for: role) } catch let problem as CertificatePolicyError {
+            throw ZoneError.certificateRefused(subject: cert.subject, role: role.description, problem: problem)
         }
     }
 
@@ -146,15 +208,20 @@ public struct Zone {
         guard !policy.members.contains(where: { $0.fingerprint == member.fingerprint || $0.publicKey == member.publicKey }) else {
             throw ZoneError.alreadyMember(member.subject, root)
         }
+        try Zone.checkCertificate(member, role: .member)
+        var next = nextPolicy(keyring: keyring)
+        next.members.append(member)
+        if let (what, count, limit) = next.limitExceeded() {
+            throw ZoneError.limitExceeded(zone: root, what: what, count: count, limit: limit)
+        }
         var keys = try zoneKeys(for: key, name: "the officer identity")
         defer { keys.removeAll() }
         var keyring = self.keyring
         for (epoch, zoneKey) in keys.sorted(by: { $0.key < $1.key }) {
             try keyring.add(zoneKey: zoneKey, epoch: epoch, for: member)
         }
-        var next = nextPolicy(keyring: keyring)
-        next.members.append(member)
-        return try Zone.publish(root: root, policy: next, keyring: keyring, officer: officer, key: key, context: context)
+        next.keyringHash = keyring.hash
+        return try Zone.publish(root: root, policy: next, keyring: keyring, officer: officer, key: key, previous: signed, context: context)
     }
 
     /// `zone revoke`: removes `member` and starts a new epoch whose zone key is wrapped for
@@ -174,8 +241,8 @@ public struct Zone {
         var next = nextPolicy(keyring: keyring)
         next.members = remaining
         next.currentEpoch = epoch
-        next.epochs.append(EpochCommitment(epoch: epoch, commitment: ZonePolicy.commitment(zoneID: policy.zoneID, epoch: epoch, zoneKey: zoneKey)))
-        return try Zone.publish(root: root, policy: next, keyring: keyring, officer: officer, key: key, context: context)
+        next.epochs.append(try EpochCommitment(epoch: epoch, zoneID: policy.zoneID, zoneKey: zoneKey))
+        return try Zone.publish(root: root, policy: next, keyring: keyring, officer: officer, key: key, previous: signed, context: context)
     }
 
     func officerCertificate(for key: PrivateKey) throws -> Certificate {
@@ -192,19 +259,34 @@ public struct Zone {
         return next
     }
 
-    /// Signs and publishes a new version. The keyring is content-addressed (written first,
-    /// idempotent); the policy file is created with `link(2)`, which fails if the version
-    /// exists — the second of two concurrent officers gets "policy changed; re-run".
+    /// Signs and publishes a new version. Everything a reader would refuse is refused first
+    /// (limits, the signer's certificate, the history rules of docs/zone.md §3 against
+    /// `previous`), so nothing published can lock the zone. The keyring is content-addressed
+    /// (written first, idempotent); the policy file is created with `link(2)`, which fails if
+    /// the version exists — the second of two concurrent officers gets "policy changed; re-run".
     static func publish(root: String, policy: ZonePolicy, keyring: Keyring, officer: Certificate,
-                        key: PrivateKey, context: ZoneContext) throws -> Zone {
+                        key: PrivateKey, previous: SignedPolicy?, context: ZoneContext) throws -> Zone {
+        if let (what, count, limit) = policy.limitExceeded() {
+            throw ZoneError.limitExceeded(zone: root, what: what, count: count, limit: limit)
+        }
+        try checkCertificate(officer, role: .officer)
         let signed = try SignedPolicy.sign(policy, officer: officer, key: key)
+        if signed.fileBytes.count > ZoneLimits.policyBytes {
+            throw ZoneError.limitExceeded(zone: root, what: "the size in bytes", count: signed.fileBytes.count, limit: ZoneLimits.policyBytes)
+        }
+        let keyringBytes = keyring.encoded()
+        if keyringBytes.count > ZoneLimits.keyringBytes {
+            throw ZoneError.limitExceeded(zone: root, what: "the size in bytes of the keyring", count: keyringBytes.count, limit: ZoneLimits.keyringBytes)
+        }
         let path = policyPath(root: root, version: policy.version)
-        try ZoneTrust.check(signed, file: path, context: context, record: nil)
+        let first = policy.version == 2 ? previous : nil
+        try ZoneTrust.checkSuccessor(signed, of: previous, first: first, file: path, root: root, context: context)
         let krPath = keyringPath(root: root, hash: keyring.hash)
-        if !FileIO.exists(krPath) { try FileIO.writeReplacing(krPath, keyring.encoded()) }
+        if !FileIO.exists(krPath) { try FileIO.writeReplacing(krPath, keyringBytes) }
         guard try FileIO.writeExclusive(path, signed.fileBytes) else { throw ZoneError.policyChanged(root) }
-        try ZoneTrust.accept(signed, file: path, context: context)
-        return Zone(root: root, signed: signed, keyring: keyring)
+        var quiet = context
+        quiet.notice = { _ in }
+        return try open(root: root, context: quiet)
     }
 
     static func now() -> UInt64 { UInt64(max(0, time(nil))) }
@@ -225,6 +307,11 @@ public struct Zone {
             guard let zoneKey else { continue }
             guard constantTimeEquals(ZonePolicy.commitment(zoneID: policy.zoneID, epoch: e.epoch, zoneKey: zoneKey), e.commitment) else {
                 throw ZoneError.zoneKeyCommitmentMismatch(krPath, e.epoch)
+            }
+            // The epoch's signing key must be the one the policy publishes, or what members
+            // sign as this epoch would not verify (docs/zone.md §2).
+            guard try EpochSigningKey.derive(zoneID: policy.zoneID, epoch: e.epoch, zoneKey: zoneKey).publicKey.spkiDER == e.signingPublicKey else {
+                throw ZoneError.malformed(currentPolicyPath, "the signing key of epoch \(e.epoch) is not the one its zone key derives")
             }
             keys[e.epoch] = zoneKey
         }

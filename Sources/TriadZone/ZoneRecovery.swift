@@ -49,6 +49,7 @@ extension Zone {
             guard !pinned.contains(where: { $0.fingerprint == cert.fingerprint }) else {
                 throw ZoneError.recoveryAlreadyPinned(cert.subject, cert.fingerprint.hex, root)
             }
+            try Zone.checkCertificate(cert, role: .recovery)
             if let trust = context.trust, !trust.listsRecovery(cert) {
                 throw ZoneError.recoveryNotPublished(cert.subject, cert.fingerprint.hex, trust.path)
             }
@@ -66,7 +67,7 @@ extension Zone {
         }
         var next = nextPolicy(keyring: keyring)
         next.recoveryCertificates = pinned
-        return try Zone.publish(root: root, policy: next, keyring: keyring, officer: officer, key: key, context: context)
+        return try Zone.publish(root: root, policy: next, keyring: keyring, officer: officer, key: key, previous: signed, context: context)
     }
 }
 

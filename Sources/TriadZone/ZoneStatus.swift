@@ -1,3 +1,4 @@
+import Foundation
 import TriadCrypto
 import TriadFormat
 
@@ -38,12 +39,20 @@ public struct ZoneStatus {
     public var files = FileCounts()
     /// The kept versions and whether they form an unbroken, officer-signed chain.
     public var history = PolicyHistory(versions: 0, problems: [])
+    /// SHA-256 of `.zone/policy.1` (nil when it cannot be read) and of the newest policy file:
+    /// what an organisation pins in its trust file, and what people compare (docs/zone.md §3).
+    public var firstPolicyHash: [UInt8]?
+    public var policyHash: [UInt8] = []
+    /// How this machine accepts the zone: with a trust file or on first use (docs/zone.md §3).
+    public var trustMode: TrustMode = .firstUse
+    /// Pinned recovery certificates that expire within `CertificatePolicy.expiryWarningDays`.
+    public var expiringRecoveryCertificates: [(fingerprint: [UInt8], notAfter: Date, daysLeft: Int)] = []
 
     public static func of(root: String, context: ZoneContext) throws -> ZoneStatus {
         let zone = try Zone.load(root: root)
         let policy = zone.policy
         var error: String?
-        do { try ZoneTrust.accept(zone.signed, file: zone.policyPath, context: context) } catch let e as ZoneError {
+        do { _ = try Zone.open(root: root, context: context) } catch let e as ZoneError {
             error = e.description
         }
         var status = ZoneStatus(
@@ -52,7 +61,12 @@ public struct ZoneStatus {
             epoch: policy.currentEpoch, officers: policy.officers.map(\.fingerprint),
             members: policy.members.map(\.fingerprint), memberSubjects: policy.members.map(\.subject),
             recoveryCertificates: policy.recoveryCertificates.map(\.fingerprint))
-        status.history = try PolicyHistory.verify(root: root)
+        status.history = try PolicyHistory.verify(root: root, trust: context.trust)
+        status.firstPolicyHash = (try? MetadataFile.read(Zone.policyPath(root: root, version: 1), limit: ZoneLimits.policyBytes)).map(SHA256.hash)
+        status.policyHash = zone.signed.hash
+        status.trustMode = context.trust == nil ? .firstUse : .trustFile
+        status.expiringRecoveryCertificates = policy.recoveryCertificates.filter { CertificatePolicy.isExpiringSoon($0) }
+            .map { ($0.fingerprint, $0.notAfter, CertificatePolicy.daysLeft($0)) }
         let retired = zone.retiredRecoveryFingerprints()
         let listing = try ZoneTree.list([root])
         status.files.temporary = listing.temporaries.count

@@ -1,52 +1,96 @@
 import TriadCrypto
 
-/// Whether a signed policy may be trusted (DESIGN §2, docs/zone.md §3).
+/// A zone's history as this machine accepts it: the newest policy and what identifies it.
+public struct VerifiedHistory {
+    public let newest: SignedPolicy
+    public let newestHash: [UInt8]
+    /// SHA-256 of `.zone/policy.1`: the zone's first policy (docs/zone.md §3).
+    public let firstPolicyHash: [UInt8]
+    public let mode: TrustMode
+    /// Nil when nothing was recorded about this zone before: first use on this machine.
+    public let record: ZoneStateRecord?
+}
+
+/// Whether the zone in a folder may be used (DESIGN §2, docs/zone.md §3).
 ///
-/// Order of checks: the signature and officer membership (a hand edit fails here), then
-/// rollback/replacement against local state, then the trust anchor — the trust file if there
-/// is one, else the officers pinned on first use for this zone id.
+/// Order of checks: the folder's pinned zone id and the mode recorded in local state (no
+/// downgrade), rollback against the recorded version, then the history walk — every link from
+/// version 1 (from the recorded version when there is one), the zone id bound to the first
+/// policy, the trust file for the first signer and the recovery certificates — then the
+/// recorded first policy and the trust file's pins.
 public enum ZoneTrust {
-    /// Checks `signed` and, if it passes, records it in local state (raising the highest
-    /// version seen; pinning the officers on first use when there is no trust file).
-    public static func accept(_ signed: SignedPolicy, file: String, context: ZoneContext) throws {
-        let zoneID = signed.policy.zoneID
-        let record = try context.state.load(zoneID: zoneID)
-        try check(signed, file: file, context: context, record: record)
-        var pinned = record?.pinnedOfficers ?? []
-        if context.trust == nil {
-            if pinned.isEmpty {
-                let who = signed.policy.officers.map { "\($0.subject) (sha256 \($0.fingerprint.hex.prefix(16))…)" }.joined(separator: ", ")
-                context.notice("no trust file (--trust, TRIAD_TRUST or \(TrustFile.systemPath)): pinning officer \(who) of zone \(zoneID.hex) on first use in \(context.state.path(zoneID: zoneID))")
-            }
-            pinned = signed.policy.officers.map(\.fingerprint)
+    /// Verifies the zone in `root` without recording anything.
+    public static func verify(root: String, context: ZoneContext) throws -> VerifiedHistory {
+        let versions = try PolicyListing(root: root).versions
+        let newestVersion = versions.last!
+        let newestFile = Zone.policyPath(root: root, version: newestVersion)
+        // The zone id comes from the oldest version present (normally the first policy): a
+        // planted file with a high number is then reported by the walk as the gap it makes.
+        let oldestFile = Zone.policyPath(root: root, version: versions[0])
+        let zoneID = try SignedPolicy.link(fileBytes: try MetadataFile.read(oldestFile, limit: ZoneLimits.policyBytes), context: oldestFile).zoneID
+        if let pinned = try context.state.zoneID(folder: root), pinned != zoneID {
+            throw ZoneError.folderHoldsOtherZone(folder: root, found: zoneID.hex, pinned: pinned.hex, record: context.state.path(folder: root))
         }
-        if let record, record.highestVersion == signed.policy.version, record.pinnedOfficers == pinned { return }
-        try context.state.save(zoneID: zoneID, ZoneStateRecord(highestVersion: signed.policy.version, policyHash: signed.hash, pinnedOfficers: pinned))
+        let record = try context.state.load(zoneID: zoneID)
+        let mode: TrustMode = context.trust == nil ? .firstUse : .trustFile
+        if let record, record.mode == .trustFile, mode == .firstUse {
+            throw ZoneError.trustDowngrade(zoneID: zoneID.hex, trustFile: record.trustFile ?? "(unknown)", record: context.state.path(zoneID: zoneID))
+        }
+        if let record, newestVersion < record.highestVersion {
+            throw ZoneError.rollback(newestFile, newestVersion, record.highestVersion)
+        }
+        // Moving from first use to a trust file checks the whole history against it once.
+        let anchor = record?.mode == mode ? record : nil
+        let walk = try HistoryWalk.run(root: root, trust: context.trust, anchor: anchor, stopAtFirstProblem: true)
+        if let problem = walk.problems.first { throw problem }
+        guard let newest = walk.newest, let newestHash = walk.hashes[newestVersion], let firstHash = walk.hashes[1] else {
+            throw ZoneError.noPolicy(root)
+        }
+        if let record {
+            guard record.firstPolicyHash == firstHash else {
+                throw ZoneError.firstPolicyChanged(zoneID: zoneID.hex, record: context.state.path(zoneID: zoneID))
+            }
+            guard walk.hashes[record.highestVersion] == record.policyHash else {
+                throw ZoneError.policyReplaced(Zone.policyPath(root: root, version: record.highestVersion), record.highestVersion)
+            }
+        }
+        if let trust = context.trust, !trust.zonePins.isEmpty {
+            guard let pins = trust.zonePins[zoneID] else { throw ZoneError.zoneNotPinned(zoneID: zoneID.hex, trust: trust.path) }
+            for (version, hash) in pins.sorted(by: { $0.key < $1.key }) {
+                guard version <= newestVersion else {
+                    throw ZoneError.trustPinMissing(zoneID: zoneID.hex, version: version, newest: newestVersion, trust: trust.path)
+                }
+                guard walk.hashes[version] == hash else {
+                    throw ZoneError.trustPinMismatch(file: Zone.policyPath(root: root, version: version), version: version, trust: trust.path)
+                }
+            }
+        }
+        return VerifiedHistory(newest: newest, newestHash: newestHash, firstPolicyHash: firstHash, mode: mode, record: record)
     }
 
-    /// The checks alone, without touching local state. `record` nil means "first use".
-    public static func check(_ signed: SignedPolicy, file: String, context: ZoneContext, record: ZoneStateRecord?) throws {
-        guard signed.signatureIsValid else { throw ZoneError.policySignatureInvalid(file) }
-        let policy = signed.policy
-        if let record {
-            if policy.version < record.highestVersion {
-                throw ZoneError.rollback(file, policy.version, record.highestVersion)
-            }
-            if policy.version == record.highestVersion && signed.hash != record.policyHash {
-                throw ZoneError.policyReplaced(file, policy.version)
-            }
+    /// Records an accepted history: the folder's zone id, the mode, the first policy and the
+    /// newest version. On first use without a trust file it says so, with the words of the
+    /// first policy to compare with an officer.
+    public static func record(_ verified: VerifiedHistory, root: String, context: ZoneContext) throws {
+        let zoneID = verified.newest.policy.zoneID
+        if verified.record == nil && verified.mode == .firstUse {
+            context.notice("no trust file (--trust, TRIAD_TRUST or \(TrustFile.systemPath)): accepting zone \(zoneID.hex) in \(root) on first use; its first policy reads \(ZoneIdentity.words(verified.firstPolicyHash)) — compare with an officer")
         }
-        if let trust = context.trust {
-            guard trust.trustsOfficer(signed.signer) else {
-                throw ZoneError.officerNotTrusted(file, signed.signer.subject, trust.path)
-            }
-            for cert in policy.recoveryCertificates where !trust.listsRecovery(cert) {
-                throw ZoneError.recoveryNotTrusted(file, cert.fingerprint.hex, trust.path)
-            }
-        } else if let record, !record.pinnedOfficers.isEmpty {
-            guard record.pinnedOfficers.contains(signed.signer.fingerprint) else {
-                throw ZoneError.officerNotPinned(file, signed.signer.subject, context.state.path(zoneID: policy.zoneID))
-            }
-        }
+        try context.state.pin(folder: root, zoneID: zoneID)
+        try context.state.save(zoneID: zoneID, ZoneStateRecord(
+            mode: verified.mode, trustFile: context.trust?.path, firstPolicyHash: verified.firstPolicyHash,
+            highestVersion: verified.newest.policy.version, policyHash: verified.newestHash))
+    }
+
+    /// The checks a new version must pass before it is written (the writer refuses what every
+    /// reader would): the same rules as the history walk, applied to `signed` as the successor
+    /// of `previous` (nil for a first policy).
+    static func checkSuccessor(_ signed: SignedPolicy, of previous: SignedPolicy?, first: SignedPolicy?,
+                               file: String, root: String, context: ZoneContext) throws {
+        let link = previous.map { (signed: Optional($0), hash: $0.hash) }
+        let problems = HistoryWalk.versionProblems(signed, file: file, version: signed.policy.version, previous: link,
+                                                   first: first ?? (signed.policy.version == 1 ? nil : previous),
+                                                   isNewest: true, trust: context.trust, root: root)
+        if let problem = problems.first { throw problem }
     }
 }

@@ -38,8 +38,8 @@ final class RotationTests: XCTestCase {
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
     }
 
-    func writeTrust(_ path: String, _ certs: [String]) throws {
-        try certs.map { try String(contentsOfFile: $0, encoding: .utf8) }.joined().write(toFile: path, atomically: true, encoding: .utf8)
+    func writeTrust(_ path: String, _ certs: [String], extra: String = "") throws {
+        try (certs.map { try String(contentsOfFile: $0, encoding: .utf8) }.joined() + extra).write(toFile: path, atomically: true, encoding: .utf8)
     }
 
     func testRotationThenPolicyUpdateGivesFullCoverageByTheNewCertificate() throws {
@@ -82,7 +82,9 @@ final class RotationTests: XCTestCase {
         try writeTrust(trust, [s.world.path("officer.pem"), s.out + "/recovery.cert.pem", newOut + "/recovery.cert.pem"])
         z = s.world.zone(swap)
         XCTAssertEqual(z.status, 0, z.stderr)
-        try writeTrust(trust, [s.world.path("officer.pem"), newOut + "/recovery.cert.pem"])
+        // IT withdraws the old certificate: older policy versions still pin it, the newest may not.
+        try writeTrust(trust, [s.world.path("officer.pem"), newOut + "/recovery.cert.pem"],
+                       extra: "retired-recovery \(oldCert.fingerprint.hex)\n")
         st = try zoneStatus(s, trust: trust)
         XCTAssertEqual(st["policy_signature_valid"] as? Bool, true, "\(st["policy_error"] ?? "")")
         XCTAssertEqual(st["recovery_certificates"] as? [String], [newCert.fingerprint.hex])

@@ -178,7 +178,9 @@ final class World {
 
     func keyPair(_ name: String, subject: String) throws -> (PrivateKey, Certificate) {
         let key = try PrivateKey.generate(.ecP256)
-        let cert = try Certificate.selfSigned(subject: "CN=\(subject)", key: key, days: 365)
+        // Officers sign zone policies (digitalSignature) and are members (keyAgreement).
+        let cert = try Certificate.selfSigned(subject: "CN=\(subject)", key: key, days: 365,
+                                              keyUsage: "critical,digitalSignature,keyEncipherment,keyAgreement")
         try Data(try key.pkcs8PEM().bytes).write(to: URL(fileURLWithPath: path("\(name).key")))
         try cert.pem.write(toFile: path("\(name).pem"), atomically: true, encoding: .utf8)
         return (key, cert)

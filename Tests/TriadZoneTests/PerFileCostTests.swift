@@ -10,7 +10,7 @@ import TriadFormat
 final class PerFileCostTests: XCTestCase {
     func testHeaderDoesNotGrowWithMembers() throws {
         let officerKey = try PrivateKey.generate(.ecP256)
-        let officer = try Certificate.selfSigned(subject: "CN=officer", key: officerKey, days: 30)
+        let officer = try Certificate.selfSigned(subject: "CN=officer", key: officerKey, days: 30, keyUsage: "critical,digitalSignature,keyAgreement")
         let recoveryKey = try PrivateKey.generate(.rsa(bits: 2048))
         let recovery = try Certificate.selfSigned(subject: "CN=recovery", key: recoveryKey, days: 30)
         var members: [Certificate] = []
@@ -40,10 +40,12 @@ final class PerFileCostTests: XCTestCase {
     func testPolicyEncodingIsCanonical() throws {
         let key = try PrivateKey.generate(.ecP384)
         let cert = try Certificate.selfSigned(subject: "CN=o", key: key, days: 30)
-        let policy = ZonePolicy(zoneID: [UInt8](repeating: 7, count: 16), version: 3, previousPolicyHash: [UInt8](repeating: 1, count: 32),
+        let zoneID = [UInt8](repeating: 7, count: 16)
+        let policy = ZonePolicy(zoneID: zoneID, version: 3, previousPolicyHash: [UInt8](repeating: 1, count: 32),
+                                genesisNonce: [UInt8](repeating: 5, count: 32),
                                 createdAt: 1_700_000_000, officers: [cert], members: [cert], recoveryCertificates: [cert],
-                                currentEpoch: 2, epochs: [EpochCommitment(epoch: 1, commitment: [UInt8](repeating: 2, count: 32)),
-                                                          EpochCommitment(epoch: 2, commitment: [UInt8](repeating: 3, count: 32))],
+                                currentEpoch: 2, epochs: [try EpochCommitment(epoch: 1, zoneID: zoneID, zoneKey: SecureBytes([UInt8](repeating: 2, count: 32))),
+                                                          try EpochCommitment(epoch: 2, zoneID: zoneID, zoneKey: SecureBytes([UInt8](repeating: 3, count: 32)))],
                                 keyringHash: [UInt8](repeating: 4, count: 32))
         let bytes = policy.encoded()
         XCTAssertEqual(try ZonePolicy(decoding: bytes, context: "p").encoded(), bytes)

@@ -29,7 +29,7 @@ final class RoundTripTests: XCTestCase {
         var r = s.zone("init", z, "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
                        "--recovery-cert", recovery.cert, "--member", alice.cert)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("pinning officer"), "first use must say that the officer is pinned: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("created; its first policy reads"), "init must give the first policy's words: \(r.stderr)")
         r = s.zone("encrypt", z, "--identity", "file:" + alice.key)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "", "no progress bar when stderr is not a terminal")

@@ -36,6 +36,13 @@ extension ZoneCommand {
                 "member_subjects": s.memberSubjects,
                 "recovery_certificates": s.recoveryCertificates.map(\.hex),
                 "policy_history": ["versions": s.history.versions, "intact": s.history.isIntact, "problems": s.history.problems],
+                "policy_hash": s.policyHash.hex,
+                "first_policy_hash": s.firstPolicyHash.map { $0.hex as Any } ?? NSNull(),
+                "first_policy_words": s.firstPolicyHash.map { ZoneIdentity.words($0) as Any } ?? NSNull(),
+                "trust_mode": s.trustMode.rawValue,
+                "expiring_recovery_certificates": s.expiringRecoveryCertificates.map {
+                    ["fingerprint": $0.fingerprint.hex, "not_after": ISO8601DateFormatter().string(from: $0.notAfter), "days_left": $0.daysLeft] as [String: Any]
+                },
                 "files": [
                     "encrypted": f.encrypted, "plaintext": f.plaintext, "stale_epoch": f.staleEpoch,
                     "missing_recovery_slot": f.missingRecoverySlot, "retired_recovery_slot": f.retiredRecoverySlot,
@@ -52,12 +59,20 @@ extension ZoneCommand {
             var lines = [
                 "zone \(s.zoneID.hex) at \(s.root)",
                 "policy version \(s.policyVersion): " + (s.policySignatureValid ? "signed by a trusted officer" : "NOT ACCEPTED: \(s.policyError ?? "")"),
-                "trust: " + (s.trustFile ?? "officer pinned on first use (no trust file)"),
+                "trust: " + (s.trustFile ?? "no trust file: zone accepted on first use"),
                 "epoch \(s.epoch); \(s.members.count) member(s):",
             ]
             for (fp, subject) in zip(s.members, s.memberSubjects) { lines.append("  \(fp.hex)  \(subject)") }
             lines.append("policy history: \(s.history.versions) version(s), " + (s.history.isIntact ? "intact" : "BROKEN: " + s.history.problems.joined(separator: "; ")))
+            if let first = s.firstPolicyHash {
+                lines.append("first policy: \(ZoneIdentity.words(first))  (sha256 \(first.hex))")
+            }
+            lines.append("newest policy: sha256 \(s.policyHash.hex)")
             lines.append("recovery certificates: " + s.recoveryCertificates.map(\.hex).joined(separator: ", "))
+            for e in s.expiringRecoveryCertificates {
+                lines.append("WARNING: recovery certificate \(e.fingerprint.hex.prefix(16))… " + (e.daysLeft < 0 ? "EXPIRED" : "expires in \(e.daysLeft) days")
+                             + " (\(ISO8601DateFormatter().string(from: e.notAfter))): run the recovery-key rotation (docs/recovery.md §5)")
+            }
             lines.append("files: \(f.encrypted) encrypted, \(f.plaintext) plaintext, \(f.staleEpoch) on an older epoch, \(f.missingRecoverySlot) missing a recovery slot, \(f.staleKeyOrigin) with a key older than the epoch")
             if f.retiredRecoverySlot > 0 {
                 lines.append("       \(f.retiredRecoverySlot) still open with a retired recovery key (run zone rekey)")

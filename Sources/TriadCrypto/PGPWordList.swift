@@ -2,11 +2,24 @@
 ///
 /// Two lists of 256 words: even-position bytes take a two-syllable word, odd-position
 /// bytes a three-syllable word, so a swapped or dropped word is noticed when read aloud.
-/// IANA's root KSK tools print hashes the same way (research/ceremonies.md §1.6).
+/// Used wherever a hash must be compared by people: a ceremony journal's anchors
+/// (docs/ceremony.md) and a zone's first-policy hash read over the phone (docs/zone.md §3).
 /// `AnchorWordsTests` checks 256 distinct words per list and a published vector.
-enum PGPWordList {
+public enum PGPWordList {
+    /// The PGP words of `bytes`: even positions from the even list, odd from the odd list.
+    public static func words(_ bytes: [UInt8]) -> [String] {
+        bytes.enumerated().map { i, b in i % 2 == 0 ? even[Int(b)] : odd[Int(b)] }
+    }
+
+    /// The byte a word stands for at `position`, or nil (case-insensitive).
+    public static func byte(for word: String, at position: Int) -> UInt8? {
+        let list = position % 2 == 0 ? even : odd
+        let w = word.lowercased()
+        return list.firstIndex { $0.lowercased() == w }.map { UInt8($0) }
+    }
+
     /// Words for bytes at even positions (0, 2, 4, …), indexed by byte value.
-    static let even: [String] = [
+    public static let even: [String] = [
         "aardvark", "absurd", "accrue", "acme", "adrift", "adult", "afflict", "ahead",
         "aimless", "Algol", "allow", "alone", "ammo", "ancient", "apple", "artist",
         "assume", "Athens", "atlas", "Aztec", "baboon", "backfield", "backward", "banjo",
@@ -42,7 +55,7 @@ enum PGPWordList {
     ]
 
     /// Words for bytes at odd positions (1, 3, 5, …), indexed by byte value.
-    static let odd: [String] = [
+    public static let odd: [String] = [
         "adroitness", "adviser", "aftermath", "aggregate", "alkali", "almighty", "amulet", "amusement",
         "antenna", "applicant", "Apollo", "armistice", "article", "asteroid", "Atlantic", "atmosphere",
         "autopsy", "Babylon", "backwater", "barbecue", "belowground", "bifocals", "bodyguard", "bookseller",
