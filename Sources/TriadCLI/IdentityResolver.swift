@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import TriadCrypto
 
 /// An identity string as users type it (CONTRACT.md "Identities and certificates").
@@ -44,10 +47,14 @@ public struct ResolvedIdentity {
 public struct IdentityResolver {
     public var passphraseFD: Int32?
     public var pin: PINOptions
+    /// Where a warning goes (a key file others may read); the tool prefixes its name.
+    public var warn: (String) -> Void
 
-    public init(passphraseFD: Int32? = nil, pin: PINOptions = PINOptions()) {
+    public init(passphraseFD: Int32? = nil, pin: PINOptions = PINOptions(),
+                warn: @escaping (String) -> Void = { printError("warning: " + $0) }) {
         self.passphraseFD = passphraseFD
         self.pin = pin
+        self.warn = warn
     }
 
     public func resolve(_ text: String) throws -> ResolvedIdentity {
@@ -67,6 +74,7 @@ public struct IdentityResolver {
     /// Reads a PEM key; asks for a passphrase only if the PEM is encrypted.
     func loadKeyFile(_ path: String) throws -> PrivateKey {
         let name = "file:" + path
+        if let mode = Self.groupOrOtherAccess(path) { warn(Self.permissionWarning(path, mode: mode)) }
         var pem: SecureBytes
         do { pem = try SecretFile.read(path) } catch {
             throw CLIError.identity(name, "cannot read the key file (\(error)); check the path and permissions")
@@ -86,5 +94,17 @@ public struct IdentityResolver {
         } catch {
             throw CLIError.identity(name, "is not a usable PEM private key (\(error)); give an RSA 2048+, EC P-256 or P-384 key")
         }
+    }
+
+    /// The file's permission bits when group or others have any access to it, else nil.
+    static func groupOrOtherAccess(_ path: String) -> mode_t? {
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & 0o077 != 0 else { return nil }
+        return st.st_mode & 0o7777
+    }
+
+    /// A private key anyone but its owner can read is a key they hold too.
+    static func permissionWarning(_ path: String, mode: mode_t) -> String {
+        "key file \(path) is open to group or others (mode \(String(mode, radix: 8))): whoever can read it holds this key; chmod 600 \(path)"
     }
 }

@@ -51,11 +51,18 @@ public struct DrillReport: Codable, Equatable {
                                daysLeft: days, expired: cert.notAfter < now))
     }
 
-    /// The drill passes only if every factor passed, no certificate expired, the card is not
-    /// blocked and every zone given is fully covered.
+    /// True for the recovery certificate when it expires before the drill after next could
+    /// catch it (`CertificatePolicy.expiryWarningDays`, docs/zone.md §2a): rotate it now.
+    public static func expiresTooSoon(_ e: Expiry) -> Bool {
+        e.what == "recovery certificate" && e.daysLeft < CertificatePolicy.expiryWarningDays
+    }
+
+    /// The drill passes only if every factor passed, no certificate expired, the recovery
+    /// certificate does not expire within `CertificatePolicy.expiryWarningDays`, the card is
+    /// not blocked and every zone given is fully covered.
     public var passed: Bool {
         Self.factorNames.allSatisfy { n in factors.contains { $0.name == n && $0.result == .pass } }
-            && !expiries.contains { $0.expired }
+            && !expiries.contains { $0.expired || Self.expiresTooSoon($0) }
             && (pinTriesLeft ?? 1) > 0
             && coverage.allSatisfy { $0.encrypted == $0.covered }
     }
@@ -70,7 +77,8 @@ public struct DrillReport: Codable, Equatable {
         lines.append("")
         lines.append("  card serial: \(cardSerial.map(String.init) ?? "unknown")   PIN tries left: \(pinTriesLeft.map(String.init) ?? "unknown")\(pinTriesLeft == 0 ? "  (BLOCKED)" : "")")
         for e in expiries {
-            lines.append("  \(e.what) \(e.fingerprint.prefix(16))… expires \(e.notAfter) (\(e.expired ? "EXPIRED" : "\(e.daysLeft) days left"))")
+            let warning = !e.expired && Self.expiresTooSoon(e) ? " — EXPIRES WITHIN \(CertificatePolicy.expiryWarningDays) DAYS: rotate the recovery key (docs/recovery.md §5)" : ""
+            lines.append("  \(e.what) \(e.fingerprint.prefix(16))… expires \(e.notAfter) (\(e.expired ? "EXPIRED" : "\(e.daysLeft) days left"))\(warning)")
         }
         for c in coverage {
             lines.append("  coverage \(c.zone): \(c.covered) of \(c.encrypted) encrypted files carry a slot for the current recovery certificate")

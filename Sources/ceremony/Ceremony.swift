@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TriadCeremony
 import TriadJournal
+import TriadCLI
 
 /// `ceremony`: run, show and verify scripted key ceremonies (CONTRACT.md §ceremony).
 struct CeremonyCommand: ParsableCommand {
@@ -21,6 +22,9 @@ struct Failure: Error {
 @main
 enum Main {
     static func main() {
+        for failure in ProcessHardening.disableCoreDumps() {
+            FileHandle.standardError.write(Data("ceremony: warning: core dumps stay possible: \(failure)\n".utf8))
+        }
         do {
             var command = try CeremonyCommand.parseAsRoot()
             try command.run()

@@ -23,7 +23,8 @@ struct IdentityOptions: ParsableArguments {
     }
 
     func resolve() throws -> ResolvedIdentity {
-        try IdentityResolver(passphraseFD: passphraseFD, pin: PINOptions(pinFD: pinFD, allowLastPinTry: allowLastPinTry))
+        try IdentityResolver(passphraseFD: passphraseFD, pin: PINOptions(pinFD: pinFD, allowLastPinTry: allowLastPinTry),
+                             warn: { printError("zone: warning: " + $0) })
             .resolve(identity)
     }
 

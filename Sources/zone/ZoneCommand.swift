@@ -20,6 +20,7 @@ struct ZoneCommand: ParsableCommand {
     /// Exit codes of CONTRACT.md: 0 success, 1 refused or failed (one line on stderr naming
     /// the file or step and what to do), 2 usage error.
     static func main() {
+        for failure in ProcessHardening.disableCoreDumps() { printError("zone: warning: core dumps stay possible: \(failure)") }
         var command: ParsableCommand
         do {
             command = try parseAsRoot()

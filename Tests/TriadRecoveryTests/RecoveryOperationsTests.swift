@@ -154,6 +154,19 @@ final class RecoveryOperationsTests: XCTestCase {
         var e = r
         e.addExpiry("recovery certificate", expired, now: Date().addingTimeInterval(10))
         XCTAssertFalse(e.passed); XCTAssertTrue(e.text.contains("EXPIRED"))
+        // A recovery certificate expiring within the warning period fails the drill too; a card
+        // certificate does not (it is re-issued with the card, not by a rotation).
+        let soon = try Certificate.selfSigned(subject: "CN=soon", key: try PrivateKey.generate(.ecP256), days: CertificatePolicy.expiryWarningDays - 1)
+        var w = r
+        w.addExpiry("recovery certificate", soon)
+        XCTAssertFalse(w.passed); XCTAssertTrue(w.text.contains("EXPIRES WITHIN 120 DAYS"), w.text)
+        var cw = r
+        cw.addExpiry("card certificate", soon)
+        XCTAssertTrue(cw.passed)
+        let later = try Certificate.selfSigned(subject: "CN=later", key: try PrivateKey.generate(.ecP256), days: CertificatePolicy.expiryWarningDays + 2)
+        var l = r
+        l.addExpiry("recovery certificate", later)
+        XCTAssertTrue(l.passed)
         var b = r; b.pinTriesLeft = 0
         XCTAssertFalse(b.passed); XCTAssertTrue(b.text.contains("BLOCKED"))
         var c = r; c.coverage = [.init(zone: "z", encrypted: 5, covered: 4)]

@@ -182,6 +182,7 @@ final class World {
         let cert = try Certificate.selfSigned(subject: "CN=\(subject)", key: key, days: 365,
                                               keyUsage: "critical,digitalSignature,keyEncipherment,keyAgreement")
         try Data(try key.pkcs8PEM().bytes).write(to: URL(fileURLWithPath: path("\(name).key")))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path("\(name).key"))
         try cert.pem.write(toFile: path("\(name).pem"), atomically: true, encoding: .utf8)
         return (key, cert)
     }

@@ -1,0 +1,105 @@
+import Foundation
+import XCTest
+import TriadCrypto
+@testable import TriadZone
+
+/// Finding 8, the process side: key files others may read get a warning, and `zone` turns core
+/// dumps off before it reads any key (a core file would hold the member's key and zone keys).
+final class HardeningTests: XCTestCase {
+    func testKeyFileReadableByOthersGivesAWarning() throws {
+        let s = Scratch()
+        let officer = PKI.make("officer-p256", "p256"), recovery = PKI.make("recovery-p384", "p384")
+        s.write("z/f", [1])
+        XCTAssertEqual(s.zone("init", s.path("z"), "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
+                              "--recovery-cert", recovery.cert).status, 0)
+        let loose = s.path("loose.key")
+        try FileManager.default.copyItem(atPath: officer.key, toPath: loose)
+        for mode in [0o644, 0o640, 0o604] {
+            XCTAssertEqual(chmod(loose, mode_t(mode)), 0)
+            let r = s.zone("encrypt", s.path("z"), "--identity", "file:" + loose)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stderr.contains("zone: warning: key file \(loose) is open to group or others (mode \(String(mode, radix: 8)))"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("chmod 600"), r.stderr)
+        }
+        XCTAssertEqual(chmod(loose, 0o600), 0)
+        let quiet = s.zone("cat", s.path("z/f"), "--identity", "file:" + loose)
+        XCTAssertEqual(quiet.status, 0)
+        XCTAssertEqual(quiet.stderr, "", "no warning for a 0600 key file")
+    }
+
+    /// `zone` runs as an ordinary user (nobody) and waits for a key's passphrase, with the key
+    /// not yet decrypted: its core-size limit is 0 (soft and hard) and it is not dumpable —
+    /// the kernel then gives its /proc files to root. A plain process of the same user shows
+    /// the opposite, so the check can fail.
+    func testZoneTurnsCoreDumpsOff() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("needs root and setpriv to run zone as another user")
+        }
+        let s = Scratch()
+        let officer = PKI.make("officer-p256", "p256"), recovery = PKI.make("recovery-p384", "p384")
+        let encrypted = s.path("encrypted.key")
+        XCTAssertEqual(shell("openssl", ["pkcs8", "-topk8", "-in", officer.key, "-out", encrypted, "-v2", "aes-256-cbc",
+                                         "-passout", "pass:correct horse"]).status, 0)
+        XCTAssertEqual(chown(encrypted, 65534, 65534), 0)
+        XCTAssertEqual(chmod(s.root, 0o755), 0)
+        try FileManager.default.createDirectory(atPath: s.path("z"), withIntermediateDirectories: true)
+        for p in [s.path("z"), officer.cert, recovery.cert] { _ = chmod(p, 0o755) }
+
+        func start(_ args: [String]) throws -> (Process, Pipe) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups"] + args
+            p.environment = ["PATH": "/usr/bin:/bin", "HOME": s.path("journal"), "XDG_STATE_HOME": "/nonexistent"]
+            let input = Pipe()
+            p.standardInput = input
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return (p, input)
+        }
+        func procOwner(_ pid: Int32) -> uid_t? {
+            var st = stat()
+            return stat("/proc/\(pid)/environ", &st) == 0 ? st.st_uid : nil
+        }
+        func coreLimit(_ pid: Int32) -> String {
+            let limits = (try? String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)) ?? ""
+            return limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }.map(String.init) ?? ""
+        }
+        func waitUntilReading(_ pid: Int32, exe suffix: String) {
+            // Until the process has exec'd zone and blocks in read(2) on its passphrase pipe.
+            for _ in 0..<200 {
+                let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
+                let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
+                if exe.hasSuffix(suffix) && (wchan.contains("pipe") || wchan.contains("read")) { return }
+                usleep(50_000)
+            }
+        }
+
+        let (zone, zoneInput) = try start([Scratch.zoneBinary, "init", s.path("z"), "--officer-cert", officer.cert,
+                                           "--identity", "file:" + encrypted, "--passphrase-fd", "0", "--recovery-cert", recovery.cert])
+        // `ceremony run` waiting for the first participant's answer on a pipe that stays open.
+        let ceremonyBinary = (Scratch.zoneBinary as NSString).deletingLastPathComponent + "/ceremony"
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Ceremonies/test-keyless.yaml").path
+        let journalDir = s.path("journal")
+        try FileManager.default.createDirectory(atPath: journalDir, withIntermediateDirectories: true)
+        XCTAssertEqual(chown(journalDir, 65534, 65534), 0)
+        let (ceremony, ceremonyInput) = try start([ceremonyBinary, "run", script, "--journal", journalDir + "/j.db", "--set", "bag_serial=1"])
+        let (control, controlInput) = try start(["/bin/sh", "-c", "read x"])
+        defer {
+            for p in [zone, ceremony, control] where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            for i in [zoneInput, ceremonyInput, controlInput] { try? i.fileHandleForWriting.close() }
+        }
+        waitUntilReading(zone.processIdentifier, exe: "/zone")
+        waitUntilReading(ceremony.processIdentifier, exe: "/ceremony")
+        waitUntilReading(control.processIdentifier, exe: "sh")
+        XCTAssertEqual(procOwner(control.processIdentifier), 65534, "a dumpable process of nobody owns its /proc files")
+        for (name, process) in [("zone", zone), ("ceremony", ceremony)] {
+            XCTAssertTrue(process.isRunning, "\(name) waits for its input")
+            XCTAssertEqual(procOwner(process.processIdentifier), 0, "\(name) is not dumpable: the kernel gave its /proc files to root")
+            let limit = coreLimit(process.processIdentifier)
+            XCTAssertTrue(limit.split(separator: " ").filter { !$0.isEmpty }.suffix(3).prefix(2) == ["0", "0"], "\(name) core limit: \(limit)")
+        }
+        XCTAssertFalse(coreLimit(control.processIdentifier).hasSuffix(" 0 0 bytes"), "the control keeps its core limit")
+    }
+}
