@@ -85,7 +85,7 @@ extension Zone {
         while version > 1 {
             version -= 1
             let path = Zone.policyPath(root: root, version: version)
-            guard let bytes = try? FileIO.readAll(path), SHA256.hash(bytes) == expected,
+            guard let bytes = try? MetadataFile.read(path, limit: ZoneLimits.policyBytes), SHA256.hash(bytes) == expected,
                   let older = try? SignedPolicy(fileBytes: bytes, context: path) else { break }
             retired.formUnion(older.policy.recoveryCertificates.map(\.fingerprint))
             expected = older.policy.previousPolicyHash

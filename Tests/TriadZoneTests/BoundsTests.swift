@@ -79,6 +79,22 @@ final class BoundsTests: XCTestCase {
         XCTAssertEqual(s.read("z/f"), Array("record".utf8))
     }
 
+    /// The same planted as an *older* version under a readable newest one: status (which reads
+    /// older versions to find retired recovery certificates) reports it and does not crash.
+    func testSparseOldVersionDoesNotCrashStatus() throws {
+        XCTAssertEqual(s.zone("grant", z, "--cert", recovery.cert, "--identity", "file:" + officer.key).status, 0)
+        let v1 = Zone.policyPath(root: z, version: 1)
+        try FileManager.default.removeItem(atPath: v1)
+        XCTAssertTrue(FileManager.default.createFile(atPath: v1, contents: nil))
+        XCTAssertEqual(truncate(v1, 8 << 30), 0)
+        let st = timed(["status", z, "--json"], seconds: 10)
+        XCTAssertEqual(st.status, 0, st.stderr)
+        XCTAssertTrue(st.out.contains("policy.1 is 8589934592 bytes"), st.out)
+        let e = timed(["encrypt", z, "--identity", "file:" + alice.key], seconds: 10)
+        XCTAssertEqual(e.status, 1)
+        XCTAssertTrue(e.stderr.contains("more than the 8388608 allowed"), e.stderr)
+    }
+
     /// Finding 6: a trust file that is /dev/zero hung every command; a FIFO would too. Both are
     /// refused at once as not regular files.
     func testTrustFileThatIsADeviceOrAFIFOIsRefused() throws {
