@@ -9,6 +9,9 @@ public struct ZoneContext {
     public var trust: TrustFile?
     public var state: LocalState
     public var notice: (String) -> Void
+    /// Set only while `zone init` publishes a first policy: a trust file that pins its zones
+    /// cannot pin one that does not exist yet (docs/zone.md §3).
+    var creating = false
 
     public init(trust: TrustFile?, state: LocalState, notice: @escaping (String) -> Void) {
         self.trust = trust
@@ -187,6 +190,9 @@ public struct Zone {
             try context.state.pin(folder: root, zoneID: zoneID, replacing: true)
             let zone = try publish(root: root, policy: policy, keyring: keyring, officer: officer, key: key, previous: nil, context: context)
             context.notice("zone \(zoneID.hex) created; its first policy reads \(ZoneIdentity.words(zone.signed.hash)) — members compare these words with you when they first use it")
+            if let trust = context.trust, !trust.zonePins.isEmpty {
+                context.notice("the trust file \(trust.path) pins its zones: until IT adds the line “zone \(zoneID.hex) 1 \(zone.signed.hash.hex)” to it, this zone is refused")
+            }
             return zone
         } catch {
             _ = try? FileIO.listDirectory(metadataDirectory(root)).map { unlink(metadataDirectory(root) + "/" + $0) }
@@ -286,6 +292,7 @@ public struct Zone {
         guard try FileIO.writeExclusive(path, signed.fileBytes) else { throw ZoneError.policyChanged(root) }
         var quiet = context
         quiet.notice = { _ in }
+        quiet.creating = previous == nil
         return try open(root: root, context: quiet)
     }
 

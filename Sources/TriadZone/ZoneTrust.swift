@@ -55,7 +55,8 @@ public enum ZoneTrust {
             }
         }
         if let trust = context.trust, !trust.zonePins.isEmpty {
-            guard let pins = trust.zonePins[zoneID] else { throw ZoneError.zoneNotPinned(zoneID: zoneID.hex, trust: trust.path) }
+            let pins = trust.zonePins[zoneID] ?? [:]
+            if pins.isEmpty && !context.creating { throw ZoneError.zoneNotPinned(zoneID: zoneID.hex, trust: trust.path) }
             for (version, hash) in pins.sorted(by: { $0.key < $1.key }) {
                 guard version <= newestVersion else {
                     throw ZoneError.trustPinMissing(zoneID: zoneID.hex, version: version, newest: newestVersion, trust: trust.path)

@@ -156,6 +156,22 @@ final class ZoneIdentityTests: XCTestCase {
         aliceEncryptsNewFile(expectRefusal: "pins its zones, and zone")
     }
 
+    /// A trust file that pins its zones cannot pin a zone before it exists: `zone init` still
+    /// creates it and says which line IT must add; until then the zone is refused, after it used.
+    func testInitUnderATrustFileThatPinsZones() throws {
+        let other = "zone \(String(repeating: "ab", count: 16)) 1 \(String(repeating: "cd", count: 32))\n"
+        writeTrust([officer.cert, recovery.cert], extra: other)
+        let r = s.zone("init", z, "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
+                       "--recovery-cert", recovery.cert, "--member", alice.cert)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let zone = try Zone.load(root: z)
+        let line = "zone \(zone.policy.zoneID.hex) 1 \(zone.signed.hash.hex)"
+        XCTAssertTrue(r.stderr.contains(line), r.stderr)
+        aliceEncryptsNewFile(expectRefusal: "pins its zones, and zone \(zone.policy.zoneID.hex) is not one of them")
+        writeTrust([officer.cert, recovery.cert], extra: other + line + "\n")
+        aliceEncryptsNewFile(expectRefusal: nil)
+    }
+
     /// `zone status` prints the first policy's hash as the words `zone init` announced, for
     /// reading over the phone.
     func testStatusPrintsTheFirstPolicyWords() throws {
