@@ -8,10 +8,7 @@ public enum ZoneError: Error, CustomStringConvertible, Equatable {
     case zoneExists(String)
     case noPolicy(String)
     case policySignatureInvalid(String)
-    case signerNotOfficer(String, String)
-    case officerNotTrusted(String, String, String)
     case recoveryNotTrusted(String, String, String)
-    case officerNotPinned(String, String, String)
     case rollback(String, UInt64, UInt64)
     case policyReplaced(String, UInt64)
     case policyChanged(String)
@@ -78,14 +75,8 @@ public enum ZoneError: Error, CustomStringConvertible, Equatable {
             return "\(dir)/.zone has no policy file; restore .zone/ from a backup"
         case let .policySignatureInvalid(file):
             return "\(file) is not signed by an officer of the zone (hand-edited or damaged); refusing it: restore .zone/ from a backup and have an officer make changes with zone grant/revoke"
-        case let .signerNotOfficer(file, subject):
-            return "\(file) is signed by \(subject), who is not an officer of the zone; refusing it: restore .zone/ from a backup"
-        case let .officerNotTrusted(file, subject, trust):
-            return "\(file) is signed by \(subject), which does not chain to the trust file \(trust); add the officer's CA to the trust file or restore .zone/ from a backup"
         case let .recoveryNotTrusted(file, fp, trust):
             return "\(file) pins recovery certificate \(fp) which is not listed in the trust file \(trust); the recovery certificate was swapped: restore .zone/ from a backup (a new recovery certificate must be published in the trust file first)"
-        case let .officerNotPinned(file, subject, state):
-            return "\(file) is signed by \(subject), not by the officer pinned on first use in \(state); refusing it: restore .zone/ from a backup, or use a trust file (--trust) that lists the officer"
         case let .rollback(file, version, seen):
             return "\(file) is policy version \(version) but version \(seen) was seen before: the policy was rolled back; refusing it: restore the newest .zone/policy.* files from a backup"
         case let .policyReplaced(file, version):
