@@ -28,6 +28,8 @@ public enum RecoveryError: Error, Equatable, CustomStringConvertible {
     case certificateExpired(String, notAfter: Date)
     case io(path: String, reason: String)
     case notRecoverable(path: String, reason: String)
+    /// A quarantine folder that exists and was not made by this ceremony (docs/recovery.md §4).
+    case quarantineNotNew(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -71,6 +73,8 @@ public enum RecoveryError: Error, Equatable, CustomStringConvertible {
             return "\(path): \(reason)"
         case .notRecoverable(let path, let reason):
             return "\(path): cannot be recovered: \(reason)"
+        case .quarantineNotNew(let path, let reason):
+            return "quarantine \(path): the folder exists and was not made by this ceremony (\(reason)); name a folder that does not exist yet — the ceremony creates it with mode 0700"
         }
     }
 }
@@ -99,6 +103,7 @@ extension RecoveryError {
         case .certificateExpired: return "certificateExpired"
         case .io: return "io"
         case .notRecoverable: return "notRecoverable"
+        case .quarantineNotNew: return "quarantineNotNew"
         }
     }
 }

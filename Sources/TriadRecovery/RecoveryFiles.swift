@@ -1,36 +1,30 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import Foundation
 import TriadCrypto
 import TriadFormat
 import TriadZone
 
-/// What the unlocked recovery key does to files (docs/recovery.md §3–§5). Every operation
-/// is per file and crash-safe (the format's temp + fsync + rename), and idempotent, so an
+/// What the unlocked recovery key does to files (docs/recovery.md §3–§6), each a job on the
+/// zone layer's tree engine (`TreeEngine`): workers, batched durability, a file that cannot
+/// be processed named and the rest done, and a stop request that ends the run after the files
+/// in hand with the finished batch durable. Every operation is idempotent per file, so an
 /// interrupted run is resumed by running it again.
 public enum RecoveryFiles {
+    /// What a recovery job did, as journalled by the ceremony.
     public struct Outcome: Equatable, Codable {
         public var done = 0
         public var alreadyDone = 0
         public var skippedPlaintext = 0
         public var noRecoverySlot: [String] = []
+        /// Files, folders and batches that failed, each "PATH: reason".
         public var failed: [String] = []
+        /// Files not reached because the run was stopped (or could not commit).
+        public var notFinished = 0
+        public var interrupted = false
         public init() {}
-        public var ok: Bool { failed.isEmpty && noRecoverySlot.isEmpty }
+        public var ok: Bool { failed.isEmpty && noRecoverySlot.isEmpty && notFinished == 0 && !interrupted }
     }
 
-    /// Encrypted files under `paths` (files or folders; `.zone/` and temporaries skipped).
-    public static func encryptedFiles(_ paths: [String]) throws -> (encrypted: [String], plaintext: [String]) {
-        let listing = try ZoneTree.list(paths)
-        var enc: [String] = [], plain: [String] = []
-        for f in listing.files { if EncryptedFile.isEncrypted(at: f) { enc.append(f) } else { plain.append(f) } }
-        return (enc, plain)
-    }
-
-    static func recoverySlots(_ path: String) throws -> [RecoverySlotInfo] {
-        try EncryptedFile.readHeader(at: path).slots.filter { $0.type == SlotType.recovery }.map { try RecoverySlotInfo(slot: $0) }
-    }
+    /// What a job found for one file.
+    enum Step { case done, alreadyDone, plaintext, noRecoverySlot }
 
     /// Re-grant, header only: adds to each file a certificate slot (format type 0x0002, the
     /// file key wrapped to `holder`'s public key, docs/format.md §3.3) so the new holder
@@ -38,60 +32,34 @@ public enum RecoveryFiles {
     /// file key is unwrapped with the recovery key and re-wrapped in memory, the payload
     /// bytes are copied unchanged. A file that already has a slot for `holder` is left alone.
     public static func regrant(_ paths: [String], recoveryKey: PrivateKey, recoveryCertificate: Certificate,
-                               to holder: Certificate, progress: (String) -> Void = { _ in }) throws -> Outcome {
-        var out = Outcome()
-        let (files, plain) = try encryptedFiles(paths)
-        out.skippedPlaintext = plain.count
+                               to holder: Certificate, engine: TreeEngine = TreeEngine()) throws -> Outcome {
         let identity = RecoveryIdentity(key: recoveryKey, certificateFingerprint: recoveryCertificate.fingerprint)
-        for file in files {
-            do {
-                let slots = try recoverySlots(file)
-                if slots.contains(where: { $0.certificateFingerprint == holder.fingerprint }) { out.alreadyDone += 1; continue }
-                guard slots.contains(where: { $0.certificateFingerprint == recoveryCertificate.fingerprint }) else {
-                    out.noRecoverySlot.append(file); continue
-                }
-                try EncryptedFile.rewrap(at: file, identities: [identity], keep: { _ in true },
-                                         add: [RecoveryRecipient(certificate: holder)])
-                out.done += 1
-                progress(file)
-            } catch {
-                out.failed.append("\(file): \(error)")
-            }
+        let recipient = RecoveryRecipient(certificate: holder)
+        return try run(paths, engine) { file in
+            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(.plaintext) }
+            if header.hasCertificateSlot(for: holder.fingerprint) { return .leave(.alreadyDone) }
+            guard header.hasCertificateSlot(for: recoveryCertificate.fingerprint) else { return .leave(.noRecoverySlot) }
+            return .write(try EncryptedFile.rewrapPending(at: file.path, identities: [identity], keep: { _ in true },
+                                                          add: [recipient]), .done)
         }
-        return out
     }
 
-    /// Decrypts into a quarantine folder (mode 0700, created new), mirroring each file's
-    /// path relative to `base`. Files are written crash-safely with mode 0600.
-    public static func decrypt(_ paths: [String], base: String, quarantine: String, recoveryKey: PrivateKey,
-                               recoveryCertificate: Certificate, progress: (String) -> Void = { _ in }) throws -> Outcome {
-        var out = Outcome()
-        let (files, plain) = try encryptedFiles(paths)
-        out.skippedPlaintext = plain.count
-        if mkdir(quarantine, 0o700) != 0 && errno != EEXIST {
-            throw RecoveryError.io(path: quarantine, reason: "cannot create the quarantine folder: \(String(cString: strerror(errno)))")
-        }
-        chmod(quarantine, 0o700)
+    /// Decrypts into `quarantine`, mirroring each file's path relative to `base`; files are
+    /// written crash-safely with mode 0600 in folders of mode 0700. The quarantine must be new,
+    /// or one this ceremony made (`Quarantine`); a file already in it is "already done".
+    public static func decrypt(_ paths: [String], base: String, quarantine: String, ceremonyID: String,
+                               recoveryKey: PrivateKey, recoveryCertificate: Certificate,
+                               engine: TreeEngine = TreeEngine()) throws -> Outcome {
+        let folder = try Quarantine.prepare(quarantine, ceremonyID: ceremonyID)
         let identity = RecoveryIdentity(key: recoveryKey, certificateFingerprint: recoveryCertificate.fingerprint)
-        let absBase = Zone.absolute(base)
-        for file in files {
-            let relative = ZoneTree.relative(file, to: absBase)
-            let target = quarantine + "/" + relative
-            do {
-                guard try recoverySlots(file).contains(where: { $0.certificateFingerprint == recoveryCertificate.fingerprint }) else {
-                    out.noRecoverySlot.append(file); continue
-                }
-                let dir = (target as NSString).deletingLastPathComponent
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                if FileManager.default.fileExists(atPath: target) { out.alreadyDone += 1; continue }
-                try EncryptedFile.decrypt(inputPath: file, outputPath: target, identities: [identity])
-                out.done += 1
-                progress(file)
-            } catch {
-                out.failed.append("\(file): \(error)")
-            }
+        let absoluteBase = Zone.absolute(base)
+        return try run(paths, engine) { file in
+            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(.plaintext) }
+            guard header.hasCertificateSlot(for: recoveryCertificate.fingerprint) else { return .leave(.noRecoverySlot) }
+            let target = try folder.target(for: ZoneTree.relative(file.path, to: absoluteBase))
+            if folder.contains(target) { return .leave(.alreadyDone) }
+            return .write(try EncryptedFile.decryptPending(inputPath: file.path, outputPath: target, identities: [identity]), .done)
         }
-        return out
     }
 
     /// Recovery-key rotation, header only: in each file, the slot for `old` is replaced by a
@@ -99,30 +67,19 @@ public enum RecoveryFiles {
     /// carrying only `new` are skipped, so a run that was interrupted resumes where it
     /// stopped; each file is rewritten atomically, so none is ever left with neither.
     public static func rotate(_ paths: [String], oldKey: PrivateKey, old: Certificate, new: Certificate,
-                              progress: (String) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> Outcome {
-        var out = Outcome()
-        let (files, plain) = try encryptedFiles(paths)
-        out.skippedPlaintext = plain.count
+                              engine: TreeEngine = TreeEngine()) throws -> Outcome {
         let identity = RecoveryIdentity(key: oldKey, certificateFingerprint: old.fingerprint)
-        for file in files {
-            if shouldStop() { break }
-            do {
-                let slots = try recoverySlots(file)
-                let hasOld = slots.contains { $0.certificateFingerprint == old.fingerprint }
-                let hasNew = slots.contains { $0.certificateFingerprint == new.fingerprint }
-                if !hasOld { if hasNew { out.alreadyDone += 1 } else { out.noRecoverySlot.append(file) }; continue }
-                let oldFP = old.fingerprint
-                try EncryptedFile.rewrap(at: file, identities: [identity], keep: { slot in
-                    guard slot.type == SlotType.recovery, let info = try? RecoverySlotInfo(slot: slot) else { return true }
-                    return info.certificateFingerprint != oldFP
-                }, add: hasNew ? [] : [RecoveryRecipient(certificate: new)])
-                out.done += 1
-                progress(file)
-            } catch {
-                out.failed.append("\(file): \(error)")
-            }
+        let recipient = RecoveryRecipient(certificate: new)
+        let oldFingerprint = old.fingerprint
+        return try run(paths, engine) { file in
+            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(.plaintext) }
+            let hasNew = header.hasCertificateSlot(for: new.fingerprint)
+            guard header.hasCertificateSlot(for: oldFingerprint) else { return .leave(hasNew ? .alreadyDone : .noRecoverySlot) }
+            return .write(try EncryptedFile.rewrapPending(at: file.path, identities: [identity], keep: { slot in
+                guard slot.type == SlotType.recovery, let info = try? RecoverySlotInfo(slot: slot) else { return true }
+                return info.certificateFingerprint != oldFingerprint
+            }, add: hasNew ? [] : [recipient]), .done)
         }
-        return out
     }
 
     /// Coverage: how many encrypted files under `paths` carry a recovery slot for `certificate`.
@@ -133,16 +90,53 @@ public enum RecoveryFiles {
         public var complete: Bool { encrypted == covered }
     }
 
-    public static func coverage(_ paths: [String], certificate: Certificate) throws -> Coverage {
+    /// Counts coverage without a key (headers only). A file whose header does not parse counts
+    /// as encrypted and not covered: nobody could recover it.
+    public static func coverage(_ paths: [String], certificate: Certificate, engine: TreeEngine = TreeEngine()) throws -> Coverage {
+        let fingerprint = certificate.fingerprint
+        let run = engine.run(try ZoneTree.list(paths).files) { file -> FileStep<Bool?> in
+            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(nil) }
+            return .leave(header.hasCertificateSlot(for: fingerprint))
+        }
         var c = Coverage()
-        for file in try encryptedFiles(paths).encrypted {
+        for (file, covered) in run.outcomes {
+            guard let covered else { continue }
             c.encrypted += 1
-            if (try? recoverySlots(file))?.contains(where: { $0.certificateFingerprint == certificate.fingerprint }) == true {
-                c.covered += 1
-            } else {
-                c.uncovered.append(file)
-            }
+            if covered { c.covered += 1 } else { c.uncovered.append(file.path) }
+        }
+        for failure in run.failures {
+            c.encrypted += 1
+            c.uncovered.append(failure.path)
         }
         return c
+    }
+
+    /// Lists `paths`, runs `job` on the engine and sums up for the journal.
+    private static func run(_ paths: [String], _ engine: TreeEngine,
+                            _ job: @escaping (TreeFile) throws -> FileStep<Step>) throws -> Outcome {
+        let listing = try ZoneTree.list(paths)
+        let run = engine.run(listing.files, job)
+        var out = Outcome()
+        for (file, step) in run.outcomes {
+            switch step {
+            case .done: out.done += 1
+            case .alreadyDone: out.alreadyDone += 1
+            case .plaintext: out.skippedPlaintext += 1
+            case .noRecoverySlot: out.noRecoverySlot.append(file.path)
+            }
+        }
+        out.failed = listing.unreadable.map { "\($0.path): \($0.reason)" }
+            + listing.nestedZones.map { "\($0): holds another zone's .zone/ and was not entered" }
+            + run.failures.map { describe($0) }
+        if let error = run.commitFailure { out.failed.append("a batch could not be made durable: \(error)") }
+        out.notFinished = run.notStarted + run.uncommitted
+        out.interrupted = run.interrupted
+        return out
+    }
+
+    /// "PATH: reason", without repeating a path the error already names.
+    static func describe(_ failure: FileFailure) -> String {
+        let text = String(describing: failure.error)
+        return text.hasPrefix(failure.path) ? text : "\(failure.path): \(text)"
     }
 }

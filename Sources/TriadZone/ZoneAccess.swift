@@ -52,11 +52,13 @@ public struct ZoneAccess {
         var ids: [any Identity] = keys.sorted { $0.key > $1.key }.map {
             ZoneSlotKey(zoneID: policy.zoneID, epoch: $0.key, zoneKey: $0.value)
         }
+        // Recovery slots cost a key operation per file; the tree engine's workers share the key.
+        let shared = SerializedKey.forWorkers(key)
         if let recovery = policy.recoveryCertificates.first(where: { $0.publicKey == key.publicKey }) {
-            ids.append(RecoveryIdentity(key: key, certificateFingerprint: recovery.fingerprint))
+            ids.append(RecoveryIdentity(key: shared, certificateFingerprint: recovery.fingerprint))
         } else if keys.isEmpty {
             // Perhaps a recovery key of a certificate no longer pinned: try every recovery slot.
-            ids.append(RecoveryIdentity(key: key))
+            ids.append(RecoveryIdentity(key: shared))
         }
         identities = ids
     }

@@ -4,136 +4,99 @@ import Glibc
 import TriadCrypto
 import TriadFormat
 
-/// The per-file commands: encrypt, decrypt, cat, rekey. Each file is handled atomically by
-/// the format layer (temporary file, fsync, rename), so a run killed at any moment leaves
-/// every file either as it was or completely done, and re-running continues: done files are
-/// recognised (by magic, epoch, recovery slots and origin marker) and skipped.
+/// The per-file commands: encrypt, decrypt, cat, rekey, each a job on the tree engine
+/// (`TreeEngine`). Each file is handled atomically (temporary, durable, renamed; docs/format.md
+/// §7.1, batched per §7.4), so a run killed at any moment leaves every file either as it was or
+/// completely done, and re-running continues: done files are recognised (by magic, epoch,
+/// recovery slots and origin marker) and skipped. A file that cannot be processed is named in
+/// the report and the others are processed (docs/zone.md §7).
 public struct ZoneFiles {
     public let access: ZoneAccess
-    public var progress: (Int, Int) -> Void = { _, _ in }
+    /// Workers, batches, error policy, progress and interruption of every run.
+    public var engine = TreeEngine()
+    /// Remarks about single files that are not failures (a file of another zone, left alone).
     public var notice: (String) -> Void = { _ in }
     /// Temporaries older than this (seconds) are from a dead run and are removed.
     public var staleTemporaryAge = 15 * 60
-    /// Files encrypted at once by worker threads. With durability batched (below) the work
-    /// per file is mostly crypto and small syscalls, which two cores overlap. Only `encrypt`
-    /// runs in parallel: it uses software public keys only, while decrypt/rekey may drive a card.
-    public var workers = 4
-    /// Durability is paid once per batch of this many files or bytes (docs/format.md §7.4):
-    /// encrypt into temporaries, make them durable together, rename each, fsync each folder once.
-    public var batchFiles = 256
-    public var batchBytes = 64 << 20
 
     public init(access: ZoneAccess) { self.access = access }
 
     var zone: Zone { access.zone }
 
-    public struct Counts: Equatable {
+    /// What a job did to one file.
+    public enum Outcome: Equatable, Sendable {
+        case done
+        case alreadyDone
+        case notEncrypted
+        case otherZone
+    }
+
+    /// What a tree command did, for the CLI's summary and exit code.
+    public struct Report {
+        /// Files written (encrypted, decrypted, re-wrapped or re-encrypted) and durable.
         public var done = 0
+        /// Files that needed nothing (already done, not encrypted, another zone's).
         public var skipped = 0
+        public var otherZone: [String] = []
+        /// Files (and folders) that could not be processed, in listing order.
+        public var failures: [FileFailure] = []
+        /// Folders holding another zone's `.zone/`, not entered (docs/zone.md §1a).
+        public var nestedZones: [String] = []
+        public var commitFailure: Error?
+        /// Files not reached, and files whose batch did not commit (re-run to finish them).
+        public var notFinished = 0
+        public var interrupted = false
+
+        /// Every file of the tree was processed.
+        public var isComplete: Bool { failures.isEmpty && nestedZones.isEmpty && commitFailure == nil && notFinished == 0 }
     }
 
     /// Encrypts every plaintext file under `paths` in place for the newest epoch.
     ///
-    /// Batched (docs/format.md §7.4): a crash still leaves every file its plaintext or its
-    /// complete ciphertext, because a temporary is renamed only after the whole batch is
-    /// durable. On an error the files of the batch encrypted before it are committed, the
-    /// rest are left as they were, and the error is reported.
-    public func encrypt(_ paths: [String]) throws -> Counts {
-        let recipients = try access.recipients()
-        let listing = try ZoneTree.list(paths)
-        ZoneTree.removeStale(listing.temporaries, olderThan: staleTemporaryAge)
-        let files = listing.files
-        var counts = Counts()
-        progress(0, files.count)
-        // Batch k is committed in the background while batch k + 1 is encrypted.
-        let committer = CommitPipeline()
-        var start = 0
-        while start < files.count {
-            let end = batchEnd(sizes: listing.sizes, from: start)
-            let outcome = ParallelFiles.map(Array(files[start..<end]), workers: workers, offset: start,
-                                            total: files.count, progress: progress) { file in
-                try encryptOne(file, recipients: recipients)
-            }
-            let stop = outcome.firstError?.index ?? outcome.values.count
-            var pending: [PendingFile] = []
-            for (i, value) in outcome.values.enumerated() {
-                guard let value else { continue }
-                if i >= stop { if let file = value { file.discard() }; continue }
-                if let file = value { pending.append(file); counts.done += 1 } else { counts.skipped += 1 }
-            }
-            try committer.submit(pending)
-            if let failure = outcome.firstError {
-                try committer.finish()
-                throw failure.error
-            }
-            start = end
-        }
-        try committer.finish()
-        return counts
-    }
-
-    /// The end of the batch that starts at `start`: at most `batchFiles` files and about
-    /// `batchBytes` bytes of plaintext (the dirty data one round of fsyncs has to write).
-    private func batchEnd(sizes: [Int], from start: Int) -> Int {
-        var end = start, bytes = 0
-        while end < sizes.count && end - start < batchFiles && bytes < batchBytes {
-            bytes += sizes[end]
-            end += 1
-        }
-        return end
-    }
-
-    /// Encrypts one file into a pending temporary unless it is already encrypted; `.some(nil)`
-    /// if it was skipped. The caller commits the pending file (`PendingBatch.commit`).
-    ///
     /// Why through an open descriptor: colleagues may encrypt the same tree at the same time.
     /// Checking the magic by path and then encrypting by path could encrypt a colleague's
-    /// fresh ciphertext a second time. Here the magic is checked on the inode we hold open and
-    /// exactly that inode is encrypted (from the same descriptor); if a colleague's rename lands
-    /// first, ours replaces it with an encryption of the same plaintext.
-    func encryptOne(_ file: String, recipients: [any Recipient]) throws -> PendingFile?? {
-        let fd = open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ZoneError.io(file, "cannot open: \(FileIO.errorText())") }
-        defer { close(fd) }
-        if EncryptedFile.isEncrypted(fd: fd) {
-            let header = try EncryptedFile.readHeader(at: file)
-            if header.zoneID != zone.policy.zoneID { notice("\(file) belongs to another zone; left as it is") }
-            return .some(nil)
+    /// fresh ciphertext a second time. Here the magic is checked on the inode held open and
+    /// exactly that inode is encrypted; if a colleague's rename lands first, ours replaces it
+    /// with an encryption of the same plaintext.
+    public func encrypt(_ paths: [String]) throws -> Report {
+        let recipients = try access.recipients()
+        let zoneID = zone.policy.zoneID
+        return try run(paths, removingStale: true) { file in
+            let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw ZoneError.io(file.path, "cannot open: \(FileIO.errorText())") }
+            defer { close(fd) }
+            if EncryptedFile.isEncrypted(fd: fd) {
+                let header = try EncryptedFile.readHeader(at: file.path)
+                return .leave(header.zoneID == zoneID ? .alreadyDone : .otherZone)
+            }
+            return .write(try EncryptedFile.encryptPending(inputFD: fd, inputPath: file.path, zoneID: zoneID,
+                                                           recipients: recipients), .done)
         }
-        return .some(try EncryptedFile.encryptPending(inputFD: fd, inputPath: file, zoneID: zone.policy.zoneID,
-                                                      recipients: recipients))
     }
 
     /// Decrypts in place, or (with `output`) writes plaintext copies under `output` keeping
     /// each file's path relative to the zone root. Plaintext files are copied as they are.
-    public func decrypt(_ paths: [String], output: String?) throws -> Counts {
-        let listing = try ZoneTree.list(paths)
-        var counts = Counts()
-        var batch = Batch(files: batchFiles, bytes: batchBytes)
-        defer { batch.commitRemaining() }
-        for (i, file) in listing.files.enumerated() {
-            progress(i, listing.files.count)
+    public func decrypt(_ paths: [String], output: String?) throws -> Report {
+        let identities = access.identities
+        let root = zone.root
+        let base = output.map(Zone.absolute)
+        return try run(paths, removingStale: false) { file in
             let target: String
-            if let output {
-                target = Zone.absolute(output) + "/" + ZoneTree.relative(file, to: zone.root)
+            if let base {
+                target = base + "/" + ZoneTree.relative(file.path, to: root)
                 try ZoneTree.makeDirectories(target.directory)
             } else {
-                target = file
+                target = file.path
             }
-            guard EncryptedFile.isEncrypted(at: file) else {
+            guard EncryptedFile.isEncrypted(at: file.path) else {
                 // Copies of plaintext are private to their owner, like decrypted files (0600).
-                if output != nil { try FileIO.writeReplacing(target, try FileIO.readAll(file), mode: 0o600) }
-                counts.skipped += 1
-                continue
+                if base != nil { try FileIO.writeReplacing(target, try FileIO.readAll(file.path), mode: 0o600) }
+                return .leave(.notEncrypted)
             }
-            try batch.add(try mapNoKey(file) {
-                try EncryptedFile.decryptPending(inputPath: file, outputPath: target, identities: access.identities)
-            })
-            counts.done += 1
+            return .write(try mapNoKey(file.path) {
+                try EncryptedFile.decryptPending(inputPath: file.path, outputPath: target, identities: identities)
+            }, .done)
         }
-        try batch.commit()
-        progress(listing.files.count, listing.files.count)
-        return counts
     }
 
     /// Writes the plaintext of `file` to `fd` (stdout for `zone cat`).
@@ -141,116 +104,69 @@ public struct ZoneFiles {
         try mapNoKey(file) { try EncryptedFile.decrypt(inputPath: file, to: fd, identities: access.identities) }
     }
 
-    /// Re-wraps headers to the newest epoch and to every pinned recovery certificate; with
-    /// `reencrypt`, fully re-encrypts files whose file key predates the newest epoch.
-    public func rekey(_ paths: [String], reencrypt: Bool) throws -> Counts {
+    /// Re-wraps headers to the newest epoch and to every pinned recovery certificate, dropping
+    /// slots of retired recovery certificates; with `reencrypt`, fully re-encrypts files whose
+    /// file key predates the newest epoch (docs/zone.md §7).
+    public func rekey(_ paths: [String], reencrypt: Bool) throws -> Report {
         let policy = zone.policy
         guard let zoneKey = access.zoneKeys[policy.currentEpoch] else {
             throw ZoneError.notMember(access.identityName, zone.root)
         }
         let newest = ZoneSlotKey(zoneID: policy.zoneID, epoch: policy.currentEpoch, zoneKey: zoneKey)
         let full = try access.recipients()
-        // Slots for recovery certificates the zone no longer pins are dropped (the retired key
-        // must open nothing); re-grant slots, for certificates never pinned, are kept.
-        let retired = zone.retiredRecoveryFingerprints()
-        let isRetired = { (slot: KeySlot) -> Bool in
-            slot.type == SlotType.recovery && (try? RecoverySlotInfo(slot: slot)).map { retired.contains($0.certificateFingerprint) } == true
-        }
-        let listing = try ZoneTree.list(paths)
-        ZoneTree.removeStale(listing.temporaries, olderThan: staleTemporaryAge)
-        var counts = Counts()
-        var batch = Batch(files: batchFiles, bytes: batchBytes)
-        defer { batch.commitRemaining() }
-        for (i, file) in listing.files.enumerated() {
-            progress(i, listing.files.count)
-            guard EncryptedFile.isEncrypted(at: file) else { counts.skipped += 1; continue }
-            let header = try EncryptedFile.readHeader(at: file)
-            guard header.zoneID == policy.zoneID else {
-                notice("\(file) belongs to another zone; left as it is")
-                counts.skipped += 1
-                continue
-            }
-            let state = FileState(header: header, access: access)
-            if reencrypt && KeyOriginMarker.epoch(in: header.slots) < policy.currentEpoch {
-                try batch.add(try mapNoKey(file) {
-                    try EncryptedFile.reencryptPending(at: file, identities: access.identities, zoneID: policy.zoneID,
+        let expected = HeaderExpectations(zone: zone)
+        let identities = access.identities
+        return try run(paths, removingStale: true) { file in
+            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(.notEncrypted) }
+            let state = FileState(header: header, expecting: expected)
+            if state.otherZone { return .leave(.otherZone) }
+            if reencrypt && state.staleKeyOrigin {
+                return .write(try mapNoKey(file.path) {
+                    try EncryptedFile.reencryptPending(at: file.path, identities: identities, zoneID: policy.zoneID,
                                                        recipients: full)
-                })
-                counts.done += 1
-            } else if state.staleEpoch || !state.missingRecovery.isEmpty || header.slots.contains(where: isRetired) {
-                let add: [any Recipient] = [newest] + state.missingRecovery.map { RecoveryRecipient(certificate: $0) }
-                try batch.add(try mapNoKey(file) {
-                    try EncryptedFile.rewrapPending(at: file, identities: access.identities,
-                                                    keep: { $0.type != SlotType.zone && !isRetired($0) }, add: add)
-                })
-                counts.done += 1
-            } else {
-                counts.skipped += 1
+                }, .done)
+            }
+            guard state.needsRewrap else { return .leave(.alreadyDone) }
+            // Slots for recovery certificates the zone no longer pins are dropped (the retired
+            // key must open nothing); re-grant slots, for certificates never pinned, are kept.
+            let add: [any Recipient] = [newest] + state.missingRecovery.map { RecoveryRecipient(certificate: $0) }
+            return .write(try mapNoKey(file.path) {
+                try EncryptedFile.rewrapPending(at: file.path, identities: identities,
+                                                keep: { $0.type != SlotType.zone && !expected.isRetiredRecoverySlot($0) },
+                                                add: add)
+            }, .done)
+        }
+    }
+
+    /// Lists `paths`, runs `job` on the engine and sums up.
+    private func run(_ paths: [String], removingStale: Bool,
+                     _ job: @escaping (TreeFile) throws -> FileStep<Outcome>) throws -> Report {
+        let listing = try ZoneTree.list(paths)
+        if removingStale { ZoneTree.removeStale(listing.temporaries, olderThan: staleTemporaryAge) }
+        let run = engine.run(listing.files, job)
+        var report = Report()
+        for (file, outcome) in run.outcomes {
+            switch outcome {
+            case .done: report.done += 1
+            case .alreadyDone, .notEncrypted: report.skipped += 1
+            case .otherZone:
+                report.skipped += 1
+                report.otherZone.append(file.path)
+                notice("\(file.path) belongs to another zone; left as it is")
             }
         }
-        try batch.commit()
-        progress(listing.files.count, listing.files.count)
-        return counts
+        report.failures = listing.unreadable.map { FileFailure(path: $0.path, error: ZoneError.io($0.path, $0.reason)) }
+            + run.failures
+        report.nestedZones = listing.nestedZones
+        report.commitFailure = run.commitFailure
+        report.notFinished = run.notStarted + run.uncommitted
+        report.interrupted = run.interrupted
+        return report
     }
 
     private func mapNoKey<T>(_ file: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch FormatError.noMatchingKey {
             throw ZoneError.noMatchingSlot(file, access.identityName)
         }
-    }
-}
-
-/// Pending files of a serial run (decrypt, rekey), committed with one round of durability per
-/// batch (docs/format.md §7.4). Why it matters: a file a run has finished must not be lost
-/// when a later file fails, so the caller commits on error too (`commitRemaining` in a defer).
-struct Batch {
-    let maxFiles: Int
-    let maxBytes: Int
-    private var pending: [PendingFile] = []
-    private var bytes = 0
-
-    init(files: Int, bytes: Int) {
-        maxFiles = files
-        maxBytes = bytes
-    }
-
-    mutating func add(_ file: PendingFile) throws {
-        pending.append(file)
-        var st = stat()
-        if stat(file.temporaryPath, &st) == 0 { bytes += Int(st.st_size) }
-        if pending.count >= maxFiles || bytes >= maxBytes { try commit() }
-    }
-
-    /// Makes every pending file durable and renames it into place.
-    mutating func commit() throws {
-        let files = pending
-        pending = []
-        bytes = 0
-        try PendingBatch.commit(files)
-    }
-
-    /// Commits what is pending; used on the error path so finished files stay finished.
-    mutating func commitRemaining() {
-        try? commit()
-    }
-}
-
-/// What a header says relative to the zone's current policy (for rekey and status).
-struct FileState {
-    var staleEpoch: Bool
-    var missingRecovery: [Certificate]
-
-    init(header: FileHeader, access: ZoneAccess) {
-        self.init(header: header, policy: access.zone.policy)
-    }
-
-    init(header: FileHeader, policy: ZonePolicy) {
-        let epochs = header.slots.filter { $0.type == SlotType.zone }
-            .compactMap { try? ZoneSlotInfo(slot: $0) }
-            .filter { $0.zoneID == policy.zoneID }.map(\.epoch)
-        staleEpoch = !epochs.contains(policy.currentEpoch)
-        let present = Set(header.slots.filter { $0.type == SlotType.recovery }
-            .compactMap { try? RecoverySlotInfo(slot: $0).certificateFingerprint })
-        missingRecovery = policy.recoveryCertificates.filter { !present.contains($0.fingerprint) }
     }
 }

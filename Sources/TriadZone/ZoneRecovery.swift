@@ -16,14 +16,13 @@ extension Zone {
     public func filesCoveredOnlyBy(removing removed: [Certificate], keeping kept: [Certificate]) throws -> [String] {
         let removedFPs = Set(removed.map(\.fingerprint))
         let keptFPs = Set(kept.map(\.fingerprint))
-        var stranded: [String] = []
-        for file in try ZoneTree.list([root]).files where EncryptedFile.isEncrypted(at: file) {
-            guard let header = try? EncryptedFile.readHeader(at: file), header.zoneID == policy.zoneID else { continue }
-            let present = Set(header.slots.filter { $0.type == SlotType.recovery }
-                .compactMap { try? RecoverySlotInfo(slot: $0).certificateFingerprint })
-            if !present.isDisjoint(with: removedFPs) && present.isDisjoint(with: keptFPs) { stranded.append(file) }
+        let zoneID = policy.zoneID
+        let run = TreeEngine().run(try ZoneTree.list([root]).files) { file -> FileStep<Bool> in
+            guard case .encrypted(let header) = try FileProbe.read(file.path), header.zoneID == zoneID else { return .leave(false) }
+            let present = Set(header.certificateSlots.map(\.certificateFingerprint))
+            return .leave(!present.isDisjoint(with: removedFPs) && present.isDisjoint(with: keptFPs))
         }
-        return stranded
+        return run.outcomes.filter(\.value).map(\.file.path)
     }
 
     /// `zone recovery`: a new policy version pinning the current recovery certificates plus

@@ -17,11 +17,16 @@ public struct ZoneStatus {
         public var retiredRecoverySlot = 0
         /// Encrypted files whose file key predates the newest epoch (`rekey --reencrypt`).
         public var staleKeyOrigin = 0
-        /// Encrypted files of another zone, and files whose header does not parse.
+        /// Encrypted files of another zone.
         public var otherZone = 0
+        /// Files with the Triad magic whose header does not parse.
         public var damaged = 0
         /// Temporary files of running or crashed writes.
         public var temporary = 0
+        /// Folders holding another zone's `.zone/`, not counted in (docs/zone.md §1a).
+        public var nestedZones = 0
+        /// Files and folders that could not be read (permissions).
+        public var unreadable = 0
     }
 
     public var root: String
@@ -67,21 +72,27 @@ public struct ZoneStatus {
         status.trustMode = context.trust == nil ? .firstUse : .trustFile
         status.expiringRecoveryCertificates = policy.recoveryCertificates.filter { CertificatePolicy.isExpiringSoon($0) }
             .map { ($0.fingerprint, $0.notAfter, CertificatePolicy.daysLeft($0)) }
-        let retired = zone.retiredRecoveryFingerprints()
+        let expected = HeaderExpectations(zone: zone)
         let listing = try ZoneTree.list([root])
         status.files.temporary = listing.temporaries.count
-        for file in listing.files {
-            guard EncryptedFile.isEncrypted(at: file) else { status.files.plaintext += 1; continue }
-            guard let header = try? EncryptedFile.readHeader(at: file) else { status.files.damaged += 1; continue }
-            guard header.zoneID == policy.zoneID else { status.files.otherZone += 1; continue }
+        status.files.nestedZones = listing.nestedZones.count
+        status.files.unreadable = listing.unreadable.count
+        // Headers only, no key: each file is read once, by the engine's workers.
+        let run = TreeEngine().run(listing.files) { file -> FileStep<FileState?> in
+            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(nil) }
+            return .leave(FileState(header: header, expecting: expected))
+        }
+        for failure in run.failures {
+            if case ZoneError.io = failure.error { status.files.unreadable += 1 } else { status.files.damaged += 1 }
+        }
+        for (_, state) in run.outcomes {
+            guard let state else { status.files.plaintext += 1; continue }
+            guard !state.otherZone else { status.files.otherZone += 1; continue }
             status.files.encrypted += 1
-            let state = FileState(header: header, policy: policy)
             if state.staleEpoch { status.files.staleEpoch += 1 }
             if !state.missingRecovery.isEmpty { status.files.missingRecoverySlot += 1 }
-            if !retired.isEmpty, header.slots.contains(where: {
-                $0.type == SlotType.recovery && (try? RecoverySlotInfo(slot: $0)).map { retired.contains($0.certificateFingerprint) } == true
-            }) { status.files.retiredRecoverySlot += 1 }
-            if KeyOriginMarker.epoch(in: header.slots) < policy.currentEpoch { status.files.staleKeyOrigin += 1 }
+            if state.retiredRecoverySlot { status.files.retiredRecoverySlot += 1 }
+            if state.staleKeyOrigin { status.files.staleKeyOrigin += 1 }
         }
         return status
     }

@@ -2,53 +2,118 @@
 import Glibc
 #endif
 
-/// Finds the files a zone command works on.
+/// One regular file a tree command works on, as the listing found it.
+public struct TreeFile: Equatable, Sendable {
+    /// Absolute path.
+    public var path: String
+    /// Size when listed: sizes batches (docs/format.md §7.4) before any file is opened.
+    public var size: Int
+
+    public init(path: String, size: Int) {
+        self.path = path
+        self.size = size
+    }
+}
+
+/// Finds the files a tree command works on (docs/zone.md §1, §7).
 ///
 /// Skips `.zone/` (metadata), symbolic links (they could point out of the zone) and the
-/// format's temporary files (`.NAME.triad-tmp-HEX`, research: DESIGN §4 "temporary file in
-/// the same folder"), which are either being written by another process or left by a crash.
+/// format's temporary files (`.NAME.triad-tmp-HEX`, docs/format.md §7.1), which are either
+/// being written by another process or left by a crash. A folder below a given path that
+/// holds its own `.zone/` is another zone (docs/zone.md §1a): it is not entered, and the
+/// listing names it. A folder that cannot be read is named too; the walk goes on with the
+/// rest, so one unreadable folder cannot hide every file after it.
 public enum ZoneTree {
     public struct Listing {
-        public var files: [String] = []
-        /// Each file's size when it was listed (same order as `files`), for sizing batches.
-        public var sizes: [Int] = []
+        public var files: [TreeFile] = []
         public var temporaries: [String] = []
+        /// Folders below a given path holding their own `.zone/`: not entered.
+        public var nestedZones: [String] = []
+        /// Folders the walk could not read, with the reason.
+        public var unreadable: [(path: String, reason: String)] = []
+
+        public init() {}
+
+        /// The listed paths, in order.
+        public var paths: [String] { files.map(\.path) }
     }
+
+    /// The name of the zone metadata folder (docs/zone.md §1).
+    public static let metadataName = ".zone"
 
     public static func isTemporary(_ name: String) -> Bool {
         name.hasPrefix(".") && name.contains(".triad-tmp-")
     }
 
     /// Regular files under each of `paths` (files or folders), in a stable order.
+    ///
+    /// - Throws: `ZoneError.io` when a given path is inside `.zone/`, does not exist, or is
+    ///   neither a regular file nor a folder (a usage mistake, refused before any work).
     public static func list(_ paths: [String]) throws -> Listing {
         var listing = Listing()
         for p in paths {
             let path = Zone.absolute(p)
-            guard !path.split(separator: "/").contains(".zone") else {
+            guard !path.split(separator: "/").contains(Substring(metadataName)) else {
                 throw ZoneError.io(path, "is zone metadata (.zone/); zone commands work on the zone's files, not on .zone/")
             }
-            try walk(path, into: &listing, top: true)
+            var st = stat()
+            guard lstat(path, &st) == 0 else { throw ZoneError.io(path, "cannot be read: \(FileIO.errorText())") }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: walk(path, into: &listing)
+            case S_IFREG: add(path, st, into: &listing)
+            default: throw ZoneError.io(path, "is not a regular file or folder; give files or folders")
+            }
         }
         return listing
     }
 
-    private static func walk(_ path: String, into listing: inout Listing, top: Bool) throws {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { throw ZoneError.io(path, "cannot be read: \(FileIO.errorText())") }
-        switch st.st_mode & S_IFMT {
-        case S_IFDIR:
-            if path.lastComponent == ".zone" { return }
-            for name in try FileIO.listDirectory(path) { try walk(path + "/" + name, into: &listing, top: false) }
-        case S_IFREG:
-            if isTemporary(path.lastComponent) {
-                listing.temporaries.append(path)
-            } else {
-                listing.files.append(path)
-                listing.sizes.append(Int(st.st_size))
-            }
-        default:
-            if top { throw ZoneError.io(path, "is not a regular file or folder; give files or folders") }
+    /// Lists `directory` (already known to be a folder) and everything below it.
+    private static func walk(_ directory: String, into listing: inout Listing) {
+        let names: [String]
+        do { names = try FileIO.listDirectory(directory) } catch {
+            listing.unreadable.append((directory, "cannot list the folder: \(FileIO.errorText())"))
+            return
         }
+        for name in names where name != metadataName {
+            let path = directory == "/" ? "/" + name : directory + "/" + name
+            var st = stat()
+            // Gone since the folder was listed (a colleague's rename): nothing to do.
+            guard lstat(path, &st) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                if holdsZone(path) { listing.nestedZones.append(path) } else { walk(path, into: &listing) }
+            case S_IFREG:
+                add(path, st, into: &listing)
+            default:
+                // Symbolic links, FIFOs, sockets, devices: never followed or opened.
+                continue
+            }
+        }
+    }
+
+    private static func add(_ path: String, _ st: stat, into listing: inout Listing) {
+        if isTemporary(path.lastComponent) {
+            listing.temporaries.append(path)
+        } else {
+            listing.files.append(TreeFile(path: path, size: Int(st.st_size)))
+        }
+    }
+
+    /// True when `directory` holds a `.zone/` folder of its own (not a link to one).
+    static func holdsZone(_ directory: String) -> Bool {
+        var st = stat()
+        return lstat(directory + "/" + metadataName, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The nearest folder strictly above `root` (a zone root) that holds a `.zone/`, if any:
+    /// `root` is then a zone nested in that one, which no command uses (docs/zone.md §1a).
+    public static func enclosingZone(of root: String) -> String? {
+        var p = Zone.absolute(root)
+        while p != "/" && !p.isEmpty {
+            p = p.directory
+            if holdsZone(p) { return p }
+        }
+        return nil
     }
 
     /// Removes temporaries older than `age` seconds: a writer that old is dead (a run killed
@@ -70,14 +135,36 @@ public enum ZoneTree {
         return file.hasPrefix(prefix) ? String(file.dropFirst(prefix.count)) : file.lastComponent
     }
 
-    /// `mkdir -p` for an output folder.
-    public static func makeDirectories(_ path: String) throws {
+    /// `mkdir -p` for an output folder; new folders get `mode`.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
         var prefix = ""
         for part in path.split(separator: "/") {
             prefix += "/" + part
-            guard FileIO.isDirectory(prefix) || mkdir(prefix, 0o755) == 0 || errno == EEXIST else {
+            guard FileIO.isDirectory(prefix) || mkdir(prefix, mode) == 0 || errno == EEXIST else {
                 throw ZoneError.io(prefix, "cannot create folder: \(FileIO.errorText())")
             }
         }
+    }
+}
+
+/// Errors of tree walks and the zone a path belongs to (docs/zone.md §1a).
+public enum TreeError: Error, Equatable, CustomStringConvertible {
+    /// `inner` holds its own `.zone/` but lies inside the zone `outer`: a zone nested in a zone
+    /// is never used (someone with write access could plant one to catch new files).
+    case nestedZone(inner: String, outer: String)
+
+    public var description: String {
+        switch self {
+        case let .nestedZone(inner, outer):
+            return "\(inner) holds its own .zone/ inside the zone \(outer); a zone inside another zone is not used: move the folder out of \(outer), or remove \(inner)/.zone if nobody made it on purpose"
+        }
+    }
+}
+
+extension ZoneTree {
+    /// Refuses a zone root that lies inside another zone (docs/zone.md §1a): what tree walks
+    /// skip, file commands refuse too.
+    public static func refuseNested(_ root: String) throws {
+        if let outer = enclosingZone(of: root) { throw TreeError.nestedZone(inner: Zone.absolute(root), outer: outer) }
     }
 }

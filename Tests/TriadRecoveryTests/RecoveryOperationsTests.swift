@@ -5,6 +5,7 @@ import TriadFormat
 import TriadPCSC
 import TriadPIV
 import TriadRecovery
+import TriadZone
 import VirtualPIV
 
 /// The in-process virtual applet as a `CardTransport`, so the recovery library's card logic
@@ -116,14 +117,24 @@ final class RecoveryOperationsTests: XCTestCase {
     func testRotationReplacesTheSlotAndResumesAfterAStop() throws {
         let old = try RecoveryKeyMaterial.generate(subject: "CN=old", days: 30)
         let new = try RecoveryKeyMaterial.generate(subject: "CN=new", days: 30)
-        let files = try makeFiles(6, recovery: old.certificate, zoneKey: .random(count: 32))
+        let files = try makeFiles(12, recovery: old.certificate, zoneKey: .random(count: 32))
+        // A stop requested once two files are re-wrapped: the workers start no further file,
+        // finish the ones in hand (at most one per worker) and commit them before returning.
+        var engine = TreeEngine()
         var n = 0
+        engine.progress = { _ in n += 1 }
+        engine.shouldStop = { n >= 2 }
         let first = try RecoveryFiles.rotate([dir + "/zone"], oldKey: old.key, old: old.certificate, new: new.certificate,
-                                             progress: { _ in n += 1 }, shouldStop: { n >= 2 })
-        XCTAssertEqual(first.done, 2)
-        XCTAssertEqual(try RecoveryFiles.coverage([dir + "/zone"], certificate: new.certificate).covered, 2)
+                                             engine: engine)
+        XCTAssertTrue(first.interrupted)
+        XCTAssertGreaterThanOrEqual(first.done, 2)
+        XCTAssertLessThanOrEqual(first.done, 1 + engine.workers, "no file is started after the stop")
+        XCTAssertEqual(first.notFinished, files.count - first.done)
+        XCTAssertEqual(try RecoveryFiles.coverage([dir + "/zone"], certificate: new.certificate).covered, first.done,
+                       "every file re-wrapped before the stop is durable and in place")
         let second = try RecoveryFiles.rotate([dir + "/zone"], oldKey: old.key, old: old.certificate, new: new.certificate)
-        XCTAssertEqual(second.done, 4); XCTAssertEqual(second.alreadyDone, 2)
+        XCTAssertEqual(second.done, files.count - first.done); XCTAssertEqual(second.alreadyDone, first.done)
+        XCTAssertTrue(second.ok)
         XCTAssertTrue(try RecoveryFiles.coverage([dir + "/zone"], certificate: new.certificate).complete)
         XCTAssertEqual(try RecoveryFiles.coverage([dir + "/zone"], certificate: old.certificate).covered, 0)
         for f in files {
@@ -135,7 +146,8 @@ final class RecoveryOperationsTests: XCTestCase {
     func testQuarantineDecryptAndCanary() throws {
         let m = try RecoveryKeyMaterial.generate(subject: "CN=R", days: 30)
         _ = try makeFiles(3, recovery: m.certificate, zoneKey: .random(count: 32))
-        let o = try RecoveryFiles.decrypt([dir + "/zone"], base: dir, quarantine: dir + "/q", recoveryKey: m.key, recoveryCertificate: m.certificate)
+        let o = try RecoveryFiles.decrypt([dir + "/zone"], base: dir, quarantine: dir + "/q", ceremonyID: "test-ceremony",
+                                          recoveryKey: m.key, recoveryCertificate: m.certificate)
         XCTAssertEqual(o.done, 3)
         XCTAssertEqual(try String(contentsOfFile: dir + "/q/zone/sub/f1", encoding: .utf8), "file 1 SECRET-CONTENT")
         let canary = try Canary.create(at: dir + "/canary.triad", recoveryCertificate: m.certificate)

@@ -72,7 +72,7 @@ final class KillTests: XCTestCase {
             if encrypted == 0 { scale = min(scale * 1.3, 20) }
             if encrypted == originals.count { scale = max(scale * 0.75, 0.05) }
             let listing = try ZoneTree.list([z])
-            XCTAssertEqual(Set(listing.files), Set(originals.keys.map { s.path($0) }), "iteration \(iteration): no stray files")
+            XCTAssertEqual(Set(listing.paths), Set(originals.keys.map { s.path($0) }), "iteration \(iteration): no stray files")
             temporariesLeft += listing.temporaries.count
 
             // Re-running finishes; the killed run's temporary (if any) is the only leftover.

@@ -13,7 +13,7 @@ extension ZoneCommand {
         @OptionGroup var trust: TrustOptions
 
         func run() throws {
-            let status = try ZoneStatus.of(root: try Zone.findRoot(containing: dir), context: try trust.context())
+            let status = try ZoneStatus.of(root: try zoneRoot(containing: dir), context: try trust.context())
             if json {
                 print(try Self.json(status))
             } else {
@@ -48,6 +48,7 @@ extension ZoneCommand {
                     "missing_recovery_slot": f.missingRecoverySlot, "retired_recovery_slot": f.retiredRecoverySlot,
                     "stale_key_origin": f.staleKeyOrigin,
                     "other_zone": f.otherZone, "damaged": f.damaged, "temporary": f.temporary,
+                    "nested_zones": f.nestedZones, "unreadable": f.unreadable,
                 ],
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
@@ -77,8 +78,11 @@ extension ZoneCommand {
             if f.retiredRecoverySlot > 0 {
                 lines.append("       \(f.retiredRecoverySlot) still open with a retired recovery key (run zone rekey)")
             }
-            if f.otherZone + f.damaged + f.temporary > 0 {
-                lines.append("       \(f.otherZone) of another zone, \(f.damaged) with a damaged header, \(f.temporary) temporary")
+            if f.otherZone + f.damaged + f.temporary + f.unreadable > 0 {
+                lines.append("       \(f.otherZone) of another zone, \(f.damaged) with a damaged header, \(f.unreadable) unreadable, \(f.temporary) temporary")
+            }
+            if f.nestedZones > 0 {
+                lines.append("       \(f.nestedZones) folder(s) holding another zone's .zone/, not counted (zones inside zones are not used)")
             }
             return lines.joined(separator: "\n")
         }

@@ -2,6 +2,7 @@ import Foundation
 import TriadCrypto
 import TriadJournal
 import TriadRecovery
+import TriadZone
 
 func outcomePayload(_ o: RecoveryFiles.Outcome) -> [String: CanonicalValue] {
     ["done": .int(Int64(o.done)), "already_done": .int(Int64(o.alreadyDone)), "skipped_plaintext": .int(Int64(o.skippedPlaintext)),
@@ -65,7 +66,8 @@ struct DecryptToQuarantineAction: CeremonyAction {
         let quarantine = context.arguments.text("quarantine")!
         let base = context.arguments.text("base") ?? (paths.first.map { ($0 as NSString).deletingLastPathComponent } ?? ".")
         let outcome = try factorStep("decrypt") {
-            try RecoveryFiles.decrypt(paths, base: base, quarantine: quarantine, recoveryKey: key, recoveryCertificate: cert)
+            try RecoveryFiles.decrypt(paths, base: base, quarantine: quarantine, ceremonyID: context.ceremonyID,
+                                      recoveryKey: key, recoveryCertificate: cert)
         }
         var payload = outcomePayload(outcome)
         payload["quarantine"] = .string(quarantine)
@@ -94,9 +96,9 @@ struct RewrapRecoverySlotsAction: CeremonyAction {
         let paths = context.arguments.textList("paths").flatMap { $0.split(separator: " ").map(String.init) }
         // Ctrl-C (or SIGTERM) stops the loop after the file in hand, so the ceremony ends
         // ABORTED with what was done journaled; running it again resumes (docs/recovery.md §5).
-        let outcome = try factorStep("re-wrap") {
-            try RecoveryFiles.rotate(paths, oldKey: key, old: old, new: new, shouldStop: { Interruption.requested })
-        }
+        var engine = TreeEngine()
+        engine.shouldStop = { Interruption.requested }
+        let outcome = try factorStep("re-wrap") { try RecoveryFiles.rotate(paths, oldKey: key, old: old, new: new, engine: engine) }
         let coverage = try factorStep("coverage") { try RecoveryFiles.coverage(paths, certificate: new) }
         var payload = outcomePayload(outcome)
         payload["interrupted"] = .bool(Interruption.requested)

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TriadZone
+
+/// The quarantine folder of a recovery decrypt (docs/recovery.md §4): plaintext copies go
+/// only into a folder the ceremony created itself, mode 0700, so nobody else can read them,
+/// plant a file that would count as "already done", or swap a subfolder for a link.
+///
+/// Why a marker: a step may be run again within the same ceremony to finish an interrupted
+/// decrypt. The folder is adopted then only if it is still ours (owner, mode 0700, not a link)
+/// and holds the marker naming this ceremony; any other existing folder is refused.
+public struct Quarantine {
+    public let path: String
+
+    /// The marker file written when the ceremony creates the folder.
+    public static let markerName = ".triad-quarantine"
+
+    static func marker(ceremonyID: String) -> [UInt8] {
+        Array("triad quarantine\nceremony \(ceremonyID)\n".utf8)
+    }
+
+    /// Creates `path` (its parent must exist) with mode 0700 and the marker, or adopts it when
+    /// this ceremony made it before.
+    ///
+    /// - Throws: `RecoveryError.quarantineNotNew` for a folder (or anything else) that exists
+    ///   and was not made by this ceremony; `RecoveryError.io` when it cannot be created.
+    public static func prepare(_ path: String, ceremonyID: String) throws -> Quarantine {
+        let absolute = Zone.absolute(path)
+        if mkdir(absolute, 0o700) == 0 {
+            let fd = try openFolder(absolute)
+            defer { close(fd) }
+            // Exactly 0700 whatever the umask; through the descriptor, never a swapped name.
+            guard fchmod(fd, 0o700) == 0 else { throw RecoveryError.io(path: absolute, reason: "cannot set mode 0700: \(errorText())") }
+            let m = openat(fd, markerName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard m >= 0 else { throw RecoveryError.io(path: absolute, reason: "cannot write the quarantine marker: \(errorText())") }
+            let bytes = marker(ceremonyID: ceremonyID)
+            let written = bytes.withUnsafeBytes { write(m, $0.baseAddress, $0.count) }
+            let synced = fsync(m) == 0
+            close(m)
+            guard written == bytes.count, synced, fsync(fd) == 0 else {
+                throw RecoveryError.io(path: absolute, reason: "cannot write the quarantine marker: \(errorText())")
+            }
+            return Quarantine(path: absolute)
+        }
+        guard errno == EEXIST else {
+            throw RecoveryError.io(path: absolute, reason: "cannot create the quarantine folder: \(errorText())")
+        }
+        try adopt(absolute, ceremonyID: ceremonyID)
+        return Quarantine(path: absolute)
+    }
+
+    private static func adopt(_ path: String, ceremonyID: String) throws {
+        func refuse(_ why: String) -> RecoveryError { .quarantineNotNew(path: path, reason: why) }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw refuse(errno == ENOTDIR || errno == ELOOP ? "it is not a folder" : errorText()) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw refuse(errorText()) }
+        guard st.st_uid == geteuid() else { throw refuse("it belongs to user id \(st.st_uid), not to this ceremony's user") }
+        guard st.st_mode & 0o7777 == 0o700 else { throw refuse("its mode is \(String(st.st_mode & 0o7777, radix: 8)), not 700") }
+        let m = openat(fd, markerName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard m >= 0 else { throw refuse("it has no marker of this ceremony") }
+        defer { close(m) }
+        var ms = stat()
+        guard fstat(m, &ms) == 0, ms.st_mode & S_IFMT == S_IFREG, ms.st_uid == geteuid(), ms.st_size < 4096 else {
+            throw refuse("its marker is not this ceremony's")
+        }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { read(m, $0.baseAddress, $0.count) }
+        guard n >= 0, Array(buffer[0..<n]) == marker(ceremonyID: ceremonyID) else {
+            throw refuse("it was made by another ceremony")
+        }
+    }
+
+    private static func openFolder(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw RecoveryError.io(path: path, reason: "cannot open the quarantine folder: \(errorText())") }
+        return fd
+    }
+
+    /// Where the copy of a file at `relative` goes; creates its folders (mode 0700).
+    func target(for relative: String) throws -> String {
+        let target = path + "/" + relative
+        try ZoneTree.makeDirectories(target.directoryPart, mode: 0o700)
+        return target
+    }
+
+    /// Whether a copy exists at `target` already (a run of this ceremony wrote it).
+    func contains(_ target: String) -> Bool {
+        var st = stat()
+        return lstat(target, &st) == 0
+    }
+}
+
+private func errorText() -> String { String(cString: strerror(errno)) }
+
+extension String {
+    /// The path up to its last slash.
+    fileprivate var directoryPart: String {
+        guard let i = lastIndex(of: "/") else { return "." }
+        return i == startIndex ? "/" : String(self[..<i])
+    }
+}
