@@ -71,7 +71,9 @@ final class IncidentCeremonyTests: XCTestCase {
         let q = s.world.path("incident-decrypt/quarantine")
         let r = s.incident("incident-decrypt", set: ["mode": "decrypt", "paths": s.zone + "/ward-b", "quarantine": q])
         XCTAssertEqual(r.status, 0, String(r.stdout.suffix(800)))
-        let out = allFiles(q)
+        XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: q)[.posixPermissions] as! NSNumber).intValue, 0o700,
+                       "the ceremony made the quarantine itself, private")
+        let out = allFiles(q).filter { !$0.hasSuffix("/" + Quarantine.markerName) }
         XCTAssertEqual(out.count, 2)
         for f in out {
             XCTAssertTrue(String(decoding: FileManager.default.contents(atPath: f)!, as: UTF8.self).contains("ward-b patient"))

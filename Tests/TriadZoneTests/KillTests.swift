@@ -4,7 +4,8 @@ import TriadCrypto
 import TriadFormat
 @testable import TriadZone
 
-/// DESIGN §4: "a crash leaves either the old file or the complete new one, never a torn one".
+/// A crash leaves either the old file or the complete new one, never a torn one (docs/format.md
+/// §7.1, §7.4).
 /// `zone encrypt` is SIGKILLed at a random moment over a tree, 50 times; after each kill every
 /// file is its original plaintext or a complete encrypted file that decrypts to it, and
 /// re-running finishes the job.
@@ -32,10 +33,8 @@ final class KillTests: XCTestCase {
         let fullRun = Date().timeIntervalSince(start)
         try decryptAll(originals.keys, s, access)
 
-        var midway = 0, temporariesLeft = 0
-        // The machine's speed varies (CI shares two cores), so the kill window adapts: a kill
-        // that found nothing encrypted waits longer next time, one that found all done less.
-        var scale = 1.0
+        var temporariesLeft = 0
+        var window = KillWindow(fullRun: fullRun)
         for iteration in 0..<50 {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Scratch.zoneBinary)
@@ -47,8 +46,7 @@ final class KillTests: XCTestCase {
             p.environment = s.environment
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
-            // Anywhere from early start-up to just past the end of a full run.
-            let delay = (0.05 + Double(rng.next() % 1000) / 1000) * fullRun * scale
+            let delay = window.nextDelay(&rng)
             start = Date()
             try p.run()
             usleep(useconds_t(delay * 1_000_000))
@@ -68,9 +66,7 @@ final class KillTests: XCTestCase {
                     XCTAssertTrue(s.read(path) == original, "iteration \(iteration): \(path) is neither plaintext nor encrypted")
                 }
             }
-            if encrypted > 0 && encrypted < originals.count { midway += 1 }
-            if encrypted == 0 { scale = min(scale * 1.3, 20) }
-            if encrypted == originals.count { scale = max(scale * 0.75, 0.05) }
+            window.record(done: encrypted, of: originals.count, after: delay)
             let listing = try ZoneTree.list([z])
             XCTAssertEqual(Set(listing.paths), Set(originals.keys.map { s.path($0) }), "iteration \(iteration): no stray files")
             temporariesLeft += listing.temporaries.count
@@ -88,20 +84,21 @@ final class KillTests: XCTestCase {
             }
             try decryptAll(originals.keys, s, access)
         }
-        print("kill test: 50 SIGKILLs, \(midway) left the tree part-encrypted, \(temporariesLeft) temporary files left by killed runs; full run \(Int(fullRun * 1000)) ms")
-        XCTAssertGreaterThanOrEqual(midway, 5, "kills should often land mid-tree")
+        print("kill test: \(window.summary), \(temporariesLeft) temporary files left by killed runs")
+        XCTAssertGreaterThanOrEqual(window.midway, 5, "kills should often land mid-tree: \(window.summary)")
     }
 
-    /// `zone rekey --reencrypt` after a revocation, SIGKILLed 15 times at random moments:
-    /// every file stays readable by the remaining member, and a re-run finishes the job.
+    /// `zone rekey --reencrypt` after a revocation, SIGKILLed 20 times inside a window that
+    /// adapts to the machine: every file stays readable by the remaining member, a re-run
+    /// finishes the job, and at least 5 kills land mid-run (some files re-encrypted, some not).
     func testSIGKILLsDuringRekeyReencrypt() throws {
         let s = Scratch()
         let officer = PKI.make("officer-p256", "p256"), bob = PKI.make("bob-p384", "p384")
         let recovery = PKI.make("recovery-rsa2048", "rsa2048")
         var rng = SeededGenerator(seed: 15)
         var originals: [String: [UInt8]] = [:]
-        for i in 0..<12 {
-            let p = "z/f\(i)"
+        for i in 0..<48 {
+            let p = "z/d\(i % 2)/f\(i)"
             originals[p] = rng.bytes([0, 1, 65536, 65537, 400_000, 1_200_000][i % 6])
             s.write(p, originals[p]!)
         }
@@ -109,24 +106,36 @@ final class KillTests: XCTestCase {
         XCTAssertEqual(s.zone("init", z, "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
                               "--recovery-cert", recovery.cert).status, 0)
         XCTAssertEqual(s.zone("encrypt", z, "--identity", "file:" + officer.key).status, 0)
-        var midway = 0
-        for iteration in 0..<15 {
+        /// A new epoch: every file's key now predates it.
+        func revokeBob() {
             XCTAssertEqual(s.zone("grant", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
             XCTAssertEqual(s.zone("revoke", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
+        }
+        let rekey = ["rekey", z, "--reencrypt", "--identity", "file:" + officer.key, "--batch-files", "3"]
+
+        // How long an uninterrupted run takes, so kills land anywhere inside it.
+        revokeBob()
+        let start = Date()
+        XCTAssertEqual(s.zone(rekey).status, 0)
+        var window = KillWindow(fullRun: Date().timeIntervalSince(start))
+
+        for iteration in 0..<20 {
+            revokeBob()
             let access = try ZoneAccess(zone: Zone.open(root: z, context: s.context), key: PKI.privateKey(officer.key), identityName: "officer")
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Scratch.zoneBinary)
-            p.arguments = ["rekey", z, "--reencrypt", "--identity", "file:" + officer.key, "--batch-files", "3"]
+            p.arguments = rekey
             p.environment = s.environment
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
+            let delay = window.nextDelay(&rng)
             try p.run()
-            usleep(useconds_t(rng.next() % 250_000))
+            usleep(useconds_t(delay * 1_000_000))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
-            let origins = try originals.keys.map { KeyOriginMarker.epoch(in: try EncryptedFile.readHeader(at: s.path($0)).slots) }
             let epoch = access.zone.policy.currentEpoch
-            if origins.contains(epoch) && origins.contains(where: { $0 < epoch }) { midway += 1 }
+            let done = try originals.keys.filter { KeyOriginMarker.epoch(in: try EncryptedFile.readHeader(at: s.path($0)).slots) == epoch }.count
+            window.record(done: done, of: originals.count, after: delay)
             for (path, original) in originals {
                 XCTAssertNoThrow(try EncryptedFile.decrypt(inputPath: s.path(path), outputPath: s.path("check"), identities: access.identities),
                                  "iteration \(iteration): \(path)")
@@ -140,12 +149,51 @@ final class KillTests: XCTestCase {
             XCTAssertEqual(files["encrypted"], originals.count)
             for t in try ZoneTree.list([z]).temporaries { unlink(t) }
         }
-        print("rekey kill test: 15 SIGKILLs, \(midway) left the tree part re-encrypted")
+        print("rekey kill test: \(window.summary)")
+        XCTAssertGreaterThanOrEqual(window.midway, 5, "kills should often land mid-run: \(window.summary)")
     }
 
     private func decryptAll(_ paths: Dictionary<String, [UInt8]>.Keys, _ s: Scratch, _ access: ZoneAccess) throws {
         for p in paths where EncryptedFile.isEncrypted(at: s.path(p)) {
             try EncryptedFile.decrypt(inputPath: s.path(p), outputPath: s.path(p), identities: access.identities)
         }
+    }
+}
+
+/// When to kill a run so kills land inside it on any machine (CI shares two cores): the
+/// window starts as an uninterrupted run's duration and narrows like a bisection — a kill that
+/// found nothing done raises its lower end, one that found everything done lowers its upper
+/// end — while staying at least a tenth of a run wide, so timing noise cannot close it.
+/// `midway` counts kills that found the work partly done: what a crash test must show it
+/// exercised.
+struct KillWindow {
+    let fullRun: TimeInterval
+    private(set) var low: TimeInterval = 0
+    private(set) var high: TimeInterval
+    private(set) var before = 0, midway = 0, after = 0
+
+    init(fullRun: TimeInterval) {
+        self.fullRun = fullRun
+        high = fullRun * 1.05
+    }
+
+    func nextDelay(_ rng: inout SeededGenerator) -> TimeInterval {
+        low + (high - low) * Double(rng.next() % 1001) / 1000
+    }
+
+    mutating func record(done: Int, of total: Int, after delay: TimeInterval) {
+        if done == 0 { before += 1; low = max(low, delay) }
+        else if done == total { after += 1; high = min(high, delay) }
+        else { midway += 1 }
+        let least = fullRun / 10
+        if high - low < least {
+            let middle = (low + high) / 2
+            low = max(0, middle - least)
+            high = middle + least
+        }
+    }
+
+    var summary: String {
+        "\(before + midway + after) SIGKILLs: \(midway) mid-run, \(before) before any file was done, \(after) after all were; full run \(Int(fullRun * 1000)) ms, window \(Int(low * 1000))–\(Int(high * 1000)) ms"
     }
 }
