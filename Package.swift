@@ -51,7 +51,9 @@ let package = Package(
         .executableTarget(name: "ceremony", dependencies: ["TriadCLI", "TriadCeremony", argumentParser]),
         .executableTarget(name: "virtual-card", dependencies: ["VirtualPIV", argumentParser]),
 
-        .executableTarget(name: "triad-format-bench", dependencies: ["TriadFormat", "TriadCrypto"]),
+        // Benchmarks are not products: the format alone, timed by scripts/bench (docs/performance.md).
+        .executableTarget(name: "triad-format-bench", dependencies: ["TriadFormat", "TriadCrypto"],
+                          path: "Tests/Benchmarks/FormatBench"),
         .testTarget(name: "TriadCryptoTests", dependencies: ["TriadCrypto"]),
         .testTarget(name: "TriadFormatTests", dependencies: ["TriadFormat", "TriadCrypto"]),
         .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadCLI", "TriadFormat", "TriadCrypto"]),

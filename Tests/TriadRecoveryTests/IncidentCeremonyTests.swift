@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import XCTest
 import TriadCrypto
@@ -81,6 +84,34 @@ final class IncidentCeremonyTests: XCTestCase {
             XCTAssertEqual(mode & 0o077, 0, "quarantine files are private")
         }
         for f in s.files { XCTAssertTrue(EncryptedFile.isEncrypted(at: f), "originals stay encrypted") }
+    }
+
+    /// A quarantine someone made beforehand — open to everyone, with a subfolder open to
+    /// everyone and a planted file where a decrypted copy would go (owned by `nobody` when the
+    /// test runs as root) — is refused: nothing is decrypted into it, and the planted file is
+    /// not taken for a copy already made.
+    func testAQuarantineMadeBeforehandIsRefused() throws {
+        let s = try RecoverySetup("quarantine-planted")
+        try s.makeZone(count: 2)
+        let q = s.world.path("planted-quarantine")
+        s.world.mkdir("planted-quarantine/ward-b")
+        let planted = q + "/ward-b/patient-1.txt"
+        try "planted by someone else".write(toFile: planted, atomically: false, encoding: .utf8)
+        for folder in [q, q + "/ward-b"] { XCTAssertEqual(chmod(folder, 0o777), 0) }
+        if geteuid() == 0 { for p in [q, q + "/ward-b", planted] { XCTAssertEqual(chown(p, 65534, 65534), 0) } }
+
+        let r = s.incident("incident-planted", set: ["mode": "decrypt", "paths": s.zone + "/ward-b", "quarantine": q])
+        XCTAssertEqual(r.status, 1, String(r.stdout.suffix(600)))
+        let t = try XCTUnwrap(transcripts(in: s.world.path("incident-planted")).last)
+        let last = try XCTUnwrap(try transcriptEntries(t).last)
+        XCTAssertEqual(last["event"] as? String, "ABORTED")
+        let reason = (last["payload"] as? [String: Any])?["reason"] as? String ?? ""
+        XCTAssertTrue(reason.contains("was not made by this ceremony"), reason)
+        XCTAssertEqual(allFiles(q), [planted], "nothing was written into the planted folder")
+        XCTAssertEqual(try String(contentsOfFile: planted, encoding: .utf8), "planted by someone else")
+        XCTAssertFalse(try transcriptEntries(t).contains { ($0["payload"] as? [String: Any])?["kind"] as? String == "files-decrypted" },
+                       "no file was counted as decrypted")
+        for f in s.files { XCTAssertTrue(EncryptedFile.isEncrypted(at: f)) }
     }
 
     /// Each missing or wrong factor stops the ceremony at that factor: ABORTED, nothing recovered.
