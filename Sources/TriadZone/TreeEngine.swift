@@ -229,12 +229,11 @@ private final class RunState<Value>: @unchecked Sendable {
     func finish() -> TreeRun<Value> {
         condition.lock()
         defer { condition.unlock() }
+        while queued != nil { condition.wait() }
         if commitFailure == nil {
-            if !open.pending.isEmpty {
-                while queued != nil { condition.wait() }
-                cut()
-            }
+            cut()
         } else {
+            // Nothing is renamed past a failed commit: the originals stay as they were.
             for item in open.pending { item.file.discard() }
             open.pending = []
         }

@@ -116,6 +116,10 @@ public struct ZoneFiles {
         let full = try access.recipients()
         let expected = HeaderExpectations(zone: zone)
         let identities = access.identities
+        // One recipient per pinned certificate for the whole run, shared by the workers.
+        let recovery = Dictionary(uniqueKeysWithValues: policy.recoveryCertificates.map {
+            ($0.fingerprint, RecoveryRecipient(certificate: $0))
+        })
         return try run(paths, removingStale: true) { file in
             guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(.notEncrypted) }
             let state = FileState(header: header, expecting: expected)
@@ -129,7 +133,7 @@ public struct ZoneFiles {
             guard state.needsRewrap else { return .leave(.alreadyDone) }
             // Slots for recovery certificates the zone no longer pins are dropped (the retired
             // key must open nothing); re-grant slots, for certificates never pinned, are kept.
-            let add: [any Recipient] = [newest] + state.missingRecovery.map { RecoveryRecipient(certificate: $0) }
+            let add: [any Recipient] = [newest] + state.missingRecovery.compactMap { recovery[$0.fingerprint] }
             return .write(try mapNoKey(file.path) {
                 try EncryptedFile.rewrapPending(at: file.path, identities: identities,
                                                 keep: { $0.type != SlotType.zone && !expected.isRetiredRecoverySlot($0) },
