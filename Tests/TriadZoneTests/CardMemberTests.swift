@@ -62,6 +62,54 @@ final class CardMemberTests: XCTestCase {
         XCTAssertTrue(Array(r.stdout) == plain, "the recovery key reads what the card member wrote")
     }
 
+    /// The recovery key on a card, used for a whole tree: the tree engine's workers share the
+    /// card, one operation at a time (`SerializedKey`), and every file comes out right.
+    func testRecoveryKeyOnACardDecryptsATreeWithWorkers() throws {
+        let s = Scratch()
+        let products = (Scratch.zoneBinary as NSString).deletingLastPathComponent
+        let virtualCard = products + "/virtual-card"
+        try ensurePCSCD()
+        let state = s.path("card.state")
+        XCTAssertEqual(shell(virtualCard, ["init", "--state", state]).status, 0)
+        let card = Process()
+        card.executableURL = URL(fileURLWithPath: virtualCard)
+        card.arguments = ["run", "--state", state, "--port", Self.port]
+        card.standardOutput = FileHandle.nullDevice
+        card.standardError = FileHandle.nullDevice
+        try card.run()
+        defer {
+            card.terminate()
+            card.waitUntilExit()
+            _ = waitForCard(present: false)
+        }
+        XCTAssertTrue(waitForCard(present: true), "the virtual card did not appear in \(Self.reader)")
+        // The recovery key and certificate, made with stock openssl and imported into slot 9D.
+        let recovery = PKI.make("card-recovery-p256", "p256")
+        var r = shell("yubico-piv-tool", ["-r", Self.reader, "-a", "import-key", "-s", "9d", "-i", recovery.key])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = shell("yubico-piv-tool", ["-r", Self.reader, "-a", "import-certificate", "-s", "9d", "-i", recovery.cert])
+        XCTAssertEqual(r.status, 0, r.stderr)
+
+        let officer = PKI.make("officer-p256", "p256")
+        var rng = SeededGenerator(seed: 40)
+        var originals: [String: [UInt8]] = [:]
+        for i in 0..<40 {
+            originals["z/d\(i % 4)/f\(i)"] = rng.bytes(1 + i * 997)
+            s.write("z/d\(i % 4)/f\(i)", originals["z/d\(i % 4)/f\(i)"]!)
+        }
+        XCTAssertEqual(s.zone("init", s.path("z"), "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
+                              "--recovery-cert", recovery.cert).status, 0)
+        XCTAssertEqual(s.zone("encrypt", s.path("z"), "--identity", "file:" + officer.key).status, 0)
+        let pin = s.path("pin")
+        XCTAssertTrue(FileManager.default.createFile(atPath: pin, contents: Data("123456\n".utf8)))
+        r = s.zoneShell("\"$ZONE\" decrypt '\(s.path("z"))' --output '\(s.path("out"))' --identity 'piv:\(Self.reader)' --pin-fd 3 3<'\(pin)'")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.out.contains("decrypted 40 file(s)"), r.out)
+        for (path, original) in originals {
+            XCTAssertTrue(s.read("out/" + path.dropFirst(2)) == original, "\(path) decrypted with the card's recovery key")
+        }
+    }
+
     private func ensurePCSCD() throws {
         if shell("pgrep", ["-x", "pcscd"]).status != 0 {
             let p = Process()
