@@ -20,7 +20,7 @@ public struct TreeFile: Equatable, Sendable {
 /// Skips `.zone/` (metadata), symbolic links (they could point out of the zone) and the
 /// format's temporary files (`.NAME.triad-tmp-HEX`, docs/format.md §7.1), which are either
 /// being written by another process or left by a crash. A folder below a given path that
-/// holds its own `.zone/` is another zone (docs/zone.md §1a): it is not entered, and the
+/// holds its own `.zone/` is another zone (docs/zone.md §1a, `Zone.isZoneRoot`): it is not entered, and the
 /// listing names it. A folder that cannot be read is named too; the walk goes on with the
 /// rest, so one unreadable folder cannot hide every file after it.
 public enum ZoneTree {
@@ -81,7 +81,14 @@ public enum ZoneTree {
             guard lstat(path, &st) == 0 else { continue }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
-                if holdsZone(path) { listing.nestedZones.append(path) } else { walk(path, into: &listing) }
+                do {
+                    if try Zone.isZoneRoot(path) { listing.nestedZones.append(path); continue }
+                } catch {
+                    // A `.zone` that is a link or a file: not entered, named.
+                    listing.unreadable.append((path, "\(error)"))
+                    continue
+                }
+                walk(path, into: &listing)
             case S_IFREG:
                 add(path, st, into: &listing)
             default:
@@ -97,23 +104,6 @@ public enum ZoneTree {
         } else {
             listing.files.append(TreeFile(path: path, size: Int(st.st_size)))
         }
-    }
-
-    /// True when `directory` holds a `.zone/` folder of its own (not a link to one).
-    static func holdsZone(_ directory: String) -> Bool {
-        var st = stat()
-        return lstat(directory + "/" + metadataName, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-    }
-
-    /// The nearest folder strictly above `root` (a zone root) that holds a `.zone/`, if any:
-    /// `root` is then a zone nested in that one, which no command uses (docs/zone.md §1a).
-    public static func enclosingZone(of root: String) -> String? {
-        var p = Zone.absolute(root)
-        while p != "/" && !p.isEmpty {
-            p = p.directory
-            if holdsZone(p) { return p }
-        }
-        return nil
     }
 
     /// Removes temporaries older than `age` seconds: a writer that old is dead (a run killed
@@ -144,27 +134,5 @@ public enum ZoneTree {
                 throw ZoneError.io(prefix, "cannot create folder: \(FileIO.errorText())")
             }
         }
-    }
-}
-
-/// Errors of tree walks and the zone a path belongs to (docs/zone.md §1a).
-public enum TreeError: Error, Equatable, CustomStringConvertible {
-    /// `inner` holds its own `.zone/` but lies inside the zone `outer`: a zone nested in a zone
-    /// is never used (someone with write access could plant one to catch new files).
-    case nestedZone(inner: String, outer: String)
-
-    public var description: String {
-        switch self {
-        case let .nestedZone(inner, outer):
-            return "\(inner) holds its own .zone/ inside the zone \(outer); a zone inside another zone is not used: move the folder out of \(outer), or remove \(inner)/.zone if nobody made it on purpose"
-        }
-    }
-}
-
-extension ZoneTree {
-    /// Refuses a zone root that lies inside another zone (docs/zone.md §1a): what tree walks
-    /// skip, file commands refuse too.
-    public static func refuseNested(_ root: String) throws {
-        if let outer = enclosingZone(of: root) { throw TreeError.nestedZone(inner: Zone.absolute(root), outer: outer) }
     }
 }

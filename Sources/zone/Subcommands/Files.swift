@@ -8,9 +8,7 @@ import TriadZone
 /// The zone of `path`: the nearest folder above it with a `.zone/`, refused when that zone lies
 /// inside another one (docs/zone.md §1a), as tree walks skip it.
 func zoneRoot(containing path: String) throws -> String {
-    let root = try Zone.findRoot(containing: path)
-    try ZoneTree.refuseNested(root)
-    return root
+    try Zone.findRoot(containing: path)
 }
 
 /// Opens the zone containing `path` and what `identity` may do in it.
