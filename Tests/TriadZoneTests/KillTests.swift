@@ -153,6 +153,60 @@ final class KillTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(window.midway, 5, "kills should often land mid-run: \(window.summary)")
     }
 
+    /// Ctrl-C or SIGTERM during `zone encrypt`: no file is started after the signal, the files
+    /// in hand finish, every finished file is made durable and renamed (no temporary is left),
+    /// the command exits 1 saying it was interrupted, and a re-run encrypts exactly the rest.
+    func testSIGTERMStopsAfterTheFilesInHand() throws {
+        let s = Scratch()
+        let officer = PKI.make("officer-p256", "p256"), recovery = PKI.make("recovery-p256", "p256")
+        var rng = SeededGenerator(seed: 99)
+        var originals: [String: [UInt8]] = [:]
+        for i in 0..<600 {
+            let p = "z/d\(i % 6)/f\(i)"
+            originals[p] = rng.bytes(65_536 + i)
+            s.write(p, originals[p]!)
+        }
+        let z = s.path("z")
+        XCTAssertEqual(s.zone("init", z, "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
+                              "--recovery-cert", recovery.cert).status, 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Scratch.zoneBinary)
+        p.arguments = ["encrypt", z, "--identity", "file:" + officer.key]
+        p.environment = s.environment
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        // Signal once the first batch is in place, so the run is under way.
+        let deadline = Date().addingTimeInterval(120)
+        while p.isRunning && Date() < deadline && !originals.keys.contains(where: { EncryptedFile.isEncrypted(at: s.path($0)) }) {
+            usleep(1_000)
+        }
+        kill(p.processIdentifier, SIGTERM)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .exit, "the signal is handled, not fatal")
+        XCTAssertEqual(p.terminationStatus, 1)
+        XCTAssertTrue(stderr.contains("interrupted"), stderr)
+        let access = try ZoneAccess(zone: Zone.open(root: z, context: s.context), key: PKI.privateKey(officer.key), identityName: "officer")
+        var encrypted = 0
+        for (path, original) in originals {
+            if EncryptedFile.isEncrypted(at: s.path(path)) {
+                encrypted += 1
+                XCTAssertNoThrow(try EncryptedFile.decrypt(inputPath: s.path(path), outputPath: s.path("check"), identities: access.identities))
+                XCTAssertTrue(s.read("check") == original, path)
+            } else {
+                XCTAssertTrue(s.read(path) == original, path)
+            }
+        }
+        XCTAssertGreaterThan(encrypted, 0)
+        XCTAssertLessThan(encrypted, originals.count, "the signal landed mid-run")
+        XCTAssertEqual(try ZoneTree.list([z]).temporaries, [], "every finished file was committed, nothing left half-way")
+        let r = s.zone("encrypt", z, "--identity", "file:" + officer.key)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.out.contains("encrypted \(originals.count - encrypted) file(s); \(encrypted) already encrypted"), r.out)
+    }
+
     private func decryptAll(_ paths: Dictionary<String, [UInt8]>.Keys, _ s: Scratch, _ access: ZoneAccess) throws {
         for p in paths where EncryptedFile.isEncrypted(at: s.path(p)) {
             try EncryptedFile.decrypt(inputPath: s.path(p), outputPath: s.path(p), identities: access.identities)
