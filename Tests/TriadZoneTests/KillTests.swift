@@ -106,22 +106,26 @@ final class KillTests: XCTestCase {
         XCTAssertEqual(s.zone("init", z, "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
                               "--recovery-cert", recovery.cert).status, 0)
         XCTAssertEqual(s.zone("encrypt", z, "--identity", "file:" + officer.key).status, 0)
-        /// A new epoch: every file's key now predates it.
-        func revokeBob() {
-            XCTAssertEqual(s.zone("grant", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
-            XCTAssertEqual(s.zone("revoke", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
+        // One revocation; every iteration starts again from the files as they were right after
+        // it (so each run has the same work and the same start-up: the policy does not grow).
+        XCTAssertEqual(s.zone("grant", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
+        XCTAssertEqual(s.zone("revoke", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
+        var afterRevocation: [String: [UInt8]] = [:]
+        for path in originals.keys { afterRevocation[path] = s.read(path) }
+        func restore() {
+            for (path, bytes) in afterRevocation { s.write(path, bytes) }
         }
+        let access = try ZoneAccess(zone: Zone.open(root: z, context: s.context), key: PKI.privateKey(officer.key), identityName: "officer")
+        let epoch = access.zone.policy.currentEpoch
         let rekey = ["rekey", z, "--reencrypt", "--identity", "file:" + officer.key, "--batch-files", "3"]
 
         // How long an uninterrupted run takes, so kills land anywhere inside it.
-        revokeBob()
         let start = Date()
         XCTAssertEqual(s.zone(rekey).status, 0)
         var window = KillWindow(fullRun: Date().timeIntervalSince(start))
 
         for iteration in 0..<20 {
-            revokeBob()
-            let access = try ZoneAccess(zone: Zone.open(root: z, context: s.context), key: PKI.privateKey(officer.key), identityName: "officer")
+            restore()
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Scratch.zoneBinary)
             p.arguments = rekey
@@ -133,7 +137,6 @@ final class KillTests: XCTestCase {
             usleep(useconds_t(delay * 1_000_000))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
-            let epoch = access.zone.policy.currentEpoch
             let done = try originals.keys.filter { KeyOriginMarker.epoch(in: try EncryptedFile.readHeader(at: s.path($0)).slots) == epoch }.count
             window.record(done: done, of: originals.count, after: delay)
             for (path, original) in originals {
@@ -217,7 +220,8 @@ final class KillTests: XCTestCase {
 /// When to kill a run so kills land inside it on any machine (CI shares two cores): the
 /// window starts as an uninterrupted run's duration and narrows like a bisection — a kill that
 /// found nothing done raises its lower end, one that found everything done lowers its upper
-/// end — while staying at least a tenth of a run wide, so timing noise cannot close it.
+/// end — and when it closes it moves on past that kill, so it follows a machine whose runs
+/// became slower or faster than the one measured.
 /// `midway` counts kills that found the work partly done: what a crash test must show it
 /// exercised.
 struct KillWindow {
@@ -236,14 +240,19 @@ struct KillWindow {
     }
 
     mutating func record(done: Int, of total: Int, after delay: TimeInterval) {
-        if done == 0 { before += 1; low = max(low, delay) }
-        else if done == total { after += 1; high = min(high, delay) }
-        else { midway += 1 }
+        // When the window closes it is pushed past the kill that closed it: runs under load
+        // take longer than the uninterrupted one measured at the start, or shorter when idle.
         let least = fullRun / 10
-        if high - low < least {
-            let middle = (low + high) / 2
-            low = max(0, middle - least)
-            high = middle + least
+        if done == 0 {
+            before += 1
+            low = max(low, delay)
+            if high - low < least { high = low + 3 * least }
+        } else if done == total {
+            after += 1
+            high = min(high, delay)
+            if high - low < least { low = max(0, high - 3 * least) }
+        } else {
+            midway += 1
         }
     }
 
