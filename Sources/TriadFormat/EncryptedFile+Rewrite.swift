@@ -22,8 +22,9 @@ extension EncryptedFile {
         let input = try FileHandle(path: path, flags: O_RDONLY)
         let header = try readHeader(from: input)
         let fileKey = try unlockFileKey(header, identities: identities, path: path)
+        try WriteJournal.recoverIfPresent(path: path, header: header, fileKey: fileKey)
         let size = Int(try input.status().st_size)
-        _ = try geometry(payloadLength: size - header.encodedLength, path: path)
+        _ = try geometry(payloadLength: size - header.encodedLength, suite: header.payloadSuite, path: path)
         var slots = header.slots.filter(keep)
         slots += try add.map { try $0.wrap(fileKey, fileID: header.fileID) }
         guard !slots.isEmpty else { throw FormatError.invalidArgument("\(path): the rewrite would leave no key slot") }
@@ -68,6 +69,7 @@ extension EncryptedFile {
         let input = try FileHandle(path: path, flags: O_RDONLY)
         let header = try readHeader(from: input)
         let oldKey = try unlockFileKey(header, identities: identities, path: path)
+        try WriteJournal.recoverIfPresent(path: path, header: header, fileKey: oldKey)
         let oldPayloadKey = KeySchedule.payloadKey(fileKey: oldKey, core: header.core)
 
         let fileKey = random.key(Layout.fileKeyLength)
@@ -83,7 +85,7 @@ extension EncryptedFile {
         let temp = try AtomicFile(destination: path)
         do {
             try temp.handle.writeAll(encoded)
-            _ = try PayloadStream.decrypt(from: input, payloadKey: oldPayloadKey, path: path) { plain, index, isFinal in
+            _ = try PayloadStream.decrypt(from: input, payloadKey: oldPayloadKey, suite: header.payloadSuite, path: path) { plain, index, isFinal in
                 nonce.set(index: index, final: isFinal)
                 try sealer.seal(plain, nonce: nonce.bytes, into: sealed.prefix(plain.count),
                                 tag: sealed.slice(plain.count..<plain.count + 16))

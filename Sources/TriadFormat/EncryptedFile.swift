@@ -66,6 +66,7 @@ public enum EncryptedFile {
         let input = try FileHandle(path: inputPath, flags: O_RDONLY)
         let header = try readHeader(from: input)
         let fileKey = try unlockFileKey(header, identities: identities, path: inputPath)
+        try WriteJournal.recoverIfPresent(path: inputPath, header: header, fileKey: fileKey)
         let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
         let mode = AtomicFile.mode(of: outputPath) ?? 0o600
         let temp = try AtomicFile(destination: outputPath)
@@ -75,7 +76,7 @@ public enum EncryptedFile {
             let out = ChunkedOutput(output: temp.handle, overlap: try PayloadStream.overlapsWrites(input: input, inputStatus: nil,
                                                                                                    output: temp.handle),
                                     chunkSize: PayloadStream.chunkSize)
-            _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, path: inputPath) { plain, _, _ in
+            _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, suite: header.payloadSuite, path: inputPath) { plain, _, _ in
                 try out.append(plain)
             }
             try out.finish()
@@ -93,14 +94,15 @@ public enum EncryptedFile {
     /// The input must be a regular file (it is read twice through one open descriptor).
     public static func decrypt(inputPath: String, to fd: Int32, identities: [any Identity]) throws {
         let input = try FileHandle(path: inputPath, flags: O_RDONLY)
-        let before = try input.status()
-        guard (before.st_mode & S_IFMT) == S_IFREG else {
+        guard (try input.status().st_mode & S_IFMT) == S_IFREG else {
             throw FormatError.invalidArgument("\(inputPath) is not a regular file; decrypting to a stream needs to read it twice")
         }
         let header = try readHeader(from: input)
         let fileKey = try unlockFileKey(header, identities: identities, path: inputPath)
+        try WriteJournal.recoverIfPresent(path: inputPath, header: header, fileKey: fileKey)
+        let before = try input.status()
         let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
-        _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, path: inputPath) { _, _, _ in }
+        _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, suite: header.payloadSuite, path: inputPath) { _, _, _ in }
         let after = try input.status()
         guard after.st_size == before.st_size, after.st_mtim.tv_sec == before.st_mtim.tv_sec,
               after.st_mtim.tv_nsec == before.st_mtim.tv_nsec else {
@@ -110,7 +112,7 @@ public enum EncryptedFile {
         let output = FileHandle(borrowing: fd, path: "<output>")
         let out = ChunkedOutput(output: output, overlap: try PayloadStream.overlapsWrites(input: input, inputStatus: before, output: output),
                                 chunkSize: PayloadStream.chunkSize)
-        _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, path: inputPath) { plain, _, _ in
+        _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, suite: header.payloadSuite, path: inputPath) { plain, _, _ in
             try out.append(plain)
         }
         try out.finish()

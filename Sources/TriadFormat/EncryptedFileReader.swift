@@ -17,18 +17,20 @@ public final class EncryptedFileReader {
     /// Authenticated plaintext length.
     public let plaintextLength: UInt64
     private let handle: FileHandle
-    private let cipher: AESGCMSegmentCipher
-    private let sealed = SegmentBuffer(count: PayloadStream.sealedSegment)
-    private var nonce = SegmentNonce()
+    private let opener: SegmentOpener
+    private let sealed: SegmentBuffer
 
     public init(path: String, identities: [any Identity]) throws {
         self.path = path
         handle = try FileHandle(path: path, flags: O_RDONLY)
         header = try EncryptedFile.readHeader(from: handle)
         let fileKey = try EncryptedFile.unlockFileKey(header, identities: identities, path: path)
-        cipher = try AESGCMSegmentCipher(key: KeySchedule.payloadKey(fileKey: fileKey, core: header.core), encrypting: false)
+        try WriteJournal.recoverIfPresent(path: path, header: header, fileKey: fileKey)
+        opener = try SegmentOpener(suite: header.payloadSuite, payloadKey: KeySchedule.payloadKey(fileKey: fileKey, core: header.core))
+        sealed = SegmentBuffer(count: header.payloadSuite.sealedSegment)
         let size = Int(try handle.status().st_size)
-        (segmentCount, plaintextLength) = try EncryptedFile.geometry(payloadLength: size - header.encodedLength, path: path)
+        (segmentCount, plaintextLength) = try EncryptedFile.geometry(payloadLength: size - header.encodedLength,
+                                                                     suite: header.payloadSuite, path: path)
         let scratch = SegmentBuffer(count: PayloadStream.segment)
         _ = try readSegment(segmentCount - 1, into: scratch.prefix(length(ofSegment: segmentCount - 1)))
     }
@@ -43,12 +45,12 @@ public final class EncryptedFileReader {
         guard index < segmentCount else { throw FormatError.invalidArgument("segment \(index) is past the end (\(segmentCount) segments)") }
         let bodyCount = length(ofSegment: index)
         precondition(buffer.count >= bodyCount)
-        let sealedCount = bodyCount + Layout.tagLength
-        let offset = header.encodedLength + Int(index) * PayloadStream.sealedSegment
+        let sealedCount = bodyCount + opener.suite.overhead
+        let offset = header.encodedLength + Int(index) * opener.suite.sealedSegment
         let got = try handle.readFully(into: sealed.prefix(sealedCount), at: offset)
         guard got == sealedCount else { throw FormatError.truncated(path: path) }
-        try PayloadStream.openSegment(cipher: cipher, nonce: &nonce, index: index, isFinal: index == segmentCount - 1,
-                                      sealed: UnsafeRawBufferPointer(sealed.prefix(sealedCount)), into: buffer, path: path)
+        try opener.open(UnsafeRawBufferPointer(sealed.prefix(sealedCount)), index: index, isFinal: index == segmentCount - 1,
+                        into: buffer, path: path)
         return bodyCount
     }
 

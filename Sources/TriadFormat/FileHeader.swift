@@ -21,6 +21,10 @@ public struct FileHeader: Sendable {
     var core: [UInt8] { Array(authenticated[0..<Layout.coreLength]) }
     /// Plaintext bytes per full segment.
     public var segmentSize: Int { 1 << Int(log2SegmentSize) }
+    /// The payload suite named by the core (docs/format.md §2, §13); parsing admits only known ones.
+    public var payloadSuite: PayloadSuite { PayloadSuite(rawValue: suite) ?? .stream }
+    /// The exact header bytes (core ‖ key block ‖ MAC), e.g. to bind a write journal to them.
+    public var encoded: [UInt8] { authenticated + mac }
 }
 
 /// Byte layout constants of format version 1 (docs/format.md §2). All integers are big-endian.
@@ -99,7 +103,7 @@ enum HeaderCodec {
         let version = reader.u16()
         guard version == Layout.version else { throw FormatError.unsupportedVersion(path: path, version: version) }
         let suite = reader.u8()
-        guard suite == Layout.suiteAES256GCM else { throw FormatError.unsupportedSuite(path: path, suite: suite) }
+        guard PayloadSuite(rawValue: suite) != nil else { throw FormatError.unsupportedSuite(path: path, suite: suite) }
         let log2 = reader.u8()
         guard log2 == Layout.log2SegmentSize else { throw FormatError.unsupportedSegmentSize(path: path, log2: log2) }
         reader.offset = Layout.coreLength
@@ -116,10 +120,10 @@ enum HeaderCodec {
     }
 
     /// The core for a new file.
-    static func core(fileID: [UInt8], zoneID: [UInt8]) -> [UInt8] {
+    static func core(fileID: [UInt8], zoneID: [UInt8], suite: PayloadSuite = .stream) -> [UInt8] {
         var out = Layout.magic
         out.appendBE(Layout.version)
-        out.append(Layout.suiteAES256GCM)
+        out.append(suite.rawValue)
         out.append(Layout.log2SegmentSize)
         out += fileID
         out += zoneID

@@ -21,6 +21,13 @@ final class FileHandle {
         self.owned = true
     }
 
+    /// Takes ownership of an open descriptor (closed on deinit).
+    init(adopting fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+        self.owned = true
+    }
+
     /// Wraps a descriptor the caller owns (it is not closed here).
     init(borrowing fd: Int32, path: String) {
         self.fd = fd
@@ -76,6 +83,21 @@ final class FileHandle {
 
     func writeAll(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try writeAll($0) }
+    }
+
+    /// Writes all of `buffer` at `offset` (pwrite; the descriptor's offset does not move).
+    func writeAll(_ buffer: UnsafeRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n >= 0 { done += n; continue }
+            if errno == EINTR { continue }
+            throw FormatError.io(path: path, operation: "write", errno: errno)
+        }
+    }
+
+    func writeAll(_ bytes: [UInt8], at offset: Int) throws {
+        try bytes.withUnsafeBytes { try writeAll($0, at: offset) }
     }
 
     func seek(to offset: Int) throws {

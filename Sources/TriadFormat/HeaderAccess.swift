@@ -90,15 +90,17 @@ extension EncryptedFile {
 
     /// Checks the payload length against the segment geometry (docs/format.md §6.3) and
     /// returns (segment count, plaintext length).
-    static func geometry(payloadLength: Int, path: String) throws -> (segments: UInt64, plaintext: UInt64) {
-        let sealed = PayloadStream.sealedSegment
-        guard payloadLength >= Layout.tagLength else { throw FormatError.truncated(path: path) }
+    public static func geometry(payloadLength: Int, suite: PayloadSuite = .stream,
+                                path: String) throws -> (segments: UInt64, plaintext: UInt64) {
+        let sealed = suite.sealedSegment
+        let overhead = suite.overhead
+        guard payloadLength >= overhead else { throw FormatError.truncated(path: path) }
         let segments = (payloadLength + sealed - 1) / sealed
         let last = payloadLength - (segments - 1) * sealed
-        guard last >= Layout.tagLength else { throw FormatError.truncated(path: path) }
-        if segments > 1 && last == Layout.tagLength {
+        guard last >= overhead else { throw FormatError.truncated(path: path) }
+        if segments > 1 && last == overhead {
             throw FormatError.malformedPayload(path: path, reason: "an empty final segment follows other segments")
         }
-        return (UInt64(segments), UInt64(payloadLength - segments * Layout.tagLength))
+        return (UInt64(segments), UInt64(payloadLength - segments * overhead))
     }
 }

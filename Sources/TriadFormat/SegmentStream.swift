@@ -96,13 +96,13 @@ enum PayloadStream {
     /// before it were authentic, but the caller must treat the whole output as invalid
     /// (truncation is only known at the end). The sink also gets the segment index and final
     /// flag, so re-encryption can seal each segment at the same position.
-    static func decrypt(from input: FileHandle, payloadKey: SecureBytes, path: String,
+    static func decrypt(from input: FileHandle, payloadKey: SecureBytes, suite: PayloadSuite = .stream, path: String,
                         sink: (UnsafeRawBufferPointer, _ index: UInt64, _ isFinal: Bool) throws -> Void) throws -> UInt64 {
-        let cipher = try AESGCMSegmentCipher(key: payloadKey, encrypting: false)
-        var current = SegmentBuffer(count: sealedSegment)
-        var next = SegmentBuffer(count: sealedSegment)
+        let opener = try SegmentOpener(suite: suite, payloadKey: payloadKey)
+        let sealedSize = suite.sealedSegment
+        var current = SegmentBuffer(count: sealedSize)
+        var next = SegmentBuffer(count: sealedSize)
         let plain = SegmentBuffer(count: segment)
-        var nonce = SegmentNonce()
         var index: UInt64 = 0
         var count = try current.fill { try input.readFully(into: $0) }
         var total: UInt64 = 0
@@ -110,16 +110,16 @@ enum PayloadStream {
         while true {
             var nextCount = 0
             let isFinal: Bool
-            if count < sealedSegment {
+            if count < sealedSize {
                 isFinal = true
             } else {
                 nextCount = try next.fill { try input.readFully(into: $0) }
                 isFinal = nextCount == 0
             }
-            guard count >= Layout.tagLength else { throw FormatError.truncated(path: path) }
-            let bodyCount = count - Layout.tagLength
-            try openSegment(cipher: cipher, nonce: &nonce, index: index, isFinal: isFinal,
-                            sealed: UnsafeRawBufferPointer(current.prefix(count)), into: plain.prefix(bodyCount), path: path)
+            guard count >= suite.overhead else { throw FormatError.truncated(path: path) }
+            let bodyCount = count - suite.overhead
+            try opener.open(UnsafeRawBufferPointer(current.prefix(count)), index: index, isFinal: isFinal,
+                            into: plain.prefix(bodyCount), path: path)
             if isFinal && index > 0 && bodyCount == 0 {
                 throw FormatError.malformedPayload(path: path, reason: "an empty final segment follows other segments")
             }

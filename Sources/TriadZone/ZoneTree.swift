@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TriadFormat
 
 /// One regular file a tree command works on, as the listing found it.
 public struct TreeFile: Equatable, Sendable {
@@ -31,12 +32,17 @@ public enum ZoneTree {
         public var nestedZones: [String] = []
         /// Folders the walk could not read, with the reason.
         public var unreadable: [(path: String, reason: String)] = []
+        /// Write journals of files being changed through `zone mount` (docs/format.md §14):
+        /// never files of their own, never removed here (the next opener of their file does).
+        public var journals: [String] = []
 
         public init() {}
 
         /// The listed paths, in order.
         public var paths: [String] { files.map(\.path) }
     }
+
+    public static func isJournal(_ name: String) -> Bool { name.hasPrefix(WriteJournal.namePrefix) }
 
     /// The name of the zone metadata folder (docs/zone.md §1).
     public static let metadataName = ".zone"
@@ -101,6 +107,8 @@ public enum ZoneTree {
     private static func add(_ path: String, _ st: stat, into listing: inout Listing) {
         if isTemporary(path.lastComponent) {
             listing.temporaries.append(path)
+        } else if isJournal(path.lastComponent) {
+            listing.journals.append(path)
         } else {
             listing.files.append(TreeFile(path: path, size: Int(st.st_size)))
         }

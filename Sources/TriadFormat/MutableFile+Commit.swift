@@ -1,0 +1,197 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import TriadCrypto
+
+/// Plaintext bytes written into one segment since the last commit: a 64 KiB buffer and the
+/// ranges of it that were written (sorted, disjoint). Only those bytes are laid over the
+/// segment as it is on disk at commit time, so two writers of different bytes of one segment
+/// both survive (docs/mount.md §3.2).
+public struct SegmentOverlay {
+    public var data: [UInt8]
+    public private(set) var ranges: [Range<Int>] = []
+
+    public init() { data = [UInt8](repeating: 0, count: Layout.segmentSize) }
+
+    /// Copies `bytes` to `offset` within the segment.
+    public mutating func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
+        precondition(offset >= 0 && offset + bytes.count <= data.count)
+        guard bytes.count > 0 else { return }
+        data.withUnsafeMutableBytes { d in
+            UnsafeMutableRawBufferPointer(rebasing: d[offset..<(offset + bytes.count)]).copyMemory(from: bytes)
+        }
+        add(offset..<(offset + bytes.count))
+    }
+
+    mutating func add(_ range: Range<Int>) {
+        var merged = range
+        var kept: [Range<Int>] = []
+        for r in ranges {
+            if r.upperBound < merged.lowerBound || r.lowerBound > merged.upperBound { kept.append(r); continue }
+            merged = min(r.lowerBound, merged.lowerBound)..<max(r.upperBound, merged.upperBound)
+        }
+        kept.append(merged)
+        ranges = kept.sorted { $0.lowerBound < $1.lowerBound }
+    }
+
+    /// Forgets everything at or after `offset` (a truncation inside this segment).
+    public mutating func clip(at offset: Int) {
+        ranges = ranges.compactMap { r in r.lowerBound >= offset ? nil : r.lowerBound..<min(r.upperBound, offset) }
+    }
+
+    /// True when the written ranges cover `0..<length`.
+    func covers(_ length: Int) -> Bool { length == 0 || (ranges.count == 1 && ranges[0].lowerBound == 0 && ranges[0].upperBound >= length) }
+
+    /// The highest written byte + 1 (0 when nothing was written).
+    public var end: Int { ranges.last?.upperBound ?? 0 }
+
+    /// Wipes the plaintext.
+    public mutating func wipe() { TriadCrypto.wipe(&data); ranges = [] }
+}
+
+/// Where a commit journals (docs/format.md §14): the folder holding the file, open.
+public struct JournalTarget {
+    public let directoryFD: Int32
+    public init(directoryFD: Int32) { self.directoryFD = directoryFD }
+}
+
+extension MutableFile {
+    /// Commits `overlays` and a size change in one crash-atomic step (docs/format.md §14.2).
+    ///
+    /// The caller holds the commit lock and has called `refresh`. The new plaintext size is
+    /// `truncate` (if given) or the current size, raised to the end of the last written byte.
+    /// Every segment whose sealed bytes change is sealed with a fresh nonce: the overlaid
+    /// segments, the new final segment, the old final segment when it stops being final, and
+    /// zero segments filling a gap. With `journal` the sealed segments go to the journal
+    /// first, made durable, and only then into the file; without it (an unlinked file that
+    /// no one else can open) they go straight into the file.
+    /// - Returns: the new plaintext size.
+    @discardableResult
+    public func commit(_ overlays: [UInt64: SegmentOverlay], truncate: UInt64? = nil, journal: JournalTarget?) throws -> UInt64 {
+        let size = UInt64(Layout.segmentSize)
+        let oldSize = plaintextSize
+        var newSize = truncate ?? oldSize
+        for (index, overlay) in overlays where overlay.end > 0 { newSize = max(newSize, index * size + UInt64(overlay.end)) }
+        let oldCount = Self.segmentCount(plaintext: oldSize)
+        let newCount = Self.segmentCount(plaintext: newSize)
+        var indices = Set(overlays.keys.filter { $0 < newCount })
+        if newSize != oldSize { indices.insert(newCount - 1) }
+        if oldCount < newCount {
+            indices.insert(oldCount - 1)
+            for gap in oldCount..<(newCount - 1) { indices.insert(gap) }
+        }
+        let ordered = indices.sorted()
+        let newBacking = header.encodedLength + Int(newCount - 1) * PayloadSuite.mutable.sealedSegment
+            + Self.length(ofSegment: newCount - 1, plaintext: newSize) + PayloadSuite.mutable.overhead
+
+        var writer: JournalWriter?
+        var journalHandle: FileHandle?
+        if let journal {
+            try settle(journal)
+            let jfd = openat(journal.directoryFD, WriteJournal.name(fileID: header.fileID), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard jfd >= 0 else { throw FormatError.io(path: WriteJournal.name(fileID: header.fileID), operation: "create", errno: errno) }
+            journalHandle = FileHandle(adopting: jfd, path: WriteJournal.name(fileID: header.fileID))
+            writer = try JournalWriter(handle: journalHandle!, header: header, fileKey: fileKey, newSize: newBacking,
+                                       count: ordered.count)
+        }
+        let plain = SegmentBuffer(count: Layout.segmentSize)
+        let out = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
+        for index in ordered {
+            let length = Self.length(ofSegment: index, plaintext: newSize)
+            let target = plain.prefix(Layout.segmentSize)
+            let overlay = overlays[index]
+            // The base is the segment as it is now (zeros past the old end of file).
+            var have = 0
+            if !(overlay?.covers(length) ?? false), index < oldCount {
+                have = try readSegment(index, into: target)
+            }
+            if have < length { wipeBytes(UnsafeMutableRawBufferPointer(rebasing: target[have..<length])) }
+            if let overlay {
+                overlay.data.withUnsafeBytes { d in
+                    for r in overlay.ranges where r.lowerBound < length {
+                        let upper = min(r.upperBound, length)
+                        UnsafeMutableRawBufferPointer(rebasing: target[r.lowerBound..<upper])
+                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: d[r.lowerBound..<upper]))
+                    }
+                }
+            }
+            let sealedCount = length + PayloadSuite.mutable.overhead
+            let sealedOut = out.prefix(sealedCount)
+            try sealer.sealSegment(UnsafeRawBufferPointer(rebasing: target[0..<length]), index: index,
+                                   isFinal: index == newCount - 1, into: sealedOut)
+            if let writer {
+                try writer.append(UnsafeRawBufferPointer(sealedOut), fileOffset: offset(ofSegment: index))
+            } else {
+                try handleForWrites.writeAll(UnsafeRawBufferPointer(sealedOut), at: offset(ofSegment: index))
+            }
+        }
+        if let writer, let journalHandle {
+            try writer.finish()                       // the commit point
+            for entry in writer.entries {
+                try WriteJournal.copy(from: journalHandle, at: entry.journalOffset, count: entry.length,
+                                      to: handleForWrites, at: entry.fileOffset)
+            }
+            pendingCommitID = writer.commitID
+        }
+        do {
+            guard ftruncate(fd, off_t(newBacking)) == 0 else { throw FormatError.io(path: path, operation: "truncate", errno: errno) }
+        }
+        backingSize = newBacking
+        plaintextSize = newSize
+        return newSize
+    }
+
+    /// Makes the file's data durable and removes our journal if it is still the last one
+    /// (docs/format.md §14.2, checkpoint). The caller holds the commit lock.
+    public func checkpoint(_ journal: JournalTarget) throws {
+        guard let id = pendingCommitID else { return }
+        guard fdatasync(fd) == 0 else { throw FormatError.io(path: path, operation: "fdatasync", errno: errno) }
+        pendingCommitID = nil
+        if journalCommitID(journal) == id { unlinkat(journal.directoryFD, WriteJournal.name(fileID: header.fileID), 0) }
+    }
+
+    /// True when a commit of ours awaits its checkpoint.
+    public var needsCheckpoint: Bool { pendingCommitID != nil }
+
+    /// Before a new journal replaces the name: our own previous journal only needs the file
+    /// data under it durable; anyone else's is replayed first (it may hold a commit that
+    /// never reached the file).
+    private func settle(_ journal: JournalTarget) throws {
+        guard let present = journalCommitID(journal) else { return }
+        if present == pendingCommitID {
+            guard fdatasync(fd) == 0 else { throw FormatError.io(path: path, operation: "fdatasync", errno: errno) }
+            pendingCommitID = nil
+            return
+        }
+        _ = try WriteJournal.recover(fd: fd, directoryFD: journal.directoryFD, header: header, fileKey: fileKey, path: path)
+        try refresh()
+    }
+
+    /// Replays or discards a journal left by a crash (docs/format.md §14.3); the caller holds
+    /// the commit lock. Returns what happened.
+    public func recover(_ journal: JournalTarget) throws -> WriteJournal.Outcome {
+        let outcome = try WriteJournal.recover(fd: fd, directoryFD: journal.directoryFD, header: header, fileKey: fileKey, path: path)
+        if outcome == .replayed { pendingCommitID = nil }
+        try refresh()
+        return outcome
+    }
+
+    private func journalCommitID(_ journal: JournalTarget) -> [UInt8]? {
+        let jfd = openat(journal.directoryFD, WriteJournal.name(fileID: header.fileID), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard jfd >= 0 else { return nil }
+        defer { close(jfd) }
+        var id = [UInt8](repeating: 0, count: 16)
+        let n = id.withUnsafeMutableBytes { pread(jfd, $0.baseAddress, 16, 8) }
+        return n == 16 ? id : []
+    }
+
+    private var handleForWrites: FileHandle { FileHandle(borrowing: fd, path: path) }
+}
+
+extension MutableSegmentSealer {
+    func sealSegment(_ plain: UnsafeRawBufferPointer, index: UInt64, isFinal: Bool, into output: UnsafeMutableRawBufferPointer) throws {
+        try seal(plain, index: index, isFinal: isFinal, into: output)
+    }
+}

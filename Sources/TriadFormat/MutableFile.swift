@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import TriadCrypto
+
+/// A mutable-suite file open for reading and writing in place (docs/format.md §13–§14): the
+/// primitive under `zone mount`. Segments are read and authenticated one at a time; a
+/// commit seals the changed segments with fresh nonces, journals them and writes them in
+/// place. Not thread-safe: the caller serialises access (one lock per open file) and holds
+/// the file's `CommitLock` around `refresh` + `commit`.
+public final class MutableFile {
+    /// The descriptor (borrowed: the caller owns and closes it), opened read-write.
+    public let fd: Int32
+    public let path: String
+    public let header: FileHeader
+    /// Authenticated plaintext size as of the last `refresh` or `commit`.
+    public internal(set) var plaintextSize: UInt64 = 0
+    public internal(set) var backingSize: Int = 0
+    let fileKey: SecureBytes
+    private let opener: SegmentOpener
+    let sealer: MutableSegmentSealer
+    private let sealed = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
+    private let handle: FileHandle
+    /// The id of our last journal whose file data may not be durable yet (§14.2).
+    var pendingCommitID: [UInt8]?
+
+    public static let segmentSize = Layout.segmentSize
+
+    init(fd: Int32, path: String, header: FileHeader, fileKey: SecureBytes) throws {
+        guard header.payloadSuite == .mutable else {
+            throw FormatError.invalidArgument("\(path) uses payload suite \(header.suite); only suite 2 files are rewritten in place")
+        }
+        self.fd = fd
+        self.path = path
+        self.header = header
+        self.fileKey = fileKey
+        handle = FileHandle(borrowing: fd, path: path)
+        let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
+        opener = try SegmentOpener(suite: .mutable, payloadKey: payloadKey)
+        sealer = try MutableSegmentSealer(payloadKey: payloadKey)
+    }
+
+    /// Opens the existing suite-2 file on `fd`: parses the header, finds the file key with
+    /// `identities` and verifies the header MAC (docs/format.md §7.2).
+    public convenience init(fd: Int32, path: String, identities: [any Identity]) throws {
+        let handle = FileHandle(borrowing: fd, path: path)
+        try handle.seek(to: 0)
+        let header = try EncryptedFile.readHeader(from: handle)
+        let fileKey = try EncryptedFile.unlockFileKey(header, identities: identities, path: path)
+        try self.init(fd: fd, path: path, header: header, fileKey: fileKey)
+        try refresh()
+    }
+
+    /// Writes a new, empty suite-2 file into the empty file open on `fd`: the header and one
+    /// empty final segment (§13.3). Not durable until the caller fsyncs.
+    public static func create(fd: Int32, path: String, zoneID: [UInt8], recipients: [any Recipient]) throws -> MutableFile {
+        let (header, fileKey) = try newHeader(zoneID: zoneID, recipients: recipients, path: path)
+        let file = try MutableFile(fd: fd, path: path, header: header, fileKey: fileKey)
+        try file.handle.writeAll(header.encoded, at: 0)
+        try file.writeSealed(index: 0, isFinal: true, plain: UnsafeRawBufferPointer(start: nil, count: 0), to: file.handle,
+                             at: header.encodedLength)
+        guard ftruncate(fd, off_t(header.encodedLength + PayloadSuite.mutable.overhead)) == 0 else {
+            throw FormatError.io(path: path, operation: "truncate", errno: errno)
+        }
+        try file.refresh()
+        return file
+    }
+
+    static func newHeader(zoneID: [UInt8], recipients: [any Recipient], path: String,
+                          keeping old: (header: FileHeader, fileKey: SecureBytes)? = nil) throws -> (FileHeader, SecureBytes) {
+        guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument("a zone id is 16 bytes") }
+        if let old {
+            // A suite-1 file becomes suite 2 with its file key, file id and slots (§13.4).
+            let core = HeaderCodec.core(fileID: old.header.fileID, zoneID: old.header.zoneID, suite: .mutable)
+            let bytes = try HeaderCodec.encode(core: core, slots: old.header.slots, fileKey: old.fileKey)
+            return (try HeaderCodec.parse(bytes, path: path), old.fileKey)
+        }
+        guard !recipients.isEmpty else { throw FormatError.invalidArgument("a file needs at least one recipient") }
+        let fileKey = SecureBytes.random(count: Layout.fileKeyLength)
+        let fileID = SecureRandom.bytes(count: Layout.fileIDLength)
+        let core = HeaderCodec.core(fileID: fileID, zoneID: zoneID, suite: .mutable)
+        let slots = try recipients.map { try $0.wrap(fileKey, fileID: fileID) }
+        let bytes = try HeaderCodec.encode(core: core, slots: slots, fileKey: fileKey)
+        return (try HeaderCodec.parse(bytes, path: path), fileKey)
+    }
+
+    /// Re-reads the size (another writer may have committed) and checks its geometry.
+    public func refresh() throws {
+        backingSize = Int(try handle.status().st_size)
+        plaintextSize = try EncryptedFile.geometry(payloadLength: backingSize - header.encodedLength, suite: .mutable, path: path).plaintext
+    }
+
+    /// Number of segments of a plaintext of `size` bytes (an empty file has one, empty).
+    public static func segmentCount(plaintext size: UInt64) -> UInt64 {
+        max(1, (size + UInt64(Layout.segmentSize) - 1) / UInt64(Layout.segmentSize))
+    }
+
+    /// Plaintext length of segment `index` in a file of `size` bytes.
+    static func length(ofSegment index: UInt64, plaintext size: UInt64) -> Int {
+        let count = segmentCount(plaintext: size)
+        return index == count - 1 ? Int(size - index * UInt64(Layout.segmentSize)) : Layout.segmentSize
+    }
+
+    func offset(ofSegment index: UInt64) -> Int { header.encodedLength + Int(index) * PayloadSuite.mutable.sealedSegment }
+
+    /// Reads and authenticates segment `index` (by the size of the last refresh) into
+    /// `buffer` (64 KiB); returns its plaintext length.
+    public func readSegment(_ index: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let count = Self.segmentCount(plaintext: plaintextSize)
+        guard index < count else { return 0 }
+        let length = Self.length(ofSegment: index, plaintext: plaintextSize)
+        let sealedCount = length + PayloadSuite.mutable.overhead
+        let got = try handle.readFully(into: sealed.prefix(sealedCount), at: offset(ofSegment: index))
+        guard got == sealedCount else { throw FormatError.truncated(path: path) }
+        return try opener.open(UnsafeRawBufferPointer(sealed.prefix(sealedCount)), index: index, isFinal: index == count - 1,
+                               into: buffer, path: path)
+    }
+
+    private func writeSealed(index: UInt64, isFinal: Bool, plain: UnsafeRawBufferPointer, to target: FileHandle, at offset: Int) throws {
+        let out = sealed.prefix(plain.count + PayloadSuite.mutable.overhead)
+        try sealer.seal(plain, index: index, isFinal: isFinal, into: out)
+        try target.writeAll(UnsafeRawBufferPointer(out), at: offset)
+    }
+}

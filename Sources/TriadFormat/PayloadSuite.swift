@@ -1,0 +1,116 @@
+import TriadCrypto
+
+/// The two payload suites (docs/format.md §2, §6, §13). Both cut the plaintext into 64 KiB
+/// segments, authenticate each one with its index and a final flag (STREAM semantics), and
+/// are random-access by multiplication. They differ in where the nonce comes from:
+///
+/// - suite 1, *stream*: nonce = BE88(index) ‖ flag under AES-256-GCM. Nothing is stored, but
+///   a segment must never be sealed twice under one file key: write-once files only.
+/// - suite 2, *mutable*: every sealing draws a fresh 192-bit random nonce, stored in front of
+///   the segment, under XAES-256-GCM; AAD = BE64(index) ‖ flag. A segment can be rewritten
+///   in place any number of times (`zone mount`).
+public enum PayloadSuite: UInt8, Sendable {
+    case stream = 0x01
+    case mutable = 0x02
+
+    /// Bytes a sealed segment adds to its plaintext.
+    public var overhead: Int { self == .stream ? Layout.tagLength : Self.mutableNonceLength + Layout.tagLength }
+    /// Size of a sealed full segment.
+    public var sealedSegment: Int { Layout.segmentSize + overhead }
+    static let mutableNonceLength = XAESGCMSegmentCipher.nonceByteCount
+
+    /// The AAD of a mutable-suite segment: BE64(index) ‖ flag (docs/format.md §13.2).
+    static func mutableAAD(index: UInt64, isFinal: Bool) -> [UInt8] {
+        var aad = [UInt8](repeating: 0, count: 9)
+        var v = index
+        for i in stride(from: 7, through: 0, by: -1) { aad[i] = UInt8(v & 0xFF); v >>= 8 }
+        aad[8] = isFinal ? 0x01 : 0x00
+        return aad
+    }
+}
+
+/// Opens sealed segments of either suite with one key schedule for the whole file, telling
+/// truncation and extension apart from damage as docs/format.md §6.2 requires.
+final class SegmentOpener {
+    let suite: PayloadSuite
+    private let stream: AESGCMSegmentCipher?
+    private let mutable: XAESGCMSegmentCipher?
+    private var nonce = SegmentNonce()
+
+    init(suite: PayloadSuite, payloadKey: SecureBytes) throws {
+        self.suite = suite
+        switch suite {
+        case .stream:
+            stream = try AESGCMSegmentCipher(key: payloadKey, encrypting: false)
+            mutable = nil
+        case .mutable:
+            stream = nil
+            mutable = try XAESGCMSegmentCipher(key: payloadKey, encrypting: false)
+        }
+    }
+
+    /// Opens `sealed` (one whole sealed segment) into `output`; returns the plaintext count.
+    /// A segment that opens only with the other final flag is reported as truncation (it
+    /// was due to be final) or trailing data (a final segment that is not last).
+    @discardableResult
+    func open(_ sealed: UnsafeRawBufferPointer, index: UInt64, isFinal: Bool, into output: UnsafeMutableRawBufferPointer,
+              path: String) throws -> Int {
+        guard sealed.count >= suite.overhead else { throw FormatError.truncated(path: path) }
+        let bodyCount = sealed.count - suite.overhead
+        let out = UnsafeMutableRawBufferPointer(rebasing: output[0..<bodyCount])
+        if let stream {
+            try PayloadStream.openSegment(cipher: stream, nonce: &nonce, index: index, isFinal: isFinal,
+                                          sealed: sealed, into: output, path: path)
+            return bodyCount
+        }
+        let n = PayloadSuite.mutableNonceLength
+        let nonceBytes = UnsafeRawBufferPointer(rebasing: sealed[0..<n])
+        let body = UnsafeRawBufferPointer(rebasing: sealed[n..<(n + bodyCount)])
+        let tag = UnsafeRawBufferPointer(rebasing: sealed[(n + bodyCount)...])
+        func attempt(_ flag: Bool) -> Bool {
+            let aad = PayloadSuite.mutableAAD(index: index, isFinal: flag)
+            return aad.withUnsafeBytes { a in
+                (try? mutable!.open(body, nonce: nonceBytes, aad: a, tag: tag, into: out)) != nil
+            }
+        }
+        if attempt(isFinal) { return bodyCount }
+        if attempt(!isFinal) {
+            wipeBytes(out)
+            throw isFinal ? FormatError.truncated(path: path) : FormatError.trailingData(path: path)
+        }
+        throw FormatError.segmentAuthenticationFailed(path: path, index: index)
+    }
+}
+
+/// Seals mutable-suite segments (docs/format.md §13.2): a fresh random 24-byte nonce per
+/// call, written in front of the ciphertext. Used by `zone mount` and the vector generator.
+public final class MutableSegmentSealer {
+    private let cipher: XAESGCMSegmentCipher
+    private let random: RandomSource
+
+    /// - Parameter payloadKey: K_payload of the file (docs/format.md §5).
+    public convenience init(payloadKey: SecureBytes) throws {
+        try self.init(payloadKey: payloadKey, random: .system)
+    }
+
+    init(payloadKey: SecureBytes, random: RandomSource) throws {
+        cipher = try XAESGCMSegmentCipher(key: payloadKey, encrypting: true)
+        self.random = random
+    }
+
+    /// Seals `plain` (at most 64 KiB) as segment `index` into `output`, which must hold
+    /// `plain.count + PayloadSuite.mutable.overhead` bytes: nonce ‖ ciphertext ‖ tag.
+    public func seal(_ plain: UnsafeRawBufferPointer, index: UInt64, isFinal: Bool,
+                     into output: UnsafeMutableRawBufferPointer) throws {
+        let n = PayloadSuite.mutableNonceLength
+        precondition(plain.count <= Layout.segmentSize && output.count >= plain.count + PayloadSuite.mutable.overhead)
+        let nonce = random.bytes(n)
+        for i in 0..<n { output[i] = nonce[i] }
+        let aad = PayloadSuite.mutableAAD(index: index, isFinal: isFinal)
+        try aad.withUnsafeBytes { a in
+            try cipher.seal(plain, nonce: UnsafeRawBufferPointer(rebasing: output[0..<n]), aad: a,
+                            into: UnsafeMutableRawBufferPointer(rebasing: output[n..<(n + plain.count)]),
+                            tag: UnsafeMutableRawBufferPointer(rebasing: output[(n + plain.count)..<(n + plain.count + 16)]))
+        }
+    }
+}
