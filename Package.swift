@@ -25,6 +25,8 @@ let package = Package(
         // C bindings: only TriadCrypto imports COpenSSL, only TriadPCSC imports CPCSC.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CPCSC", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
+        // Only TriadMount imports CFUSE (docs/mount.md §1.1).
+        .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
 
         // Safe wrappers.
         .target(name: "TriadCrypto", dependencies: ["COpenSSL"]),
@@ -46,8 +48,11 @@ let package = Package(
         .target(name: "TriadCeremony", dependencies: ["TriadJournal", "TriadRecovery", "TriadZone", "TriadPIV", "TriadFormat", "TriadCrypto", yams, logging]),
 
         // Shared CLI plumbing (identity strings, PIN entry, error messages) and the thin CLIs.
+        // zone mount: the FUSE daemon (docs/mount.md).
+        .target(name: "TriadMount", dependencies: ["CFUSE", "TriadZone", "TriadFormat", "TriadCrypto", "TriadPCSC"]),
+
         .target(name: "TriadCLI", dependencies: ["TriadZone", "TriadPIV", "TriadFormat", "TriadCrypto", argumentParser, logging]),
-        .executableTarget(name: "zone", dependencies: ["TriadCLI", "TriadZone", argumentParser]),
+        .executableTarget(name: "zone", dependencies: ["TriadCLI", "TriadZone", "TriadMount", argumentParser]),
         .executableTarget(name: "ceremony", dependencies: ["TriadCLI", "TriadCeremony", argumentParser]),
         .executableTarget(name: "virtual-card", dependencies: ["VirtualPIV", argumentParser]),
 
@@ -59,6 +64,7 @@ let package = Package(
         .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadCLI", "TriadFormat", "TriadCrypto"]),
         .testTarget(name: "TriadPIVTests", dependencies: ["TriadPIV", "VirtualPIV", "TriadPCSC", "TriadCLI", "TriadCrypto", "TriadFormat"]),
         .testTarget(name: "TriadCeremonyTests", dependencies: ["TriadCeremony", "TriadJournal", "TriadCrypto"]),
+        .testTarget(name: "TriadMountTests", dependencies: ["TriadMount", "TriadZone", "TriadFormat", "TriadCrypto"]),
         .testTarget(name: "TriadRecoveryTests", dependencies: ["TriadRecovery", "TriadCeremony", "TriadZone", "TriadPIV", "VirtualPIV", "TriadCLI", "TriadFormat", "TriadCrypto"]),
     ],
     swiftLanguageModes: [.v5]

@@ -104,3 +104,31 @@ extension EncryptedFile {
         return (UInt64(segments), UInt64(payloadLength - segments * overhead))
     }
 }
+
+extension EncryptedFile {
+    /// What a file is, from its first bytes and size alone (no key): for listings that show
+    /// plaintext sizes (`zone mount`'s getattr, docs/mount.md §1.2).
+    public enum Shape: Equatable, Sendable {
+        /// Not a Triad file (or empty): shown as it is.
+        case plaintext
+        /// A well-formed header and payload geometry: the plaintext length it implies.
+        case encrypted(plaintextLength: UInt64, suite: PayloadSuite, headerLength: Int)
+        /// Starts with the magic but cannot be a valid file.
+        case damaged
+    }
+
+    /// Reads at most 66 bytes at offset 0 of `fd` (pread) and classifies the file.
+    public static func shape(fd: Int32, fileSize: Int) -> Shape {
+        guard fileSize > 0 else { return .plaintext }
+        var prefix = [UInt8](repeating: 0, count: Layout.fixedLength)
+        let n = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n >= Layout.magic.count, Array(prefix[0..<Layout.magic.count]) == Layout.magic else {
+            if n > 0, n < Layout.magic.count, Array(Layout.magic.prefix(n)) == Array(prefix[0..<n]) { return .damaged }
+            return .plaintext
+        }
+        guard n == Layout.fixedLength, let total = try? HeaderCodec.requiredLength(prefix, path: ""),
+              let suite = PayloadSuite(rawValue: prefix[10]),
+              let g = try? geometry(payloadLength: fileSize - total, suite: suite, path: "") else { return .damaged }
+        return .encrypted(plaintextLength: g.plaintext, suite: suite, headerLength: total)
+    }
+}

@@ -70,6 +70,10 @@ extension MutableFile {
     /// - Returns: the new plaintext size.
     @discardableResult
     public func commit(_ overlays: [UInt64: SegmentOverlay], truncate: UInt64? = nil, journal: JournalTarget?) throws -> UInt64 {
+        guard suite == .mutable else {
+            throw FormatError.invalidArgument("\(path) uses payload suite \(header.suite); only suite 2 files are rewritten in place")
+        }
+        if let journal { try settle(journal) }
         let size = UInt64(Layout.segmentSize)
         let oldSize = plaintextSize
         var newSize = truncate ?? oldSize
@@ -89,7 +93,6 @@ extension MutableFile {
         var writer: JournalWriter?
         var journalHandle: FileHandle?
         if let journal {
-            try settle(journal)
             let jfd = openat(journal.directoryFD, WriteJournal.name(fileID: header.fileID), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
             guard jfd >= 0 else { throw FormatError.io(path: WriteJournal.name(fileID: header.fileID), operation: "create", errno: errno) }
             journalHandle = FileHandle(adopting: jfd, path: WriteJournal.name(fileID: header.fileID))

@@ -5,8 +5,9 @@ import Musl
 #endif
 import TriadCrypto
 
-/// A mutable-suite file open for reading and writing in place (docs/format.md §13–§14): the
-/// primitive under `zone mount`. Segments are read and authenticated one at a time; a
+/// An encrypted file open for random access (docs/format.md §6.3), and for writing in place
+/// when it uses the mutable suite (§13–§14): the primitive under `zone mount`. A suite-1
+/// file can be read; `commit` needs suite 2 (`rewriteAsMutable` converts). Segments are read and authenticated one at a time; a
 /// commit seals the changed segments with fresh nonces, journals them and writes them in
 /// place. Not thread-safe: the caller serialises access (one lock per open file) and holds
 /// the file's `CommitLock` around `refresh` + `commit`.
@@ -28,21 +29,21 @@ public final class MutableFile {
 
     public static let segmentSize = Layout.segmentSize
 
+    /// The payload suite (only `.mutable` files can be committed to).
+    public var suite: PayloadSuite { header.payloadSuite }
+
     init(fd: Int32, path: String, header: FileHeader, fileKey: SecureBytes) throws {
-        guard header.payloadSuite == .mutable else {
-            throw FormatError.invalidArgument("\(path) uses payload suite \(header.suite); only suite 2 files are rewritten in place")
-        }
         self.fd = fd
         self.path = path
         self.header = header
         self.fileKey = fileKey
         handle = FileHandle(borrowing: fd, path: path)
         let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
-        opener = try SegmentOpener(suite: .mutable, payloadKey: payloadKey)
+        opener = try SegmentOpener(suite: header.payloadSuite, payloadKey: payloadKey)
         sealer = try MutableSegmentSealer(payloadKey: payloadKey)
     }
 
-    /// Opens the existing suite-2 file on `fd`: parses the header, finds the file key with
+    /// Opens the existing encrypted file on `fd`: parses the header, finds the file key with
     /// `identities` and verifies the header MAC (docs/format.md §7.2).
     public convenience init(fd: Int32, path: String, identities: [any Identity]) throws {
         let handle = FileHandle(borrowing: fd, path: path)
@@ -89,7 +90,7 @@ public final class MutableFile {
     /// Re-reads the size (another writer may have committed) and checks its geometry.
     public func refresh() throws {
         backingSize = Int(try handle.status().st_size)
-        plaintextSize = try EncryptedFile.geometry(payloadLength: backingSize - header.encodedLength, suite: .mutable, path: path).plaintext
+        plaintextSize = try EncryptedFile.geometry(payloadLength: backingSize - header.encodedLength, suite: suite, path: path).plaintext
     }
 
     /// Number of segments of a plaintext of `size` bytes (an empty file has one, empty).
@@ -103,7 +104,7 @@ public final class MutableFile {
         return index == count - 1 ? Int(size - index * UInt64(Layout.segmentSize)) : Layout.segmentSize
     }
 
-    func offset(ofSegment index: UInt64) -> Int { header.encodedLength + Int(index) * PayloadSuite.mutable.sealedSegment }
+    func offset(ofSegment index: UInt64) -> Int { header.encodedLength + Int(index) * suite.sealedSegment }
 
     /// Reads and authenticates segment `index` (by the size of the last refresh) into
     /// `buffer` (64 KiB); returns its plaintext length.
@@ -111,7 +112,7 @@ public final class MutableFile {
         let count = Self.segmentCount(plaintext: plaintextSize)
         guard index < count else { return 0 }
         let length = Self.length(ofSegment: index, plaintext: plaintextSize)
-        let sealedCount = length + PayloadSuite.mutable.overhead
+        let sealedCount = length + suite.overhead
         let got = try handle.readFully(into: sealed.prefix(sealedCount), at: offset(ofSegment: index))
         guard got == sealedCount else { throw FormatError.truncated(path: path) }
         return try opener.open(UnsafeRawBufferPointer(sealed.prefix(sealedCount)), index: index, isFinal: index == count - 1,

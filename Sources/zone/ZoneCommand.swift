@@ -15,7 +15,7 @@ struct ZoneCommand: ParsableCommand {
         Trust: --trust FILE, TRIAD_TRUST or /etc/triad/trust; without one the zone's officer \
         is pinned on first use in $XDG_STATE_HOME/triad. See docs/zone.md.
         """,
-        subcommands: [Init.self, Grant.self, Revoke.self, Recovery.self, Encrypt.self, Decrypt.self, Cat.self, Status.self, Rekey.self])
+        subcommands: [Init.self, Grant.self, Revoke.self, Recovery.self, Encrypt.self, Decrypt.self, Cat.self, Status.self, Rekey.self, Mount.self, Unmount.self, Mounts.self])
 
     /// Exit codes of CONTRACT.md: 0 success, 1 refused or failed (one line on stderr naming
     /// the file or step and what to do), 2 usage error.

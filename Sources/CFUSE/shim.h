@@ -1,0 +1,57 @@
+#ifndef TRIAD_CFUSE_SHIM_H
+#define TRIAD_CFUSE_SHIM_H
+// libfuse 3 (high-level API) as the mount target sees it (docs/mount.md §1.1). The API
+// version is fixed here; fuse_new and fuse_loop_mt are macros that pick versioned symbols
+// by FUSE_USE_VERSION, which Swift cannot import, so they are wrapped below.
+#define FUSE_USE_VERSION 312
+#include <fuse.h>
+#include <fuse_lowlevel.h>
+
+static inline struct fuse *triad_fuse_new(struct fuse_args *args, const struct fuse_operations *op, void *data) {
+    return fuse_new(args, op, sizeof(*op), data);
+}
+
+/// Runs the multithreaded loop with at most `max_threads` workers; returns when unmounted
+/// or fuse_exit is called.
+static inline int triad_fuse_loop_mt(struct fuse *f, unsigned int max_threads) {
+    struct fuse_loop_config *config = fuse_loop_cfg_create();
+    if (config == NULL) return -1;
+    fuse_loop_cfg_set_max_threads(config, max_threads);
+    fuse_loop_cfg_set_idle_threads(config, 2);
+    fuse_loop_cfg_set_clone_fd(config, 0);
+    int result = fuse_loop_mt(f, config);
+    fuse_loop_cfg_destroy(config);
+    return result;
+}
+
+/// FUSE_ARGS_INIT is a macro too.
+static inline struct fuse_args triad_fuse_args(int argc, char **argv) {
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    return args;
+}
+
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+#include <sys/prctl.h>
+
+/// prctl(PR_SET_DUMPABLE, 0): no core dumps and no ptrace by other processes of the same user
+/// (docs/mount.md §2). prctl is variadic.
+static inline int triad_set_nondumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
+/// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS: every
+/// backing-file access of the mount stays inside the zone folder and follows no symbolic
+/// link (docs/mount.md §1.1). syscall(2) is variadic, which Swift cannot call.
+static inline int triad_open_beneath(int dirfd, const char *path, int flags, unsigned int mode) {
+    struct open_how how = { .flags = (unsigned long long)flags, .mode = mode,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+    if (!(flags & O_CREAT)) how.mode = 0;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/// renameat2(2), for RENAME_NOREPLACE and RENAME_EXCHANGE (glibc declares it only under _GNU_SOURCE).
+static inline int triad_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+#endif

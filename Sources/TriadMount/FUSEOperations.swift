@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFUSE
+
+/// The libfuse high-level operations table (docs/mount.md §1.1). Each entry is a
+/// non-capturing `@convention(c)` closure that finds the `MountFilesystem` through
+/// `fuse_get_context()->private_data` and runs synchronously on the libfuse worker thread
+/// that called it.
+private func filesystem() -> MountFilesystem {
+    Unmanaged<MountFilesystem>.fromOpaque(fuse_get_context()!.pointee.private_data!).takeUnretainedValue()
+}
+
+private func relative(_ path: UnsafePointer<CChar>?) -> String? {
+    path.map { BackingTree.relative(String(cString: $0)) }
+}
+
+private func handle(_ fi: UnsafeMutablePointer<fuse_file_info>?) -> UInt64? {
+    guard let fi, fi.pointee.fh != 0 else { return nil }
+    return fi.pointee.fh
+}
+
+enum FUSEOperations {
+    static func table() -> fuse_operations {
+        var ops = fuse_operations()
+        ops.`init` = { _, config in
+            if let config {
+                config.pointee.use_ino = 1
+                config.pointee.hard_remove = 1
+                config.pointee.nullpath_ok = 1
+                config.pointee.entry_timeout = 1
+                config.pointee.attr_timeout = 1
+                config.pointee.negative_timeout = 1
+                config.pointee.kernel_cache = 0
+                config.pointee.auto_cache = 0
+            }
+            return fuse_get_context()!.pointee.private_data
+        }
+        ops.getattr = { path, st, fi in
+            guard let st else { return -EINVAL }
+            return filesystem().getattr(relative(path) ?? ".", handle: handle(fi), into: &st.pointee)
+        }
+        ops.readdir = { path, buffer, filler, _, _, _ in
+            guard let filler else { return -EIO }
+            return filesystem().readdir(relative(path) ?? ".") { name in
+                _ = name.withCString { filler(buffer, $0, nil, 0, fuse_fill_dir_flags(rawValue: 0)) }
+            }
+        }
+        ops.open = { path, fi in
+            guard let fi, let rel = relative(path) else { return -EINVAL }
+            let h = filesystem().open(rel, flags: fi.pointee.flags)
+            guard h > 0 else { return Int32(h) }
+            fi.pointee.fh = UInt64(h)
+            return 0
+        }
+        ops.create = { path, mode, fi in
+            guard let fi, let rel = relative(path) else { return -EINVAL }
+            let h = filesystem().create(rel, mode: mode)
+            guard h > 0 else { return Int32(h) }
+            fi.pointee.fh = UInt64(h)
+            return 0
+        }
+        ops.read = { _, buffer, size, offset, fi in
+            guard let h = handle(fi), let file = filesystem().file(handle: h), let buffer else { return -EBADF }
+            return Int32(file.read(into: buffer, count: size, offset: UInt64(offset)))
+        }
+        ops.write = { path, buffer, size, offset, fi in
+            let fs = filesystem()
+            guard let h = handle(fi), let file = fs.file(handle: h), let buffer else { return -EBADF }
+            let rel = relative(path)
+            return Int32(file.write(buffer, count: size, offset: UInt64(offset)) { fs.journalFolder(rel) })
+        }
+        ops.flush = { path, fi in
+            guard let h = handle(fi) else { return 0 }
+            return filesystem().commit(handle: h, relative: relative(path))
+        }
+        ops.fsync = { path, _, fi in
+            guard let h = handle(fi) else { return 0 }
+            return filesystem().commit(handle: h, relative: relative(path))
+        }
+        ops.release = { path, fi in
+            guard let h = handle(fi) else { return 0 }
+            filesystem().releaseHandle(h, relative: relative(path))
+            return 0
+        }
+        ops.truncate = { path, size, fi in
+            filesystem().truncate(relative(path), size: UInt64(max(0, size)), handle: handle(fi))
+        }
+        ops.unlink = { path in filesystem().unlink(relative(path) ?? ".") }
+        ops.rename = { from, to, flags in filesystem().rename(relative(from) ?? ".", to: relative(to) ?? ".", flags: flags) }
+        ops.mkdir = { path, mode in filesystem().mkdir(relative(path) ?? ".", mode: mode) }
+        ops.rmdir = { path in filesystem().rmdir(relative(path) ?? ".") }
+        ops.chmod = { path, mode, _ in filesystem().chmod(relative(path) ?? ".", mode: mode) }
+        ops.chown = { _, uid, gid, _ in
+            // Only "no change" succeeds: the daemon runs as the user, who owns what it writes.
+            (uid == UInt32.max || uid == getuid()) && (gid == UInt32.max || gid == getgid()) ? 0 : -EPERM
+        }
+        ops.utimens = { path, times, _ in filesystem().utimens(relative(path) ?? ".", times: times) }
+        ops.statfs = { _, st in
+            guard let st else { return -EINVAL }
+            return filesystem().statfs(into: &st.pointee)
+        }
+        ops.link = { _, _ in -EPERM }
+        ops.symlink = { _, _ in -EPERM }
+        ops.mknod = { _, _, _ in -EPERM }
+        return ops
+    }
+}

@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFUSE
+import TriadCrypto
+import TriadZone
+
+/// What to mount and how (docs/mount.md).
+public struct MountConfiguration: Sendable {
+    public var zoneRoot: String
+    public var mountPoint: String
+    public var readOnly = false
+    /// `--audit FILE`: JSON lines (§8).
+    public var auditFile: String?
+    /// The local syslog socket for RFC 5424 records (§8).
+    public var syslogSocket = "/dev/log"
+
+    public init(zoneRoot: String, mountPoint: String) {
+        self.zoneRoot = zoneRoot
+        self.mountPoint = mountPoint
+    }
+}
+
+/// A mounted zone: the FUSE session and everything the operations need. `init` mounts (so a
+/// failure is reported before the caller detaches); `run` serves requests until the mount is
+/// unmounted or `stop` is called, then wipes the keys.
+public final class MountDaemon: @unchecked Sendable {
+    public let configuration: MountConfiguration
+    let filesystem: MountFilesystem
+    private let fuse: OpaquePointer
+    private var arguments: [UnsafeMutablePointer<CChar>?]
+    private var mounted = true
+
+    /// - Parameters:
+    ///   - access: the member's zone access (keys unwrapped; `Zone.open` already checked trust).
+    ///   - member: the member's certificate, for the audit records.
+    public init(configuration: MountConfiguration, access: ZoneAccess, member: Certificate) throws {
+        self.configuration = configuration
+        _ = triad_set_nondumpable()
+        let backing = try BackingTree(root: configuration.zoneRoot)
+        let vault = try KeyVault(access: access)
+        let audit = try AuditLog(subject: member.subject, fingerprint: member.fingerprint, zoneID: access.zone.policy.zoneID,
+                                 auditFile: configuration.auditFile, syslogSocket: configuration.syslogSocket)
+        filesystem = MountFilesystem(backing: backing, vault: vault, audit: audit, readOnly: configuration.readOnly)
+
+        var options = "default_permissions,fsname=" + configuration.zoneRoot.replacingCommas + ",subtype=triad"
+        if configuration.readOnly { options += ",ro" }
+        let strings: [String] = ["triad-mount", "-o", options]
+        arguments = strings.map { strdup($0) } + [nil]
+        var args = triad_fuse_args(Int32(arguments.count - 1), &arguments)
+        var ops = FUSEOperations.table()
+        guard let f = triad_fuse_new(&args, &ops, Unmanaged.passUnretained(filesystem).toOpaque()) else {
+            vault.wipe()
+            throw MountError.fuse(step: "fuse_new")
+        }
+        fuse = f
+        guard fuse_mount(f, configuration.mountPoint) == 0 else {
+            fuse_destroy(f)
+            vault.wipe()
+            throw MountError.mountPoint(path: configuration.mountPoint,
+                                        reason: "cannot mount here; it must be an empty folder you own that is not already a mount")
+        }
+    }
+
+    deinit {
+        for a in arguments { free(a) }
+    }
+
+    /// Serves requests on up to 10 libfuse worker threads until unmounted (or SIGTERM,
+    /// SIGINT, SIGHUP), then commits what is pending, unmounts and wipes the keys.
+    public func run() {
+        let session = fuse_get_session(fuse)
+        fuse_set_signal_handlers(session)
+        _ = triad_fuse_loop_mt(fuse, 10)
+        fuse_remove_signal_handlers(session)
+        shutdown()
+    }
+
+    /// Asks the loop to stop (from any thread).
+    public func stop() {
+        fuse_exit(fuse)
+    }
+
+    private func shutdown() {
+        if mounted {
+            fuse_unmount(fuse)
+            mounted = false
+        }
+        filesystem.vault.wipe()
+        for file in filesystem.allOpenFiles { file.kill() }
+        fuse_destroy(fuse)
+    }
+}
+
+extension String {
+    /// libfuse's option parser splits on commas; a comma inside a value is written "\,".
+    var replacingCommas: String { replacingOccurrences(of: ",", with: "\\,") }
+    private func replacingOccurrences(of a: String, with b: String) -> String {
+        split(separator: Character(a), omittingEmptySubsequences: false).joined(separator: b)
+    }
+}

@@ -1,0 +1,24 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a mount could not start or stopped (the CLI maps these to messages a person can act on).
+public enum MountError: Error, CustomStringConvertible, Equatable {
+    case zoneFolder(path: String, errno: Int32)
+    case mountPoint(path: String, reason: String)
+    case fuse(step: String)
+    case audit(path: String, errno: Int32)
+    case notMounted(path: String)
+    case unmount(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .zoneFolder(path, e): return "\(path): cannot open the zone folder (\(String(cString: strerror(e))))"
+        case let .mountPoint(path, reason): return "\(path): \(reason)"
+        case let .fuse(step): return "FUSE: \(step) failed; check that fuse3 is installed and /dev/fuse is usable"
+        case let .audit(path, e): return "\(path): cannot open the audit file (\(String(cString: strerror(e))))"
+        case let .notMounted(path): return "\(path): no zone is mounted there"
+        case let .unmount(path, reason): return "\(path): cannot unmount: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFUSE
+import TriadFormat
+
+/// Folders and names: readdir, mkdir, rmdir, unlink, rename, chmod, utimens, statfs
+/// (docs/mount.md §6). Each resolves the folder beneath the zone root and acts on the last
+/// component with the *at() call, never following a symbolic link.
+extension MountFilesystem {
+    /// Calls `entry` with every visible name in the folder.
+    func readdir(_ relative: String, entry: (String) -> Void) -> Int32 {
+        guard !BackingTree.isHidden(relative: relative) else { return -ENOENT }
+        let fd = backing.open(relative, flags: O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return fd }
+        guard let dir = fdopendir(fd) else { close(fd); return -errno }
+        defer { closedir(dir) }
+        let top = relative == "."
+        entry(".")
+        entry("..")
+        while let ent = Glibc.readdir(dir) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name == "." || name == ".." || BackingTree.isHidden(name: name, atTop: top) { continue }
+            var type = ent.pointee.d_type
+            if type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                type = (st.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : (st.st_mode & S_IFMT) == S_IFREG ? UInt8(DT_REG) : 0
+            }
+            guard type == UInt8(DT_REG) || type == UInt8(DT_DIR) else { continue }
+            entry(name)
+        }
+        return 0
+    }
+
+    /// Runs `body` with the folder of `relative` and its last component; refuses hidden names.
+    private func inFolder(_ relative: String, _ body: (Int32, String) -> Int32) -> Int32 {
+        guard !BackingTree.isHidden(relative: relative), relative != "." else { return -EPERM }
+        let (folder, name) = backing.openFolder(of: relative)
+        guard folder >= 0 else { return folder }
+        defer { close(folder) }
+        return body(folder, name)
+    }
+
+    func mkdir(_ relative: String, mode: mode_t) -> Int32 {
+        if readOnly { return -EROFS }
+        return inFolder(relative) { folder, name in Glibc.mkdirat(folder, name, mode & 0o7777) == 0 ? 0 : -errno }
+    }
+
+    func rmdir(_ relative: String) -> Int32 {
+        if readOnly { return -EROFS }
+        return inFolder(relative) { folder, name in unlinkat(folder, name, AT_REMOVEDIR) == 0 ? 0 : -errno }
+    }
+
+    func unlink(_ relative: String) -> Int32 {
+        let result: Int32
+        var fileID: [UInt8]?
+        if readOnly {
+            result = -EROFS
+        } else {
+            result = inFolder(relative) { folder, name in
+                fileID = Self.fileID(folder: folder, name: name)
+                guard unlinkat(folder, name, 0) == 0 else { return -errno }
+                // A journal left by a crash would otherwise outlive its file.
+                if let fileID { unlinkat(folder, WriteJournal.name(fileID: fileID), 0) }
+                return 0
+            }
+        }
+        audit?.record(AuditRecord(path: relative, fileID: fileID, operation: "unlink", result: -result))
+        return result
+    }
+
+    func rename(_ from: String, to: String, flags: UInt32) -> Int32 {
+        var fileID: [UInt8]?
+        var result: Int32
+        if readOnly {
+            result = -EROFS
+        } else if BackingTree.isHidden(relative: from) || BackingTree.isHidden(relative: to) || from == "." || to == "." {
+            result = -EPERM
+        } else {
+            let (fromFolder, fromName) = backing.openFolder(of: from)
+            let (toFolder, toName) = backing.openFolder(of: to)
+            defer {
+                if fromFolder >= 0 { close(fromFolder) }
+                if toFolder >= 0 { close(toFolder) }
+            }
+            if fromFolder < 0 {
+                result = fromFolder
+            } else if toFolder < 0 {
+                result = toFolder
+            } else {
+                fileID = Self.fileID(folder: fromFolder, name: fromName)
+                result = triad_renameat2(fromFolder, fromName, toFolder, toName, flags) == 0 ? 0 : -errno
+                // A pending journal travels with its file (docs/format.md §14.1).
+                if result == 0, let fileID {
+                    let journal = WriteJournal.name(fileID: fileID)
+                    renameat(fromFolder, journal, toFolder, journal)
+                }
+            }
+        }
+        audit?.record(AuditRecord(path: from, fileID: fileID, operation: "rename", result: -result, target: to))
+        return result
+    }
+
+    /// The file id of an encrypted file (from its core; no key needed), or nil.
+    static func fileID(folder: Int32, name: String) -> [UInt8]? {
+        let fd = openat(folder, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard EncryptedFile.isEncrypted(fd: fd) else { return nil }
+        var id = [UInt8](repeating: 0, count: 32)
+        let n = id.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 32, 12) }
+        return n == 32 ? id : nil
+    }
+
+    func chmod(_ relative: String, mode: mode_t) -> Int32 {
+        if readOnly { return -EROFS }
+        if relative == "." { return fchmod(backing.rootFD, mode & 0o7777) == 0 ? 0 : -errno }
+        return inFolder(relative) { folder, name in
+            var st = stat()
+            guard fstatat(folder, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return -errno }
+            let kind = st.st_mode & S_IFMT
+            guard kind == S_IFREG || kind == S_IFDIR else { return -EPERM }
+            return fchmodat(folder, name, mode & 0o7777, 0) == 0 ? 0 : -errno
+        }
+    }
+
+    func utimens(_ relative: String, times: UnsafePointer<timespec>?) -> Int32 {
+        if readOnly { return -EROFS }
+        if relative == "." { return futimens(backing.rootFD, times) == 0 ? 0 : -errno }
+        return inFolder(relative) { folder, name in
+            utimensat(folder, name, times, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno
+        }
+    }
+
+    func statfs(into st: inout statvfs) -> Int32 {
+        fstatvfs(backing.rootFD, &st) == 0 ? 0 : -errno
+    }
+}

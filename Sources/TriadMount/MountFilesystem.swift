@@ -1,0 +1,290 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import TriadCrypto
+import TriadFormat
+
+/// The file operations of a mount, by path relative to the zone root (docs/mount.md §6).
+/// Every function returns 0 (or a count) on success and -errno on failure, as libfuse wants.
+final class MountFilesystem: @unchecked Sendable {
+    let backing: BackingTree
+    let vault: KeyVault
+    let audit: AuditLog?
+    let readOnly: Bool
+    private let table = Mutex<Table>(Table())
+
+    struct Table {
+        var files: [OpenFile.Identity: OpenFile] = [:]
+        var handles: [UInt64: OpenFile] = [:]
+        var nextHandle: UInt64 = 1
+    }
+
+    init(backing: BackingTree, vault: KeyVault, audit: AuditLog?, readOnly: Bool) {
+        self.backing = backing
+        self.vault = vault
+        self.audit = audit
+        self.readOnly = readOnly
+    }
+
+    // MARK: - Handles
+
+    func file(handle: UInt64) -> OpenFile? { table.withLock { $0.handles[handle] } }
+
+    private func register(_ make: () -> OpenFile, identity: OpenFile.Identity, discard fd: Int32) -> (UInt64, OpenFile) {
+        table.withLock { t in
+            let file: OpenFile
+            if let existing = t.files[identity] {
+                close(fd)
+                file = existing
+            } else {
+                file = make()
+                t.files[identity] = file
+            }
+            file.handles += 1
+            let handle = t.nextHandle
+            t.nextHandle += 1
+            t.handles[handle] = file
+            return (handle, file)
+        }
+    }
+
+    /// Drops a handle; returns the file if that was its last handle.
+    func release(handle: UInt64) -> OpenFile? {
+        table.withLock { t in
+            guard let file = t.handles.removeValue(forKey: handle) else { return nil }
+            file.handles -= 1
+            guard file.handles == 0 else { return nil }
+            t.files[file.identity] = nil
+            return file
+        }
+    }
+
+    func openFile(identity: OpenFile.Identity) -> OpenFile? { table.withLock { $0.files[identity] } }
+
+    var allOpenFiles: [OpenFile] { table.withLock { Array($0.files.values) } }
+
+    // MARK: - Attributes
+
+    /// lstat with the plaintext size for files (docs/mount.md §1.2).
+    func getattr(_ relative: String, handle: UInt64?, into st: inout stat) -> Int32 {
+        if let handle, let file = file(handle: handle) {
+            guard fstat(file.fd, &st) == 0 else { return -errno }
+            st.st_size = off_t(file.size)
+            st.st_blocks = (st.st_size + 511) / 512
+            return 0
+        }
+        guard !BackingTree.isHidden(relative: relative) else { return -ENOENT }
+        let r = backing.status(relative, into: &st)
+        guard r == 0 else { return r }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: return 0
+        case S_IFREG: break
+        default: return -ENOENT   // links, devices, sockets: not shown (§1.2)
+        }
+        if let open = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) {
+            st.st_size = off_t(open.size)
+        } else if st.st_size > 0 {
+            let fd = backing.open(relative, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
+            if fd >= 0 {
+                switch EncryptedFile.shape(fd: fd, fileSize: Int(st.st_size)) {
+                case .plaintext: break
+                case .encrypted(let length, _, _): st.st_size = off_t(length)
+                case .damaged: st.st_size = 0
+                }
+                close(fd)
+            }
+        }
+        st.st_blocks = (st.st_size + 511) / 512
+        return 0
+    }
+
+    // MARK: - Open, create, release
+
+    /// Opens an existing file. Writing to a plaintext or suite-1 file first rewrites it as a
+    /// suite-2 file (docs/mount.md §3.4). Returns the handle or -errno.
+    func open(_ relative: String, flags: Int32) -> Int64 {
+        let wantsWrite = (flags & O_ACCMODE) != O_RDONLY
+        let operation = wantsWrite ? "open-write" : "open-read"
+        var fileID: [UInt8]?
+        let result = openFile(relative, wantsWrite: wantsWrite, fileID: &fileID)
+        audit?.record(AuditRecord(path: relative, fileID: fileID, operation: operation, result: result < 0 ? Int32(-result) : 0))
+        return result
+    }
+
+    private func openFile(_ relative: String, wantsWrite: Bool, fileID: inout [UInt8]?) -> Int64 {
+        guard !BackingTree.isHidden(relative: relative) else { return -Int64(ENOENT) }
+        guard let identities = vault.identities else { return -Int64(EACCES) }
+        if wantsWrite && readOnly { return -Int64(EROFS) }
+        for _ in 0..<3 {
+            var fd = readOnly ? -EROFS : backing.open(relative, flags: O_RDWR | O_NONBLOCK | O_NOFOLLOW)
+            var writable = fd >= 0
+            if fd < 0 {
+                if wantsWrite { return Int64(fd == -EROFS ? -EACCES : fd) }
+                fd = backing.open(relative, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
+                writable = false
+                guard fd >= 0 else { return Int64(fd) }
+            }
+            var st = stat()
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                close(fd)
+                return -Int64((st.st_mode & S_IFMT) == S_IFDIR ? EISDIR : EACCES)
+            }
+            let identity = OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            if let open = openFile(identity: identity) {
+                if wantsWrite && !open.writable { close(fd); return -Int64(EACCES) }
+                fileID = open.fileID
+                let (handle, _) = register({ open }, identity: identity, discard: fd)
+                return Int64(handle)
+            }
+            let shape = EncryptedFile.shape(fd: fd, fileSize: Int(st.st_size))
+            if wantsWrite, shape != .damaged, !isMutable(shape) {
+                // Rewrite as suite 2 under the commit lock, then open the new file (§3.4).
+                let r = convert(fd: fd, relative: relative, identities: identities, empty: false)
+                close(fd)
+                guard r == 0 else { return Int64(r) }
+                continue
+            }
+            let content: OpenFile.Content
+            switch shape {
+            case .plaintext:
+                content = .plaintext
+            case .damaged:
+                close(fd)
+                return -Int64(EIO)
+            case .encrypted:
+                do {
+                    let file = try MutableFile(fd: fd, path: relative, identities: identities)
+                    fileID = file.header.fileID
+                    if writable { try recoverJournal(file, relative: relative) }
+                    content = .encrypted(file)
+                } catch let error as FormatError {
+                    close(fd)
+                    return -Int64(OpenFile.errnoCode(for: error))
+                } catch {
+                    close(fd)
+                    return -Int64(EIO)
+                }
+            }
+            let (handle, _) = register({ OpenFile(identity: identity, fd: fd, writable: writable, content: content) },
+                                       identity: identity, discard: fd)
+            return Int64(handle)
+        }
+        return -Int64(EIO)
+    }
+
+    private func isMutable(_ shape: EncryptedFile.Shape) -> Bool {
+        if case .encrypted(_, let suite, _) = shape { return suite == .mutable }
+        return false
+    }
+
+    /// A crash may have left a journal beside the file: replay it under the commit lock.
+    private func recoverJournal(_ file: MutableFile, relative: String) throws {
+        let (folder, _) = backing.openFolder(of: relative)
+        guard folder >= 0 else { return }
+        defer { close(folder) }
+        var st = stat()
+        guard fstatat(folder, WriteJournal.name(fileID: file.header.fileID), &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+        try CommitLock.withExclusive(fd: file.fd, path: relative) {
+            _ = try file.recover(JournalTarget(directoryFD: folder))
+        }
+    }
+
+    /// Rewrites the file on `fd` (at `relative`) as a suite-2 file; 0 or -errno.
+    private func convert(fd: Int32, relative: String, identities: [any Identity], empty: Bool) -> Int32 {
+        guard let recipients = try? vault.recipients() else { return -EACCES }
+        let (folder, name) = backing.openFolder(of: relative)
+        guard folder >= 0 else { return folder }
+        defer { close(folder) }
+        do {
+            try CommitLock.withExclusive(fd: fd, path: relative) {
+                // Someone may have converted it while we waited for the lock.
+                var now = stat(), mine = stat()
+                guard fstatat(folder, name, &now, AT_SYMLINK_NOFOLLOW) == 0, fstat(fd, &mine) == 0,
+                      now.st_ino == mine.st_ino, now.st_dev == mine.st_dev else { return }
+                try MutableFile.rewriteAsMutable(sourceFD: fd, path: relative, directoryFD: folder, name: name,
+                                                 identities: identities, zoneID: vault.zoneID, recipients: recipients, empty: empty)
+            }
+            return 0
+        } catch let error as FormatError {
+            return -OpenFile.errnoCode(for: error)
+        } catch {
+            return -EIO
+        }
+    }
+
+    /// Creates a new file: an empty suite-2 file with the zone's recipients (docs/mount.md §1.3).
+    func create(_ relative: String, mode: mode_t) -> Int64 {
+        var fileID: [UInt8]?
+        let result = createFile(relative, mode: mode, fileID: &fileID)
+        audit?.record(AuditRecord(path: relative, fileID: fileID, operation: "create", result: result < 0 ? Int32(-result) : 0))
+        return result
+    }
+
+    private func createFile(_ relative: String, mode: mode_t, fileID: inout [UInt8]?) -> Int64 {
+        if readOnly { return -Int64(EROFS) }
+        guard !BackingTree.isHidden(relative: relative) else { return -Int64(EPERM) }
+        guard let recipients = try? vault.recipients() else { return -Int64(EACCES) }
+        let (folder, name) = backing.openFolder(of: relative)
+        guard folder >= 0 else { return Int64(folder) }
+        defer { close(folder) }
+        let fd = openat(folder, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0o7777)
+        guard fd >= 0 else { return -Int64(errno) }
+        do {
+            let file = try MutableFile.create(fd: fd, path: relative, zoneID: vault.zoneID, recipients: recipients)
+            fileID = file.header.fileID
+            var st = stat()
+            fstat(fd, &st)
+            let identity = OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            let (handle, _) = register({ OpenFile(identity: identity, fd: fd, writable: true, content: .encrypted(file)) },
+                                       identity: identity, discard: fd)
+            return Int64(handle)
+        } catch {
+            close(fd)
+            unlinkat(folder, name, 0)
+            return -Int64(EIO)
+        }
+    }
+
+    /// The journal folder of `relative` (nil for an unlinked file, written in place).
+    func journalFolder(_ relative: String?) -> JournalFolder? {
+        guard let relative else { return nil }
+        let (folder, _) = backing.openFolder(of: relative)
+        return folder >= 0 ? JournalFolder(fd: folder) : nil
+    }
+
+    /// Commits a handle's writes (flush = close, fsync).
+    func commit(handle: UInt64, relative: String?) -> Int32 {
+        guard let file = file(handle: handle) else { return -EBADF }
+        guard file.isDirty else { return 0 }
+        let folder = journalFolder(relative)
+        defer { folder?.close() }
+        return -file.commit(folder: folder)
+    }
+
+    func releaseHandle(_ handle: UInt64, relative: String?) {
+        guard let file = release(handle: handle) else { return }
+        let folder = journalFolder(relative)
+        defer { folder?.close() }
+        _ = file.commit(folder: folder)
+        file.checkpoint(folder: folder)
+    }
+
+    // MARK: - Size
+
+    func truncate(_ relative: String?, size: UInt64, handle: UInt64?) -> Int32 {
+        if readOnly { return -EROFS }
+        if let handle, let file = file(handle: handle) {
+            let folder = journalFolder(relative)
+            defer { folder?.close() }
+            return -file.commit(truncate: size, folder: folder)
+        }
+        guard let relative else { return -EBADF }
+        // Not open here: open for writing (which converts if needed), truncate, release.
+        let h = open(relative, flags: O_WRONLY)
+        guard h >= 0 else { return Int32(h) }
+        let r = truncate(relative, size: size, handle: UInt64(h))
+        releaseHandle(UInt64(h), relative: relative)
+        return r
+    }
+}
