@@ -19,7 +19,13 @@ final class BackingTree {
         guard fd >= 0 else { throw MountError.zoneFolder(path: root, errno: errno) }
         rootFD = fd
         rootPath = root
+        var st = stat()
+        fstat(fd, &st)
+        rootInode = st.st_ino
     }
+
+    /// The zone root's inode: listings of the root hide `.zone`.
+    let rootInode: ino_t
 
     deinit { close(rootFD) }
 

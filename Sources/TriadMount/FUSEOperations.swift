@@ -40,9 +40,23 @@ enum FUSEOperations {
             guard let st else { return -EINVAL }
             return filesystem().getattr(relative(path) ?? ".", handle: handle(fi), into: &st.pointee)
         }
-        ops.readdir = { path, buffer, filler, _, _, _ in
-            guard let filler else { return -EIO }
-            return filesystem().readdir(relative(path) ?? ".") { name in
+        ops.opendir = { path, fi in
+            guard let fi else { return -EINVAL }
+            let fd = filesystem().opendir(relative(path) ?? ".")
+            guard fd >= 0 else { return fd }
+            fi.pointee.fh = UInt64(fd) + 1
+            return 0
+        }
+        ops.releasedir = { _, fi in
+            if let fi, fi.pointee.fh > 0 { close(Int32(fi.pointee.fh - 1)) }
+            return 0
+        }
+        ops.readdir = { path, buffer, filler, _, fi, _ in
+            guard let filler, let fi, fi.pointee.fh > 0 else { return -EIO }
+            var st = stat()
+            fstat(Int32(fi.pointee.fh - 1), &st)
+            let top = st.st_ino == filesystem().backing.rootInode
+            return filesystem().readdir(folderFD: Int32(fi.pointee.fh - 1), top: top) { name in
                 _ = name.withCString { filler(buffer, $0, nil, 0, fuse_fill_dir_flags(rawValue: 0)) }
             }
         }

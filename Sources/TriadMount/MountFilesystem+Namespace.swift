@@ -8,14 +8,20 @@ import TriadFormat
 /// (docs/mount.md §6). Each resolves the folder beneath the zone root and acts on the last
 /// component with the *at() call, never following a symbolic link.
 extension MountFilesystem {
-    /// Calls `entry` with every visible name in the folder.
-    func readdir(_ relative: String, entry: (String) -> Void) -> Int32 {
+    /// Opens a folder for listing; returns its descriptor or -errno.
+    func opendir(_ relative: String) -> Int32 {
         guard !BackingTree.isHidden(relative: relative) else { return -ENOENT }
-        let fd = backing.open(relative, flags: O_RDONLY | O_DIRECTORY)
-        guard fd >= 0 else { return fd }
+        return backing.open(relative, flags: O_RDONLY | O_DIRECTORY)
+    }
+
+    /// Calls `entry` with every visible name in the folder open on `folderFD` (at `relative`).
+    func readdir(folderFD: Int32, top: Bool, entry: (String) -> Void) -> Int32 {
+        let fd = dup(folderFD)
+        guard fd >= 0 else { return -errno }
+        lseek(fd, 0, SEEK_SET)
         guard let dir = fdopendir(fd) else { close(fd); return -errno }
         defer { closedir(dir) }
-        let top = relative == "."
+        rewinddir(dir)
         entry(".")
         entry("..")
         while let ent = Glibc.readdir(dir) {
