@@ -170,7 +170,7 @@ final class VectorGeneratorTests: XCTestCase {
         func flipped(_ bytes: [UInt8], _ offset: Int, _ value: UInt8 = 0x01) -> [UInt8] { var b = bytes; b[offset] ^= value; return b }
         try emit("bad-magic", flipped(base, 1), "magic byte 1 changed", expect: "notEncrypted")
         try emit("unknown-version", flipped(base, 9, 0x03), "format version 2", expect: "unsupportedVersion")
-        try emit("unknown-suite", flipped(base, 10, 0x03), "cipher suite 0x02", expect: "unsupportedSuite")
+        try emit("unknown-suite", flipped(base, 10, 0x7E), "cipher suite 0x7F (unassigned; 0x02 is the mutable suite, §13)", expect: "unsupportedSuite")
         try emit("segment-size-17", flipped(base, 11, 0x01), "log2 segment size 17 (the core is bound into every key anyway)",
                  expect: "unsupportedSegmentSize")
         try emit("flipped-mac", flipped(base, header.encodedLength - 1), "last byte of the header MAC", expect: "headerAuthenticationFailed")
