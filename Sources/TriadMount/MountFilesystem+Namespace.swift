@@ -136,6 +136,16 @@ extension MountFilesystem {
     func utimens(_ relative: String, times: UnsafePointer<timespec>?) -> Int32 {
         if readOnly { return -EROFS }
         if relative == "." { return futimens(backing.rootFD, times) == 0 ? 0 : -errno }
+        // Writes still pending in this daemon would land after the new times (tar sets them
+        // before it closes): commit them first.
+        var st = stat()
+        if backing.status(relative, into: &st) == 0,
+           let open = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))), open.isDirty {
+            let folder = journalFolder(relative)
+            defer { folder?.close() }
+            let e = open.commit(folder: folder)
+            if e != 0 { return -e }
+        }
         return inFolder(relative) { folder, name in
             utimensat(folder, name, times, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno
         }
