@@ -27,7 +27,7 @@ enum FUSEOperations {
             if let config {
                 config.pointee.use_ino = 1
                 config.pointee.hard_remove = 1
-                config.pointee.nullpath_ok = 1
+                config.pointee.nullpath_ok = 0   // the path of an open file names its journal folder (NULL only once unlinked)
                 config.pointee.entry_timeout = 1
                 config.pointee.attr_timeout = 1
                 config.pointee.negative_timeout = 1
