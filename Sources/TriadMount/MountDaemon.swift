@@ -2,7 +2,10 @@
 import Glibc
 #endif
 import CFUSE
+import Foundation
+import Synchronization
 import TriadCrypto
+import TriadPCSC
 import TriadZone
 
 /// What to mount and how (docs/mount.md).
@@ -14,6 +17,12 @@ public struct MountConfiguration: Sendable {
     public var auditFile: String?
     /// The local syslog socket for RFC 5424 records (§8).
     public var syslogSocket = "/dev/log"
+    /// For a `piv:` identity: the reader to watch; the keys go when its card leaves (§7).
+    public var cardReader: String?
+    /// What happens then: `.lock` keeps the mount and refuses everything; `.unmount` unmounts.
+    public var onRemoval: RemovalPolicy = .lock
+
+    public enum RemovalPolicy: String, Sendable { case lock, unmount }
 
     public init(zoneRoot: String, mountPoint: String) {
         self.zoneRoot = zoneRoot
@@ -30,6 +39,10 @@ public final class MountDaemon: @unchecked Sendable {
     private let fuse: OpaquePointer
     private var arguments: [UnsafeMutablePointer<CChar>?]
     private var mounted = true
+    private let watch: ReaderWatch?
+    private let stopping = Atomic<Bool>(false)
+    /// Set once the card has left (for tests and `zone mounts`).
+    public var cardLeft: Bool { filesystem.vault.isOpen == false && watch != nil }
 
     /// - Parameters:
     ///   - access: the member's zone access (keys unwrapped; `Zone.open` already checked trust).
@@ -42,6 +55,12 @@ public final class MountDaemon: @unchecked Sendable {
         let audit = try AuditLog(subject: member.subject, fingerprint: member.fingerprint, zoneID: access.zone.policy.zoneID,
                                  auditFile: configuration.auditFile, syslogSocket: configuration.syslogSocket)
         filesystem = MountFilesystem(backing: backing, vault: vault, audit: audit, readOnly: configuration.readOnly)
+        do {
+            watch = try configuration.cardReader.map { try ReaderWatch(reader: $0) }
+        } catch {
+            vault.wipe()
+            throw MountError.fuse(step: "watching the card reader (\(error))")
+        }
 
         var options = "default_permissions,fsname=" + configuration.zoneRoot.replacingCommas + ",subtype=triad"
         if configuration.readOnly { options += ",ro" }
@@ -66,19 +85,54 @@ public final class MountDaemon: @unchecked Sendable {
         for a in arguments { free(a) }
     }
 
+    /// The reader a `piv:` identity was opened in: the first whose name contains `substring`
+    /// and that holds a card now (the order `piv:` itself uses).
+    public static func cardReader(matching substring: String?) -> String? {
+        try? ReaderWatch.readerHoldingCard(matching: substring)
+    }
+
     /// Serves requests on up to 10 libfuse worker threads until unmounted (or SIGTERM,
     /// SIGINT, SIGHUP), then commits what is pending, unmounts and wipes the keys.
     public func run() {
         let session = fuse_get_session(fuse)
         fuse_set_signal_handlers(session)
+        var watcher: Thread?
+        if let watch {
+            let thread = Thread { [self] in
+                let removed = (try? watch.waitForRemoval { self.stopping.load(ordering: .relaxed) }) ?? true
+                if removed && !self.stopping.load(ordering: .relaxed) { self.cardRemoved() }
+            }
+            thread.start()
+            watcher = thread
+        }
         _ = triad_fuse_loop_mt(fuse, 10)
+        stopping.store(true, ordering: .relaxed)
         fuse_remove_signal_handlers(session)
         shutdown()
+        while watcher?.isFinished == false { usleep(20_000) }
     }
 
     /// Asks the loop to stop (from any thread).
     public func stop() {
         fuse_exit(fuse)
+    }
+
+    /// The card left (docs/mount.md §7): keys wiped first, then every open file's keys and
+    /// pending plaintext, then the kernel's cached pages of those files; then lock or unmount.
+    func cardRemoved() {
+        filesystem.vault.wipe()
+        let files = filesystem.allOpenFiles
+        for file in files { file.kill() }
+        for file in files {
+            if let path = file.path { _ = fuse_invalidate_path(fuse, "/" + path) }
+        }
+        filesystem.audit?.record(AuditRecord(path: "", fileID: nil, operation: "card-removed", result: 0))
+        if configuration.onRemoval == .unmount {
+            stopping.store(true, ordering: .relaxed)
+            fuse_exit(fuse)
+            if (try? MountTable.unmount(configuration.mountPoint)) == nil { _ = umount2(configuration.mountPoint, Int32(MNT_DETACH)) }
+            mounted = false
+        }
     }
 
     private func shutdown() {

@@ -104,6 +104,11 @@ extension MountFilesystem {
                     let journal = WriteJournal.name(fileID: fileID)
                     renameat(fromFolder, journal, toFolder, journal)
                 }
+                var st = stat()
+                if result == 0, backing.status(to, into: &st) == 0,
+                   let open = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) {
+                    open.path = to
+                }
             }
         }
         audit?.record(AuditRecord(path: from, fileID: fileID, operation: "rename", result: -result, target: to))

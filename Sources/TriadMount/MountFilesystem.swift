@@ -166,8 +166,9 @@ final class MountFilesystem: @unchecked Sendable {
                     return -Int64(EIO)
                 }
             }
-            let (handle, _) = register({ OpenFile(identity: identity, fd: fd, writable: writable, content: content) },
-                                       identity: identity, discard: fd)
+            let (handle, file) = register({ OpenFile(identity: identity, fd: fd, writable: writable, content: content) },
+                                          identity: identity, discard: fd)
+            file.path = relative
             return Int64(handle)
         }
         return -Int64(EIO)
@@ -236,8 +237,9 @@ final class MountFilesystem: @unchecked Sendable {
             var st = stat()
             fstat(fd, &st)
             let identity = OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
-            let (handle, _) = register({ OpenFile(identity: identity, fd: fd, writable: true, content: .encrypted(file)) },
-                                       identity: identity, discard: fd)
+            let (handle, open) = register({ OpenFile(identity: identity, fd: fd, writable: true, content: .encrypted(file)) },
+                                          identity: identity, discard: fd)
+            open.path = relative
             return Int64(handle)
         } catch {
             close(fd)

@@ -31,6 +31,12 @@ final class OpenFile: @unchecked Sendable {
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: MutableFile.segmentSize, alignment: 64)
     /// FUSE handles open on this file (guarded by the table's lock).
     var handles = 0
+    /// Where it was last opened or renamed to (relative), to invalidate its cached pages.
+    var path: String? {
+        get { mutex.withLock { _ in lastPath } }
+        set { mutex.withLock { _ in lastPath = newValue } }
+    }
+    private var lastPath: String?
 
     /// Dirty plaintext after which a handle's writes are committed (docs/mount.md §3.2).
     static let dirtyLimit = 4 << 20

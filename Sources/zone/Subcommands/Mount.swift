@@ -50,6 +50,13 @@ extension ZoneCommand {
                 config.readOnly = readOnly
                 config.auditFile = audit.map(Zone.absolute)
                 if let syslogSocket { config.syslogSocket = syslogSocket }
+                if case .piv(let reader) = try IdentitySpec(parsing: identity.identity) {
+                    guard let watched = MountDaemon.cardReader(matching: reader) else {
+                        throw CLIError.identity(name, "the card left before the mount started; insert it and mount again")
+                    }
+                    config.cardReader = watched
+                    config.onRemoval = onRemoval == .unmount ? .unmount : .lock
+                }
                 daemon = try MountDaemon(configuration: config, access: access, member: member)
                 try MountRegistry.record(MountRegistry.Entry(
                     mountPoint: config.mountPoint, zone: root, zoneID: zoneValue.policy.zoneID.hex, pid: getpid(),

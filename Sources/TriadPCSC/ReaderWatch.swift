@@ -1,0 +1,55 @@
+import CPCSC
+
+/// Watches one reader for its card leaving (`SCardGetStatusChange`), for `zone mount`
+/// (docs/mount.md §7): the mount's keys must be wiped within a second of the card leaving.
+///
+/// Each call blocks in pcscd for at most `pollMilliseconds`, so `cancel()` (or the caller's
+/// own stop flag) takes effect quickly. A card pulled and put back between two polls still
+/// counts as a removal: pcscd's event counter (the upper 16 bits of the event state) moves.
+public final class ReaderWatch: @unchecked Sendable {
+    public let reader: String
+    private let context: PCSCContext
+
+    public init(reader: String) throws {
+        self.reader = reader
+        context = try PCSCContext()
+    }
+
+    /// Blocks until the card in the reader is gone (or the reader itself is), or `shouldStop`
+    /// returns true. Returns true for a removal, false when stopped.
+    public func waitForRemoval(pollMilliseconds: UInt32 = 250, shouldStop: () -> Bool) throws -> Bool {
+        try reader.withCString { name in
+            var state = SCARD_READERSTATE()
+            state.szReader = name
+            state.dwCurrentState = DWORD(SCARD_STATE_UNAWARE)
+            var firstEvents: DWORD?
+            while !shouldStop() {
+                let rc = SCardGetStatusChange(context.handle, DWORD(pollMilliseconds), &state, 1)
+                if rc == SCARD_E_TIMEOUT { continue }
+                if rc == SCARD_E_UNKNOWN_READER || rc == SCARD_E_NO_READERS_AVAILABLE { return true }
+                try PCSCError.check(rc, "SCardGetStatusChange")
+                let flags = UInt32(truncatingIfNeeded: state.dwEventState) & 0xFFFF
+                let events = state.dwEventState >> 16
+                if flags & UInt32(SCARD_STATE_PRESENT) == 0 || flags & UInt32(SCARD_STATE_MUTE) != 0
+                    || flags & UInt32(SCARD_STATE_UNAVAILABLE) != 0 || flags & UInt32(SCARD_STATE_UNKNOWN) != 0 {
+                    return true
+                }
+                if let first = firstEvents, events != first { return true }
+                if firstEvents == nil { firstEvents = events }
+                state.dwCurrentState = state.dwEventState & ~DWORD(SCARD_STATE_CHANGED)
+            }
+            return false
+        }
+    }
+
+    /// The first reader whose name contains `substring` (case-insensitive; any reader when
+    /// nil) that holds a card now: the reader a `piv:` identity was just opened in.
+    public static func readerHoldingCard(matching substring: String?) throws -> String? {
+        let context = try PCSCContext()
+        for reader in try context.readers() {
+            if let s = substring, !s.isEmpty, !reader.lowercased().contains(s.lowercased()) { continue }
+            if (try? context.state(of: reader).isCardPresent) == true { return reader }
+        }
+        return nil
+    }
+}
