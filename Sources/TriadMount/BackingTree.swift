@@ -13,6 +13,8 @@ final class BackingTree {
 
     /// O_PATH (Glibc exports it only under _GNU_SOURCE).
     static let pathOnly: Int32 = 0o10000000
+    /// O_TMPFILE (__O_TMPFILE | O_DIRECTORY), likewise.
+    static let temporaryFile: Int32 = 0o20000000 | O_DIRECTORY
 
     init(root: String) throws {
         let fd = Glibc.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

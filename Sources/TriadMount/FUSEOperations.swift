@@ -69,7 +69,7 @@ enum FUSEOperations {
         }
         ops.create = { path, mode, fi in
             guard let fi, let rel = relative(path) else { return -EINVAL }
-            let h = filesystem().create(rel, mode: mode)
+            let h = filesystem().create(rel, mode: mode, flags: fi.pointee.flags)
             guard h > 0 else { return Int32(h) }
             fi.pointee.fh = UInt64(h)
             return 0

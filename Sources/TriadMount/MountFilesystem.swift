@@ -215,9 +215,12 @@ final class MountFilesystem: @unchecked Sendable {
     }
 
     /// Creates a new file: an empty suite-2 file with the zone's recipients (docs/mount.md §1.3).
-    func create(_ relative: String, mode: mode_t) -> Int64 {
+    func create(_ relative: String, mode: mode_t, flags: Int32) -> Int64 {
         var fileID: [UInt8]?
         let result = createFile(relative, mode: mode, fileID: &fileID)
+        // Another daemon created the name since the kernel looked it up: without O_EXCL that
+        // is an ordinary open of the existing file.
+        if result == -Int64(EEXIST) && flags & O_EXCL == 0 { return open(relative, flags: flags) }
         audit?.record(AuditRecord(path: relative, fileID: fileID, operation: "create", result: result < 0 ? Int32(-result) : 0))
         return result
     }
@@ -229,11 +232,29 @@ final class MountFilesystem: @unchecked Sendable {
         let (folder, name) = backing.openFolder(of: relative)
         guard folder >= 0 else { return Int64(folder) }
         defer { close(folder) }
-        let fd = openat(folder, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0o7777)
+        // The file appears complete (header and empty final segment) or not at all: it is
+        // written unnamed (O_TMPFILE) and then linked in, which fails if the name exists. A
+        // daemon elsewhere never sees a 0-byte file it could take for an empty plaintext file.
+        var fd = openat(folder, ".", O_RDWR | BackingTree.temporaryFile | O_CLOEXEC, mode & 0o7777)
+        var temporary: String?
+        if fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+            // No O_TMPFILE (NFS): a hidden temporary name, linked to the real name, then removed.
+            let t = "." + name + ".triad-tmp-" + Hex.encode(SecureRandom.bytes(count: 8))
+            fd = openat(folder, t, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0o7777)
+            temporary = t
+        }
         guard fd >= 0 else { return -Int64(errno) }
+        defer { if let temporary { unlinkat(folder, temporary, 0) } }
         do {
             let file = try MutableFile.create(fd: fd, path: relative, zoneID: vault.zoneID, recipients: recipients)
             fileID = file.header.fileID
+            let linked = temporary.map { linkat(folder, $0, folder, name, 0) } ?? linkat(AT_FDCWD, "/proc/self/fd/\(fd)", folder, name, AT_SYMLINK_FOLLOW)
+            guard linked == 0 else {
+                let e = errno
+                close(fd)
+                return -Int64(e)
+            }
+            fchmod(fd, mode & 0o7777)
             var st = stat()
             fstat(fd, &st)
             let identity = OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
@@ -243,7 +264,6 @@ final class MountFilesystem: @unchecked Sendable {
             return Int64(handle)
         } catch {
             close(fd)
-            unlinkat(folder, name, 0)
             return -Int64(EIO)
         }
     }
