@@ -34,6 +34,10 @@ static inline struct fuse_args triad_fuse_args(int argc, char **argv) {
 #include <unistd.h>
 #include <linux/openat2.h>
 #include <sys/prctl.h>
+#include <malloc.h>
+
+/// One malloc arena for all threads (mallopt is in <malloc.h>, outside Glibc's Swift module).
+static inline int triad_single_malloc_arena(void) { return mallopt(M_ARENA_MAX, 1); }
 
 /// prctl(PR_SET_DUMPABLE, 0): no core dumps and no ptrace by other processes of the same user
 /// (docs/mount.md §2). prctl is variadic.
