@@ -53,6 +53,9 @@ static inline int triad_open_beneath(int dirfd, const char *path, int flags, uns
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
 
+/// syncfs(2) (declared only under _GNU_SOURCE).
+static inline int triad_syncfs(int fd) { return (int)syscall(SYS_syncfs, fd); }
+
 /// renameat2(2), for RENAME_NOREPLACE and RENAME_EXCHANGE (glibc declares it only under _GNU_SOURCE).
 static inline int triad_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
     return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);

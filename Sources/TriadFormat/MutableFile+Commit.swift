@@ -148,9 +148,13 @@ extension MutableFile {
 
     /// Makes the file's data durable and removes our journal if it is still the last one
     /// (docs/format.md §14.2, checkpoint). The caller holds the commit lock.
-    public func checkpoint(_ journal: JournalTarget) throws {
+    /// - Parameter synced: the caller has made the file system durable since the commit
+    ///   (one `syncfs` for many files), so no `fdatasync` is needed here.
+    public func checkpoint(_ journal: JournalTarget, synced: Bool = false) throws {
         guard let id = pendingCommitID else { return }
-        guard fdatasync(fd) == 0 else { throw FormatError.io(path: path, operation: "fdatasync", errno: errno) }
+        if !synced {
+            guard fdatasync(fd) == 0 else { throw FormatError.io(path: path, operation: "fdatasync", errno: errno) }
+        }
         pendingCommitID = nil
         if journalCommitID(journal) == id { unlinkat(journal.directoryFD, WriteJournal.name(fileID: header.fileID), 0) }
     }

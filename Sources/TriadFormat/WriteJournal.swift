@@ -54,10 +54,15 @@ public enum WriteJournal {
             return .discarded
         }
         let file = FileHandle(borrowing: fd, path: path)
-        for entry in record.entries {
+        // Bytes already in place are not written again, so replaying a journal whose commit
+        // completed (one not yet checkpointed) changes nothing, not even the file's mtime.
+        for entry in record.entries where try !matches(journal, at: entry.journalOffset, count: entry.length,
+                                                       file, at: entry.fileOffset) {
             try copy(from: journal, at: entry.journalOffset, count: entry.length, to: file, at: entry.fileOffset)
         }
-        guard ftruncate(fd, off_t(record.newSize)) == 0 else { throw FormatError.io(path: path, operation: "truncate", errno: errno) }
+        if try file.status().st_size != off_t(record.newSize) {
+            guard ftruncate(fd, off_t(record.newSize)) == 0 else { throw FormatError.io(path: path, operation: "truncate", errno: errno) }
+        }
         guard fdatasync(fd) == 0 else { throw FormatError.io(path: path, operation: "fdatasync", errno: errno) }
         unlinkat(directoryFD, name, 0)
         return .replayed
@@ -79,6 +84,13 @@ public enum WriteJournal {
         try CommitLock.withExclusive(fd: fd, path: path) {
             _ = try recover(fd: fd, directoryFD: dfd, header: header, fileKey: fileKey, path: path)
         }
+    }
+
+    static func matches(_ source: FileHandle, at sourceOffset: Int, count: Int, _ target: FileHandle, at targetOffset: Int) throws -> Bool {
+        let a = SegmentBuffer(count: count), b = SegmentBuffer(count: count)
+        guard try source.readFully(into: a.prefix(count), at: sourceOffset) == count,
+              try target.readFully(into: b.prefix(count), at: targetOffset) == count else { return false }
+        return memcmp(a.prefix(count).baseAddress!, b.prefix(count).baseAddress!, count) == 0
     }
 
     static func copy(from source: FileHandle, at sourceOffset: Int, count: Int, to target: FileHandle, at targetOffset: Int) throws {

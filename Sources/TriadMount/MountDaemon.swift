@@ -108,8 +108,10 @@ public final class MountDaemon: @unchecked Sendable {
             thread.start()
             watcher = thread
         }
+        filesystem.checkpointer.start()
         _ = triad_fuse_loop_mt(fuse, 10)
         stopping.store(true, ordering: .relaxed)
+        filesystem.checkpointer.stop()
         fuse_remove_signal_handlers(session)
         shutdown()
         while watcher?.isFinished == false { usleep(20_000) }

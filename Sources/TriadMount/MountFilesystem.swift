@@ -13,6 +13,7 @@ final class MountFilesystem: @unchecked Sendable {
     let audit: AuditLog?
     let readOnly: Bool
     private let table = Mutex<Table>(Table())
+    let checkpointer: Checkpointer
 
     struct Table {
         var files: [OpenFile.Identity: OpenFile] = [:]
@@ -25,6 +26,7 @@ final class MountFilesystem: @unchecked Sendable {
         self.vault = vault
         self.audit = audit
         self.readOnly = readOnly
+        checkpointer = Checkpointer(rootFD: backing.rootFD)
     }
 
     // MARK: - Handles
@@ -287,9 +289,13 @@ final class MountFilesystem: @unchecked Sendable {
     func releaseHandle(_ handle: UInt64, relative: String?) {
         guard let file = release(handle: handle) else { return }
         let folder = journalFolder(relative)
-        defer { folder?.close() }
         _ = file.commit(folder: folder)
-        file.checkpoint(folder: folder)
+        if let folder, file.needsCheckpoint {
+            checkpointer.add(file, folder: folder)
+        } else {
+            file.checkpoint(folder: folder)
+            folder?.close()
+        }
     }
 
     // MARK: - Size

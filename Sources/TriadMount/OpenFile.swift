@@ -173,6 +173,14 @@ final class OpenFile: @unchecked Sendable {
 
     var isDirty: Bool { mutex.withLock { _ in !overlays.isEmpty } }
 
+    /// True when a commit's journal awaits its checkpoint.
+    var needsCheckpoint: Bool {
+        mutex.withLock { _ in
+            if !dead, case .encrypted(let file) = content { return file.needsCheckpoint }
+            return false
+        }
+    }
+
     private func commitLocked(_ file: MutableFile, truncate: UInt64?, folder: JournalFolder?) -> Int32? {
         if let truncate {
             let segment = UInt64(MutableFile.segmentSize)
@@ -200,11 +208,13 @@ final class OpenFile: @unchecked Sendable {
     }
 
     /// Makes committed data durable and removes our journal (docs/format.md §14.2).
-    func checkpoint(folder: JournalFolder?) {
+    func checkpoint(folder: JournalFolder?, synced: Bool = false) {
         mutex.withLock { _ in
             guard !dead, case .encrypted(let file) = content, file.needsCheckpoint else { return }
             if let folder {
-                try? CommitLock.withExclusive(fd: fd, path: file.path) { try file.checkpoint(JournalTarget(directoryFD: folder.fd)) }
+                try? CommitLock.withExclusive(fd: fd, path: file.path) {
+                    try file.checkpoint(JournalTarget(directoryFD: folder.fd), synced: synced)
+                }
             } else {
                 fdatasync(fd)
             }

@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFUSE
+import Foundation
+import Synchronization
+
+/// Checkpoints of closed files, batched (docs/format.md §14.2 step 4): a file closed after a
+/// commit is durable already (its journal was fdatasynced at close); what remains — making the
+/// file's own data durable and removing its journal — is done for every file closed in the
+/// last half second with one `syncfs(2)` instead of one `fdatasync` each. Until then the
+/// closed file's descriptor stays open here.
+final class Checkpointer: @unchecked Sendable {
+    private let pending = Mutex<[(OpenFile, JournalFolder)]>([])
+    private let rootFD: Int32
+    private let stopped = Atomic<Bool>(false)
+    private var thread: Thread?
+
+    static let interval: useconds_t = 500_000
+
+    init(rootFD: Int32) {
+        self.rootFD = rootFD
+    }
+
+    func start() {
+        let t = Thread { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                usleep(Self.interval)
+                drain()
+            }
+        }
+        t.start()
+        thread = t
+    }
+
+    /// Hands over a closed file that needs its checkpoint (takes ownership of `folder`).
+    func add(_ file: OpenFile, folder: JournalFolder) {
+        pending.withLock { $0.append((file, folder)) }
+    }
+
+    /// One syncfs, then every pending journal is removed (each under its file's commit lock).
+    func drain() {
+        let batch = pending.withLock { p -> [(OpenFile, JournalFolder)] in
+            defer { p = [] }
+            return p
+        }
+        guard !batch.isEmpty else { return }
+        let synced = triad_syncfs(rootFD) == 0
+        for (file, folder) in batch {
+            file.checkpoint(folder: folder, synced: synced)
+            folder.close()
+        }
+    }
+
+    /// Stops the thread and checkpoints what is left.
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        while thread?.isFinished == false { usleep(10_000) }
+        drain()
+    }
+}
