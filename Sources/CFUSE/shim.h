@@ -37,7 +37,14 @@ static inline struct fuse_args triad_fuse_args(int argc, char **argv) {
 #include <malloc.h>
 
 /// One malloc arena for all threads (mallopt is in <malloc.h>, outside Glibc's Swift module).
-static inline int triad_single_malloc_arena(void) { return mallopt(M_ARENA_MAX, 1); }
+static inline int triad_single_malloc_arena(void) {
+    // Buffers of 64 KiB and more (segments, libfuse's request buffers) are mapped and
+    // unmapped each time instead of growing the heap, and freed heap is returned early:
+    // resident memory stays near what is in use (docs/mount.md §9).
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024);
+    return mallopt(M_ARENA_MAX, 1);
+}
 
 /// prctl(PR_SET_DUMPABLE, 0): no core dumps and no ptrace by other processes of the same user
 /// (docs/mount.md §2). prctl is variadic.

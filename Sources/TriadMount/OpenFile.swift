@@ -144,12 +144,14 @@ final class OpenFile: @unchecked Sendable {
                 let index = position / segment
                 let within = Int(position - index * segment)
                 let n = Int(min(end - position, segment - UInt64(within)))
+                // The limit counts overlay memory (64 KiB each), not bytes written: 4 KiB
+                // random writes must not pin hundreds of segments.
+                if overlays[index] == nil { dirtyBytes += MutableFile.segmentSize }
                 overlays[index, default: SegmentOverlay()]
                     .write(UnsafeRawBufferPointer(start: bytes + Int(position - offset), count: n), at: within)
                 position += UInt64(n)
             }
-            if dirtyBytes == 0 { dirtySince = time(nil) }
-            dirtyBytes += count
+            if dirtySince == 0 { dirtySince = time(nil) }
             if dirtyBytes >= Self.dirtyLimit {
                 let folder = journal()
                 defer { folder?.close() }
@@ -204,6 +206,7 @@ final class OpenFile: @unchecked Sendable {
         for key in Array(overlays.keys) { overlays[key]?.wipe() }
         overlays = [:]
         dirtyBytes = 0
+        dirtySince = 0
         return nil
     }
 
