@@ -15,6 +15,9 @@ final class Checkpointer: @unchecked Sendable {
     private let rootFD: Int32
     private let stopped = Atomic<Bool>(false)
     private var thread: Thread?
+    /// Signalled when a file is added (or at stop): an idle daemon's thread sleeps here and
+    /// uses no CPU.
+    private let wake = DispatchSemaphore(value: 0)
 
     static let interval: useconds_t = 500_000
 
@@ -25,6 +28,7 @@ final class Checkpointer: @unchecked Sendable {
     func start() {
         let t = Thread { [self] in
             while !stopped.load(ordering: .relaxed) {
+                wake.wait()
                 usleep(Self.interval)
                 drain()
             }
@@ -35,7 +39,11 @@ final class Checkpointer: @unchecked Sendable {
 
     /// Hands over a closed file that needs its checkpoint (takes ownership of `folder`).
     func add(_ file: OpenFile, folder: JournalFolder) {
-        pending.withLock { $0.append((file, folder)) }
+        let first = pending.withLock { p -> Bool in
+            p.append((file, folder))
+            return p.count == 1
+        }
+        if first { wake.signal() }
     }
 
     /// One syncfs, then every pending journal is removed (each under its file's commit lock).
@@ -55,6 +63,7 @@ final class Checkpointer: @unchecked Sendable {
     /// Stops the thread and checkpoints what is left.
     func stop() {
         stopped.store(true, ordering: .relaxed)
+        wake.signal()
         while thread?.isFinished == false { usleep(10_000) }
         drain()
     }

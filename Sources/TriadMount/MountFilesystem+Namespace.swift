@@ -66,13 +66,14 @@ extension MountFilesystem {
         if readOnly {
             result = -EROFS
         } else {
-            result = inFolder(relative) { folder, name in
-                fileID = Self.fileID(folder: folder, name: name)
-                guard unlinkat(folder, name, 0) == 0 else { return -errno }
-                // A journal left by a crash would otherwise outlive its file.
-                if let fileID { unlinkat(folder, WriteJournal.name(fileID: fileID), 0) }
-                return 0
+            // The file id (for the audit record) comes from the handle table when the file is
+            // open here; reading every header on unlink would slow down `rm -rf`. A journal
+            // left by a crash beside a deleted file is never replayed (no file has its id).
+            var st = stat()
+            if backing.status(relative, into: &st) == 0 {
+                fileID = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)))?.fileID
             }
+            result = inFolder(relative) { folder, name in unlinkat(folder, name, 0) == 0 ? 0 : -errno }
         }
         audit?.record(AuditRecord(path: relative, fileID: fileID, operation: "unlink", result: -result))
         return result
