@@ -15,6 +15,21 @@ public struct SegmentOverlay {
 
     public init() { data = [UInt8](repeating: 0, count: Layout.segmentSize) }
 
+    /// An overlay on a recycled 64 KiB buffer (its old content is never read: only written
+    /// ranges are).
+    public init(reusing buffer: [UInt8]) {
+        precondition(buffer.count == Layout.segmentSize)
+        data = buffer
+    }
+
+    /// Wipes the plaintext and hands the buffer back for reuse.
+    public mutating func recycle() -> [UInt8] {
+        wipe()
+        let buffer = data
+        data = []
+        return buffer
+    }
+
     /// Copies `bytes` to `offset` within the segment.
     public mutating func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
         precondition(offset >= 0 && offset + bytes.count <= data.count)

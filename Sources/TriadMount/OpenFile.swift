@@ -146,8 +146,11 @@ final class OpenFile: @unchecked Sendable {
                 let n = Int(min(end - position, segment - UInt64(within)))
                 // The limit counts overlay memory (64 KiB each), not bytes written: 4 KiB
                 // random writes must not pin hundreds of segments.
-                if overlays[index] == nil { dirtyBytes += MutableFile.segmentSize }
-                overlays[index, default: SegmentOverlay()]
+                if overlays[index] == nil {
+                    dirtyBytes += MutableFile.segmentSize
+                    overlays[index] = OverlayPool.shared.take()
+                }
+                overlays[index]!
                     .write(UnsafeRawBufferPointer(start: bytes + Int(position - offset), count: n), at: within)
                 position += UInt64(n)
             }
@@ -203,7 +206,7 @@ final class OpenFile: @unchecked Sendable {
         } catch {
             return EIO
         }
-        for key in Array(overlays.keys) { overlays[key]?.wipe() }
+        for key in Array(overlays.keys) { if let buffer = overlays[key]?.recycle() { OverlayPool.shared.give(buffer) } }
         overlays = [:]
         dirtyBytes = 0
         dirtySince = 0
@@ -266,5 +269,24 @@ extension SegmentOverlay {
                 (target.baseAddress! + r.lowerBound).copyMemory(from: d.baseAddress! + r.lowerBound, byteCount: upper - r.lowerBound)
             }
         }
+    }
+}
+
+/// Recycled 64 KiB overlay buffers (wiped before they come back): random small writes would
+/// otherwise map, fault in and unmap a segment buffer per write. At most one dirty limit's
+/// worth is kept.
+final class OverlayPool: @unchecked Sendable {
+    static let shared = OverlayPool()
+    private let buffers = Mutex<[[UInt8]]>([])
+    static let capacity = OpenFile.dirtyLimit / MutableFile.segmentSize
+
+    func take() -> SegmentOverlay {
+        if let buffer = buffers.withLock({ $0.popLast() }) { return SegmentOverlay(reusing: buffer) }
+        return SegmentOverlay()
+    }
+
+    func give(_ buffer: [UInt8]) {
+        guard buffer.count == MutableFile.segmentSize else { return }
+        buffers.withLock { if $0.count < Self.capacity { $0.append(buffer) } }
     }
 }
