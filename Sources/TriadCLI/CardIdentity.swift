@@ -33,48 +33,15 @@ public enum CardIdentity {
     /// As `open`, with the concrete type (reader name, certificate) for callers that show them.
     public static func openCard(readerSubstring: String?, pin: PINOptions,
                                 notify: @escaping (String) -> Void = CardIdentity.printToStandardError) throws -> PIVKeyOperations {
-        let context: PCSCContext
-        do { context = try PCSCContext() } catch let error as PCSCError { throw CardIdentityError.pcsc(error) }
-        let all: [String]
-        do { all = try context.readers() } catch let error as PCSCError { throw CardIdentityError.pcsc(error) }
-        guard !all.isEmpty else { throw CardIdentityError.noReader }
-        let wanted = readerSubstring.flatMap { $0.isEmpty ? nil : $0 }
-        let candidates = wanted.map { w in all.filter { $0.range(of: w, options: .caseInsensitive) != nil } } ?? all
-        guard !candidates.isEmpty else { throw CardIdentityError.noMatchingReader(wanted ?? "", available: all) }
-
-        var problems: [(reader: String, problem: CardIdentityError)] = []
-        for reader in candidates {
-            let card: PCSCCard
-            do {
-                guard try context.state(of: reader).isCardPresent else {
-                    problems.append((reader, .noCard(reader: reader)))
-                    continue
-                }
-                card = try context.connect(reader: reader)
-            } catch let error as PCSCError {
-                problems.append((reader, error.kind == .noCard ? .noCard(reader: reader) : .pcsc(error)))
-                continue
+        do {
+            return try PIVKeyOperations.open(reader: readerSubstring, slot: .keyManagement, allowLastPinTry: pin.allowLastPinTry) { reader, triesLeft in
+                let tries = triesLeft.map { "\($0) PIN \($0 == 1 ? "try" : "tries") left" } ?? "PIN already verified"
+                notify("triad: PIV card in \"\(reader)\": \(tries)")
+                return try PINEntry.read(pinFD: pin.pinFD, prompt: "PIN for the card in \(reader): ")
             }
-            do {
-                return try PIVKeyOperations(transport: card, slot: .keyManagement, allowLastPinTry: pin.allowLastPinTry) { triesLeft in
-                    let tries = triesLeft.map { "\($0) PIN \($0 == 1 ? "try" : "tries") left" } ?? "PIN already verified"
-                    notify("triad: PIV card in \"\(reader)\": \(tries)")
-                    return try PINEntry.read(pinFD: pin.pinFD, prompt: "PIN for the card in \(reader): ")
-                }
-            } catch PIVError.noPIVApplet {
-                problems.append((reader, .noPIVApplet(reader: reader)))
-            } catch PIVError.notFound {
-                problems.append((reader, .noCertificate(reader: reader)))
-            } catch let error as PIVError {
-                problems.append((reader, .card(reader: reader, error)))
-            }
+        } catch let error as CardSelectionError {
+            throw CardIdentityError(error)
         }
-        // One reader asked for, or every reader failed the same way: report the first problem.
-        if let first = problems.first(where: { if case .noCard = $0.problem { return false } else { return true } }) {
-            throw first.problem
-        }
-        if candidates.count == 1, let first = problems.first { throw first.problem }
-        throw CardIdentityError.noCardInAnyReader(candidates)
     }
 
     /// Default notice sink: one line on stderr (never stdout, which may carry plaintext).
@@ -93,6 +60,22 @@ public enum CardIdentityError: Error, CustomStringConvertible {
     case noPIVApplet(reader: String)
     case noCertificate(reader: String)
     case card(reader: String, PIVError)
+
+    /// The reader selection's error, with the PIV reasons a card was refused named.
+    init(_ error: CardSelectionError) {
+        switch error {
+        case .service(let e): self = .pcsc(e)
+        case .noReader: self = .noReader
+        case let .noMatchingReader(wanted, available): self = .noMatchingReader(wanted, available: available)
+        case .noCard(let reader): self = .noCard(reader: reader)
+        case .noCardInAnyReader(let readers): self = .noCardInAnyReader(readers)
+        case let .connectFailed(reader, e): self = e.kind == .noCard ? .noCard(reader: reader) : .card(reader: reader, .transport(e.description))
+        case let .refused(reader, PIVError.noPIVApplet): self = .noPIVApplet(reader: reader)
+        case let .refused(reader, PIVError.notFound): self = .noCertificate(reader: reader)
+        case let .refused(reader, e as PIVError): self = .card(reader: reader, e)
+        case let .refused(reader, e): self = .card(reader: reader, .transport(String(describing: e)))
+        }
+    }
 
     public var description: String {
         switch self {

@@ -6,6 +6,9 @@
 ///
 /// A transport does exactly one exchange per `transmit`: no chaining, no GET RESPONSE.
 public protocol CardTransport: AnyObject {
+    /// Where the card sits, for messages: the PC/SC reader name (`Virtual PCD 00 01`).
+    var reader: String { get }
+
     /// Sends one command APDU and returns the card's response.
     /// - Throws: the transport's own error (`PCSCError` for pcscd).
     func transmit(_ apdu: CommandAPDU) throws -> ResponseAPDU
@@ -14,4 +17,9 @@ public protocol CardTransport: AnyObject {
     /// `SCardBeginTransaction` … `SCardEndTransaction`), so that VERIFY and the key
     /// operation that depends on it cannot be interleaved with another program's commands.
     func withTransaction<T>(_ body: () throws -> T) throws -> T
+}
+
+extension CardTransport {
+    /// Transports without a reader (an in-process card) describe themselves generically.
+    public var reader: String { "in-process card" }
 }

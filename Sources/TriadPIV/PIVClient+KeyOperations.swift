@@ -2,14 +2,16 @@ import TriadCrypto
 import TriadPCSC
 
 /// Private-key operations through GENERAL AUTHENTICATE (SP 800-73-4 Part 2 §3.2.4).
-/// The PIN must be verified in the same card session; `PIVKeyOperations` arranges that.
+/// The PIN must be verified in the same card session (for 9C immediately before each
+/// operation); `PIVKeyOperations` arranges that.
 extension PIVClient {
-    /// RSA key transport (Part 2 Appendix A.3): the card computes `c^d mod n` and returns the
-    /// full-length, still padded block; padding is removed in software (TriadCrypto).
+    /// The raw RSA private operation `input^d mod n` (Part 2 Appendix A.2 signature and A.3
+    /// key transport): the card returns the full-length block; padding is added (signing) or
+    /// removed (key transport) in software (TriadCrypto).
     ///
-    /// Request `7C 82 01 06 {82 00, 81 82 01 00 c}`, chained in 255-byte chunks.
+    /// Request `7C 82 01 06 {82 00, 81 82 01 00 input}`, chained in 255-byte chunks.
     /// - Returns: the 256-byte raw result, in `SecureBytes`.
-    public func rsaDecrypt(_ input: [UInt8], slot: PIVSlot = .keyManagement, algorithm: PIVAlgorithm = .rsa2048) throws -> SecureBytes {
+    public func rsaRawOperation(_ input: [UInt8], slot: PIVSlot = .keyManagement, algorithm: PIVAlgorithm = .rsa2048) throws -> SecureBytes {
         guard algorithm == .rsa2048 else { throw PIVError.unsupportedAlgorithm("RSA decryption needs an RSA key, the card key is \(algorithm)") }
         guard input.count == algorithm.keyBytes else {
             throw PIVError.unsupportedAlgorithm("RSA input has \(input.count) bytes; the card's RSA-2048 key takes exactly \(algorithm.keyBytes)")
@@ -35,6 +37,38 @@ extension PIVClient {
                                               data: TLV(tag: 0x7C, value: body).encoded, le: 256),
                                   instruction: .generalAuthenticate)
         return try Self.keyOperationResult(r, length: algorithm.keyBytes, slot: slot, context: "ECDH")
+    }
+
+    /// ECDSA signature of a hash the host computed (Part 2 Appendix A.4): the card signs the
+    /// digest as it is (truncating it to the curve's order length as ECDSA does) and returns
+    /// the DER `SEQUENCE { r, s }` (RFC 3279 §2.2.3).
+    ///
+    /// Request `7C L {82 00, 81 L digest}`; response `7C L {82 L signature}`. Only the shape is
+    /// checked here (a DER SEQUENCE no longer than the curve allows); `PIVKeyOperations`
+    /// verifies every signature with the slot's public key before returning it.
+    public func signDigest(_ digest: [UInt8], slot: PIVSlot = .signature, algorithm: PIVAlgorithm) throws -> [UInt8] {
+        guard algorithm != .rsa2048 else {
+            throw PIVError.unsupportedAlgorithm("ECDSA needs an EC key, the card key is RSA; RSA signs with rsaRawOperation")
+        }
+        guard (1...64).contains(digest.count) else {
+            throw PIVError.unsupportedAlgorithm("a digest of \(digest.count) bytes cannot be signed")
+        }
+        let body = TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x81, value: digest).encoded
+        let r = try exchange.send(CommandAPDU(ins: Instruction.generalAuthenticate.rawValue, p1: algorithm.rawValue, p2: slot.rawValue,
+                                              data: TLV(tag: 0x7C, value: body).encoded, le: 256),
+                                  instruction: .generalAuthenticate)
+        guard r.sw == 0x9000 else { throw PIVError.status(r.sw, for: .generalAuthenticate, reference: slot.rawValue) }
+        let context = "ECDSA signature"
+        let signature = try Self.dynamicAuthenticationField(r.data, tag: 0x82, lengths: 8...algorithm.maximumECDSASignatureBytes,
+                                                            context: context)
+        // SEQUENCE of two INTEGERs spanning the whole value.
+        let sequence = try TLV.parseSingle(signature, tag: 0x30, context: context)
+        let integers: [TLV]
+        do { integers = try TLV.parseAll(sequence.value) } catch let error as TLVError { throw PIVError.malformedResponse("\(context): \(error)") }
+        guard integers.count == 2, integers.allSatisfy({ $0.tag == 0x02 && !$0.value.isEmpty }) else {
+            throw PIVError.malformedResponse("\(context): not a DER SEQUENCE of two INTEGERs")
+        }
+        return signature
     }
 
     /// Checks the status word and pulls the `82` response out of `7C`, wiping the copies.

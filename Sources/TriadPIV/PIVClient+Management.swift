@@ -127,13 +127,19 @@ extension PIVClient {
 
     /// Parses `7C L { tag L value }` and checks the value length.
     static func dynamicAuthenticationField(_ data: [UInt8], tag: UInt32, length: Int, context: String) throws -> [UInt8] {
+        try dynamicAuthenticationField(data, tag: tag, lengths: length...length, context: context)
+    }
+
+    /// Parses `7C L { tag L value }` and checks that the value length is in `lengths`.
+    static func dynamicAuthenticationField(_ data: [UInt8], tag: UInt32, lengths: ClosedRange<Int>, context: String) throws -> [UInt8] {
         let outer = try TLV.parseSingle(data, tag: 0x7C, context: context)
         let fields = try TLV.children(of: outer.value, context: context)
         guard fields.count == 1, let value = fields[tag] else {
             throw PIVError.malformedResponse("\(context): expected only tag \(TLV.tagName(tag)) in the dynamic authentication template")
         }
-        guard value.count == length else {
-            throw PIVError.malformedResponse("\(context): \(value.count) bytes where \(length) were expected")
+        guard lengths.contains(value.count) else {
+            let expected = lengths.count == 1 ? "\(lengths.lowerBound)" : "\(lengths.lowerBound) to \(lengths.upperBound)"
+            throw PIVError.malformedResponse("\(context): \(value.count) bytes where \(expected) were expected")
         }
         return value
     }

@@ -41,6 +41,23 @@ public enum PIVSlot: UInt8, Sendable, CaseIterable {
     case keyManagement = 0x9D
     case cardAuthentication = 0x9E
 
+    /// Whether using the slot's private key needs the PIN. SP 800-73-4 Part 1 §3.1: the
+    /// card authentication key (9E) is usable without it ("PIN not required"); 9A, 9C and 9D
+    /// need it, 9C right before each use ("PIN always", §3.1.2). 9B is the management key,
+    /// which needs no PIN but its own key.
+    public var requiresPIN: Bool { self != .cardAuthentication && self != .cardManagement }
+
+    /// The slot's name in SP 800-73-4 Part 1 §3.1 and its key reference, for messages.
+    public var name: String {
+        switch self {
+        case .authentication: return "PIV authentication (9A)"
+        case .cardManagement: return "card management (9B)"
+        case .signature: return "digital signature (9C)"
+        case .keyManagement: return "key management (9D)"
+        case .cardAuthentication: return "card authentication (9E)"
+        }
+    }
+
     /// The BER-TLV tag of the slot's certificate data object (SP 800-73-4 Part 1 Table 3).
     public var certificateObject: [UInt8]? {
         switch self {
@@ -70,6 +87,11 @@ public enum PIVAlgorithm: UInt8, Sendable, CaseIterable {
 
     /// Length of an uncompressed EC point `04 ‖ X ‖ Y`.
     var pointBytes: Int { 1 + 2 * keyBytes }
+
+    /// Longest DER ECDSA signature on this curve: `30 L {02 L r, 02 L s}` with r and s of at
+    /// most `keyBytes + 1` bytes each (a leading 00 keeps them positive): 72 on P-256, 104 on
+    /// P-384, both with a one-byte length.
+    var maximumECDSASignatureBytes: Int { 2 + 2 * (2 + keyBytes + 1) }
 }
 
 /// Card management key (9B) algorithms (SP 800-78-4 Table 6-2 and YubiKey firmware 5.4+).

@@ -16,6 +16,11 @@ public enum PIVError: Error, Equatable, Sendable {
     case pukBlocked
     /// Only one PIN try is left and the caller did not allow spending it.
     case lastPinTryRefused
+    /// The slot's key needs the PIN, and the caller gave no way to ask for it.
+    case pinUnavailable(slot: UInt8)
+    /// The card's signature does not verify with the public key of the slot's certificate:
+    /// the certificate is not the key's, or the card is faulty or hostile.
+    case invalidSignature(slot: UInt8)
     /// The PIN or PUK does not have the form the card takes (6–8 characters).
     case invalidPINFormat(String)
     /// `6982`: the command needs a verified PIN or an authenticated management key.
@@ -86,6 +91,10 @@ extension PIVError: CustomStringConvertible {
             return "the card's PUK is blocked: the PIN can no longer be unblocked; run the card replacement ceremony"
         case .lastPinTryRefused:
             return "the card has only 1 PIN try left: refusing to spend it; give --allow-last-pin-try if the PIN is certainly right, or unblock with the PUK (yubico-piv-tool -a unblock-pin)"
+        case .pinUnavailable(let slot):
+            return "the key in slot \(hex8(slot)) needs the PIN and no PIN entry was set up for it"
+        case .invalidSignature(let slot):
+            return "the card's signature does not verify with the certificate in slot \(hex8(slot)): the certificate does not belong to the card's key, or the card is faulty; re-enrol the slot"
         case .invalidPINFormat(let why):
             return "the PIN or PUK is not in the card's format: \(why)"
         case .securityStatusNotSatisfied:

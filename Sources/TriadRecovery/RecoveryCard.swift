@@ -141,17 +141,18 @@ public enum RecoveryCard {
         }
     }
 
-    /// Connects to the first reader whose name contains `readerSubstring` and holds a card.
-    public static func connect(readerSubstring: String) throws -> PCSCCard {
+    /// Connects to the first reader whose name contains `readerSubstring` and holds a card
+    /// (`CardReader.connect`, the reader selection every command uses).
+    public static func connect(readerSubstring: String) throws -> any CardTransport {
         do {
-            let context = try PCSCContext()
-            let readers = try context.readers().filter { $0.range(of: readerSubstring, options: .caseInsensitive) != nil }
-            for reader in readers where (try? context.state(of: reader).isCardPresent) == true {
-                return try context.connect(reader: reader)
+            return try CardReader.connect(matching: readerSubstring)
+        } catch let error as CardSelectionError {
+            switch error {
+            case .service(let e): throw RecoveryError.card("the smartcard service: \(e): check that pcscd runs")
+            case .noReader, .noMatchingReader, .noCard, .noCardInAnyReader:
+                throw RecoveryError.card("no card in a reader matching \"\(readerSubstring)\": insert the recovery card")
+            case .connectFailed, .refused: throw RecoveryError.card(String(describing: error))
             }
-            throw RecoveryError.card("no card in a reader matching \"\(readerSubstring)\": insert the recovery card")
-        } catch let e as PCSCError {
-            throw RecoveryError.card("the smartcard service: \(e): check that pcscd runs")
         }
     }
 }

@@ -177,7 +177,7 @@ final class HostileResponseTests: XCTestCase {
                       variants: [("result 255 bytes", ga(0x82, rng.bytes(255))), ("result 257 bytes", ga(0x82, rng.bytes(257))),
                                  ("tag 81", ga(0x81, rng.bytes(256))),
                                  ("82 twice", TLV(tag: 0x7C, value: TLV(tag: 0x82, value: rng.bytes(256)).encoded + [0x82, 0x00]).encoded)],
-                      run: { _ = try client($0).rsaDecrypt(rsaInput) }),
+                      run: { _ = try client($0).rsaRawOperation(rsaInput) }),
             Operation(name: "GENERAL AUTHENTICATE ECDH P-256", isTarget: isGA(0x11), good: ga(0x82, rng.bytes(32)),
                       variants: sharedSecretVariants(32, rng: &rng),
                       run: { _ = try client($0).ecdh(peerPoint: p256, algorithm: .eccP256) }),

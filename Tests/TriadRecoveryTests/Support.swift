@@ -106,7 +106,7 @@ final class VirtualCard {
         throw RecoveryError.card("reader \(reader): card \(present ? "did not appear" : "did not go away")")
     }
 
-    func connect() throws -> PCSCCard { try RecoveryCard.connect(readerSubstring: reader) }
+    func connect() throws -> any CardTransport { try RecoveryCard.connect(readerSubstring: reader) }
 
     deinit { remove() }
 }
