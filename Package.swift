@@ -28,17 +28,21 @@ let package = Package(
         // Only TriadMount imports CFUSE (docs/mount.md §1.1).
         .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
 
+        // ISO/IEC 7816-4 values (APDUs, status words, BER-TLV): the standard library only,
+        // shared by the PC/SC transport, the PIV client and the virtual card.
+        .target(name: "ISO7816"),
+
         // Safe wrappers.
         .target(name: "TriadCrypto", dependencies: ["COpenSSL"]),
-        .target(name: "TriadPCSC", dependencies: ["CPCSC"]),
+        .target(name: "TriadPCSC", dependencies: ["CPCSC", "ISO7816"]),
 
         // Format: the encrypted file, key slots, recipients and identities.
         .target(name: "TriadFormat", dependencies: ["TriadCrypto"]),
 
         // Zones, cards, journal.
         .target(name: "TriadZone", dependencies: ["TriadFormat", "TriadCrypto"]),
-        .target(name: "TriadPIV", dependencies: ["TriadPCSC", "TriadCrypto", "TriadFormat"]),
-        .target(name: "VirtualPIV", dependencies: ["TriadCrypto"]),
+        .target(name: "TriadPIV", dependencies: ["ISO7816", "TriadPCSC", "TriadCrypto"]),
+        .target(name: "VirtualPIV", dependencies: ["ISO7816", "TriadCrypto"]),
         .target(name: "TriadJournal", dependencies: ["TriadCrypto", grdb]),
 
         // Recovery: the escrow blob and the key operations ceremonies run.
@@ -62,10 +66,10 @@ let package = Package(
         .testTarget(name: "TriadCryptoTests", dependencies: ["TriadCrypto"]),
         .testTarget(name: "TriadFormatTests", dependencies: ["TriadFormat", "TriadCrypto"]),
         .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadCLI", "TriadFormat", "TriadCrypto"]),
-        .testTarget(name: "TriadPIVTests", dependencies: ["TriadPIV", "VirtualPIV", "TriadPCSC", "TriadCLI", "TriadCrypto", "TriadFormat"]),
+        .testTarget(name: "TriadPIVTests", dependencies: ["ISO7816", "TriadPIV", "VirtualPIV", "TriadPCSC", "TriadCLI", "TriadCrypto", "TriadFormat"]),
         .testTarget(name: "TriadCeremonyTests", dependencies: ["TriadCeremony", "TriadJournal", "TriadCrypto"]),
         .testTarget(name: "TriadMountTests", dependencies: ["TriadMount", "TriadZone", "TriadFormat", "TriadCrypto"]),
-        .testTarget(name: "TriadRecoveryTests", dependencies: ["TriadRecovery", "TriadCeremony", "TriadZone", "TriadPIV", "VirtualPIV", "TriadCLI", "TriadFormat", "TriadCrypto"]),
+        .testTarget(name: "TriadRecoveryTests", dependencies: ["ISO7816", "TriadRecovery", "TriadCeremony", "TriadZone", "TriadPIV", "VirtualPIV", "TriadCLI", "TriadFormat", "TriadCrypto"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,3 +1,5 @@
+import ISO7816
+
 /// Something that moves one APDU to a card and one response back.
 ///
 /// The PIV client is written against this protocol only (go-piv/piv-go keeps its PC/SC

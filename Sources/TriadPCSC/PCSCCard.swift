@@ -1,5 +1,6 @@
 import CPCSC
 import Glibc
+import ISO7816
 
 /// A connection to one card (`SCardConnect`), disconnected in `deinit`.
 ///

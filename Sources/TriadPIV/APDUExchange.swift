@@ -1,4 +1,5 @@
 import TriadPCSC
+import ISO7816
 
 /// The one place that turns a logical PIV command into APDU exchanges (ISO/IEC 7816-4 §5.3):
 ///

@@ -1,5 +1,6 @@
 import TriadCrypto
 import TriadPCSC
+import ISO7816
 
 /// Private-key operations through GENERAL AUTHENTICATE (SP 800-73-4 Part 2 §3.2.4).
 /// The PIN must be verified in the same card session (for 9C immediately before each

@@ -1,5 +1,6 @@
 import TriadCrypto
 import TriadPCSC
+import ISO7816
 
 /// Card administration: the management key (9B), key generation and certificates.
 extension PIVClient {

@@ -1,5 +1,6 @@
 import TriadCrypto
 import TriadPCSC
+import ISO7816
 
 /// A PIV client (NIST SP 800-73-4 Part 2) over any `CardTransport`.
 ///
@@ -69,7 +70,7 @@ public final class PIVClient {
         guard r.data.isEmpty else { throw PIVError.malformedResponse("VERIFY status query returned data") }
         switch r.sw {
         case 0x9000: return .verified
-        case 0x63C1...0x63CF, 0x6301...0x630F: return .triesLeft(Int(r.sw & 0x0F))
+        case 0x63C1...0x63CF, 0x6301...0x630F: return .triesLeft(Int(r.sw.rawValue & 0x0F))
         case 0x63C0, 0x6300, 0x6983: return .blocked
         default: throw PIVError.status(r.sw, for: .verify)
         }

@@ -1,3 +1,5 @@
+import ISO7816
+
 /// PIV instruction bytes: SP 800-73-4 Part 2 §3 (standard) and Yubico's `ykpiv.h`
 /// (the `F7`–`FF` extensions that YubiKeys and our virtual card implement).
 public enum Instruction: UInt8, Sendable {

@@ -1,4 +1,5 @@
 import TriadPCSC
+import ISO7816
 
 /// Everything that can go wrong talking PIV to a card, with the values a person needs to act
 /// (tries left, the status word, what was malformed).
@@ -34,7 +35,7 @@ public enum PIVError: Error, Equatable, Sendable {
     /// The card's key or certificate is of a kind this client does not handle.
     case unsupportedAlgorithm(String)
     /// A status word the command does not define, with the instruction it answered.
-    case unexpectedStatus(UInt16, instruction: String)
+    case unexpectedStatus(StatusWord, instruction: String)
     /// The response broke the specification (bad TLV, wrong length, wrong tag…).
     case malformedResponse(String)
     /// The card left the reader (or the reader went away) during the operation.
@@ -47,12 +48,12 @@ public enum PIVError: Error, Equatable, Sendable {
     /// Maps the status word of a failed command (SP 800-73-4 Part 1 Table 6 / Part 2 §3).
     /// - Parameter reference: the key reference the command addressed (`80` PIN, `81` PUK),
     ///   so that `63Cx` / `6983` name the right secret.
-    static func status(_ sw: UInt16, for instruction: Instruction, reference: UInt8 = 0x80) -> PIVError {
+    static func status(_ sw: StatusWord, for instruction: Instruction, reference: UInt8 = 0x80) -> PIVError {
         let isPUK = reference == 0x81 || instruction == .resetRetryCounter
         switch sw {
         case 0x63C0...0x63CF, 0x6300...0x630F:
             // 0x630x: older YubiKeys (go-piv/piv-go issue 60).
-            let tries = Int(sw & 0x0F)
+            let tries = Int(sw.rawValue & 0x0F)
             if isPUK { return tries == 0 ? .pukBlocked : .pukIncorrect(triesLeft: tries) }
             return tries == 0 ? .pinBlocked : .pinIncorrect(triesLeft: tries)
         case 0x6983: return isPUK ? .pukBlocked : .pinBlocked
@@ -108,7 +109,7 @@ extension PIVError: CustomStringConvertible {
         case .unsupportedAlgorithm(let what):
             return "unsupported card key or algorithm: \(what)"
         case .unexpectedStatus(let sw, let ins):
-            return "the card answered \(ins) with unexpected status \(hex16(sw)): check that it is a PIV card and repeat the step"
+            return "the card answered \(ins) with unexpected status \(sw): check that it is a PIV card and repeat the step"
         case .malformedResponse(let what):
             return "the card sent a malformed response: \(what); the card may be faulty or not a PIV card"
         case .cardRemoved:

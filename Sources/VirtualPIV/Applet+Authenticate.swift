@@ -1,4 +1,5 @@
 import TriadCrypto
+import ISO7816
 
 /// GENERAL AUTHENTICATE (SP 800-73-4 Part 2 §3.2.4): the dynamic authentication template
 /// `7C` with witness `80`, challenge `81`, response `82` and exponentiation `85`.
@@ -6,8 +7,8 @@ extension VirtualPIVApplet {
     static let managementKeyReference: UInt8 = 0x9B
 
     mutating func generalAuthenticate(_ apdu: CommandAPDU) -> Reply {
-        guard let outer = TLV.parseAll(apdu.data), outer.count == 1, outer[0].tag == 0x7C,
-              let template = TLV.parseAll(outer[0].value) else {
+        guard let outer = try? TLV.parseAll(apdu.data), outer.count == 1, outer[0].tag == 0x7C,
+              let template = try? TLV.parseAll(outer[0].value) else {
             return .status(.incorrectData)
         }
         if apdu.p2 == Self.managementKeyReference {
@@ -34,7 +35,7 @@ extension VirtualPIVApplet {
                 pendingWitness = w
                 pendingChallenge = nil
                 let encrypted = try cipher.encryptBlock(w, key: state.managementKey)
-                return .ok(TLV(0x7C, TLV(0x80, encrypted).encoded).encoded)
+                return .ok(TLV(tag: 0x7C, value: TLV(tag: 0x80, value: encrypted).encoded).encoded)
             }
             if let witness, !witness.isEmpty, let challenge, !challenge.isEmpty {
                 let expected = pendingWitness
@@ -46,13 +47,13 @@ extension VirtualPIVApplet {
                 guard challenge.count == cipher.blockSize else { return .status(.incorrectData) }
                 adminAuthenticated = true
                 let answer = try cipher.encryptBlock(challenge, key: state.managementKey)
-                return .ok(TLV(0x7C, TLV(0x82, answer).encoded).encoded)
+                return .ok(TLV(tag: 0x7C, value: TLV(tag: 0x82, value: answer).encoded).encoded)
             }
             if let challenge, challenge.isEmpty, witness == nil {
                 let c = SecureRandom.bytes(count: cipher.blockSize)
                 pendingChallenge = c
                 pendingWitness = nil
-                return .ok(TLV(0x7C, TLV(0x81, c).encoded).encoded)
+                return .ok(TLV(tag: 0x7C, value: TLV(tag: 0x81, value: c).encoded).encoded)
             }
             if let response, !response.isEmpty, witness == nil, challenge == nil {
                 let c = pendingChallenge
@@ -111,7 +112,7 @@ extension VirtualPIVApplet {
         }
         var bytes = result.bytes
         defer { wipe(&bytes) }
-        return .ok(TLV(0x7C, TLV(0x82, bytes).encoded).encoded)
+        return .ok(TLV(tag: 0x7C, value: TLV(tag: 0x82, value: bytes).encoded).encoded)
     }
 }
 

@@ -1,3 +1,5 @@
+import ISO7816
+
 /// SELECT, GET DATA and PUT DATA (SP 800-73-4 Part 2 §3.1.1, §3.1.2, §3.3.2).
 extension VirtualPIVApplet {
     /// SELECT by AID. Any prefix of at least 5 bytes of the PIV AID selects PIV: the full
@@ -20,7 +22,7 @@ extension VirtualPIVApplet {
     /// else wrapped as `53 L content`. PIN-protected containers answer `6982` until VERIFY.
     mutating func getData(_ apdu: CommandAPDU) -> Reply {
         guard apdu.p1 == 0x3F, apdu.p2 == 0xFF else { return .status(.incorrectP1P2) }
-        guard let list = TLV.parseAll(apdu.data), list.count == 1, list[0].tag == 0x5C,
+        guard let list = try? TLV.parseAll(apdu.data), list.count == 1, list[0].tag == 0x5C,
               (1...3).contains(list[0].value.count) else {
             return .status(.incorrectData)
         }
@@ -30,10 +32,10 @@ extension VirtualPIVApplet {
             return .status(.securityStatusNotSatisfied)
         }
         if let content = state.objects[tag] {
-            return .ok(TLV(0x53, content).encoded)
+            return .ok(TLV(tag: 0x53, value: content).encoded)
         }
         if tag == DataObjects.keyHistoryTag {
-            return .ok(TLV(0x53, DataObjects.keyHistory).encoded)
+            return .ok(TLV(tag: 0x53, value: DataObjects.keyHistory).encoded)
         }
         return .status(.fileNotFound)
     }
@@ -44,7 +46,7 @@ extension VirtualPIVApplet {
     mutating func putData(_ apdu: CommandAPDU) -> Reply {
         guard apdu.p1 == 0x3F, apdu.p2 == 0xFF else { return .status(.incorrectP1P2) }
         guard adminAuthenticated else { return .status(.securityStatusNotSatisfied) }
-        guard let parts = TLV.parseAll(apdu.data), parts.count == 2,
+        guard let parts = try? TLV.parseAll(apdu.data), parts.count == 2,
               parts[0].tag == 0x5C, parts[1].tag == 0x53,
               (1...3).contains(parts[0].value.count) else {
             return .status(.incorrectData)

@@ -1,4 +1,5 @@
 import TriadCrypto
+import ISO7816
 
 /// GENERATE ASYMMETRIC KEY PAIR (SP 800-73-4 Part 2 §3.3.2). The private key is made on
 /// the card (OpenSSL's CSPRNG inside this process), stored in the state file, and never
@@ -7,8 +8,8 @@ extension VirtualPIVApplet {
     mutating func generateKeyPair(_ apdu: CommandAPDU) -> Reply {
         guard apdu.p1 == 0x00, PIVSlot.asymmetric.contains(apdu.p2) else { return .status(.incorrectP1P2) }
         guard adminAuthenticated else { return .status(.securityStatusNotSatisfied) }
-        guard let outer = TLV.parseAll(apdu.data), outer.count == 1, outer[0].tag == 0xAC,
-              let control = TLV.parseAll(outer[0].value),
+        guard let outer = try? TLV.parseAll(apdu.data), outer.count == 1, outer[0].tag == 0xAC,
+              let control = try? TLV.parseAll(outer[0].value),
               let mechanism = control.value(0x80), mechanism.count == 1 else {
             return .status(.incorrectData)
         }
@@ -26,7 +27,7 @@ extension VirtualPIVApplet {
         }
         guard let publicTemplate = Self.publicKeyTemplate(key.publicKey) else { return .status(.noPreciseDiagnosis) }
         guard mutateState({ $0.keys[apdu.p2] = slotKey }) else { return .status(.memoryFailure) }
-        return .ok(TLV(0x7F49, publicTemplate).encoded)
+        return .ok(TLV(tag: 0x7F49, value: publicTemplate).encoded)
     }
 
     /// The content of the `7F49` public key template (Part 2 Table 10): RSA `81` modulus,
@@ -38,10 +39,10 @@ extension VirtualPIVApplet {
             guard let n = key.rsaModulus, let e = key.rsaExponent else { return nil }
             let size = bits / 8
             let modulus = n.count >= size ? Array(n.suffix(size)) : [UInt8](repeating: 0, count: size - n.count) + n
-            return TLV(0x81, modulus).encoded + TLV(0x82, e).encoded
+            return TLV(tag: 0x81, value: modulus).encoded + TLV(tag: 0x82, value: e).encoded
         case .ecP256, .ecP384:
             guard let point = key.ecPoint else { return nil }
-            return TLV(0x86, point).encoded
+            return TLV(tag: 0x86, value: point).encoded
         }
     }
 }

@@ -1,3 +1,5 @@
+import ISO7816
+
 /// VERIFY, CHANGE REFERENCE DATA and RESET RETRY COUNTER (SP 800-73-4 Part 2 §3.2.1,
 /// §3.2.2, §3.2.3) for the PIV Card Application PIN (`80`) and the PUK (`81`).
 ///
@@ -34,7 +36,7 @@ extension VirtualPIVApplet {
         if apdu.data.isEmpty {
             // Status query: 9000 if verified, else the tries left.
             if state.pinTriesLeft == 0 { return .status(.authenticationMethodBlocked) }
-            return pinVerified ? .ok() : .raw(triesLeftSW(state.pinTriesLeft))
+            return pinVerified ? .ok() : .status(triesLeftSW(state.pinTriesLeft))
         }
         guard Self.isWellFormedPIN(apdu.data) else { return .status(.incorrectData) }
         switch checkPIN(apdu.data) {
@@ -103,7 +105,7 @@ extension VirtualPIVApplet {
     mutating func checkPIN(_ padded: [UInt8]) -> SecretCheck {
         guard state.pinTriesLeft > 0 else { return .failed(.status(.authenticationMethodBlocked)) }
         guard mutateState({ $0.pinTriesLeft -= 1 }) else { return .failed(.status(.memoryFailure)) }
-        guard state.pinMatches(padded) else { return .failed(.raw(triesLeftSW(state.pinTriesLeft))) }
+        guard state.pinMatches(padded) else { return .failed(.status(triesLeftSW(state.pinTriesLeft))) }
         guard mutateState({ $0.pinTriesLeft = $0.pinRetries }) else { return .failed(.status(.memoryFailure)) }
         return .matched
     }
@@ -112,7 +114,7 @@ extension VirtualPIVApplet {
     mutating func checkPUK(_ padded: [UInt8]) -> SecretCheck {
         guard state.pukTriesLeft > 0 else { return .failed(.status(.authenticationMethodBlocked)) }
         guard mutateState({ $0.pukTriesLeft -= 1 }) else { return .failed(.status(.memoryFailure)) }
-        guard state.pukMatches(padded) else { return .failed(.raw(triesLeftSW(state.pukTriesLeft))) }
+        guard state.pukMatches(padded) else { return .failed(.status(triesLeftSW(state.pukTriesLeft))) }
         guard mutateState({ $0.pukTriesLeft = $0.pukRetries }) else { return .failed(.status(.memoryFailure)) }
         return .matched
     }

@@ -1,4 +1,5 @@
 import TriadCrypto
+import ISO7816
 
 /// The YubiKey PIV extensions yubico-piv-tool and ykcs11 use (ykpiv.h `YKPIV_INS_*`,
 /// research/piv.md §2): GET METADATA, SET MANAGEMENT KEY, RESET, SET PIN RETRIES,
@@ -12,27 +13,27 @@ extension VirtualPIVApplet {
         guard apdu.p1 == 0x00 else { return .status(.incorrectP1P2) }
         switch apdu.p2 {
         case Self.managementKeyReference:
-            return .ok(TLV(0x01, [state.managementAlgorithm.pivAlgorithmID]).encoded
-                + TLV(0x02, [0x00, 0x01]).encoded
-                + TLV(0x05, [state.managementKeyIsDefault ? 1 : 0]).encoded)
+            return .ok(TLV(tag: 0x01, value: [state.managementAlgorithm.pivAlgorithmID]).encoded
+                + TLV(tag: 0x02, value: [0x00, 0x01]).encoded
+                + TLV(tag: 0x05, value: [state.managementKeyIsDefault ? 1 : 0]).encoded)
         case Self.pinReference:
-            return .ok(TLV(0x01, [0xFF]).encoded
-                + TLV(0x05, [state.pinIsDefault ? 1 : 0]).encoded
-                + TLV(0x06, [UInt8(state.pinRetries), UInt8(state.pinTriesLeft)]).encoded)
+            return .ok(TLV(tag: 0x01, value: [0xFF]).encoded
+                + TLV(tag: 0x05, value: [state.pinIsDefault ? 1 : 0]).encoded
+                + TLV(tag: 0x06, value: [UInt8(state.pinRetries), UInt8(state.pinTriesLeft)]).encoded)
         case Self.pukReference:
-            return .ok(TLV(0x01, [0xFF]).encoded
-                + TLV(0x05, [state.pukIsDefault ? 1 : 0]).encoded
-                + TLV(0x06, [UInt8(state.pukRetries), UInt8(state.pukTriesLeft)]).encoded)
+            return .ok(TLV(tag: 0x01, value: [0xFF]).encoded
+                + TLV(tag: 0x05, value: [state.pukIsDefault ? 1 : 0]).encoded
+                + TLV(tag: 0x06, value: [UInt8(state.pukRetries), UInt8(state.pukTriesLeft)]).encoded)
         case let slot where PIVSlot.asymmetric.contains(slot):
             guard let slotKey = state.keys[slot] else { return .status(.referenceNotFound) }
             guard let key = try? PrivateKey(pkcs8DER: slotKey.pkcs8),
                   let publicTemplate = Self.publicKeyTemplate(key.publicKey) else {
                 return .status(.memoryFailure)
             }
-            return .ok(TLV(0x01, [slotKey.algorithm]).encoded
-                + TLV(0x02, [effectivePINPolicy(slot: slot, slotKey), slotKey.touchPolicy == 0 ? 1 : slotKey.touchPolicy]).encoded
-                + TLV(0x03, [slotKey.origin]).encoded
-                + TLV(0x04, publicTemplate).encoded)
+            return .ok(TLV(tag: 0x01, value: [slotKey.algorithm]).encoded
+                + TLV(tag: 0x02, value: [effectivePINPolicy(slot: slot, slotKey), slotKey.touchPolicy == 0 ? 1 : slotKey.touchPolicy]).encoded
+                + TLV(tag: 0x03, value: [slotKey.origin]).encoded
+                + TLV(tag: 0x04, value: publicTemplate).encoded)
         default:
             return .status(.referenceNotFound)
         }
@@ -104,7 +105,7 @@ extension VirtualPIVApplet {
         guard PIVSlot.asymmetric.contains(apdu.p2) else { return .status(.incorrectP1P2) }
         guard adminAuthenticated else { return .status(.securityStatusNotSatisfied) }
         guard let algorithm = PIVAlgorithm.keyAlgorithm(apdu.p1) else { return .status(.incorrectP1P2) }
-        guard let parts = TLV.parseAll(apdu.data) else { return .status(.incorrectData) }
+        guard let parts = try? TLV.parseAll(apdu.data) else { return .status(.incorrectData) }
         let key: PrivateKey
         do {
             switch algorithm {

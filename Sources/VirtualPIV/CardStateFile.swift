@@ -1,5 +1,6 @@
 import Foundation
 import TriadCrypto
+import ISO7816
 
 /// The state file of a virtual card: JSON, written atomically (temporary file in the
 /// same folder, fsync, rename, fsync of the folder) with mode 0600, so a crash leaves the

@@ -1,3 +1,5 @@
+import ISO7816
+
 /// The PIV data objects the card synthesises or creates at initialisation, laid out as
 /// SP 800-73-4 Part 1 §3.1 and Appendix A (Table 8 CCC, Table 9 CHUID, Table 16
 /// Discovery Object, Table 19 Key History) describe them.
@@ -35,23 +37,23 @@ public enum DataObjects {
     /// SELECT response: the application property template (Part 2 §3.1.1, Table 3), with
     /// the algorithms the card supports (`AC`) so OpenSC registers RSA and EC mechanisms.
     static var applicationPropertyTemplate: [UInt8] {
-        var inner = TLV(0x4F, pivAID).encoded
-        inner += TLV(0x79, TLV(0x4F, pivRID).encoded).encoded
-        inner += TLV(0x50, Array(applicationLabel.utf8)).encoded
+        var inner = TLV(tag: 0x4F, value: pivAID).encoded
+        inner += TLV(tag: 0x79, value: TLV(tag: 0x4F, value: pivRID).encoded).encoded
+        inner += TLV(tag: 0x50, value: Array(applicationLabel.utf8)).encoded
         for alg: UInt8 in [0x07, 0x11, 0x14] {
-            inner += TLV(0xAC, TLV(0x80, [alg]).encoded + TLV(0x06, [0x00]).encoded).encoded
+            inner += TLV(tag: 0xAC, value: TLV(tag: 0x80, value: [alg]).encoded + TLV(tag: 0x06, value: [0x00]).encoded).encoded
         }
-        return TLV(0x61, inner).encoded
+        return TLV(tag: 0x61, value: inner).encoded
     }
 
     /// Discovery Object: the AID and PIN usage policy `40 00` (PIV application PIN only).
     static var discovery: [UInt8] {
-        TLV(0x7E, TLV(0x4F, pivAID).encoded + TLV(0x5F2F, [0x40, 0x00]).encoded).encoded
+        TLV(tag: 0x7E, value: TLV(tag: 0x4F, value: pivAID).encoded + TLV(tag: 0x5F2F, value: [0x40, 0x00]).encoded).encoded
     }
 
     /// Key History: no retired keys on or off the card.
     static var keyHistory: [UInt8] {
-        TLV(0xC1, [0]).encoded + TLV(0xC2, [0]).encoded + TLV(0xFE, []).encoded
+        TLV(tag: 0xC1, value: [0]).encoded + TLV(tag: 0xC2, value: [0]).encoded + TLV(tag: 0xFE, value: []).encoded
     }
 
     /// A FASC-N with agency code 9999 ("non-government", SP 800-73-4 Part 1 §3.3.2,
@@ -63,11 +65,11 @@ public enum DataObjects {
 
     /// CHUID content: FASC-N, GUID, expiry date, empty issuer signature, error detection.
     static func chuid(guid: [UInt8]) -> [UInt8] {
-        TLV(0x30, nonGovernmentFASCN).encoded
-            + TLV(0x34, guid).encoded
-            + TLV(0x35, Array("20991231".utf8)).encoded
-            + TLV(0x3E, []).encoded
-            + TLV(0xFE, []).encoded
+        TLV(tag: 0x30, value: nonGovernmentFASCN).encoded
+            + TLV(tag: 0x34, value: guid).encoded
+            + TLV(tag: 0x35, value: Array("20991231".utf8)).encoded
+            + TLV(tag: 0x3E, value: []).encoded
+            + TLV(tag: 0xFE, value: []).encoded
     }
 
     /// CCC content. The 21-byte card identifier is the GSC-RID, a manufacturer byte,
@@ -77,11 +79,11 @@ public enum DataObjects {
         cardID += Array("Triad-SW".utf8)
         cardID += [0x00, 0x00, UInt8(serial >> 24), UInt8(serial >> 16 & 0xFF),
                    UInt8(serial >> 8 & 0xFF), UInt8(serial & 0xFF)]
-        var content = TLV(0xF0, cardID).encoded
-        content += TLV(0xF1, [0x21]).encoded + TLV(0xF2, [0x21]).encoded + TLV(0xF3, []).encoded
-        content += TLV(0xF4, [0x00]).encoded + TLV(0xF5, [0x10]).encoded + TLV(0xF6, []).encoded
-        content += TLV(0xF7, []).encoded + TLV(0xFA, []).encoded + TLV(0xFB, []).encoded
-        content += TLV(0xFC, []).encoded + TLV(0xFD, []).encoded + TLV(0xFE, []).encoded
+        var content = TLV(tag: 0xF0, value: cardID).encoded
+        content += TLV(tag: 0xF1, value: [0x21]).encoded + TLV(tag: 0xF2, value: [0x21]).encoded + TLV(tag: 0xF3, value: []).encoded
+        content += TLV(tag: 0xF4, value: [0x00]).encoded + TLV(tag: 0xF5, value: [0x10]).encoded + TLV(tag: 0xF6, value: []).encoded
+        content += TLV(tag: 0xF7, value: []).encoded + TLV(tag: 0xFA, value: []).encoded + TLV(tag: 0xFB, value: []).encoded
+        content += TLV(tag: 0xFC, value: []).encoded + TLV(tag: 0xFD, value: []).encoded + TLV(tag: 0xFE, value: []).encoded
         return content
     }
 }

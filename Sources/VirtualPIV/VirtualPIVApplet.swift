@@ -1,4 +1,5 @@
 import TriadCrypto
+import ISO7816
 
 /// Saves the card's persistent state; the applet calls it after every change that must
 /// survive a restart, *before* it answers (so a PIN try is counted even if the process
@@ -104,11 +105,11 @@ public struct VirtualPIVApplet {
     /// Cuts a reply to at most Le (and never more than 256) bytes, keeping the rest for
     /// GET RESPONSE (ISO 7816-4 §5.1.3; ykpiv's receive buffer holds 256 + SW only).
     mutating func deliver(_ reply: Reply, le: Int?) -> [UInt8] {
-        guard reply.sw == StatusWord.success.bytes else { return reply.data + reply.sw }
+        guard reply.sw == .success else { return reply.data + reply.sw.bytes }
         let limit = min(le ?? 256, 256)
-        if reply.data.count <= limit { return reply.data + reply.sw }
+        if reply.data.count <= limit { return reply.data + reply.sw.bytes }
         pendingResponse = Array(reply.data[limit...])
-        return Array(reply.data[..<limit]) + [0x61, UInt8(min(pendingResponse.count, 256) & 0xFF)]
+        return Array(reply.data[..<limit]) + StatusWord.moreDataAvailable(pendingResponse.count).bytes
     }
 
     mutating func getResponse(_ apdu: CommandAPDU) -> [UInt8] {

@@ -1,3 +1,4 @@
+import ISO7816
 import XCTest
 import TriadPCSC
 @testable import TriadPIV
@@ -26,21 +27,21 @@ struct HostileBehaviour {
 /// (`good`, possibly empty) and extra structural variants that the command must refuse.
 enum HostileCatalog {
     /// Status words that no PIV command answers with on success.
-    static let badStatusWords: [UInt16] = [
+    static let badStatusWords: [StatusWord] = [
         0x6A80, 0x6A86, 0x6A88, 0x6D00, 0x6E00, 0x6F00, 0x6700, 0x6B00, 0x6985, 0x6982, 0x6983,
         0x63C2, 0x63C0, 0x6300, 0x6A82, 0x6A84, 0x6A81, 0x9001, 0x0000, 0xFFFF, 0x6281, 0x6581, 0x6999, 0x9100,
     ]
 
     static func behaviours(good: [UInt8], variants: [(String, [UInt8])], seed: UInt64,
-                           excludingStatusWords excluded: Set<UInt16> = [], dataRequired: Bool = true,
+                           excludingStatusWords excluded: Set<StatusWord> = [], dataRequired: Bool = true,
                            structured: Bool = true) -> [HostileBehaviour] {
         var rng = SeededGenerator(state: seed)
         var out: [HostileBehaviour] = []
         func fixed(_ name: String, _ r: ResponseAPDU) { out.append(HostileBehaviour(name: name) { _ in r }) }
 
         for sw in badStatusWords where !excluded.contains(sw) {
-            fixed("SW \(hex16(sw))", ResponseAPDU(sw: sw))
-            if !good.isEmpty { fixed("good data with SW \(hex16(sw))", ResponseAPDU(data: good, sw: sw)) }
+            fixed("SW \(sw)", ResponseAPDU(sw: sw))
+            if !good.isEmpty { fixed("good data with SW \(sw)", ResponseAPDU(data: good, sw: sw)) }
         }
         if dataRequired { fixed("empty data, 9000", ResponseAPDU(sw: 0x9000)) }
         // Random garbage whose first byte is not the expected outer tag.

@@ -1,3 +1,4 @@
+import ISO7816
 import XCTest
 import TriadCrypto
 import TriadPCSC
@@ -49,7 +50,7 @@ final class HostileTransport: CardTransport {
             let contents = TLV(tag: 0x70, value: certificate.der).encoded + [0x71, 0x01, 0x00, 0xFE, 0x00]
             let all = TLV(tag: 0x53, value: contents).encoded
             if all.count <= 256 { return ResponseAPDU(data: all, sw: 0x9000) }
-            return ResponseAPDU(data: Array(all.prefix(256)), sw: 0x6100 | UInt16(min(all.count - 256, 255)))
+            return ResponseAPDU(data: Array(all.prefix(256)), sw: .moreDataAvailable(min(all.count - 256, 255)))
         case 0xC0:
             let contents = TLV(tag: 0x70, value: certificate.der).encoded + [0x71, 0x01, 0x00, 0xFE, 0x00]
             let all = TLV(tag: 0x53, value: contents).encoded
@@ -67,7 +68,7 @@ final class HostileResponseTests: XCTestCase {
         let isTarget: (CommandAPDU) -> Bool
         let good: [UInt8]
         var variants: [(String, [UInt8])] = []
-        var excluded: Set<UInt16> = []
+        var excluded: Set<StatusWord> = []
         var dataRequired = true
         var structured = true
         /// Whether `good` with 9000 is a complete valid answer (false for the management-key
@@ -94,7 +95,7 @@ final class HostileResponseTests: XCTestCase {
         let rsaInput = [0x00, 0x02] + rng.bytes(254)
         func isGA(_ p1: UInt8) -> (CommandAPDU) -> Bool { { $0.ins == 0x87 && $0.p1 == p1 && $0.data != [0x7C, 0x02, 0x80, 0x00] } }
         func client(_ t: HostileTransport) -> PIVClient { PIVClient(transport: t) }
-        let noData = Set<UInt16>()
+        let noData = Set<StatusWord>()
 
         return [
             Operation(name: "SELECT", isTarget: { $0.ins == 0xA4 }, good: selectGood,

@@ -1,3 +1,4 @@
+import ISO7816
 import Foundation
 import XCTest
 import TriadCrypto

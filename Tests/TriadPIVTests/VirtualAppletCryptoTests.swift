@@ -1,3 +1,4 @@
+import ISO7816
 import TriadCrypto
 import XCTest
 @testable import VirtualPIV
@@ -11,13 +12,13 @@ final class VirtualAppletCryptoTests: XCTestCase {
             XCTAssertEqual(try card.authenticateAdmin(), 0x9000)
             let cardPublic = try card.generate(slot: 0x9D, alg: alg)
             let peer = try PrivateKey.generate(curve)
-            let template = TLV(0x7C, TLV(0x82, []).encoded + TLV(0x85, peer.publicKey.ecPoint!).encoded).encoded
+            let template = TLV(tag: 0x7C, value: TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x85, value: peer.publicKey.ecPoint!).encoded).encoded
             XCTAssertEqual(card.transmit(ins: 0x87, p1: alg, p2: 0x9D, data: template).sw, 0x6982, "PIN first")
             XCTAssertEqual(card.verify("123456"), 0x9000)
             let r = card.transmit(ins: 0x87, p1: alg, p2: 0x9D, data: template)
             XCTAssertEqual(r.sw, 0x9000, "\(curve)")
             let expected = try peer.ecdh(with: cardPublic).bytes
-            XCTAssertEqual(r.data, TLV(0x7C, TLV(0x82, expected).encoded).encoded, "\(curve)")
+            XCTAssertEqual(r.data, TLV(tag: 0x7C, value: TLV(tag: 0x82, value: expected).encoded).encoded, "\(curve)")
             // The PIN stays verified for 9D (policy "once"): a second derivation works.
             XCTAssertEqual(card.transmit(ins: 0x87, p1: alg, p2: 0x9D, data: template).sw, 0x9000)
             XCTAssertEqual(card.transmit(ins: alg == 0x11 ? 0x87 : 0x87, p1: alg == 0x11 ? 0x14 : 0x11, p2: 0x9D, data: template).sw, 0x6A86,
@@ -25,7 +26,7 @@ final class VirtualAppletCryptoTests: XCTestCase {
             // A point that is not on the curve is refused.
             var bad = peer.publicKey.ecPoint!
             bad[bad.count - 1] ^= 1
-            let badTemplate = TLV(0x7C, TLV(0x82, []).encoded + TLV(0x85, bad).encoded).encoded
+            let badTemplate = TLV(tag: 0x7C, value: TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x85, value: bad).encoded).encoded
             XCTAssertEqual(card.transmit(ins: 0x87, p1: alg, p2: 0x9D, data: badTemplate).sw, 0x6A80)
         }
     }
@@ -43,7 +44,7 @@ final class VirtualAppletCryptoTests: XCTestCase {
                                                  label: Array("virtual-card test".utf8))
         XCTAssertEqual(unwrapped, secret)
         // Wrong input size: ykpiv and the card require exactly the modulus length.
-        let short = TLV(0x7C, TLV(0x82, []).encoded + TLV(0x81, [UInt8](repeating: 1, count: 255)).encoded).encoded
+        let short = TLV(tag: 0x7C, value: TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x81, value: [UInt8](repeating: 1, count: 255)).encoded).encoded
         XCTAssertEqual(card.transmit(ins: 0x87, p1: 0x07, p2: 0x9D, data: short).sw, 0x6A80)
     }
 
@@ -51,14 +52,14 @@ final class VirtualAppletCryptoTests: XCTestCase {
         var card = AppletDriver()
         XCTAssertEqual(try card.authenticateAdmin(), 0x9000)
         let digest = SHA256.hash(Array("order 66".utf8))
-        let sign = TLV(0x7C, TLV(0x82, []).encoded + TLV(0x81, digest).encoded).encoded
+        let sign = TLV(tag: 0x7C, value: TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x81, value: digest).encoded).encoded
         let k9a = try card.generate(slot: 0x9A, alg: 0x11)
         let k9c = try card.generate(slot: 0x9C, alg: 0x11)
         let k9e = try card.generate(slot: 0x9E, alg: 0x11)
         let signature: (UInt8) -> [UInt8]? = { slot in
             let r = card.transmit(ins: 0x87, p1: 0x11, p2: slot, data: sign)
             guard r.sw == 0x9000 else { return nil }
-            return TLV.parseAll(TLV.parseAll(r.data)?.value(0x7C) ?? [])?.value(0x82)
+            return (try? TLV.parseAll((try? TLV.parseAll(r.data))?.value(0x7C) ?? []))?.value(0x82)
         }
         let s9e = try XCTUnwrap(signature(0x9E), "9E needs no PIN")
         XCTAssertNil(signature(0x9A), "9A needs the PIN")
@@ -122,8 +123,8 @@ struct AppletKeyOperations: PrivateKeyOperations {
         var driver = card
         let padded = [UInt8](repeating: 0, count: 256 - input.count) + input
         let r = driver.transmit(ins: 0x87, p1: 0x07, p2: 0x9D,
-                                data: TLV(0x7C, TLV(0x82, []).encoded + TLV(0x81, padded).encoded).encoded)
-        guard r.sw == 0x9000, let inner = TLV.parseAll(TLV.parseAll(r.data)?.value(0x7C) ?? []), let out = inner.value(0x82) else {
+                                data: TLV(tag: 0x7C, value: TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x81, value: padded).encoded).encoded)
+        guard r.sw == 0x9000, let inner = (try? TLV.parseAll((try? TLV.parseAll(r.data))?.value(0x7C) ?? [])), let out = inner.value(0x82) else {
             throw CryptoError.unwrapFailed
         }
         return SecureBytes(out)

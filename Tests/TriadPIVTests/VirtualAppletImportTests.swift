@@ -1,3 +1,4 @@
+import ISO7816
 import TriadCrypto
 import XCTest
 @testable import VirtualPIV
@@ -7,8 +8,8 @@ import XCTest
 final class VirtualAppletImportTests: XCTestCase {
     /// The INTEGER/OCTET STRING values of a DER SEQUENCE, one level down.
     func derValues(_ der: [UInt8]) -> [TLV] {
-        guard let outer = TLV.parseAll(der), outer.count == 1, outer[0].tag == 0x30 else { return [] }
-        return TLV.parseAll(outer[0].value) ?? []
+        guard let outer = (try? TLV.parseAll(der)), outer.count == 1, outer[0].tag == 0x30 else { return [] }
+        return (try? TLV.parseAll(outer[0].value)) ?? []
     }
 
     /// The private part of PKCS#8 (RFC 5208): the OCTET STRING's content.
@@ -29,22 +30,22 @@ final class VirtualAppletImportTests: XCTestCase {
             let d = try XCTUnwrap(derValues(try privateKeyStructure(software)).first { $0.tag == 0x04 }?.value)
             XCTAssertEqual(d.count, size)
             var card = AppletDriver()
-            let command = TLV(0x06, d).encoded + TLV(0xAA, [0x01]).encoded
+            let command = TLV(tag: 0x06, value: d).encoded + TLV(tag: 0xAA, value: [0x01]).encoded
             XCTAssertEqual(card.transmit(ins: 0xFE, p1: alg, p2: 0x9D, data: command).sw, 0x6982, "needs the management key")
             XCTAssertEqual(try card.authenticateAdmin(), 0x9000)
             XCTAssertEqual(card.transmit(ins: 0xFE, p1: alg, p2: 0x9D, data: command).sw, 0x9000)
-            let meta = TLV.parseAll(card.send("00f7009d00").data)
+            let meta = (try? TLV.parseAll(card.send("00f7009d00").data))
             XCTAssertEqual(meta?.value(0x03), [2], "origin: imported")
-            XCTAssertEqual(meta?.value(0x04), TLV(0x86, software.publicKey.ecPoint!).encoded, "same public key")
+            XCTAssertEqual(meta?.value(0x04), TLV(tag: 0x86, value: software.publicKey.ecPoint!).encoded, "same public key")
             XCTAssertEqual(meta?.value(0x02)?.first, 1, "PIN policy never, as requested")
             let peer = try PrivateKey.generate(curve)
-            let template = TLV(0x7C, TLV(0x82, []).encoded + TLV(0x85, peer.publicKey.ecPoint!).encoded).encoded
+            let template = TLV(tag: 0x7C, value: TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x85, value: peer.publicKey.ecPoint!).encoded).encoded
             let r = card.transmit(ins: 0x87, p1: alg, p2: 0x9D, data: template)
             XCTAssertEqual(r.sw, 0x9000)
-            XCTAssertEqual(r.data, TLV(0x7C, TLV(0x82, try software.ecdh(with: peer.publicKey).bytes).encoded).encoded)
+            XCTAssertEqual(r.data, TLV(tag: 0x7C, value: TLV(tag: 0x82, value: try software.ecdh(with: peer.publicKey).bytes).encoded).encoded)
             // A zero scalar and a wrong length are refused.
-            XCTAssertEqual(card.transmit(ins: 0xFE, p1: alg, p2: 0x9D, data: TLV(0x06, [UInt8](repeating: 0, count: size)).encoded).sw, 0x6A80)
-            XCTAssertEqual(card.transmit(ins: 0xFE, p1: alg, p2: 0x9D, data: TLV(0x06, [1]).encoded).sw, 0x6A80)
+            XCTAssertEqual(card.transmit(ins: 0xFE, p1: alg, p2: 0x9D, data: TLV(tag: 0x06, value: [UInt8](repeating: 0, count: size)).encoded).sw, 0x6A80)
+            XCTAssertEqual(card.transmit(ins: 0xFE, p1: alg, p2: 0x9D, data: TLV(tag: 0x06, value: [1]).encoded).sw, 0x6A80)
         }
     }
 
@@ -55,7 +56,7 @@ final class VirtualAppletImportTests: XCTestCase {
         XCTAssertEqual(fields.count, 9)
         var command: [UInt8] = []
         for (tag, index) in [(UInt32(0x01), 4), (0x02, 5), (0x03, 6), (0x04, 7), (0x05, 8)] {
-            command += TLV(tag, unsigned(fields[index].value, size: 128)).encoded
+            command += TLV(tag: tag, value: unsigned(fields[index].value, size: 128)).encoded
         }
         var card = AppletDriver()
         XCTAssertEqual(try card.authenticateAdmin(), 0x9000)
@@ -63,11 +64,11 @@ final class VirtualAppletImportTests: XCTestCase {
         XCTAssertEqual(card.verify("123456"), 0x9000)
         let input = [0x00] + SecureRandom.bytes(count: 255)
         let r = card.transmit(ins: 0x87, p1: 0x07, p2: 0x9D,
-                              data: TLV(0x7C, TLV(0x82, []).encoded + TLV(0x81, input).encoded).encoded)
+                              data: TLV(tag: 0x7C, value: TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x81, value: input).encoded).encoded)
         XCTAssertEqual(r.sw, 0x9000)
-        XCTAssertEqual(r.data, TLV(0x7C, TLV(0x82, try software.rsaRawPrivate(input).bytes).encoded).encoded)
+        XCTAssertEqual(r.data, TLV(tag: 0x7C, value: TLV(tag: 0x82, value: try software.rsaRawPrivate(input).bytes).encoded).encoded)
         // Primes that are not primes of a 2048-bit key are refused.
-        let bad = TLV(0x01, [UInt8](repeating: 0xFF, count: 128)).encoded + TLV(0x02, [UInt8](repeating: 0xFF, count: 128)).encoded
+        let bad = TLV(tag: 0x01, value: [UInt8](repeating: 0xFF, count: 128)).encoded + TLV(tag: 0x02, value: [UInt8](repeating: 0xFF, count: 128)).encoded
         XCTAssertEqual(card.transmit(ins: 0xFE, p1: 0x07, p2: 0x9D, data: bad).sw, 0x6A80)
         XCTAssertEqual(card.transmit(ins: 0xFE, p1: 0x06, p2: 0x9D, data: command).sw, 0x6A86, "RSA-1024 not offered")
     }

@@ -1,3 +1,4 @@
+import ISO7816
 import TriadCrypto
 import XCTest
 @testable import VirtualPIV
@@ -65,11 +66,11 @@ struct AppletDriver {
         let encryptedWitness = Array(step1.data.suffix(cipher.blockSize))
         let witness = try cipher.decryptBlock(encryptedWitness, key: key)
         let challenge = SecureRandom.bytes(count: cipher.blockSize)
-        let inner = TLV(0x80, witness).encoded + TLV(0x81, challenge).encoded
+        let inner = TLV(tag: 0x80, value: witness).encoded + TLV(tag: 0x81, value: challenge).encoded
         let step2 = send([0x00, 0x87, alg, 0x9B] + [UInt8(inner.count + 2), 0x7C, UInt8(inner.count)] + inner)
         guard step2.sw == 0x9000 else { return step2.sw }
         let expected = try cipher.encryptBlock(challenge, key: key)
-        XCTAssertEqual(step2.data, TLV(0x7C, TLV(0x82, expected).encoded).encoded, "card proves it knows the key")
+        XCTAssertEqual(step2.data, TLV(tag: 0x7C, value: TLV(tag: 0x82, value: expected).encoded).encoded, "card proves it knows the key")
         return step2.sw
     }
 
@@ -83,7 +84,7 @@ struct AppletDriver {
     mutating func generate(slot: UInt8, alg: UInt8) throws -> PublicKey {
         let r = transmit(ins: 0x47, p1: 0x00, p2: slot, data: [0xAC, 0x03, 0x80, 0x01, alg])
         XCTAssertEqual(r.sw, 0x9000)
-        guard let outer = TLV.parseAll(r.data), outer.first?.tag == 0x7F49, let inner = TLV.parseAll(outer[0].value) else {
+        guard let outer = (try? TLV.parseAll(r.data)), outer.first?.tag == 0x7F49, let inner = (try? TLV.parseAll(outer[0].value)) else {
             throw MalformedGenerateResponse()
         }
         if let point = inner.value(0x86) {

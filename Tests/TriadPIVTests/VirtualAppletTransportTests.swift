@@ -1,3 +1,4 @@
+import ISO7816
 import TriadCrypto
 import XCTest
 @testable import VirtualPIV
@@ -10,7 +11,7 @@ final class VirtualAppletTransportTests: XCTestCase {
             let bytes = Hex.decode(aid.replacingOccurrences(of: " ", with: ""))!
             let r = card.send([0x00, 0xA4, 0x04, 0x00, UInt8(bytes.count)] + bytes + [0x00])
             XCTAssertEqual(r.sw, 0x9000, aid)
-            guard let t = TLV.parseAll(r.data), t.first?.tag == 0x61, let inner = TLV.parseAll(t[0].value) else {
+            guard let t = (try? TLV.parseAll(r.data)), t.first?.tag == 0x61, let inner = (try? TLV.parseAll(t[0].value)) else {
                 return XCTFail("no application property template for \(aid)")
             }
             XCTAssertEqual(inner.value(0x4F), DataObjects.pivAID)
@@ -66,8 +67,8 @@ final class VirtualAppletTransportTests: XCTestCase {
         var card = AppletDriver()
         XCTAssertEqual(try card.authenticateAdmin(), 0x9000)
         let certificate = [UInt8](repeating: 0x30, count: 1) + SecureRandom.bytes(count: 1200)
-        let content = TLV(0x70, certificate).encoded + TLV(0x71, [0]).encoded + TLV(0xFE, []).encoded
-        let put = TLV(0x5C, [0x5F, 0xC1, 0x0B]).encoded + TLV(0x53, content).encoded
+        let content = TLV(tag: 0x70, value: certificate).encoded + TLV(tag: 0x71, value: [0]).encoded + TLV(tag: 0xFE, value: []).encoded
+        let put = TLV(tag: 0x5C, value: [0x5F, 0xC1, 0x0B]).encoded + TLV(tag: 0x53, value: content).encoded
         XCTAssertEqual(card.transmit(ins: 0xDB, p1: 0x3F, p2: 0xFF, data: put).sw, 0x9000)
         // Read with GET RESPONSE chunks of at most 256 bytes each.
         var r = card.send("00cb3fff055c035fc10b00")
@@ -79,13 +80,13 @@ final class VirtualAppletTransportTests: XCTestCase {
             all += r.data
         }
         XCTAssertEqual(r.sw, 0x9000)
-        XCTAssertEqual(all, TLV(0x53, content).encoded)
+        XCTAssertEqual(all, TLV(tag: 0x53, value: content).encoded)
     }
 
     func testInterruptedChainHasNoEffect() throws {
         var card = AppletDriver()
         XCTAssertEqual(try card.authenticateAdmin(), 0x9000)
-        let put = TLV(0x5C, [0x5F, 0xC1, 0x0B]).encoded + TLV(0x53, [UInt8](repeating: 1, count: 300)).encoded
+        let put = TLV(tag: 0x5C, value: [0x5F, 0xC1, 0x0B]).encoded + TLV(tag: 0x53, value: [UInt8](repeating: 1, count: 300)).encoded
         XCTAssertEqual(card.send([0x10, 0xDB, 0x3F, 0xFF, 0xFF] + put.prefix(255)).sw, 0x9000)
         XCTAssertEqual(card.send("0020008000").sw, 0x63C3, "another command drops the chain")
         // The tail alone is not a valid PUT DATA, and the object was never written.

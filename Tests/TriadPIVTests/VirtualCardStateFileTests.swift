@@ -1,3 +1,4 @@
+import ISO7816
 import Foundation
 import TriadCrypto
 import XCTest
@@ -17,8 +18,8 @@ final class VirtualCardStateFileTests: XCTestCase {
         XCTAssertEqual(try card.authenticateAdmin(), 0x9000)
         let p256 = try card.generate(slot: 0x9D, alg: 0x11)
         let rsa = try card.generate(slot: 0x9A, alg: 0x07)
-        let cert = TLV(0x70, [0x30, 0x03, 1, 2, 3]).encoded + TLV(0x71, [0]).encoded + TLV(0xFE, []).encoded
-        XCTAssertEqual(card.transmit(ins: 0xDB, p1: 0x3F, p2: 0xFF, data: TLV(0x5C, [0x5F, 0xC1, 0x0B]).encoded + TLV(0x53, cert).encoded).sw, 0x9000)
+        let cert = TLV(tag: 0x70, value: [0x30, 0x03, 1, 2, 3]).encoded + TLV(tag: 0x71, value: [0]).encoded + TLV(tag: 0xFE, value: []).encoded
+        XCTAssertEqual(card.transmit(ins: 0xDB, p1: 0x3F, p2: 0xFF, data: TLV(tag: 0x5C, value: [0x5F, 0xC1, 0x0B]).encoded + TLV(tag: 0x53, value: cert).encoded).sw, 0x9000)
         let aes = SecureBytes.random(count: 32)
         XCTAssertEqual(card.send([0x00, 0xFF, 0xFF, 0xFF, 35, 0x0C, 0x9B, 32] + aes.bytes).sw, 0x9000)
         XCTAssertEqual(card.send([0x00, 0x24, 0x00, 0x80, 0x10] + AppletDriver.pinBlock("123456") + AppletDriver.pinBlock("24681357")).sw, 0x9000)
@@ -30,13 +31,13 @@ final class VirtualCardStateFileTests: XCTestCase {
         XCTAssertEqual(reloaded.send("0020008000").sw, 0x63C2, "the wrong try is remembered")
         XCTAssertEqual(reloaded.verify("24681357"), 0x9000)
         XCTAssertEqual(try reloaded.authenticateAdmin(.aes256, key: aes), 0x9000)
-        XCTAssertEqual(reloaded.send("00cb3fff055c035fc10b00").data, TLV(0x53, cert).encoded)
+        XCTAssertEqual(reloaded.send("00cb3fff055c035fc10b00").data, TLV(tag: 0x53, value: cert).encoded)
         XCTAssertEqual(reloaded.send("00cb3fff055c035fc10200").data, card.send("00cb3fff055c035fc10200").data, "same CHUID/GUID")
-        let meta = TLV.parseAll(reloaded.send("00f7009d00").data)
-        XCTAssertEqual(meta?.value(0x04), TLV(0x86, p256.ecPoint!).encoded, "same 9D key")
+        let meta = (try? TLV.parseAll(reloaded.send("00f7009d00").data))
+        XCTAssertEqual(meta?.value(0x04), TLV(tag: 0x86, value: p256.ecPoint!).encoded, "same 9D key")
         XCTAssertEqual(try reloaded.generate(slot: 0x9C, alg: 0x11).algorithm, .ecP256)
-        let rsaMeta = TLV.parseAll(reloaded.transmit(ins: 0xF7, p1: 0, p2: 0x9A, data: []).data)?.value(0x04)
-        XCTAssertEqual(TLV.parseAll(rsaMeta ?? [])?.value(0x81), rsa.rsaModulus)
+        let rsaMeta = (try? TLV.parseAll(reloaded.transmit(ins: 0xF7, p1: 0, p2: 0x9A, data: []).data))?.value(0x04)
+        XCTAssertEqual((try? TLV.parseAll(rsaMeta ?? []))?.value(0x81), rsa.rsaModulus)
     }
 
     func testBlockedStaysBlockedAcrossReloads() throws {

@@ -1,3 +1,4 @@
+import ISO7816
 import Foundation
 import XCTest
 import TriadCrypto
@@ -13,7 +14,7 @@ import VirtualPIV
 final class InProcessCard: CardTransport {
     var applet: VirtualPIVApplet
     init(serial: UInt32 = 999_000_777) { applet = VirtualPIVApplet(state: .blank(serial: serial)) }
-    func transmit(_ apdu: TriadPCSC.CommandAPDU) throws -> ResponseAPDU {
+    func transmit(_ apdu: CommandAPDU) throws -> ResponseAPDU {
         let r = applet.process(try apdu.encoded())
         return ResponseAPDU(data: Array(r.dropLast(2)), sw1: r[r.count - 2], sw2: r[r.count - 1])
     }

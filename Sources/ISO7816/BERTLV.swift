@@ -1,12 +1,15 @@
-/// A BER-TLV data object as PIV uses it (SP 800-73-4 Part 2 §3 and ISO/IEC 7816-4 §5.2):
-/// tags of 1–3 bytes, definite lengths in 1–4 bytes (`xx`, `81 xx`, `82 xx xx`, `83 xx xx xx`).
+/// A BER-TLV data object as ISO/IEC 7816-4 §5.2 defines it and PIV uses it (SP 800-73-4
+/// Part 1 §3.3, Part 2 §3): tags of 1–3 bytes, definite lengths in 1–4 bytes (`xx`,
+/// `81 xx`, `82 xx xx`, `83 xx xx xx`).
 ///
-/// Parsing is strict, because the bytes come from a card we do not trust: a length must fit
-/// in what is left, indefinite lengths and non-minimal tag continuations over 3 bytes are
-/// refused, and `parseAll` insists that the objects cover the input exactly.
+/// Parsing is strict, because the bytes come from a party we do not trust (a card, for the
+/// client; a client, for the card): a length must fit in what is left, indefinite lengths,
+/// 5-byte length forms and tags longer than 3 bytes are refused, and `parseAll` insists that
+/// the objects cover the input exactly.
 public struct TLV: Equatable, Sendable {
-    /// The tag with its class/constructed bits, e.g. `0x7C`, `0x7F49`, `0x5FC10B` is not a tag.
+    /// The tag with its class and constructed bits, as one number: `0x7C`, `0x7F49`, `0x5FC10B`.
     public var tag: UInt32
+    /// The value (contents octets).
     public var value: [UInt8]
 
     public init(tag: UInt32, value: [UInt8]) {
@@ -17,7 +20,8 @@ public struct TLV: Equatable, Sendable {
     /// Largest value length accepted; PIV objects are far smaller (a YubiKey stores ≤ 3 KB).
     public static let maximumLength = 65535
 
-    /// Parses a sequence of TLVs that must cover `bytes` exactly.
+    /// Parses a sequence of objects that must cover `bytes` exactly.
+    /// - Throws: `TLVError` naming what is wrong.
     public static func parseAll(_ bytes: [UInt8]) throws -> [TLV] {
         var out: [TLV] = []
         var i = 0
@@ -29,32 +33,8 @@ public struct TLV: Equatable, Sendable {
         return out
     }
 
-    /// Parses exactly one TLV that must span all of `bytes` and carry `tag`.
-    public static func parseSingle(_ bytes: [UInt8], tag expected: UInt32, context: String) throws -> TLV {
-        let all: [TLV]
-        do { all = try parseAll(bytes) } catch let error as TLVError { throw PIVError.malformedResponse("\(context): \(error)") }
-        guard all.count == 1 else {
-            throw PIVError.malformedResponse("\(context): expected one \(tagName(expected)) object, found \(all.count)")
-        }
-        guard all[0].tag == expected else {
-            throw PIVError.malformedResponse("\(context): expected tag \(tagName(expected)), found \(tagName(all[0].tag))")
-        }
-        return all[0]
-    }
-
-    /// Parses the children of a constructed value, refusing duplicate tags.
-    public static func children(of value: [UInt8], context: String) throws -> [UInt32: [UInt8]] {
-        let all: [TLV]
-        do { all = try parseAll(value) } catch let error as TLVError { throw PIVError.malformedResponse("\(context): \(error)") }
-        var map: [UInt32: [UInt8]] = [:]
-        for t in all {
-            guard map[t.tag] == nil else { throw PIVError.malformedResponse("\(context): tag \(tagName(t.tag)) appears twice") }
-            map[t.tag] = t.value
-        }
-        return map
-    }
-
-    static func parseOne(_ b: [UInt8], at start: Int) throws -> (TLV, Int) {
+    /// Parses one object at `start`; returns it and the offset just after it.
+    public static func parseOne(_ b: [UInt8], at start: Int) throws -> (TLV, Int) {
         var i = start
         guard i < b.count else { throw TLVError.truncated }
         var tag = UInt32(b[i])
@@ -89,17 +69,16 @@ public struct TLV: Equatable, Sendable {
     }
 
     /// The BER encoding of this object (minimal length form).
-    public var encoded: [UInt8] {
-        var out: [UInt8] = []
-        if tag > 0xFFFF { out.append(UInt8(tag >> 16)) }
-        if tag > 0xFF { out.append(UInt8((tag >> 8) & 0xFF)) }
-        out.append(UInt8(tag & 0xFF))
-        out.append(contentsOf: TLV.encodeLength(value.count))
-        out.append(contentsOf: value)
-        return out
+    public var encoded: [UInt8] { TLV.tagBytes(tag) + TLV.encodeLength(value.count) + value }
+
+    /// The tag's bytes: one, two or three.
+    public static func tagBytes(_ tag: UInt32) -> [UInt8] {
+        if tag > 0xFFFF { return [UInt8(tag >> 16), UInt8(tag >> 8 & 0xFF), UInt8(tag & 0xFF)] }
+        if tag > 0xFF { return [UInt8(tag >> 8), UInt8(tag & 0xFF)] }
+        return [UInt8(tag)]
     }
 
-    /// BER definite length: `xx`, `81 xx`, `82 xx xx`, `83 xx xx xx`.
+    /// BER definite length: `xx`, `81 xx`, `82 xx xx`, `83 xx xx xx` (ISO 7816-4 §5.2.2.2).
     public static func encodeLength(_ n: Int) -> [UInt8] {
         switch n {
         case ..<0x80: return [UInt8(n)]
@@ -109,18 +88,29 @@ public struct TLV: Equatable, Sendable {
         }
     }
 
-    static func tagName(_ t: UInt32) -> String {
+    /// A tag as the specifications print it: an even number of upper-case hex digits.
+    public static func tagName(_ t: UInt32) -> String {
         let s = String(t, radix: 16, uppercase: true)
         return s.count % 2 == 1 ? "0" + s : s
     }
 }
 
+extension Array where Element == TLV {
+    /// The value of the first object with `tag`, if any.
+    public func value(_ tag: UInt32) -> [UInt8]? { first(where: { $0.tag == tag })?.value }
+}
+
 /// Why bytes are not BER-TLV.
-public enum TLVError: Error, Equatable, CustomStringConvertible {
+public enum TLVError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The input ends inside a tag, a length or a value.
     case truncated
+    /// A tag of more than 3 bytes.
     case tagTooLong
+    /// The indefinite form `80` or a length of more than 3 bytes.
     case badLengthForm(UInt8)
+    /// A length above `TLV.maximumLength`.
     case tooLong(Int)
+    /// A length larger than what follows.
     case lengthBeyondData(length: Int, available: Int)
 
     public var description: String {
