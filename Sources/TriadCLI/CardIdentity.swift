@@ -4,7 +4,7 @@ import TriadPCSC
 import TriadPIV
 
 /// How a `piv:` identity gets its PIN and how careful it must be with the retry counter
-/// (CONTRACT.md, "Identities and certificates"; DESIGN.md §5).
+/// (docs/piv-client.md, "PIN policy").
 public struct PINOptions: Sendable {
     /// Read the PIN from this file descriptor instead of the terminal (`--pin-fd N`).
     public var pinFD: Int32?

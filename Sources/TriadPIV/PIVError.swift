@@ -121,8 +121,3 @@ extension PIVError: CustomStringConvertible {
         }
     }
 }
-
-func hex16(_ v: UInt16) -> String {
-    let s = String(v, radix: 16, uppercase: true)
-    return String(repeating: "0", count: max(0, 4 - s.count)) + s
-}

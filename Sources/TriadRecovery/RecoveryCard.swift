@@ -4,7 +4,7 @@ import TriadPCSC
 import TriadPIV
 
 /// What a recovery card says about itself without a PIN: serial, 9D certificate, PIN retry
-/// counter (research/ceremonies.md checklist 12: identify and log before the PIN).
+/// counter, so a card is identified (and logged) before anyone types its PIN.
 public struct CardIdentification: Equatable {
     public var serial: UInt32?
     public var certificate: Certificate

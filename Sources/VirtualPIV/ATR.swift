@@ -5,7 +5,7 @@
 /// `opensc-tool -a`, pcscd log and ATR parser shows this is a *software* card, and the
 /// check byte TCK. The ATR is deliberately absent from OpenSC's `piv_atrs` table and
 /// names no YubiKey, so OpenSC treats it as a plain PIV card with EC support
-/// (research/piv.md §3 "ATR choice": the jcardsim ATR `3B 80 80 01 01` disables EC).
+/// (OpenSC card-piv.c: the jcardsim ATR `3B 80 80 01 01` would disable EC).
 public enum ATR {
     public static let historicalBytes: [UInt8] = Array("Triad-SW".utf8)
 

@@ -6,7 +6,7 @@ extension VirtualPIVApplet {
     /// AID, the 9-byte right-truncated form (Part 1 §2.2) and ykpiv's 5-byte RID. PIV is
     /// the only application, so re-selecting it keeps the security status (Part 2 §3.1.1)
     /// and an unknown AID answers `6A82` leaving PIV selected and its state unchanged;
-    /// `9000` there would make OpenSC's MUSCLE driver claim the card (research/piv.md §1.2).
+    /// `9000` there would make OpenSC's MUSCLE driver claim the card (OpenSC card-muscle.c).
     mutating func select(_ apdu: CommandAPDU) -> Reply {
         guard apdu.p1 == 0x04 else { return .status(.incorrectP1P2) }
         let aid = apdu.data

@@ -32,7 +32,7 @@ extension VirtualPIVApplet {
 
     /// The content of the `7F49` public key template (Part 2 Table 10): RSA `81` modulus,
     /// `82` exponent; EC `86` uncompressed point. ykpiv's parser needs exactly this order
-    /// and, for EC, the one-byte outer length it produces (research/piv.md §1.2).
+    /// and, for EC, the one-byte outer length it produces (ykpiv util.c `ykpiv_util_generate_key`).
     static func publicKeyTemplate(_ key: PublicKey) -> [UInt8]? {
         switch key.algorithm {
         case let .rsa(bits):

@@ -2,7 +2,7 @@ import TriadCrypto
 import ISO7816
 
 /// The YubiKey PIV extensions yubico-piv-tool and ykcs11 use (ykpiv.h `YKPIV_INS_*`,
-/// research/piv.md §2): GET METADATA, SET MANAGEMENT KEY, RESET, SET PIN RETRIES,
+/// docs/virtual-card.md): GET METADATA, SET MANAGEMENT KEY, RESET, SET PIN RETRIES,
 /// IMPORT ASYMMETRIC KEY.
 /// GET VERSION and GET SERIAL are answered in `dispatch`.
 extension VirtualPIVApplet {

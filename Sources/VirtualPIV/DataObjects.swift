@@ -6,7 +6,7 @@ import ISO7816
 public enum DataObjects {
     /// PIV application identifier, full form (SP 800-73-4 Part 1 §2.2).
     public static let pivAID: [UInt8] = [0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00]
-    /// The NIST RID alone; ykpiv selects with this (research/piv.md §1.2).
+    /// The NIST RID alone; ykpiv selects with this (ykpiv.c `_ykpiv_select_application`).
     public static let pivRID: [UInt8] = [0xA0, 0x00, 0x00, 0x03, 0x08]
 
     public static let chuidTag: UInt32 = 0x5FC102
@@ -22,7 +22,7 @@ public enum DataObjects {
     /// Containers whose contact access rule is "PIN" (Part 1 Table 2): Cardholder
     /// Fingerprints, Printed Information, Facial Image, Iris Images, Pairing Code (the last
     /// is PIN-protected on YubiKeys). Before VERIFY they answer `6982`; OpenSC probes
-    /// `5FC109` to learn whether the PIN is verified (research/piv.md §3).
+    /// `5FC109` to learn whether the PIN is verified (OpenSC card-piv.c).
     public static let pinProtectedTags: Set<UInt32> = [0x5FC103, 0x5FC109, 0x5FC108, 0x5FC121, 0x5FC123]
 
     /// Tags PUT DATA may write: the 5FC1xx container range and YubiKey's 5FFFxx objects.

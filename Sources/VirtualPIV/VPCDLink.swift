@@ -2,7 +2,7 @@ import Foundation
 import TriadCrypto
 
 /// The link between the applet and pcscd through vsmartcard's vpcd reader driver
-/// (research/piv.md §5). vpcd listens on 127.0.0.1:35963 + slot; the card connects as a
+/// (docs/virtual-card.md, "vpcd, ports and readers"). vpcd listens on 127.0.0.1:35963 + slot; the card connects as a
 /// TCP client — connecting is "inserting the card", closing is "removing it".
 ///
 /// Framing: every message is a 2-byte big-endian length and that many bytes. A 1-byte

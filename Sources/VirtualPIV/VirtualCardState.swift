@@ -52,7 +52,7 @@ public struct VirtualCardState: Sendable {
     public static let defaultPIN: [UInt8] = Array("123456".utf8)
     public static let defaultPUK: [UInt8] = Array("12345678".utf8)
     /// The YubiKey default management key; 3TDEA, because yubico-piv-tool 2.2.0 (Debian 12)
-    /// always authenticates with algorithm `03` (research/piv.md §2).
+    /// always authenticates with algorithm `03` (docs/virtual-card.md, "Why the default management key is 3DES").
     public static let defaultManagementKey: [UInt8] = [
         1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
     ]

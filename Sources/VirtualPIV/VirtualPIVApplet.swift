@@ -10,7 +10,7 @@ public protocol CardStatePersistence {
 
 /// The PIV card application as a pure function of its state: raw command APDU in, raw
 /// response APDU (data ‖ SW1 SW2) out (NIST SP 800-73-4 Part 2 §3, plus the YubiKey
-/// extensions yubico-piv-tool relies on, research/piv.md §2).
+/// extensions yubico-piv-tool relies on, docs/virtual-card.md "What the card implements").
 ///
 /// Transport rules implemented here, once, for every instruction:
 /// - command chaining (CLA `10`): chunks are collected and answered `9000`; the chain is

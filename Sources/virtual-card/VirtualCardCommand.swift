@@ -3,7 +3,7 @@ import Foundation
 import VirtualPIV
 
 /// `virtual-card`: Triad's software PIV card, inserted into real pcscd through vsmartcard's
-/// vpcd driver. CONTRACT.md "virtual-card"; docs/virtual-card.md.
+/// vpcd driver (docs/virtual-card.md).
 struct VirtualCardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "virtual-card",
@@ -33,7 +33,7 @@ func printError(_ line: String) {
     FileHandle.standardError.write(Data("virtual-card: \(line)\n".utf8))
 }
 
-/// Exit codes per CONTRACT.md: 0 success (and --help), 1 refused or failed, 2 usage error.
+/// Exit codes: 0 success (and --help), 1 refused or failed, 2 usage error.
 @main
 enum Main {
     static func main() {

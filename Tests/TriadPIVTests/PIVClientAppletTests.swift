@@ -114,7 +114,7 @@ final class PIVClientAppletTests: XCTestCase {
         }
     }
 
-    /// DESIGN.md §5: SELECT, the counter check, VERIFY and GENERAL AUTHENTICATE of each key
+    /// docs/piv-client.md, "The transaction rule": SELECT, the counter check, VERIFY and GENERAL AUTHENTICATE of each key
     /// operation share one transaction, and the PIN is sent once per operation.
     func testEachKeyOperationIsOneTransactionWithItsOwnVerify() throws {
         let transport = AppletTransport()

@@ -6,7 +6,7 @@ import TriadPCSC
 
 /// Pulling the card (SIGKILL of `virtual-card run`) while key operations run: every
 /// operation either returns the complete, correct result or fails with `.cardRemoved` —
-/// never a hang (bounded by a timeout), a crash, or a partial or wrong result (brief 5d).
+/// never a hang (bounded by a timeout), a crash, or a partial or wrong result.
 final class PIVClientCardRemovalTests: XCTestCase {
     final class Outcome: @unchecked Sendable {
         var successes = 0

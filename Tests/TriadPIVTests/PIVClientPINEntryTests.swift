@@ -5,7 +5,7 @@ import TriadPCSC
 @testable import TriadCLI
 @testable import TriadPIV
 
-/// PIN entry from a pipe (`--pin-fd N`, brief 5f) and `CardIdentity.open` through pcscd.
+/// PIN entry from a pipe (`--pin-fd N`) and `CardIdentity.open` through pcscd.
 final class PIVClientPINEntryTests: XCTestCase {
     /// A pipe whose write end has `text` written and is closed; returns the read end.
     func pipe(_ text: String) throws -> Int32 {

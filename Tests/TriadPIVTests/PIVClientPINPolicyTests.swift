@@ -31,7 +31,7 @@ extension PIVTestCard {
     }
 }
 
-/// The PIN rules of DESIGN.md §5 against a card behind real pcscd (brief item 5c).
+/// The PIN rules of docs/piv-client.md ("PIN policy") against a card behind real pcscd.
 final class PIVClientPINPolicyTests: XCTestCase {
     static let right = SecureBytes(Array("123456".utf8))
     static let wrong = SecureBytes(Array("000000".utf8))
@@ -99,21 +99,29 @@ final class PIVClientPINPolicyTests: XCTestCase {
     }
 
     /// One PIN entry per run, however many key operations; each operation verifies again in
-    /// its own transaction (a reset between operations does not break the next one).
+    /// its own transaction (a reset between operations does not break the next one). The
+    /// reset is observed, not assumed: on our own connection the PIN counts as verified after
+    /// an operation, and no longer after the other program's reset.
     func testPINIsAskedOncePerRunAndVerifiedPerOperation() throws {
         let card = try PIVTestCard()
         try card.provision(.eccP384)
         var asked = 0
         let transport = try card.connect()
         let ops = try PIVKeyOperations(transport: transport) { _ in asked += 1; return Self.right }
+        let ours = PIVClient(transport: transport)
+        func statusOnOurConnection() throws -> PIVClient.PINStatus {
+            try transport.withTransaction { try ours.select(); return try ours.pinStatus() }
+        }
         for _ in 0..<3 {
             let peer = try PrivateKey.generate(.ecP384)
             XCTAssertTrue(try ops.ecdh(with: peer.publicKey) == peer.ecdh(with: ops.publicKey))
-            // Another program resets the card between two operations: the PIN state is gone,
-            // and the next operation still works because it verifies inside its transaction.
-            let other = try card.connect()
-            _ = try other.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x00, data: PIVIdentifiers.applicationID, le: 256))
-            _ = other // disconnected with SCARD_RESET_CARD when released
+            XCTAssertEqual(try statusOnOurConnection(), .verified, "9D keeps the PIN verified for the card session")
+            // Another program connects and disconnects with SCARD_RESET_CARD: the PIN state is
+            // gone, and the next operation still works because it verifies inside its transaction.
+            var other: PCSCCard? = try card.connect()
+            _ = try other?.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x00, data: PIVIdentifiers.applicationID, le: 256))
+            other = nil
+            XCTAssertEqual(try statusOnOurConnection(), .triesLeft(3), "the other program's reset cleared our verified PIN")
         }
         XCTAssertEqual(asked, 1)
         XCTAssertEqual(try card.pinStatus(), .triesLeft(3), "the card was reset after each operation, the counter untouched")

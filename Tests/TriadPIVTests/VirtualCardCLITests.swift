@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// `virtual-card` as a user types it: exit codes 0/1/2, messages, init rules (CONTRACT.md).
+/// `virtual-card` as a user types it: exit codes 0/1/2, messages, init rules (docs/virtual-card.md).
 final class VirtualCardCLITests: XCTestCase {
     var directory: URL!
     var binary: String { PCSCHarness.virtualCardExecutable.path }

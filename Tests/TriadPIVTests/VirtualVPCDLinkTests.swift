@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// The vpcd link of `virtual-card run` against a stand-in vpcd server written here from
-/// the protocol (research/piv.md §5): framing with the length and body in separate writes
+/// the protocol (docs/virtual-card.md, "vpcd, ports and readers"): framing with the length and body in separate writes
 /// (as Debian's vpcd 0.8 sends them), control bytes, reconnection, SIGTERM.
 final class VirtualVPCDLinkTests: XCTestCase {
     /// A listening socket on 127.0.0.1 at a free port, speaking vpcd's side.
