@@ -32,33 +32,6 @@ final class AppletTransport: CardTransport {
 }
 
 final class PIVClientAppletTests: XCTestCase {
-    func testAPDUEncodings() throws {
-        // ISO 7816-4 §5.1 cases 1–4, short and extended.
-        XCTAssertEqual(try CommandAPDU(ins: 0x20, p1: 0, p2: 0x80).encoded(), [0x00, 0x20, 0x00, 0x80])
-        XCTAssertEqual(try CommandAPDU(ins: 0xC0, p1: 0, p2: 0, le: 256).encoded(), [0x00, 0xC0, 0x00, 0x00, 0x00])
-        XCTAssertEqual(try CommandAPDU(ins: 0xCB, p1: 0x3F, p2: 0xFF, data: [0x5C, 0x01, 0x7E], le: 256).encoded(),
-                       [0x00, 0xCB, 0x3F, 0xFF, 0x03, 0x5C, 0x01, 0x7E, 0x00])
-        let long = [UInt8](repeating: 0xAB, count: 300)
-        XCTAssertEqual(try CommandAPDU(ins: 0xDB, p1: 0x3F, p2: 0xFF, data: long, le: 65536).encoded(),
-                       [0x00, 0xDB, 0x3F, 0xFF, 0x00, 0x01, 0x2C] + long + [0x00, 0x00])
-        XCTAssertThrowsError(try CommandAPDU(ins: 0, p1: 0, p2: 0, data: [UInt8](repeating: 0, count: 70000)).encoded())
-        XCTAssertNil(ResponseAPDU(raw: [0x90]))
-        XCTAssertEqual(ResponseAPDU(raw: [1, 2, 0x90, 0x00]), ResponseAPDU(data: [1, 2], sw: 0x9000))
-    }
-
-    func testTLVParsingIsStrict() throws {
-        XCTAssertEqual(try TLV.parseAll([0x7F, 0x49, 0x03, 0x86, 0x01, 0x04]), [TLV(tag: 0x7F49, value: [0x86, 0x01, 0x04])])
-        XCTAssertEqual(try TLV.parseAll([0x53, 0x81, 0x01, 0xAA]), [TLV(tag: 0x53, value: [0xAA])])
-        for bad: [UInt8] in [[0x53], [0x53, 0x02, 0x00], [0x53, 0x80], [0x53, 0x84, 0, 0, 0, 1, 0], [0x53, 0x82, 0x01],
-                             [0x5F], [0x5F, 0xC1, 0x82, 0x01, 0x00], [0x53, 0x83, 0xFF, 0xFF, 0xFF]] {
-            XCTAssertThrowsError(try TLV.parseAll(bad), "\(bad)")
-        }
-        for n in [0, 1, 127, 128, 255, 256, 65535, 65536] {
-            let t = TLV(tag: 0x70, value: [UInt8](repeating: 7, count: n))
-            XCTAssertEqual(n <= TLV.maximumLength ? try TLV.parseAll(t.encoded) : nil, n <= TLV.maximumLength ? [t] : nil)
-        }
-    }
-
     func testStatusWordsMapToTypedErrors() {
         XCTAssertEqual(PIVError.status(0x63C2, for: .verify), .pinIncorrect(triesLeft: 2))
         XCTAssertEqual(PIVError.status(0x6302, for: .verify), .pinIncorrect(triesLeft: 2))
