@@ -120,12 +120,19 @@ final class PIVClientAppletTests: XCTestCase {
         let client = PIVClient(transport: transport)
         try client.select()
         try client.authenticateManagementKey(SecureBytes(PIVIdentifiers.defaultManagementKey))
-        _ = try client.generateKeyPair(algorithm: .eccP256)
+        let cardKey = try client.generateKeyPair(algorithm: .eccP256)
         let other = try PrivateKey.generate(.ecP256)
         try client.writeCertificate(try Certificate.selfSigned(subject: "CN=other", key: other, days: 1))
         let ops = try PIVKeyOperations(transport: transport) { _ in SecureBytes(Array("123456".utf8)) }
         let wrapped = try PublicKeyWrap.wrap(SecureBytes.random(count: 32), to: ops.publicKey, label: [1])
         XCTAssertThrowsError(try PublicKeyWrap.unwrap(wrapped, with: ops, label: [1]))
+        // Control: with its own key's certificate the same card opens the same kind of wrap.
+        try client.select()
+        try client.authenticateManagementKey(SecureBytes(PIVIdentifiers.defaultManagementKey))
+        try client.writeCertificate(try Self.certificate(for: cardKey))
+        let matched = try PIVKeyOperations(transport: transport) { _ in SecureBytes(Array("123456".utf8)) }
+        let secret = SecureBytes.random(count: 32)
+        XCTAssertTrue(try PublicKeyWrap.unwrap(try PublicKeyWrap.wrap(secret, to: matched.publicKey, label: [1]), with: matched, label: [1]) == secret)
     }
 
     static func certificate(for publicKey: PublicKey) throws -> Certificate {

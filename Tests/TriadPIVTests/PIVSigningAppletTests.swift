@@ -115,7 +115,7 @@ final class PIVSigningAppletTests: XCTestCase {
                 let client = PIVClient(transport: transport)
                 try client.select()
                 try client.authenticateManagementKey(SecureBytes(PIVIdentifiers.defaultManagementKey))
-                _ = try client.generateKeyPair(slot: slot, algorithm: algorithm)
+                let cardKey = try client.generateKeyPair(slot: slot, algorithm: algorithm)
                 let other = try PrivateKey.generate(algorithm == .rsa2048 ? .rsa(bits: 2048) : algorithm == .eccP256 ? .ecP256 : .ecP384)
                 try client.writeCertificate(try Certificate.selfSigned(subject: "CN=other", key: other, days: 1), slot: slot)
                 let key = try PIVKeyOperations(transport: transport, slot: slot) { _ in Self.pin }
@@ -123,6 +123,14 @@ final class PIVSigningAppletTests: XCTestCase {
                     XCTAssertEqual($0 as? PIVError, .invalidSignature(slot: slot.rawValue))
                     XCTAssertTrue(String(describing: $0).contains("does not verify"), "\($0)")
                 }
+                // Control: the same card with its own key's certificate signs.
+                try client.select()
+                try client.authenticateManagementKey(SecureBytes(PIVIdentifiers.defaultManagementKey))
+                let own = try Certificate.issue(subject: "CN=own", publicKey: cardKey, issuer: Self.issuer.certificate,
+                                                issuerKey: Self.issuer.key, days: 1, keyUsage: "critical,digitalSignature")
+                try client.writeCertificate(own, slot: slot)
+                let matched = try PIVKeyOperations(transport: transport, slot: slot) { _ in Self.pin }
+                XCTAssertTrue(own.publicKey.verify(signature: try matched.sign([1, 2, 3]), for: [1, 2, 3]), "\(slot) \(algorithm)")
             }
         }
     }

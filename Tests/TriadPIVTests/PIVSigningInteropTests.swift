@@ -79,6 +79,32 @@ final class PIVSigningInteropTests: XCTestCase {
         XCTAssertEqual(verified, 12)
     }
 
+    /// The attack: someone with the (default) management key replaces the 9C certificate with
+    /// one for a key they hold, hoping Triad signs under that certificate. Triad produces no
+    /// signature at all; with the genuine certificate put back, it signs again.
+    func testAReplacedCertificateYieldsNoSignature() throws {
+        let card = try PIVTestCard()
+        let dir = card.directory
+        let R = PIVTestCard.reader
+        let pub = dir.appendingPathComponent("pub-9c.pem").path
+        try Tool.ok("yubico-piv-tool", ["-r", R, "-a", "generate", "-s", "9c", "-A", "ECCP256", "-o", pub])
+        let genuine = try Self.certify(pub, commonName: "custodian", as: "genuine.pem", in: dir)
+        let attackerKey = dir.appendingPathComponent("attacker.key").path, attackerPub = dir.appendingPathComponent("attacker.pub").path
+        try Tool.ok("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", attackerKey])
+        try Tool.ok("openssl", ["pkey", "-in", attackerKey, "-pubout", "-out", attackerPub])
+        let forged = try Self.certify(attackerPub, commonName: "custodian", as: "forged.pem", in: dir)
+        try Tool.ok("yubico-piv-tool", ["-r", R, "-a", "import-certificate", "-s", "9c", "-i", forged])
+
+        let key = try PIVKeyOperations.open(reader: R, slot: .signature) { _, _ in Self.pin }
+        XCTAssertEqual(key.publicKey, try PublicKey(pem: String(contentsOfFile: attackerPub, encoding: .utf8)))
+        XCTAssertThrowsError(try key.sign(Array("act 1 head".utf8))) { XCTAssertEqual($0 as? PIVError, .invalidSignature(slot: 0x9C)) }
+
+        try Tool.ok("yubico-piv-tool", ["-r", R, "-a", "import-certificate", "-s", "9c", "-i", genuine])
+        let restored = try PIVKeyOperations.open(reader: R, slot: .signature) { _, _ in Self.pin }
+        let signature = try restored.sign(Array("act 1 head".utf8))
+        XCTAssertTrue(try Self.opensslVerifies(signature, message: Array("act 1 head".utf8), scheme: .ecdsaSHA256, publicKeyPEM: pub, in: dir))
+    }
+
     // MARK: - (b) Triad provisions, yubico-piv-tool and pkcs11-tool sign
 
     func testKeysGeneratedByTriadSignThroughYubicoPIVToolAndOpenSC() throws {
