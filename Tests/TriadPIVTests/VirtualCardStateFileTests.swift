@@ -40,6 +40,39 @@ final class VirtualCardStateFileTests: XCTestCase {
         XCTAssertEqual((try? TLV.parseAll(rsaMeta ?? []))?.value(0x81), rsa.rsaModulus)
     }
 
+    /// The signing slots across a restart: 9C and 9E keys and their certificate objects
+    /// (5FC10A, 5FC101) come back, 9C still wants a VERIFY per signature and 9E none.
+    func testSigningKeysAndCertificatesSurviveAReload() throws {
+        let file = CardStateFile(path: directory.appendingPathComponent("card.state").path)
+        try file.save(.blank(serial: 999_123_457))
+        var card = AppletDriver(state: try file.load(), persistence: file)
+        XCTAssertEqual(try card.authenticateAdmin(), 0x9000)
+        let k9c = try card.generate(slot: 0x9C, alg: 0x14)
+        let k9e = try card.generate(slot: 0x9E, alg: 0x11)
+        let objects: [[UInt8]: [UInt8]] = [[0x5F, 0xC1, 0x0A]: [0x70, 0x03, 0x30, 0x01, 0x0C], [0x5F, 0xC1, 0x01]: [0x70, 0x03, 0x30, 0x01, 0x0E]]
+        for (tag, content) in objects {
+            XCTAssertEqual(card.transmit(ins: 0xDB, p1: 0x3F, p2: 0xFF, data: TLV(tag: 0x5C, value: tag).encoded + TLV(tag: 0x53, value: content).encoded).sw, 0x9000)
+        }
+
+        var reloaded = AppletDriver(state: try file.load(), persistence: file)
+        for (tag, content) in objects {
+            XCTAssertEqual(reloaded.transmit(ins: 0xCB, p1: 0x3F, p2: 0xFF, data: TLV(tag: 0x5C, value: tag).encoded).data, TLV(tag: 0x53, value: content).encoded)
+        }
+        func sign(_ slot: UInt8, _ alg: UInt8, _ digest: [UInt8]) -> [UInt8]? {
+            let r = reloaded.transmit(ins: 0x87, p1: alg, p2: slot, data: TLV(tag: 0x7C, value: TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x81, value: digest).encoded).encoded)
+            guard r.sw == 0x9000 else { return nil }
+            return (try? TLV.parseAll((try? TLV.parseAll(r.data))?.value(0x7C) ?? []))?.value(0x82)
+        }
+        let message = Array("after a restart".utf8)
+        let s9e = try XCTUnwrap(sign(0x9E, 0x11, SignatureScheme.ecdsaSHA256.digest(message)), "9E signs without a PIN")
+        XCTAssertTrue(k9e.verify(signature: s9e, for: message))
+        XCTAssertNil(sign(0x9C, 0x14, SignatureScheme.ecdsaSHA384.digest(message)), "9C needs the PIN")
+        XCTAssertEqual(reloaded.verify("123456"), 0x9000)
+        let s9c = try XCTUnwrap(sign(0x9C, 0x14, SignatureScheme.ecdsaSHA384.digest(message)))
+        XCTAssertTrue(k9c.verify(signature: s9c, for: message), "the same 9C key, P-384 with SHA-384")
+        XCTAssertNil(sign(0x9C, 0x14, SignatureScheme.ecdsaSHA384.digest(message)), "one signature per VERIFY")
+    }
+
     func testBlockedStaysBlockedAcrossReloads() throws {
         let file = CardStateFile(path: directory.appendingPathComponent("card.state").path)
         try file.save(.blank(serial: 999_000_001))
