@@ -179,6 +179,38 @@ final class PCSCVirtualCardTests: XCTestCase {
         }
     }
 
+    /// The one reader selection: matching by part of the name (any case), empty readers
+    /// skipped, the caller's check deciding, and each failure naming its reader.
+    func testCardReaderPicksTheFirstAcceptedCardAndNamesItsReader() throws {
+        let card = try PIVTestCard()
+        let transport = try CardReader.connect(matching: "pcd 00 01")
+        XCTAssertEqual(transport.reader, PIVTestCard.reader)
+        XCTAssertEqual(try transport.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x00, data: PIVIdentifiers.applicationID, le: 256)).sw, 0x9000)
+        if try !PCSCContext().state(of: "Virtual PCD 00 00").isCardPresent {
+            XCTAssertEqual(try CardReader.connect(matching: "VIRTUAL PCD").reader, PIVTestCard.reader, "the empty reader 00 00 is skipped")
+            XCTAssertEqual(try CardReader.connect(matching: nil).reader, PIVTestCard.reader, "no text: any reader")
+        }
+        struct NotThisOne: Error {}
+        XCTAssertThrowsError(try CardReader.open(matching: "pcd 00 01") { _ in throw NotThisOne() }) { error in
+            guard case CardSelectionError.refused(let reader, let why) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(reader, PIVTestCard.reader)
+            XCTAssertTrue(why is NotThisOne)
+        }
+        XCTAssertThrowsError(try CardReader.connect(matching: "no such reader")) { error in
+            guard case CardSelectionError.noMatchingReader(let wanted, let available) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(wanted, "no such reader")
+            XCTAssertTrue(available.contains(PIVTestCard.reader))
+            XCTAssertTrue(String(describing: error).contains(PIVTestCard.reader), "lists the readers present")
+        }
+        card.remove(kill: false)
+        try PIVTestCard.waitUntilReaderEmpty()
+        XCTAssertThrowsError(try CardReader.connect(matching: "pcd 00 01")) { error in
+            guard case CardSelectionError.noCard(let reader) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(reader, PIVTestCard.reader)
+            XCTAssertTrue(String(describing: error).contains("insert the card"))
+        }
+    }
+
     /// A card pulled while we hold a handle gives SCARD_W_REMOVED_CARD (or a reader error),
     /// mapped to `.cardRemoved` — not a hang and not a crash.
     func testRemovedCardIsATypedError() throws {
