@@ -12,6 +12,7 @@ public struct TLV: Equatable, Sendable {
     /// The value (contents octets).
     public var value: [UInt8]
 
+    /// An object with `tag` (its bytes as one number) and `value`.
     public init(tag: UInt32, value: [UInt8]) {
         self.tag = tag
         self.value = value
@@ -113,6 +114,7 @@ public enum TLVError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A length larger than what follows.
     case lengthBeyondData(length: Int, available: Int)
 
+    /// What is wrong, in a few words.
     public var description: String {
         switch self {
         case .truncated: return "TLV truncated"

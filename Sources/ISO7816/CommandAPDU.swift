@@ -22,6 +22,7 @@ public struct CommandAPDU: Equatable, Sendable {
     /// where 256 (short) or 65536 (extended) encode as `00` / `00 00`.
     public var le: Int?
 
+    /// A command; CLA `00`, no data and no Le unless given.
     public init(cla: UInt8 = 0x00, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8] = [], le: Int? = nil) {
         self.cla = cla
         self.ins = ins

@@ -5,11 +5,13 @@ public struct ResponseAPDU: Equatable, Sendable {
     /// SW1‖SW2.
     public var sw: StatusWord
 
+    /// A response with `data` (none by default) and the status word `sw`.
     public init(data: [UInt8] = [], sw: StatusWord) {
         self.data = data
         self.sw = sw
     }
 
+    /// A response with `data` and the status bytes SW1, SW2.
     public init(data: [UInt8], sw1: UInt8, sw2: UInt8) {
         self.init(data: data, sw: StatusWord(sw1: sw1, sw2: sw2))
     }

@@ -5,10 +5,14 @@
 /// `UInt16`, so `r.sw == 0x9000` and `case 0x63C1...0x63CF` read as the specifications print
 /// them.
 public struct StatusWord: RawRepresentable, Hashable, Comparable, Sendable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+    /// SW1‖SW2 as one number, e.g. `0x9000`.
     public var rawValue: UInt16
 
+    /// The status word with this value.
     public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// `0x6A82` written where a status word is expected.
     public init(integerLiteral value: UInt16) { rawValue = value }
+    /// The status word of the two bytes as they arrive.
     public init(sw1: UInt8, sw2: UInt8) { rawValue = UInt16(sw1) << 8 | UInt16(sw2) }
 
     /// The first status byte.
@@ -24,6 +28,7 @@ public struct StatusWord: RawRepresentable, Hashable, Comparable, Sendable, Expr
         return String(repeating: "0", count: max(0, 4 - s.count)) + s
     }
 
+    /// Numeric order, so ranges such as `0x63C1...0x63CF` work.
     public static func < (lhs: StatusWord, rhs: StatusWord) -> Bool { lhs.rawValue < rhs.rawValue }
 
     // MARK: Normal processing (ISO 7816-4 Table 5)

@@ -10,6 +10,7 @@ public struct PINOptions: Sendable {
     public var pinFD: Int32?
     /// Spend the last remaining PIN try (`--allow-last-pin-try`); refused otherwise.
     public var allowLastPinTry: Bool
+    /// Options as the command line gave them; the terminal and no last try by default.
     public init(pinFD: Int32? = nil, allowLastPinTry: Bool = false) {
         self.pinFD = pinFD
         self.allowLastPinTry = allowLastPinTry
@@ -77,6 +78,7 @@ public enum CardIdentityError: Error, CustomStringConvertible {
         }
     }
 
+    /// One sentence naming the reader and what to do.
     public var description: String {
         switch self {
         case .pcsc(let e): return "piv: cannot reach the smartcard service: \(e)"

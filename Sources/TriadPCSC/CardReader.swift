@@ -89,6 +89,7 @@ public enum CardSelectionError: Error, CustomStringConvertible {
         }
     }
 
+    /// One sentence naming the reader(s) and what to do.
     public var description: String {
         switch self {
         case .service(let e): return "cannot reach the smartcard service: \(e)"

@@ -10,6 +10,7 @@ import ISO7816
 public final class PCSCCard: CardTransport, @unchecked Sendable {
     /// Keeps the context alive as long as the card handle.
     public let context: PCSCContext
+    /// The PC/SC name of the reader holding the card.
     public let reader: String
     let handle: SCARDHANDLE
     private(set) var activeProtocol: DWORD

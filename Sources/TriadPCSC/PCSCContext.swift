@@ -46,11 +46,15 @@ public final class PCSCContext: @unchecked Sendable {
 
     /// What a reader reports right now (`SCardGetStatusChange` with `SCARD_STATE_UNAWARE`).
     public struct ReaderState: Equatable, Sendable {
+        /// The reader this state is about.
         public let reader: String
         /// `SCARD_STATE_*` flags, lower 16 bits only (the upper ones count events).
         public let flags: UInt32
+        /// The card's Answer-To-Reset, empty without a card.
         public let atr: [UInt8]
+        /// A card is in the reader and answers (present, not mute).
         public var isCardPresent: Bool { flags & UInt32(SCARD_STATE_PRESENT) != 0 && flags & UInt32(SCARD_STATE_MUTE) == 0 }
+        /// Another program holds the card exclusively.
         public var isExclusive: Bool { flags & UInt32(SCARD_STATE_EXCLUSIVE) != 0 }
     }
 

@@ -35,6 +35,7 @@ public struct PCSCError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The pcsc-lite function that returned it.
     public let function: String
 
+    /// The error `code` returned by the pcsc-lite `function`.
     public init(code: Int, function: String) {
         self.code = code
         self.function = function
@@ -43,6 +44,7 @@ public struct PCSCError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The `SCARD_*` name of `code`, or its hex value when unknown.
     public var name: String { PCSCError.names[UInt32(truncatingIfNeeded: code)] ?? "0x" + String(UInt32(truncatingIfNeeded: code), radix: 16, uppercase: true) }
 
+    /// The situation `code` stands for.
     public var kind: Kind {
         switch UInt32(truncatingIfNeeded: code) {
         case 0x8010_001D, 0x8010_001E: return .noService
@@ -56,6 +58,7 @@ public struct PCSCError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The function, the `SCARD_*` name and what to do.
     public var description: String {
         switch kind {
         case .noService: return "\(function) failed: \(name): pcscd is not running; start it (systemctl start pcscd)"

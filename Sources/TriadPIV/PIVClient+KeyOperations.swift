@@ -84,6 +84,7 @@ extension PIVClient {
 }
 
 extension PIVAlgorithm: CustomStringConvertible {
+    /// The name SP 800-78-4 uses, e.g. "ECC P-256".
     public var description: String {
         switch self {
         case .rsa2048: return "RSA-2048"

@@ -10,9 +10,11 @@ import ISO7816
 /// reset, so callers that need "VERIFY then use the key" wrap both in
 /// `transport.withTransaction` (see `PIVKeyOperations`).
 public final class PIVClient {
+    /// The card the commands go to.
     public let transport: CardTransport
     let exchange: APDUExchange
 
+    /// A client for the card behind `transport`; sends nothing until a command is called.
     public init(transport: CardTransport) {
         self.transport = transport
         self.exchange = APDUExchange(transport: transport)

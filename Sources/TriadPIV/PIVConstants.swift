@@ -103,6 +103,7 @@ public enum ManagementKeyAlgorithm: UInt8, Sendable, CaseIterable {
     case aes192 = 0x0A
     case aes256 = 0x0C
 
+    /// Bytes of the management key for this algorithm.
     public var keyLength: Int {
         switch self {
         case .tripleDES: return 24

@@ -26,11 +26,15 @@ import TriadPCSC
 /// card whose key does not match its certificate, or a faulty RSA computation, never yields a
 /// signature (`PIVError.invalidSignature`).
 public final class PIVKeyOperations: PrivateKeyOperations, SigningKeyOperations {
+    /// The key that checks this slot's signatures and receives its wraps: the certificate's.
     public let publicKey: PublicKey
     /// The certificate read from the slot; its public key is the card key's.
     public let certificate: Certificate
+    /// The slot the key is in.
     public let slot: PIVSlot
+    /// The key's algorithm, from the certificate.
     public let algorithm: PIVAlgorithm
+    /// Whether the last PIN try may be spent (`--allow-last-pin-try`).
     public let allowLastPinTry: Bool
     let client: PIVClient
     /// Asks a person (or reads `--pin-fd`) for the PIN; gets the tries left (`nil` when the

@@ -6,11 +6,16 @@ import TriadPIV
 /// What a recovery card says about itself without a PIN: serial, 9D certificate, PIN retry
 /// counter, so a card is identified (and logged) before anyone types its PIN.
 public struct CardIdentification: Equatable {
+    /// The card's serial (GET SERIAL), nil when it has none.
     public var serial: UInt32?
+    /// The certificate in slot 9D.
     public var certificate: Certificate
+    /// PIN tries left; nil when the PIN is already verified in this card session.
     public var pinTriesLeft: Int?
+    /// The PIN retry counter is at 0.
     public var pinBlocked: Bool
 
+    /// SHA-256 of the certificate, in hex, as the enrolment record lists it.
     public var certificateFingerprint: String { Hex.encode(certificate.fingerprint) }
 }
 
@@ -18,11 +23,13 @@ public struct CardIdentification: Equatable {
 /// unit tests): enrolment, identification, PIN change, and the card as the key that
 /// opens the escrow blob.
 public enum RecoveryCard {
+    /// The PIN and PUK of a new card (YubiKey defaults).
     public static let defaultPIN = SecureBytes(Array("123456".utf8))
     public static let defaultPUK = SecureBytes(Array("12345678".utf8))
     /// The well-known default 3TDEA management key of a new PIV card (YubiKey default).
     public static let defaultManagementKey = SecureBytes([1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8])
 
+    /// What enrolment produced: the card's serial and the certificate written to 9D.
     public struct Enrolment {
         public var serial: UInt32?
         public var certificate: Certificate
@@ -94,6 +101,7 @@ public enum RecoveryCard {
         return id
     }
 
+    /// Checks an identification against the record: enrolled certificate, its serial, PIN not blocked.
     public static func check(_ id: CardIdentification, against record: EnrolmentRecord) throws {
         guard let enrolled = record.card(withFingerprint: id.certificate.fingerprint) else {
             throw RecoveryError.cardNotEnrolled(certificateFingerprint: id.certificateFingerprint)

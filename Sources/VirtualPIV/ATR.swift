@@ -7,8 +7,10 @@
 /// names no YubiKey, so OpenSC treats it as a plain PIV card with EC support
 /// (OpenSC card-piv.c: the jcardsim ATR `3B 80 80 01 01` would disable EC).
 public enum ATR {
+    /// "Triad-SW": what every ATR parser shows of this card.
     public static let historicalBytes: [UInt8] = Array("Triad-SW".utf8)
 
+    /// The whole ATR with its check byte.
     public static let bytes: [UInt8] = {
         var atr: [UInt8] = [0x3B, 0x80 | UInt8(historicalBytes.count), 0x01] + historicalBytes
         let tck = atr.dropFirst().reduce(0, ^)

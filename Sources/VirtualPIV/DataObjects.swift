@@ -9,6 +9,7 @@ public enum DataObjects {
     /// The NIST RID alone; ykpiv selects with this (ykpiv.c `_ykpiv_select_application`).
     public static let pivRID: [UInt8] = [0xA0, 0x00, 0x00, 0x03, 0x08]
 
+    /// Tags of the data objects the card creates or answers itself (SP 800-73-4 Part 1 Table 3).
     public static let chuidTag: UInt32 = 0x5FC102
     public static let cccTag: UInt32 = 0x5FC107
     public static let keyHistoryTag: UInt32 = 0x5FC10C

@@ -12,7 +12,9 @@ import TriadCrypto
 /// never produces one. Debian's vpcd sends the length and body in separate writes, so
 /// both are read with loops until complete.
 public final class VPCDLink {
+    /// The vpcd TCP port this card connects to (35963 + reader slot).
     public let port: UInt16
+    /// The card itself.
     public private(set) var applet: VirtualPIVApplet
     let log: (String) -> Void
     let trace: Bool

@@ -21,25 +21,31 @@ public struct VirtualCardState: Sendable {
         public var pinPolicy: UInt8
         public var touchPolicy: UInt8
 
+        /// A slot key; policies 0 mean "the slot's default".
         public init(algorithm: UInt8, pkcs8: SecureBytes, origin: UInt8, pinPolicy: UInt8 = 0, touchPolicy: UInt8 = 0) {
             self.algorithm = algorithm; self.pkcs8 = pkcs8; self.origin = origin
             self.pinPolicy = pinPolicy; self.touchPolicy = touchPolicy
         }
     }
 
+    /// The serial number GET SERIAL answers (in `serialRange` for software cards).
     public var serial: UInt32
     /// The card's GUID (CHUID tag `34`), random per card.
     public var guid: [UInt8]
     /// Salt for the PIN/PUK digests.
     public var secretSalt: [UInt8]
+    /// HMAC-SHA256 digests of the padded PIN and PUK under `secretSalt`.
     public var pinDigest: [UInt8]
     public var pukDigest: [UInt8]
+    /// Retry counters: the configured number of tries and the tries left, for PIN and PUK.
     public var pinRetries: Int
     public var pinTriesLeft: Int
     public var pukRetries: Int
     public var pukTriesLeft: Int
+    /// Whether PIN and PUK are still the defaults (GET METADATA reports it).
     public var pinIsDefault: Bool
     public var pukIsDefault: Bool
+    /// The management key (9B), its cipher, and whether it is still the default.
     public var managementAlgorithm: BlockCipher
     public var managementKey: SecureBytes
     public var managementKeyIsDefault: Bool
@@ -56,6 +62,7 @@ public struct VirtualCardState: Sendable {
     public static let defaultManagementKey: [UInt8] = [
         1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
     ]
+    /// Tries for PIN and PUK on a new card.
     public static let defaultRetries = 3
 
     /// Serial numbers of software cards: 999 000 000 – 999 999 999, far above any YubiKey
@@ -102,6 +109,7 @@ public struct VirtualCardState: Sendable {
         HMACSHA256.isValid(pinDigest, for: Array("PIN".utf8) + padded, key: SecureBytes(secretSalt))
     }
 
+    /// Constant-time comparison of a presented 8-byte PUK with the stored digest.
     public func pukMatches(_ padded: [UInt8]) -> Bool {
         HMACSHA256.isValid(pukDigest, for: Array("PUK".utf8) + padded, key: SecureBytes(secretSalt))
     }

@@ -20,6 +20,7 @@ public protocol CardStatePersistence {
 ///   GET RESPONSE after `61xx`; any other command discards what is pending;
 /// - power off and reset clear every security status (ISO 7816-3 cold/warm reset).
 public struct VirtualPIVApplet {
+    /// The persistent state as of the last command.
     public private(set) var state: VirtualCardState
     var persistence: (any CardStatePersistence)?
 
