@@ -63,13 +63,18 @@ let package = Package(
         // Benchmarks are not products: the format alone, timed by scripts/bench (docs/performance.md).
         .executableTarget(name: "triad-format-bench", dependencies: ["TriadFormat", "TriadCrypto"],
                           path: "Tests/Benchmarks/FormatBench"),
-        .testTarget(name: "TriadCryptoTests", dependencies: ["TriadCrypto"]),
-        .testTarget(name: "TriadFormatTests", dependencies: ["TriadFormat", "TriadCrypto"]),
-        .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadCLI", "TriadFormat", "TriadCrypto"]),
-        .testTarget(name: "TriadPIVTests", dependencies: ["ISO7816", "TriadPIV", "VirtualPIV", "TriadPCSC", "TriadCLI", "TriadCrypto", "TriadFormat"]),
-        .testTarget(name: "TriadCeremonyTests", dependencies: ["TriadCeremony", "TriadJournal", "TriadCrypto"]),
-        .testTarget(name: "TriadMountTests", dependencies: ["TriadMount", "TriadZone", "TriadFormat", "TriadCrypto"]),
-        .testTarget(name: "TriadRecoveryTests", dependencies: ["ISO7816", "TriadRecovery", "TriadCeremony", "TriadZone", "TriadPIV", "VirtualPIV", "TriadCLI", "TriadFormat", "TriadCrypto"]),
+
+        // Test support shared by every test target (docs/testing.md): running the built binaries,
+        // PKI made with stock openssl, seeded data, the virtual-card harness. Test targets only.
+        .target(name: "TriadTestSupport", path: "Tests/TriadTestSupport"),
+        .testTarget(name: "TriadTestSupportTests", dependencies: ["TriadTestSupport"]),
+        .testTarget(name: "TriadCryptoTests", dependencies: ["TriadCrypto", "TriadTestSupport"]),
+        .testTarget(name: "TriadFormatTests", dependencies: ["TriadFormat", "TriadCrypto", "TriadTestSupport"]),
+        .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadCLI", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
+        .testTarget(name: "TriadPIVTests", dependencies: ["ISO7816", "TriadPIV", "VirtualPIV", "TriadPCSC", "TriadCLI", "TriadCrypto", "TriadFormat", "TriadTestSupport"]),
+        .testTarget(name: "TriadCeremonyTests", dependencies: ["TriadCeremony", "TriadJournal", "TriadCrypto", "TriadTestSupport"]),
+        .testTarget(name: "TriadMountTests", dependencies: ["TriadMount", "TriadZone", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
+        .testTarget(name: "TriadRecoveryTests", dependencies: ["ISO7816", "TriadRecovery", "TriadCeremony", "TriadZone", "TriadPIV", "VirtualPIV", "TriadCLI", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

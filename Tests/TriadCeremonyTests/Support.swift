@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import TriadCeremony
 import TriadJournal
+import TriadTestSupport
 
 /// Paths and helpers shared by the ceremony tests.
 enum Support {
@@ -11,14 +12,7 @@ enum Support {
     static var testScript: String { ceremonies.appendingPathComponent("test-keyless.yaml").path }
 
     /// The `ceremony` executable next to the test bundle.
-    static var binary: String {
-        let candidates = [Bundle.main.bundleURL] + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
-        for dir in candidates {
-            let path = dir.appendingPathComponent("ceremony").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return root.appendingPathComponent(".build/debug/ceremony").path
-    }
+    static var binary: String { Products.ceremony }
 
     static func tempDir(_ name: String = #function) throws -> String {
         let dir = FileManager.default.temporaryDirectory
@@ -89,18 +83,10 @@ enum Support {
     /// Runs the `ceremony` binary; returns exit status, stdout, stderr.
     @discardableResult
     static func cli(_ arguments: [String], cwd: String? = nil, stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = arguments
-        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out; p.standardError = err; p.standardInput = inp
-        try p.run()
-        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? inp.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        var command = Command(binary, arguments, stdin: Data((stdin ?? "").utf8))
+        command.directory = cwd
+        let r = try command.run()
+        return (r.status, r.out, r.err)
     }
 }
 

@@ -1,29 +1,18 @@
 import Foundation
 import XCTest
+import TriadTestSupport
 
 /// Runs stock command-line tools (openssl) so that tests compare Triad with an independent
 /// implementation rather than with itself.
 enum Shell {
     @discardableResult
     static func run(_ arguments: [String], stdin: [UInt8]? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe(), input = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin)) }
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            XCTFail("\(arguments.joined(separator: " ")) failed: \(String(decoding: err, as: UTF8.self))", file: file, line: line)
-            throw CocoaError(.executableLoad)
+        let result = try Command(arguments[0], Array(arguments.dropFirst()), stdin: stdin.map { Data($0) }).run()
+        guard result.succeeded else {
+            XCTFail("\(arguments.joined(separator: " ")) failed: \(result.err)", file: file, line: line)
+            throw TestSupportError.toolFailed(result)
         }
-        return Array(out)
+        return Array(result.stdout)
     }
 
     static func temporaryDirectory() throws -> URL {
@@ -32,17 +21,10 @@ enum Shell {
         return url
     }
 
-    /// A key and self-signed certificate made by stock `openssl`, as CONTRACT.md requires.
+    /// A key and self-signed certificate made by stock `openssl req -x509` (TriadTestSupport's TestPKI).
     static func makeKey(_ spec: String, in dir: URL, name: String) throws -> (key: String, cert: String) {
-        let key = dir.appendingPathComponent("\(name).key").path
-        let cert = dir.appendingPathComponent("\(name).crt").path
-        switch spec {
-        case "p256": try run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
-        case "p384": try run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", key])
-        default: try run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:\(spec.dropFirst(3))", "-out", key])
-        }
-        try run(["openssl", "req", "-x509", "-new", "-key", key, "-subj", "/CN=\(name)/O=Test Hospital", "-days", "30", "-out", cert])
-        return (key, cert)
+        let made = try TestPKI(directory: dir.path).make(name, spec)
+        return (made.key, made.cert)
     }
 }
 

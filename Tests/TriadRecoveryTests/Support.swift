@@ -4,6 +4,7 @@ import TriadCrypto
 import TriadPCSC
 import TriadPIV
 import TriadRecovery
+import TriadTestSupport
 
 /// Result of a child process.
 struct Run {
@@ -15,100 +16,44 @@ struct Run {
 /// Runs an executable; `input` goes to its stdin (PINs, with `--pin-fd 0`).
 @discardableResult
 func runProcess(_ path: String, _ args: [String], input: String = "", environment: [String: String]? = nil) -> Run {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    if let environment { p.environment = environment }
-    let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
-    p.standardInput = inPipe; p.standardOutput = outPipe; p.standardError = errPipe
-    final class Box: @unchecked Sendable { var data = Data() }
-    let out = Box(), err = Box()
-    let group = DispatchGroup()
-    group.enter(); DispatchQueue.global().async { out.data = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    group.enter(); DispatchQueue.global().async { err.data = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    do { try p.run() } catch { return Run(status: -1, stdout: "", stderr: "\(error)") }
-    inPipe.fileHandleForWriting.write(Data(input.utf8))
-    try? inPipe.fileHandleForWriting.close()
-    p.waitUntilExit()
-    group.wait()
-    return Run(status: p.terminationStatus, stdout: String(decoding: out.data, as: UTF8.self), stderr: String(decoding: err.data, as: UTF8.self))
+    do {
+        let r = try Command(path, args, stdin: Data(input.utf8), environment: environment).run()
+        return Run(status: r.status, stdout: r.out, stderr: r.err)
+    } catch {
+        return Run(status: -1, stdout: "", stderr: "\(error)")
+    }
 }
 
 /// Build products (zone, ceremony, virtual-card) sit beside the test runner.
-func product(_ name: String) -> String {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    let dirs = [URL(fileURLWithPath: exe).deletingLastPathComponent(), URL(fileURLWithPath: exe).deletingLastPathComponent().deletingLastPathComponent()]
-    for d in dirs where FileManager.default.isExecutableFile(atPath: d.appendingPathComponent(name).path) {
-        return d.appendingPathComponent(name).path
-    }
-    fatalError("\(name) not found beside the tests (\(dirs)); run swift build first")
-}
+func product(_ name: String) -> String { Products.path(name) }
 
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repositoryRoot = Products.repositoryRoot
 
 /// A virtual PIV card inserted into real pcscd through vpcd (port 35963 → "Virtual PCD 00 00",
-/// 35964 → "Virtual PCD 00 01").
+/// 35964 → "Virtual PCD 00 01"), through TriadTestSupport's VirtualCardHarness.
 final class VirtualCard {
     let state: String
     let port: Int
-    var process: Process?
-    var reader: String { String(format: "Virtual PCD 00 %02d", port - 35963) }
+    private let harness: VirtualCardHarness
+    var reader: String { harness.reader }
 
-    /// Our card's serial, so the tests can tell it from another suite's card in a shared reader.
+    /// The serial a new card is made with (a card whose state exists keeps its own).
     let serial: UInt32
 
     init(state: String, port: Int, serial: Int? = nil) throws {
         self.state = state
         self.port = port
         self.serial = UInt32(serial ?? Int.random(in: 999_100_000...999_999_999))
-        if !FileManager.default.fileExists(atPath: state) {
-            let args = ["init", "--state", state, "--serial", String(self.serial)]
-            let r = runProcess(product("virtual-card"), args)
-            guard r.status == 0 else { throw RecoveryError.io(path: state, reason: "virtual-card init: \(r.stderr)") }
-        }
+        harness = try VirtualCardHarness(state: state, port: UInt16(port), serial: self.serial)
     }
 
-    /// Waits (up to 60 s) until the reader is free — other test suites share pcscd's two
-    /// vpcd readers — then inserts this card and checks that it is ours that answers.
-    func insert() throws {
-        try? waitFor(present: false, tenths: 600)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: product("virtual-card"))
-        p.arguments = ["run", "--state", state, "--port", String(port)]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        process = p
-        try waitFor(present: true)
-        // The card in the reader must be ours (vpcd takes one card per port; another suite's
-        // card may have won the port): compare serials, waiting for the reader to be ours.
-        for _ in 0..<300 {
-            if let card = try? connect(), (try? card.withTransaction({ () -> UInt32? in
-                let c = PIVClient(transport: card); _ = try c.select(); return try c.serial() })) == serial { return }
-            guard p.isRunning else { break }
-            usleep(200_000)
-        }
-        remove()
-        throw RecoveryError.card("reader \(reader): the card that answers is not ours (serial \(serial)); another program holds the reader")
-    }
+    /// Waits (up to 60 s) until the reader is free, then inserts this card; returns once vpcd
+    /// talks to this card's process and pcscd shows it.
+    func insert() throws { try harness.insert(timeout: 60) }
 
-    func remove() {
-        guard let p = process else { return }
-        p.terminate(); p.waitUntilExit(); process = nil
-        try? waitFor(present: false)
-    }
-
-    private func waitFor(present: Bool, tenths: Int = 150) throws {
-        for _ in 0..<tenths {
-            if let ctx = try? PCSCContext(), let s = try? ctx.state(of: reader), s.isCardPresent == present { return }
-            usleep(100_000)
-        }
-        throw RecoveryError.card("reader \(reader): card \(present ? "did not appear" : "did not go away")")
-    }
+    func remove() { harness.remove() }
 
     func connect() throws -> any CardTransport { try RecoveryCard.connect(readerSubstring: reader) }
-
-    deinit { remove() }
 }
 
 /// A scratch world for recovery tests: folders, the journal, the CLIs.

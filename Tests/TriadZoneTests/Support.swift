@@ -1,40 +1,31 @@
 import Foundation
 import XCTest
 import TriadCrypto
+import TriadTestSupport
 @testable import TriadZone
 
-/// Keys and certificates made with stock `openssl` (CONTRACT: "a key file and certificate
-/// made with stock openssl req -x509 must just work"), cached for the whole test run.
+/// Keys and certificates made with stock `openssl` (a key file and certificate made with
+/// `openssl req -x509` must just work), cached for the whole test run (TriadTestSupport's TestPKI).
 enum PKI {
-    static let directory: String = {
-        let dir = NSTemporaryDirectory() + "triad-zone-pki-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
+    static let pki: TestPKI = {
+        do { return try TestPKI(directory: NSTemporaryDirectory() + "triad-zone-pki-\(getpid())") } catch { fatalError("\(error)") }
     }()
-    private static let lock = NSLock()
+    static var directory: String { pki.directory }
 
-    /// `spec`: rsa2048, rsa3072, p256, p384. Returns (key path, certificate path).
+    /// `spec`: rsa2048, rsa3072, p256, p384 (anything else is P-256); `issuer` names a credential
+    /// made earlier. Returns (key path, certificate path).
     static func make(_ name: String, _ spec: String, issuer: String? = nil) -> (key: String, cert: String) {
-        lock.lock(); defer { lock.unlock() }
-        let key = "\(directory)/\(name).key", cert = "\(directory)/\(name).crt"
-        if FileManager.default.fileExists(atPath: cert) { return (key, cert) }
-        let gen: [String]
-        switch spec {
-        case "rsa2048": gen = ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
-        case "rsa3072": gen = ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072"]
-        case "p384": gen = ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"]
-        default: gen = ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        do {
+            var signer: TestPKI.Credential?
+            if let issuer {
+                guard let made = pki.credential(named: issuer) else { fatalError("PKI: make the issuer \(issuer) before \(name)") }
+                signer = made
+            }
+            let made = try pki.make(name, TestPKI.KeyAlgorithm(spec) ?? .p256, issuer: signer)
+            return (made.key, made.cert)
+        } catch {
+            fatalError("PKI.make(\(name), \(spec)): \(error)")
         }
-        precondition(shell("openssl", gen + ["-out", key]).status == 0, "openssl genpkey failed")
-        if let issuer {
-            let csr = "\(directory)/\(name).csr"
-            precondition(shell("openssl", ["req", "-new", "-key", key, "-subj", "/CN=\(name)/O=Test Hospital", "-out", csr]).status == 0)
-            precondition(shell("openssl", ["x509", "-req", "-in", csr, "-CA", "\(directory)/\(issuer).crt", "-CAkey", "\(directory)/\(issuer).key",
-                                           "-CAcreateserial", "-days", "30", "-out", cert]).status == 0)
-        } else {
-            precondition(shell("openssl", ["req", "-x509", "-new", "-key", key, "-subj", "/CN=\(name)/O=Test Hospital", "-days", "30", "-out", cert]).status == 0)
-        }
-        return (key, cert)
     }
 
     static func certificate(_ path: String) -> Certificate {
@@ -55,24 +46,16 @@ struct RunResult {
 
 /// Runs a program found on PATH (or an absolute path), collecting its output.
 @discardableResult
-func shell(_ program: String, _ args: [String], environment: [String: String]? = nil) -> RunResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/env")
-    p.arguments = program.hasPrefix("/") ? args : [program] + args
-    if let environment { p.environment = environment }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try! p.run()
-    // Read both pipes at once so a chatty child cannot block on a full pipe.
-    let errBox = Box<Data>(Data())
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { errBox.value = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    p.waitUntilExit()
-    return RunResult(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errBox.value, as: UTF8.self))
+func shell(_ program: String, _ args: [String], environment: [String: String]? = nil,
+           stdin: Data? = nil, inputs: [Int32: Data] = [:]) -> RunResult {
+    var command = Command(program, args, stdin: stdin, environment: environment)
+    command.inputs = inputs
+    do {
+        let r = try command.run()
+        return RunResult(status: r.status, stdout: r.stdout, stderr: r.err)
+    } catch {
+        return RunResult(status: 127, stdout: Data(), stderr: "\(error)")
+    }
 }
 
 /// A scratch folder with its own local state (`XDG_STATE_HOME`), and the built `zone`.
@@ -90,18 +73,7 @@ final class Scratch {
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
     /// `zone` sits beside the test bundle in the build products folder.
-    static let zoneBinary: String = {
-        // Linux: the test runner is `<products>/TriadPackageTests.xctest` itself; macOS: a
-        // bundle inside <products>. Either way `zone` is in the same products folder.
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let candidates = [URL(fileURLWithPath: exe).deletingLastPathComponent(),
-                          Bundle(for: Scratch.self).bundleURL, Bundle(for: Scratch.self).bundleURL.deletingLastPathComponent()]
-        for dir in candidates {
-            let path = dir.appendingPathComponent("zone").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        fatalError("the zone executable was not found beside the tests (\(candidates)); run swift build first")
-    }()
+    static let zoneBinary: String = Products.zone
 
     var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
@@ -117,6 +89,12 @@ final class Scratch {
     @discardableResult
     func zone(_ args: [String]) -> RunResult {
         shell(Scratch.zoneBinary, args, environment: environment)
+    }
+
+    /// Runs `zone` with extra descriptors (`inputs[3]` for `--pin-fd 3`) and standard input.
+    @discardableResult
+    func zone(_ args: [String], inputs: [Int32: Data], stdin: Data? = nil) -> RunResult {
+        shell(Scratch.zoneBinary, args, environment: environment, stdin: stdin, inputs: inputs)
     }
 
     /// Runs `zone` through /bin/sh so a test can hand it extra file descriptors.
@@ -152,23 +130,7 @@ final class Scratch {
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
-    mutating func next() -> UInt64 {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        return state
-    }
-    mutating func bytes(_ n: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: n)
-        var i = 0
-        while i < n {
-            var v = next()
-            for _ in 0..<8 where i < n { out[i] = UInt8(v & 0xFF); v >>= 8; i += 1 }
-        }
-        return out
-    }
-}
+typealias SeededGenerator = TriadTestSupport.SeededGenerator
 
 /// A mutable cell shared with a worker thread; the DispatchGroup orders the accesses.
 final class Box<T>: @unchecked Sendable {
