@@ -19,17 +19,19 @@ public enum PCSCReaders {
         String(format: "Virtual PCD 00 %02d", Int(port) - 35963)
     }
 
-    /// Waits up to `timeout` seconds for pcscd's socket and vpcd's first port; the error says
-    /// how to start them. The harness never starts or stops pcscd (one pcscd serves everyone).
-    public static func requireService(timeout: TimeInterval = 10) throws {
+    /// Waits up to `timeout` seconds for pcscd's socket and for pcscd to list the vpcd reader of
+    /// `port`; the error says how to start them. The harness never starts or stops pcscd (one
+    /// pcscd serves everyone), and never probes vpcd's TCP port (vpcd would take the probe for a
+    /// card, and stops listening on a port while a card holds it).
+    public static func requireService(port: UInt16 = ports[0], timeout: TimeInterval = 10) throws {
         let deadline = Date() + timeout
         repeat {
-            if FileManager.default.fileExists(atPath: socket) && isListening(port: ports[0]) { return }
+            if FileManager.default.fileExists(atPath: socket) && cardPresent(in: readerName(port: port)) != nil { return }
             usleep(100_000)
         } while Date() < deadline
         throw TestSupportError.pcscUnavailable(
-            "pcscd with vsmartcard-vpcd is not answering (socket \(socket), vpcd port \(ports[0])): run the tests through "
-            + "scripts/test, or start pcscd with `. scripts/lib/pcsc.sh && pcsc_up` (scripts/setup installs pcscd and vsmartcard-vpcd)")
+            "pcscd with vsmartcard-vpcd is not answering (socket \(socket), no reader \(readerName(port: port)) in opensc-tool -l): run "
+            + "the tests through scripts/test, or start pcscd with `. scripts/lib/pcsc.sh && pcsc_up` (scripts/setup installs pcscd and vsmartcard-vpcd)")
     }
 
     /// True when something accepts TCP connections on 127.0.0.1:`port` (vpcd's listener).
@@ -111,7 +113,7 @@ public final class VirtualCardHarness: @unchecked Sendable {
     /// still leaving the reader gets `timeout` seconds to go first.
     public func insert(timeout: TimeInterval = 20) throws {
         guard !isInserted else { return }
-        try PCSCReaders.requireService()
+        try PCSCReaders.requireService(port: port)
         guard PCSCReaders.waitForCard(in: reader, present: false, timeout: timeout) else {
             throw TestSupportError.readerBusy(reader: reader)
         }
