@@ -20,8 +20,8 @@ final class KeyInteropTests: XCTestCase {
             XCTAssertThrowsError(try PublicKeyWrap.unwrap(body, with: key, label: Array("file-2".utf8)), spec) {
                 XCTAssertEqual($0 as? CryptoError, .unwrapFailed)
             }
-            // Every flipped byte of the body is detected.
-            for index in stride(from: 0, to: body.count, by: max(1, body.count / 40)) {
+            // Every byte of the body, flipped (bit 0x01) on its own, is detected.
+            for index in 0..<body.count {
                 var tampered = body
                 tampered[index] ^= 0x01
                 XCTAssertThrowsError(try PublicKeyWrap.unwrap(tampered, with: key, label: Array("file-1".utf8)), "\(spec) byte \(index)")

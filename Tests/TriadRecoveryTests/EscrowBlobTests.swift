@@ -79,20 +79,28 @@ final class EscrowBlobTests: XCTestCase {
         }
     }
 
-    /// Flip each bit position 0x01 and 0x80 of every byte: the blob is refused by the
-    /// checks that need no card, and the card is never asked.
+    /// Flip bit 0x01, then bit 0x80, of every byte of good.blob (each flip on its own): the blob
+    /// is refused — with the enrolment record and with the blob's own checks alone — and the
+    /// card handed to the unlock is never asked for anything. The same card does get used when
+    /// the blob is untouched, so a count of zero means the checks ran first.
     func testFlippingAnyByteIsDetectedBeforeTheCard() throws {
         let f = try fixtures()
         let card = CountingKey(f.cards[0].0)
+        let unlock = { (blob: EscrowBlob) in
+            _ = try EscrowSeal.unlock(blob, card: card, cardCertificate: f.cards[0].1, recoveryCertificate: f.recovery)
+        }
         for i in 0..<f.good.count {
             for mask: UInt8 in [0x01, 0x80] {
                 var b = f.good
                 b[i] ^= mask
-                XCTAssertThrowsError(try EscrowSeal.check(b, against: f.record), "byte \(i)")
-                XCTAssertThrowsError(try EscrowBlob(parsing: b), "byte \(i) without record")
+                XCTAssertThrowsError(try unlock(try EscrowSeal.check(b, against: f.record)), "byte \(i) mask \(mask)")
+                XCTAssertThrowsError(try unlock(try EscrowBlob(parsing: b)), "byte \(i) mask \(mask) without record")
             }
         }
-        XCTAssertEqual(card.uses, 0)
+        XCTAssertEqual(card.uses, 0, "a flipped blob reached the card")
+        // Control: the untouched blob opens with this card, and the card is used.
+        XCTAssertNoThrow(try unlock(try EscrowSeal.check(f.good, against: f.record)))
+        XCTAssertGreaterThan(card.uses, 0, "the counting card counts")
     }
 
     func testCardThatIsNotEnrolledHasNoSlotAndIsNeverAsked() throws {
