@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import TriadCrypto
+import TriadTestSupport
 @testable import TriadZone
 
 /// Issue 3: a zone whose members are two virtual cards and one key file. Each card opens the
@@ -10,22 +11,22 @@ import TriadCrypto
 final class CardZoneTests: XCTestCase {
     struct Card {
         let reader: String
-        let process: Process
+        let harness: VirtualCardHarness
         let certificate: String
     }
 
     func testTwoCardsAndAKeyFileMemberPINsAndBlocking() throws {
         let s = Scratch()
-        try ensurePCSCD()
-        let ca = PKI.make("card-ca", "p256")
-        let a = try startCard(s, name: "a", port: "35963", reader: "Virtual PCD 00 00", algorithm: "ECCP256", ca: ca)
-        defer { stop(a) }
-        let b = try startCard(s, name: "b", port: "35964", reader: "Virtual PCD 00 01", algorithm: "RSA2048", ca: ca)
-        defer { stop(b) }
+        let ca = try PKI.pki.make("card-ca", .p256)
+        let a = try startCard(s, name: "a", port: 35963, algorithm: "ECCP256", ca: ca)
+        defer { a.harness.remove() }
+        let b = try startCard(s, name: "b", port: 35964, algorithm: "RSA2048", ca: ca)
+        defer { b.harness.remove() }
         let alice = PKI.make("alice-rsa2048", "rsa2048")
         let officer = PKI.make("officer-p256", "p256"), recovery = PKI.make("recovery-p384", "p384")
 
-        let plain = SeededGenerator(seed: 33).bytesCopy(200_000)
+        var seeded = SeededGenerator(seed: 33)
+        let plain = seeded.bytes(200_000)
         s.write("z/ward/record", plain)
         var r = s.zone("init", s.path("z"), "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
                        "--recovery-cert", recovery.cert, "--member", a.certificate, "--member", b.certificate, "--member", alice.cert)
@@ -77,64 +78,24 @@ final class CardZoneTests: XCTestCase {
         XCTAssertTrue(Array(r.stdout) == plain)
     }
 
+    /// `zone cat` with the card's PIN on descriptor 3 (never in argv, the environment or a file).
     private func cat(_ s: Scratch, _ file: String, _ card: Card, pin: String, extra: [String] = []) -> RunResult {
-        let pinFile = s.path("pin-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: pinFile, contents: Data((pin + "\n").utf8))
-        defer { unlink(pinFile) }
-        let flags = extra.joined(separator: " ")
-        return s.zoneShell("\"$ZONE\" cat '\(file)' --identity 'piv:\(card.reader)' --pin-fd 3 \(flags) 3<'\(pinFile)'")
+        s.zone(["cat", file, "--identity", "piv:\(card.reader)", "--pin-fd", "3"] + extra, inputs: [3: Data((pin + "\n").utf8)])
     }
 
-    private func startCard(_ s: Scratch, name: String, port: String, reader: String, algorithm: String,
-                           ca: (key: String, cert: String)) throws -> Card {
-        let products = (Scratch.zoneBinary as NSString).deletingLastPathComponent
-        let virtualCard = products + "/virtual-card"
-        let state = s.path("card-\(name).state")
-        XCTAssertEqual(shell(virtualCard, ["init", "--state", state]).status, 0)
-        XCTAssertTrue(waitForCard(reader, present: false), "\(reader) is held by another card")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: virtualCard)
-        process.arguments = ["run", "--state", state, "--port", port]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        XCTAssertTrue(waitForCard(reader, present: true), "the virtual card did not appear in \(reader)")
-        let pub = s.path("\(name)-pub.pem"), csr = s.path("\(name).csr"), cert = s.path("\(name).crt")
+    /// A fresh virtual card on `port` with a key generated on it by yubico-piv-tool (slot 9D) and
+    /// a certificate for that key from the test CA, stored on the card.
+    private func startCard(_ s: Scratch, name: String, port: UInt16, algorithm: String, ca: TestPKI.Credential) throws -> Card {
+        let harness = try VirtualCardHarness(state: s.path("card-\(name).state"), port: port)
+        try harness.insert()
+        let reader = harness.reader
+        let pub = s.path("\(name)-pub.pem")
         var r = shell("yubico-piv-tool", ["-r", reader, "-a", "generate", "-s", "9d", "-A", algorithm, "-o", pub])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(shell("openssl", ["req", "-new", "-key", ca.key, "-subj", "/CN=card \(name)", "-out", csr]).status, 0)
-        r = shell("openssl", ["x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
-                              "-force_pubkey", pub, "-days", "30", "-out", cert])
-        XCTAssertEqual(r.status, 0, r.stderr)
+        let cert = try PKI.pki.certify(publicKey: pub, name: "card-\(name)-\(UUID().uuidString.prefix(8))", issuer: ca,
+                                       profile: .init(subject: "/CN=card \(name)"))
         r = shell("yubico-piv-tool", ["-r", reader, "-a", "import-certificate", "-s", "9d", "-i", cert])
         XCTAssertEqual(r.status, 0, r.stderr)
-        return Card(reader: reader, process: process, certificate: cert)
-    }
-
-    private func stop(_ card: Card) {
-        card.process.terminate()
-        card.process.waitUntilExit()
-        _ = waitForCard(card.reader, present: false)
-    }
-
-    private func ensurePCSCD() throws {
-        if shell("pgrep", ["-x", "pcscd"]).status != 0 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/pcscd")
-            try p.run()
-            p.waitUntilExit()
-            sleep(1)
-        }
-        XCTAssertEqual(shell("pgrep", ["-x", "pcscd"]).status, 0, "pcscd must run (scripts/setup installs pcscd and vsmartcard-vpcd)")
-    }
-
-    private func waitForCard(_ reader: String, present: Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            let line = shell("opensc-tool", ["-l"]).out.split(separator: "\n").first { $0.contains(reader) }
-            if let line, line.contains(" Yes ") == present { return true }
-            usleep(100_000)
-        }
-        return false
+        return Card(reader: reader, harness: harness, certificate: cert)
     }
 }
