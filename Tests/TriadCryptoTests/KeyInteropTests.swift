@@ -46,8 +46,11 @@ final class KeyInteropTests: XCTestCase {
             XCTAssertEqual(key.publicKey.spkiDER, expected, spec)
             XCTAssertEqual(cert.publicKey.spkiDER, expected, spec)
             XCTAssertEqual(try PublicKey(spkiDER: expected).spkiDER, expected, spec)
-            if let point = key.publicKey.ecPoint {
+            if key.algorithm.isEC {
+                let point = try XCTUnwrap(key.publicKey.ecPoint, "\(spec): an EC key has a point")
                 XCTAssertEqual(try PublicKey(ecPoint: point, curve: key.algorithm).spkiDER, expected, spec)
+            } else {
+                XCTAssertNil(key.publicKey.ecPoint, spec)
             }
         }
         for algorithm in [KeyAlgorithm.ecP256, .ecP384] {
