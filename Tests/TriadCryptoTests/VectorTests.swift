@@ -38,7 +38,17 @@ final class VectorTests: XCTestCase {
             XCTAssertTrue(HMACSHA256.isValid([UInt8](hex: v.mac), for: [UInt8](hex: v.data), key: key))
             var wrong = [UInt8](hex: v.mac); wrong[0] ^= 1
             XCTAssertFalse(HMACSHA256.isValid(wrong, for: [UInt8](hex: v.data), key: key))
+            // A truncated or empty MAC is no MAC: a prefix of the right one does not verify.
+            for length in [0, 1, 16, 31] {
+                XCTAssertFalse(HMACSHA256.isValid(Array([UInt8](hex: v.mac).prefix(length)), for: [UInt8](hex: v.data), key: key),
+                               "\(v.source): the first \(length) bytes of the MAC")
+            }
+            XCTAssertFalse(HMACSHA256.isValid([UInt8](hex: v.mac) + [0], for: [UInt8](hex: v.data), key: key), "MAC with a byte appended")
         }
+        XCTAssertFalse(constantTimeEquals([1, 2, 3], [1, 2]))
+        XCTAssertFalse(constantTimeEquals([], [1]))
+        XCTAssertTrue(constantTimeEquals([], []))
+        XCTAssertTrue(constantTimeEquals([7, 8], [7, 8]))
     }
 
     func testSHA256() {
@@ -67,6 +77,13 @@ final class VectorTests: XCTestCase {
                 }
             }
             XCTAssertThrowsError(try AESGCM.open(sealed, key: key, nonce: [UInt8](hex: v.nonce), aad: [UInt8](hex: v.aad) + [1]))
+            // Shorter than a tag: refused as unauthenticated, never read out of bounds.
+            for length in 0..<16 {
+                XCTAssertThrowsError(try AESGCM.open(Array(sealed.prefix(length)), key: key, nonce: [UInt8](hex: v.nonce), aad: [UInt8](hex: v.aad)),
+                                     "\(v.source): \(length) bytes") {
+                    XCTAssertEqual($0 as? CryptoError, .authenticationFailed)
+                }
+            }
         }
     }
 
