@@ -23,7 +23,7 @@ public enum CLIError: Error, CustomStringConvertible {
     }
 }
 
-/// Maps any error to the one-line message and exit code of CONTRACT.md: 1 for a refused or
+/// Maps any error to the one-line message and exit code of README "Exit status": 1 for a refused or
 /// failed operation, 2 for a usage error.
 public enum ErrorReport {
     public static func exitCode(for error: Error) -> Int32 {

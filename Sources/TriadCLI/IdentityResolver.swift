@@ -3,7 +3,7 @@ import Glibc
 #endif
 import TriadCrypto
 
-/// An identity string as users type it (CONTRACT.md "Identities and certificates").
+/// An identity string as users type it (docs/piv-client.md "Card identities", docs/ARCHITECTURE.md "Identities at the CLI").
 public enum IdentitySpec: Equatable, CustomStringConvertible {
     /// `file:PATH` — a PEM private key (PKCS#8, traditional RSA/EC, or encrypted PKCS#8).
     case file(String)

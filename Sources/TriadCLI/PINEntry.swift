@@ -2,7 +2,7 @@ import Foundation
 import TriadCrypto
 
 /// Reads a PIN (or PUK) without it ever touching argv, the environment, a log or the disk
-/// (DESIGN.md §5, CONTRACT.md "Identities"): from a file descriptor the caller opened
+/// (docs/piv-client.md "PIN policy"): from a file descriptor the caller opened
 /// (`--pin-fd N`, for automation) or from the controlling terminal with echo off.
 ///
 /// The PIN is collected into a fixed buffer that is wiped, and handed out as `SecureBytes`.

@@ -20,7 +20,7 @@ public protocol CeremonyAction {
     /// presents `.escrowBlob`).
     static var presents: [RecoveryFactor] { get }
     /// Recovery factors this action combines; each must have been presented earlier in the
-    /// same running ceremony (DESIGN.md §6: "a script cannot skip one").
+    /// same running ceremony (docs/ceremony.md §3 rule 9).
     static var combines: [RecoveryFactor] { get }
     /// True for the roll call: the roles it admits need not be present before it runs.
     static var admitsParticipants: Bool { get }
@@ -50,7 +50,7 @@ extension CeremonyAction {
     }
 }
 
-/// The three recovery factors of DESIGN.md §1.3, each held by a different department.
+/// The three recovery factors (docs/recovery.md §1), each held by a different department.
 public enum RecoveryFactor: String, CaseIterable, Sendable {
     case escrowBlob = "escrow-blob"      // IT
     case recoveryCard = "recovery-card"  // Management
@@ -97,7 +97,7 @@ public struct ActionError: Error, Equatable, CustomStringConvertible {
     public var message: String
     /// A failure no exception may continue past (a wrong or missing recovery factor): the
     /// engine journals STEP_FAILED and closes the ceremony ABORTED at once, offering no
-    /// retry or skip (issue 5: "stops at that factor … closes ABORTED").
+    /// retry or skip (docs/ceremony.md §3 rule 5: it stops at that factor and closes ABORTED).
     public var fatal: Bool
     public init(_ message: String, fatal: Bool = false) { self.message = message; self.fatal = fatal }
     public var description: String { message }

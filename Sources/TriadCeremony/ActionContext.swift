@@ -9,7 +9,7 @@ import TriadJournal
 public struct ActionContext {
     public let ceremonyID: String
     /// Random per-ceremony nonce (hex), for binding factor operations to this ceremony
-    /// (checklist item 9).
+    /// (docs/ceremony.md §9, item 9).
     public let nonce: String
     public let practice: Bool
     public let act: Act

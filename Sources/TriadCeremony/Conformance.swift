@@ -2,7 +2,7 @@ import Foundation
 import TriadCrypto
 import TriadJournal
 
-/// Replays a chain-valid transcript against its script (checklist item 24, "order against
+/// Replays a chain-valid transcript against its script (docs/ceremony.md §8, "order against
 /// the script"): the offline twin of the engine's run-time checks.
 ///
 /// The hash chain shows a transcript was not changed after the fact *unless the whole tail

@@ -1,8 +1,8 @@
 import TriadJournal
 
 /// `ceremony run --dry-run`: what the run would show and do, step by step, with the
-/// `--set` values substituted — and nothing journaled, asked or touched (checklist item 4,
-/// after Juicebox's `--dry-run`, research/ceremonies.md §2.6).
+/// `--set` values substituted — and nothing journaled, asked or touched (docs/ceremony.md
+/// §9, item 4, after Juicebox's `--dry-run`).
 public enum DryRun {
     public static func text(_ script: CeremonyScript, parameters: [String: String], registry: ActionRegistry = .standard) throws -> String {
         let problems = Lint.check(script, registry: registry)

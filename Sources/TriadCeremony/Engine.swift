@@ -2,12 +2,12 @@ import Foundation
 import TriadCrypto
 import TriadJournal
 
-/// Runs a ceremony script step by step against the journal (DESIGN.md §6).
+/// Runs a ceremony script step by step against the journal (docs/ceremony.md §3).
 ///
 /// The engine, not the script, guarantees: steps run in script order; a step runs only when
 /// its roles are present and its preconditions hold (else REFUSED, then ABORTED); every
 /// event is journaled before the next thing happens, and a failed append stops the ceremony
-/// (checklist item 18); a deviation needs an exception record confirmed by the witness
+/// (docs/ceremony.md §9, item 18); a deviation needs an exception record confirmed by the witness
 /// (item 27); the head is printed as words at every act boundary (item 19); secrets are
 /// zeroised at CLOSED or ABORTED (item 5).
 public final class Engine {
@@ -142,7 +142,7 @@ public final class Engine {
     }
 
     /// `[PRACTICE-]<script>-<UTC time>-<8 hex>`: readable, sortable, and unique with the
-    /// random tail; the journal refuses an id it has seen (checklist item 17).
+    /// random tail; the journal refuses an id it has seen (docs/ceremony.md §9, item 17).
     static func newID(_ name: String, practice: Bool) -> String {
         let t = JournalTime.format(Date())
         let compact = t.prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")

@@ -83,7 +83,7 @@ extension Engine {
     }
 
     /// Role presence, `after` steps and required facts, re-checked at run time whatever
-    /// lint said; a failure is REFUSED and ends the ceremony (checklist items 3 and 7).
+    /// lint said; a failure is REFUSED and ends the ceremony (docs/ceremony.md §3 rule 2).
     private func checkPreconditions(_ step: Step, _ action: any CeremonyAction.Type, _ arguments: StepArguments) throws {
         let admits = action.admitsParticipants ? Set(arguments.textList("roles")) : []
         var problems: [String] = []
@@ -120,7 +120,7 @@ extension Engine {
     }
 
     /// Each confirming role initials the step; "no" with a reason is journaled as a
-    /// disagreement and handled as a deviation (research/ceremonies.md §2.6 "do not agree").
+    /// disagreement and handled as a deviation (docs/ceremony.md §3 rule 6).
     private func confirmations(_ step: Step) throws {
         for role in step.confirm {
             let person = participants.person(for: role)?.display ?? role
@@ -136,7 +136,7 @@ extension Engine {
         }
     }
 
-    /// A structured exception (checklist item 27): expected, happened, decision, confirmed by
+    /// A structured exception (docs/ceremony.md §3 rule 5): expected, happened, decision, confirmed by
     /// the witness before the ceremony goes on. Returns the chosen continuation.
     func exception(_ step: Step, happened failure: String?, choices: [String]) throws -> String {
         let options = choices + ["abort"]
@@ -174,7 +174,7 @@ extension Engine {
     }
 
     /// A break: PAUSE, wait, then everyone present is asked again before RESUME
-    /// (checklist item 28). A role whose person does not return is absent from then on,
+    /// (docs/ceremony.md §3 rule 7). A role whose person does not return is absent from then on,
     /// and any later step needing it is refused.
     private func pause(_ step: Step) throws {
         let reason = try prompter.ask(key: "\(step.id).pause.reason", question: "Reason for the break", defaultAnswer: "break")

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Ctrl-C during a ceremony: instead of dying without a terminal entry, the run ends
-/// ABORTED with the reason "interrupted", secrets zeroised (checklist item 5).
+/// ABORTED with the reason "interrupted", secrets zeroised (docs/ceremony.md §3 rule 8).
 ///
 /// The handler only sets a flag (async-signal-safe). It is installed without SA_RESTART,
 /// so a prompt blocked in read() returns EINTR, sees the flag and throws; between prompts

@@ -3,7 +3,7 @@ import TriadJournal
 
 /// Static checks of a script before it may be shown as valid or run (`ceremony lint`).
 ///
-/// Like Juicebox's state model (research/ceremonies.md §2.6) the script is replayed on
+/// Like Juicebox's state model (docs/ceremony.md §2, "What `ceremony lint` rejects") the script is replayed on
 /// paper: every fact a step requires must be produced by an earlier step, every role that
 /// acts or confirms must have been identified earlier, and a key action must find each
 /// recovery factor it combines presented by an earlier step. The engine re-checks all of

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A person filling a role: a name and a staff or badge number, as on an IANA sign-in
-/// sheet (research/ceremonies.md §1.3, step 2).
+/// sheet (docs/ceremony.md §3 rule 2).
 public struct Person: Equatable, Sendable {
     public var name: String
     public var staffID: String
@@ -21,9 +21,9 @@ public struct Person: Equatable, Sendable {
 
 /// Who fills which role in a running ceremony, and who is in the room.
 ///
-/// Counts distinct principals (checklist item 8): a second role for the same name or the
+/// Counts distinct principals (docs/ceremony.md §3 rule 3): a second role for the same name or the
 /// same staff number is refused, whatever the spelling — the TUF threshold bugs counted one
-/// key twice (research/ceremonies.md §2.4).
+/// key twice.
 public struct Participants: Sendable {
     public private(set) var byRole: [String: Person] = [:]
     public private(set) var absent: Set<String> = []

@@ -2,7 +2,7 @@ import TriadJournal
 
 /// A ceremony script: the data in `Ceremonies/*.yaml` (docs/ceremony.md §"Script format").
 ///
-/// Modelled on the root KSK scripts (research/ceremonies.md §1.3): acts of numbered steps,
+/// Modelled on the root KSK scripts (docs/ceremony.md §2): acts of numbered steps,
 /// each naming who acts, what is read aloud and who initials it. Unlike paper, the engine
 /// enforces order, roles and preconditions, and the script's SHA-256 goes into the journal.
 public struct CeremonyScript: Equatable, Sendable {
@@ -20,7 +20,7 @@ public struct CeremonyScript: Equatable, Sendable {
     /// Where it was loaded from, for messages.
     public var origin: String
 
-    /// The role that confirms exceptions (the internal witness, research/ceremonies.md §1.2).
+    /// The role that confirms exceptions (the internal witness, docs/ceremony.md §3 rule 5).
     public var witnessRole: RoleSpec? { roles.first { $0.witness } }
 
     public func role(_ id: String) -> RoleSpec? { roles.first { $0.id == id } }
@@ -29,7 +29,7 @@ public struct CeremonyScript: Equatable, Sendable {
     public var allSteps: [(act: Act, step: Step)] { acts.flatMap { act in act.steps.map { (act, $0) } } }
 }
 
-/// A role: who must be present and what they hold (DESIGN.md §2).
+/// A role: who must be present and what they hold (docs/ceremony.md §2, docs/threat-model.md §2).
 public struct RoleSpec: Equatable, Sendable {
     public var id: String
     public var title: String

@@ -2,7 +2,7 @@ import Foundation
 import TriadCrypto
 
 /// Reads a secret (a PIN) without it touching argv, the environment, an answers file or
-/// the journal (DESIGN.md §5): from `--pin-fd N` when given, else from the terminal with
+/// the journal (docs/piv-client.md "PIN policy"): from `--pin-fd N` when given, else from the terminal with
 /// echo off.
 public struct SecretInput: Sendable {
     public let pinFD: Int32?

@@ -7,7 +7,7 @@ import TriadCrypto
 /// the last copy goes; `zeroise` drops the store's copies and overwrites them first.
 /// Secrets live only here, in memory of this process: they cannot be carried from one
 /// ceremony to another, which is how "the three factors only combine inside one running
-/// ceremony" holds (DESIGN.md §6).
+/// ceremony" holds (docs/ceremony.md §3 rule 9).
 public final class SecretStore: @unchecked Sendable {
     private var values: [String: SecureBytes] = [:]
     public private(set) var zeroised = false

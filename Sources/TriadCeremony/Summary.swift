@@ -1,7 +1,7 @@
 import TriadJournal
 
-/// The one-page, plain-language summary beside each transcript (research/ceremonies.md (b)
-/// item 10: evidence that compliance staff can read): who, what, when, result, exceptions,
+/// The one-page, plain-language summary beside each transcript (evidence
+/// that compliance staff can read, docs/ceremony.md §1): who, what, when, result, exceptions,
 /// the head words, and how to check it.
 public enum Summary {
     public static func text(_ entries: [JournalEntry], transcriptName: String) -> String {

@@ -2,7 +2,7 @@ import Foundation
 import TriadCrypto
 import TriadJournal
 
-/// The offline verifier behind `ceremony verify` (checklist items 20, 24, 25).
+/// The offline verifier behind `ceremony verify` (docs/ceremony.md §8).
 ///
 /// Deterministic and offline: it needs only the transcript (the BEGIN entry carries the
 /// script) and, optionally, a pinned script and the words written down in the room. It

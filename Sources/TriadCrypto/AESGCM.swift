@@ -46,7 +46,7 @@ public enum AESGCM {
 
 /// One AES-256-GCM context with the key schedule set once and a fresh nonce per call:
 /// the per-segment loop of the file format runs with no allocation and no key setup
-/// (formats.md §8.6, "EVP_CipherInit_ex2 once per file, then per chunk only the IV").
+/// (docs/format.md §7.3: EVP_CipherInit_ex2 once per file, then per chunk only the IV).
 public final class AESGCMSegmentCipher {
     private let context: OpaquePointer
     private let encrypting: Bool

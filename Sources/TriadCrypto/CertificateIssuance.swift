@@ -68,7 +68,7 @@ extension Certificate {
 }
 
 /// Path validation (RFC 5280 §6, OpenSSL's `X509_verify_cert`) against trust anchors that
-/// come from outside the zone folder (DESIGN.md §2: the organisation's trust file).
+/// come from outside the zone folder (docs/zone.md §3: the organisation's trust file).
 public enum CertificateChain {
     /// Succeeds when `leaf` chains to one of `anchors` (an anchor may be the leaf itself,
     /// i.e. a pinned officer certificate) through `intermediates`, valid at `date`.

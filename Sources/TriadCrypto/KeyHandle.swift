@@ -44,7 +44,7 @@ final class MemoryBIO {
     }
 }
 
-/// The algorithms Triad accepts (CONTRACT.md: RSA 2048+, EC P-256, EC P-384).
+/// The algorithms Triad accepts (README: RSA 2048+, EC P-256, EC P-384).
 public enum KeyAlgorithm: Equatable, Hashable, Sendable, CustomStringConvertible {
     case rsa(bits: Int)
     case ecP256

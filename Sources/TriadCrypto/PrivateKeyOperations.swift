@@ -3,7 +3,7 @@
 ///
 /// Software keys (`PrivateKey`) and PIV cards (slot 9D, SP 800-73-4 Part 2 §3.2.4 GENERAL
 /// AUTHENTICATE) implement it, so every wrap in Triad — file recovery slots, zone keyring
-/// entries, escrow KEK slots — opens the same way whoever holds the key (DESIGN.md §3).
+/// entries, escrow KEK slots — opens the same way whoever holds the key (docs/ARCHITECTURE.md "TriadCrypto").
 public protocol PrivateKeyOperations {
     var publicKey: PublicKey { get }
     /// The ECDH shared secret Z (the x-coordinate, SP 800-56A ECC CDH) with `peer`.

@@ -1,6 +1,6 @@
 import COpenSSL
 
-/// The one primitive that wraps a symmetric key to a public key (DESIGN.md §3): file
+/// The one primitive that wraps a symmetric key to a public key (docs/ARCHITECTURE.md "TriadCrypto"): file
 /// recovery slots, zone keyring entries and escrow KEK slots all use it.
 ///
 /// - EC (P-256, P-384): ECDH-ES. An ephemeral key on the recipient's curve; the shared

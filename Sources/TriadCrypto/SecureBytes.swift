@@ -1,7 +1,7 @@
 import COpenSSL
 
 /// Bytes of key material: stored outside Swift's copy-happy arrays and wiped with
-/// `OPENSSL_cleanse` when the last copy goes away (DESIGN.md: zeroise key buffers).
+/// `OPENSSL_cleanse` when the last copy goes away (docs/ARCHITECTURE.md "TriadCrypto": key material is zeroised).
 ///
 /// A value type with copy-on-write storage, like swift-crypto's `SymmetricKey`.
 public struct SecureBytes: @unchecked Sendable {

@@ -7,7 +7,7 @@ import Synchronization
 import TriadCrypto
 
 /// A temporary file beside its destination that becomes the destination only when complete
-/// (DESIGN.md §4): `.<name>.triad-tmp-<random>`, mode 0600, fsynced, renamed over the target,
+/// (docs/format.md §7.1): `.<name>.triad-tmp-<random>`, mode 0600, fsynced, renamed over the target,
 /// then the directory fsynced, so a crash leaves the old file or the whole new one. Until
 /// `commit()` succeeds, dropping the value (or `discard()`) unlinks the temporary file.
 final class AtomicFile {

@@ -2,7 +2,7 @@ import Dispatch
 
 /// Writes sealed chunks on a second thread while the caller seals the next one, so on a
 /// 2-core machine encryption overlaps the write(2) copies and writeback of a large file
-/// (docs/format.md §7.3, issue 2: a 1 GiB file near `cp`).
+/// (docs/format.md §7.3 and §12: a 1 GiB file near `cp`).
 ///
 /// Two chunk buffers alternate: the caller fills one (`buffer`), hands it over (`submit`),
 /// and gets the other once the writer has emptied it. The semaphores order every access

@@ -7,7 +7,7 @@ import TriadCrypto
 
 /// Whole-file operations on the encrypted file format (docs/format.md). Every operation
 /// that produces a file writes a temporary file beside the destination, fsyncs it and
-/// renames it over the destination (DESIGN.md §4), and removes the temporary on any error.
+/// renames it over the destination (docs/format.md §7.1), and removes the temporary on any error.
 public enum EncryptedFile {
     /// Encrypts the plaintext at `inputPath` to a temp file beside `outputPath`, fsyncs it,
     /// renames it over `outputPath` (crash-safe; `inputPath == outputPath` is the in-place case).

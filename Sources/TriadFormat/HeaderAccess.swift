@@ -6,7 +6,7 @@ import Musl
 import TriadCrypto
 
 extension EncryptedFile {
-    /// True when `path` starts with the Triad magic (DESIGN.md §4: files keep their names,
+    /// True when `path` starts with the Triad magic (docs/format.md §2: files keep their names,
     /// an encrypted file is recognised by its magic).
     public static func isEncrypted(at path: String) -> Bool {
         guard let handle = try? FileHandle(path: path, flags: O_RDONLY),

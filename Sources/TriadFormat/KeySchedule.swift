@@ -3,7 +3,7 @@ import TriadCrypto
 /// Every key derivation of format version 1 (docs/format.md §5), with its exact HKDF
 /// info string. The 60-byte core goes into the info of the file-key derivations, so a
 /// changed version, suite, segment size, file id or zone id changes every key (this
-/// answers Tink's open question about unauthenticated segment sizes, research/formats.md §2).
+/// answers Tink's open question about unauthenticated segment sizes, docs/format.md §5).
 enum KeySchedule {
     static let headerLabel = Array("triad/v1/header-mac".utf8)
     static let payloadLabel = Array("triad/v1/payload".utf8)

@@ -22,14 +22,14 @@ public struct KeySlot: Equatable, Sendable {
 public enum SlotType {
     /// The file key wrapped under a per-file key derived from the zone key of one epoch.
     public static let zone: UInt16 = 0x0001
-    /// The file key wrapped to a recovery certificate (DESIGN.md §3, EFS's data recovery field).
+    /// The file key wrapped to a recovery certificate (docs/format.md §3.3, EFS's data recovery field).
     public static let recovery: UInt16 = 0x0002
     /// Never valid on disk.
     public static let reserved: UInt16 = 0x0000
 }
 
 /// Something the file key can be wrapped for: the zone key of an epoch, a recovery
-/// certificate. (DESIGN.md §3: "a recipient wraps a key".)
+/// certificate (docs/format.md §3.1).
 public protocol Recipient {
     /// Wraps the 32-byte file key into one slot bound to `fileID`.
     func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot

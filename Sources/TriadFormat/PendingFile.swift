@@ -39,7 +39,7 @@ public final class PendingFile {
 ///
 /// A crash before step 2 leaves every original untouched; a crash during step 2 or 3 leaves
 /// each file either its original or its complete new content (the data was durable before
-/// any rename), never a torn one: DESIGN.md §4 holds per file, as in the one-file path.
+/// any rename), never a torn one: docs/format.md §7.1 holds per file, as in the one-file path.
 public enum PendingBatch {
     /// Batches of at least this many files are made durable with one syncfs(2). Why: per file,
     /// fsync writes the file's inode and (for a new file) its folder synchronously and then

@@ -2,7 +2,7 @@ import TriadCrypto
 
 /// The recovery slot (type 0x0002, docs/format.md §3.3): the file key wrapped to the
 /// recovery certificate's public key, EFS's "data recovery field" with modern primitives
-/// (DESIGN.md §3).
+/// (docs/format.md §3.3).
 ///
 /// Body: SHA-256 fingerprint of the certificate's DER (32) ‖ a `PublicKeyWrap` body
 /// (ECDH-ES + HKDF + AES-256-GCM for EC, RSA-OAEP-SHA256 for RSA) whose label is

@@ -1,7 +1,7 @@
 import TriadCrypto
 
-/// Head hashes as words a witness can read aloud and write down (research/ceremonies.md
-/// §1.6: IANA's tools print SHA-256 as PGP words; checklist item 19: anchor the head).
+/// Head hashes as words a witness can read aloud and write down (IANA's
+/// root KSK tools print SHA-256 as PGP words; docs/ceremony.md §7: the head is anchored).
 ///
 /// An anchor is the sequence number of an entry and the first `anchorByteCount` bytes of
 /// its hash as PGP words: 16 words, 128 bits, so forging a different chain that matches a

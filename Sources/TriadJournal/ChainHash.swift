@@ -6,7 +6,7 @@ import TriadCrypto
 /// The unhashed object contains `prev_hash`, `seq`, `time` and every other field, so
 /// changing any field of any entry, or moving an entry, breaks the chain from there on.
 /// The domain tag keeps these hashes from ever equalling a hash made for another purpose
-/// (research/ceremonies.md checklist item 16).
+/// (docs/ceremony.md §7).
 public enum ChainHash {
     public static let domainTag: [UInt8] = Array("triad-ceremony-journal-v1\n".utf8)
 

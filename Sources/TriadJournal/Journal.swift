@@ -1,13 +1,13 @@
 import Foundation
 import GRDB
 
-/// The ceremony journal: an append-only, hash-chained event log in SQLite (DESIGN.md §6).
+/// The ceremony journal: an append-only, hash-chained event log in SQLite (docs/ceremony.md §7).
 ///
-/// Like GRDB's `AppDatabase` (research/style.md §4.6) it wraps one connection and migrates
+/// Like GRDB's `AppDatabase` it wraps one connection and migrates
 /// in `init`, so nobody reaches an unmigrated database. Every append is one IMMEDIATE write
 /// transaction that reads the head and inserts the next entry, so two writers can never
 /// fork a chain; an append that does not commit throws `cannotAppend`, and the engine then
-/// stops before running anything else (checklist item 18, "cannot log ⇒ cannot act").
+/// stops before running anything else (docs/ceremony.md §3 rule 4, "cannot log ⇒ cannot act").
 public struct Journal: Sendable {
     private let db: DatabaseQueue
     public let path: String

@@ -2,7 +2,7 @@ import Foundation
 
 /// One event of a ceremony: the unit of the hash chain and one line of a transcript.
 ///
-/// Field names follow research/ceremonies.md checklist item 16. `act`, `step` and `role`
+/// Field names follow docs/ceremony.md §7. `act`, `step` and `role`
 /// are empty strings for events of the ceremony as a whole (BEGIN, CLOSED, …).
 public struct JournalEntry: Equatable, Sendable {
     public var ceremony: String

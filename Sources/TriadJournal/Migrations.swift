@@ -1,6 +1,6 @@
 import GRDB
 
-/// The journal schema as an append-only timeline of migrations (research/style.md §4.3).
+/// The journal schema as an append-only timeline of migrations (GRDB's DatabaseMigrator).
 ///
 /// Shipped migrations are never edited; a change is a new migration. Literal table names,
 /// not Swift types, so an old migration never changes meaning. The schema enforces what it

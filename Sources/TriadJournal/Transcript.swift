@@ -10,7 +10,7 @@ public enum Transcript {
     }
 
     /// Writes `contents` to `path` with exclusive create: an existing file is never
-    /// overwritten (checklist item 17; Let's Encrypt's ceremony tool uses O_EXCL the same
+    /// overwritten (docs/ceremony.md §9, item 17; Let's Encrypt's ceremony tool uses O_EXCL the same
     /// way). The data is fsynced before the call returns.
     public static func writeExclusive(_ contents: String, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

@@ -52,7 +52,7 @@ public enum PIVError: Error, Equatable, Sendable {
         let isPUK = reference == 0x81 || instruction == .resetRetryCounter
         switch sw {
         case 0x63C0...0x63CF, 0x6300...0x630F:
-            // 0x630x: older YubiKeys (go-piv/piv-go issue 60).
+            // 0x630x: older YubiKeys report the tries left this way (docs/piv-client.md "Error mapping").
             let tries = Int(sw.rawValue & 0x0F)
             if isPUK { return tries == 0 ? .pukBlocked : .pukIncorrect(triesLeft: tries) }
             return tries == 0 ? .pinBlocked : .pinIncorrect(triesLeft: tries)

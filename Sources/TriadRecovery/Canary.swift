@@ -5,7 +5,7 @@ import Foundation
 import TriadCrypto
 import TriadFormat
 
-/// The drill canary (DESIGN.md §1 job 2): an encrypted file whose only key slot is a
+/// The drill canary (docs/recovery.md §6): an encrypted file whose only key slot is a
 /// recovery slot, made in the key-generation ceremony. A drill recovers it *in memory*
 /// and compares the SHA-256 of the plaintext with the one in the enrolment record, so
 /// recovery is proven end to end without touching a zone file or writing plaintext.

@@ -1,7 +1,7 @@
 import Foundation
 import TriadCrypto
 
-/// The quarterly drill's report (issue 5 "Drill report"): pass/fail per factor, the
+/// The quarterly drill's report (docs/recovery.md §6): pass/fail per factor, the
 /// card's retry counter, certificate expiry dates and recovery-slot coverage of the
 /// given zones. It is printable (`text`) and goes into the transcript as JSON (`json`).
 public struct DrillReport: Codable, Equatable {

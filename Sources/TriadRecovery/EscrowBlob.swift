@@ -1,7 +1,7 @@
 import Foundation
 import TriadCrypto
 
-/// The escrow blob IT keeps (DESIGN.md §3, docs/escrow.md): the recovery private key
+/// The escrow blob IT keeps (docs/escrow.md §1): the recovery private key
 /// (PKCS#8) sealed with AES-256-GCM under a random KEK, and that KEK wrapped with
 /// `PublicKeyWrap` for each enrolled recovery card's 9D key.
 ///

@@ -2,7 +2,7 @@ import Foundation
 import TriadCrypto
 
 /// What can go wrong in the recovery layer, one case per factor or step, each with the
-/// values a person needs to act (DESIGN.md §6: "stops at that factor with a clear message").
+/// values a person needs to act (docs/recovery.md §1: a ceremony stops at the factor that failed).
 public enum RecoveryError: Error, Equatable, CustomStringConvertible {
     // Factor 1: the escrow blob (IT).
     case blobMalformed(String)

@@ -1,7 +1,7 @@
 import Foundation
 import TriadCrypto
 
-/// The recovery key pair and its X.509 certificate (DESIGN.md §3), made in the
+/// The recovery key pair and its X.509 certificate (docs/recovery.md §1), made in the
 /// key-generation ceremony. The private key never leaves memory except sealed into the
 /// escrow blob (`EscrowSeal.create`).
 public struct RecoveryKeyMaterial {
@@ -14,12 +14,12 @@ public struct RecoveryKeyMaterial {
     public let signingRequestPEM: String?
 
     /// - Parameters:
-    ///   - algorithm: P-256 (default), P-384, or RSA ≥ 3072 (DESIGN.md §3).
+    ///   - algorithm: P-256 (default), P-384, or RSA ≥ 3072 (docs/recovery.md §1).
     ///   - days: validity of the self-signed certificate; the drill reports its expiry.
     public static func generate(algorithm: KeyAlgorithm = .ecP256, subject: String, days: Int = 3650,
                                 withSigningRequest: Bool = false) throws -> RecoveryKeyMaterial {
         if case let .rsa(bits) = algorithm, bits < 3072 {
-            throw RecoveryError.blobMalformed("a recovery RSA key needs at least 3072 bits (DESIGN.md §3), not \(bits)")
+            throw RecoveryError.blobMalformed("a recovery RSA key needs at least 3072 bits, not \(bits)")
         }
         let key = try PrivateKey.generate(algorithm)
         // keyCertSign lets the recovery key certify the enrolled cards' 9D keys.

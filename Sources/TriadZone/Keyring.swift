@@ -8,9 +8,9 @@ public struct KeyringEntry: Equatable, Sendable {
     public var wrapped: [UInt8]
 }
 
-/// The zone keyring (`.zone/keyring-<sha256 hex>`, research/formats.md §8.4): every epoch's
+/// The zone keyring (`.zone/keyring-<sha256 hex>`, docs/zone.md §4): every epoch's
 /// zone key wrapped once per member. Only this file grows with the number of members; a
-/// file's header carries one zone slot whatever the membership (DESIGN §3).
+/// file's header carries one zone slot whatever the membership (docs/format.md §3.2).
 ///
 /// The keyring is not signed itself. The signed policy names its SHA-256 and commits to
 /// every zone key, so a keyring swapped by whoever controls the folder is detected both

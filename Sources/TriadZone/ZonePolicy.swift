@@ -29,7 +29,7 @@ public struct EpochCommitment: Equatable, Sendable {
     }
 }
 
-/// The zone policy (DESIGN §2): who may read, who may change it, which recovery
+/// The zone policy (docs/zone.md §2): who may read, who may change it, which recovery
 /// certificates every file must carry, and which zone-key epochs exist. It is signed by
 /// an officer (`SignedPolicy`); this type is the signed body, with a canonical encoding.
 public struct ZonePolicy {

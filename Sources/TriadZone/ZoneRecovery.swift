@@ -1,7 +1,7 @@
 import TriadCrypto
 import TriadFormat
 
-/// The officer's half of a recovery-key rotation (DESIGN.md §2, docs/zone.md §5a): changing
+/// The officer's half of a recovery-key rotation (docs/zone.md §5a, docs/recovery.md §5): changing
 /// which recovery certificates the zone policy pins.
 ///
 /// Why an officer operation with the trust file as a second gate: IT controls the zone folder
@@ -29,7 +29,7 @@ extension Zone {
     /// `add` minus `remove`, signed by the officer `key` and published like grant/revoke
     /// (link-based, version + 1, previous hash). Refused when
     /// - an added certificate is already pinned, or a removed one is not;
-    /// - no recovery certificate would be left (every file must carry a recovery slot, DESIGN §1);
+    /// - no recovery certificate would be left (every file must carry a recovery slot, docs/zone.md §5a);
     /// - a trust file is in force and does not list an added certificate (IT publishes it first);
     /// - removing would leave files recoverable only by a removed certificate, unless `force`
     ///   (the rotation ceremony or `zone rekey` has not reached them yet; `zone status` then

@@ -11,7 +11,7 @@ public struct VerifiedHistory {
     public let record: ZoneStateRecord?
 }
 
-/// Whether the zone in a folder may be used (DESIGN §2, docs/zone.md §3).
+/// Whether the zone in a folder may be used (docs/zone.md §3).
 ///
 /// Order of checks: the folder's pinned zone id and the mode recorded in local state (no
 /// downgrade), rollback against the recorded version, then the history walk — every link from

@@ -4,7 +4,7 @@ import TriadCeremony
 import TriadJournal
 import TriadCLI
 
-/// `ceremony`: run, show and verify scripted key ceremonies (CONTRACT.md §ceremony).
+/// `ceremony`: run, show and verify scripted key ceremonies (docs/ceremony.md §1).
 struct CeremonyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ceremony",
@@ -13,7 +13,7 @@ struct CeremonyCommand: ParsableCommand {
         subcommands: [List.self, Show.self, Lint.self, Run.self, Verify.self, Log.self, Export.self, AbortCommand.self])
 }
 
-/// A refusal or failure: one line on stderr, exit 1 (CONTRACT.md).
+/// A refusal or failure: one line on stderr, exit 1 (docs/ceremony.md §1).
 struct Failure: Error {
     var message: String
     init(_ message: String) { self.message = message }

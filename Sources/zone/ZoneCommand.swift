@@ -4,7 +4,7 @@ import Glibc
 import ArgumentParser
 import TriadCLI
 
-/// `zone`: encrypted folders with a mandatory recovery slot (CONTRACT.md "zone").
+/// `zone`: encrypted folders with a mandatory recovery slot (docs/zone.md §5).
 @main
 struct ZoneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +17,7 @@ struct ZoneCommand: ParsableCommand {
         """,
         subcommands: [Init.self, Grant.self, Revoke.self, Recovery.self, Encrypt.self, Decrypt.self, Cat.self, Status.self, Rekey.self, Mount.self, Unmount.self, Mounts.self])
 
-    /// Exit codes of CONTRACT.md: 0 success, 1 refused or failed (one line on stderr naming
+    /// Exit codes (README "Exit status"): 0 success, 1 refused or failed (one line on stderr naming
     /// the file or step and what to do), 2 usage error.
     static func main() {
         for failure in ProcessHardening.disableCoreDumps() { printError("zone: warning: core dumps stay possible: \(failure)") }

@@ -3,7 +3,7 @@ import XCTest
 import TriadCrypto
 @testable import TriadFormat
 
-/// Memory stays flat whatever the size (formats.md §8.6 P12): 256 MiB through a pipe into
+/// Memory stays flat whatever the size (docs/format.md §7.3): 256 MiB through a pipe into
 /// the encryptor, then decrypted to a pipe (two passes), with peak RSS growth bounded.
 final class StreamingMemoryTests: XCTestCase {
     /// The plaintext: a 1 MiB pseudo-random block repeated, so both ends can check it cheaply.

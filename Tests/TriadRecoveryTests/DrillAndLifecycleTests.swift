@@ -5,7 +5,7 @@ import TriadFormat
 import TriadPIV
 import TriadRecovery
 
-/// Issue 5: the drill, two cards and card replacement (rotation: RotationTests).
+/// docs/recovery.md §2 and §6: the drill, two cards and card replacement (rotation: RotationTests).
 final class DrillAndLifecycleTests: XCTestCase {
     func drill(_ s: RecoverySetup, _ name: String, reader: String? = nil, pins: [String] = [RecoverySetup.pin], zones: String? = nil) -> (Run, String) {
         let out = s.world.path(name)

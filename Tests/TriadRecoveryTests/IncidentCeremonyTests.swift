@@ -7,7 +7,7 @@ import TriadCrypto
 import TriadFormat
 import TriadRecovery
 
-/// Issue 5, "What must be shown": incident recovery end to end through `ceremony`, real
+/// docs/recovery.md §3–§4: incident recovery end to end through `ceremony`, real
 /// pcscd and virtual cards; files encrypted by `zone`.
 final class IncidentCeremonyTests: XCTestCase {
     func testRegrantWithAllThreeFactorsWritesNoPlaintextAndTheNewHolderOpensWithTheirCard() throws {

@@ -21,7 +21,7 @@ final class InProcessCard: CardTransport {
     func withTransaction<T>(_ body: () throws -> T) throws -> T { try body() }
 }
 
-/// Recovery operations as library functions (issue 5, step 2), with software keys and the
+/// Recovery operations as library functions (docs/recovery.md §3–§6), with software keys and the
 /// in-process applet.
 final class RecoveryOperationsTests: XCTestCase {
     var dir = ""

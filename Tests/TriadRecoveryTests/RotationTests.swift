@@ -7,7 +7,7 @@ import TriadCrypto
 import TriadFormat
 import TriadRecovery
 
-/// Issue 5, recovery-key rotation (docs/recovery.md §5): the ceremony re-wraps every recovery
+/// Recovery-key rotation (docs/recovery.md §5): the ceremony re-wraps every recovery
 /// slot, the officer then pins the new certificate (`zone recovery`), after which `zone status`
 /// shows full coverage by the new certificate and the old key opens nothing; an interrupted
 /// rotation — Ctrl-C/SIGTERM or SIGKILL in the middle of the re-wrap — resumes.

@@ -4,7 +4,7 @@ import TriadCrypto
 import TriadTestSupport
 @testable import TriadZone
 
-/// Issue 3: a zone whose members are two virtual cards and one key file. Each card opens the
+/// docs/piv-client.md "PIN policy": a zone whose members are two virtual cards and one key file. Each card opens the
 /// files with its PIN; a wrong PIN fails with the tries left in the message; the last try is
 /// refused unless --allow-last-pin-try; three wrong PINs block the card and the message says
 /// how to unblock it (PUK). Cards run behind the real pcscd through vpcd, one per vpcd slot.

@@ -3,7 +3,7 @@ import XCTest
 import TriadCrypto
 @testable import TriadZone
 
-/// DESIGN §7: concurrent policy updates are detected by version, never lost.
+/// docs/zone.md §6: concurrent policy updates are detected by version, never lost.
 final class ConcurrencyTests: XCTestCase {
     func testSecondOfTwoGrantsFromTheSameVersionIsRefused() throws {
         let s = Scratch()
@@ -69,7 +69,7 @@ final class ConcurrencyTests: XCTestCase {
         print("concurrent grants: \(refusals) of 10 rounds raced and were refused with the re-run message")
     }
 
-    /// Two members encrypt the same tree at once (DESIGN §1: many people, same servers): no
+    /// Two members encrypt the same tree at once (docs/zone.md §6: many people, same servers): no
     /// file ends up encrypted twice, and every file decrypts to its plaintext.
     func testConcurrentEncryptsNeverDoubleEncrypt() throws {
         let officer = PKI.make("officer-p256", "p256"), alice = PKI.make("alice-rsa2048", "rsa2048")

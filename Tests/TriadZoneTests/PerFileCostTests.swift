@@ -4,7 +4,7 @@ import TriadCrypto
 import TriadFormat
 @testable import TriadZone
 
-/// DESIGN §3: "Per-file public-key work never grows with the number of members" — only the
+/// docs/format.md §11: per-file public-key work never grows with the number of members — only the
 /// keyring does. A file written in a 60-member zone has the same slots and header size as one
 /// written in a 1-member zone.
 final class PerFileCostTests: XCTestCase {

@@ -3,7 +3,7 @@ import XCTest
 import TriadCrypto
 @testable import TriadZone
 
-/// DESIGN §2: IT controls the zone folder but cannot add a member, swap the recovery
+/// docs/zone.md §3 and docs/threat-model.md §3: IT controls the zone folder but cannot add a member, swap the recovery
 /// certificate or roll the policy back; each hand edit is refused with a message saying so.
 final class PolicyTrustTests: XCTestCase {
     var s: Scratch!

@@ -5,7 +5,7 @@ import TriadFormat
 @testable import TriadZone
 
 /// An identity that already knows a file key: what a revoked member holds if they kept an
-/// old header and the old zone key (research/formats.md §8.4 "the limit of re-wrapping").
+/// old header and the old zone key (docs/format.md §8, the limit of lazy rekeying).
 struct KnownFileKey: Identity {
     let fileKey: SecureBytes
     func unwrap(_ slots: [KeySlot], fileID: [UInt8]) throws -> SecureBytes? { fileKey }

@@ -3,7 +3,7 @@ import XCTest
 import TriadCrypto
 @testable import TriadZone
 
-/// Issue 2 "What must be shown": a tree round-trips for a member and for the recovery key
+/// docs/zone.md §5: a tree round-trips for a member and for the recovery key
 /// alone; a non-member is refused with exit 1; every key type works in every role.
 final class RoundTripTests: XCTestCase {
     /// 0 B, 1 B, 64 KiB−1, 64 KiB, 64 KiB+1, 10 MiB and binary files, in nested folders.

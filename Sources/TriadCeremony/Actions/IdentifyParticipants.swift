@@ -1,9 +1,9 @@
 import TriadJournal
 
-/// Roll call: each named role states their name and staff number (research/ceremonies.md
-/// §1.3: "SA has all participants sign into the KMF log"; checklist item 7).
+/// Roll call: each named role states their name and staff number (as
+/// participants sign into the log of a root KSK ceremony; docs/ceremony.md §3 rule 2).
 ///
-/// The engine refuses a second role for a person already admitted (checklist item 8).
+/// The engine refuses a second role for a person already admitted (docs/ceremony.md §3 rule 3).
 public struct IdentifyParticipantsAction: CeremonyAction {
     public static let name = "identify-participants"
     public static let summary = "Each listed role says their full name and staff number; the tool refuses one person in two roles."

@@ -1,7 +1,7 @@
 import TriadJournal
 
 /// Prints the journal head (sequence number and hash words) for everyone to write down —
-/// an extra paper anchor inside an act (checklist item 19). The engine prints one at every
+/// an extra paper anchor inside an act (docs/ceremony.md §9, item 19). The engine prints one at every
 /// act boundary anyway.
 public struct PrintAnchorAction: CeremonyAction {
     public static let name = "print-anchor"

@@ -2,7 +2,7 @@ import Foundation
 import TriadJournal
 
 /// Records the machine the ceremony runs on: host, kernel, the tool binary's SHA-256 and
-/// the attached USB devices (checklist item 22: the environment fingerprint).
+/// the attached USB devices (docs/ceremony.md §9, item 22: the environment fingerprint).
 public struct RecordEnvironmentAction: CeremonyAction {
     public static let name = "record-environment"
     public static let summary = "The tool records the host, kernel, its own SHA-256 and the attached USB devices."

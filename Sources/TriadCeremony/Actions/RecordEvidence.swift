@@ -3,8 +3,8 @@ import TriadCrypto
 import TriadJournal
 
 /// Hashes evidence files into the journal — scans of the signed paper script, video files,
-/// photographs of seals — so the "audit bundle" is bound to the transcript (checklist item
-/// 26; the root KSK ceremonies publish such bundles, research/ceremonies.md §1.5).
+/// photographs of seals — so the "audit bundle" is bound to the transcript (docs/ceremony.md
+/// §9, item 26; the root KSK ceremonies publish such bundles).
 public struct RecordEvidenceAction: CeremonyAction {
     public static let name = "record-evidence"
     public static let summary = "The tool records the SHA-256 of each evidence file (video, scans, photos) in the journal."

@@ -1,7 +1,7 @@
 import TriadJournal
 
 /// `ceremony show`: the printable script, as the paper copy of a key ceremony looks
-/// (research/ceremonies.md §1.3: Step | Activity | Initial | Time, acts, sign-off).
+/// (as the root KSK scripts: Step | Activity | Initial | Time, acts, sign-off).
 /// Everything a participant must write is a blank on the page: names, initials, times,
 /// the anchor words at each act's end, exceptions.
 public enum MarkdownRender {

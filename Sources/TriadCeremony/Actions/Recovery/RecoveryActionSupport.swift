@@ -5,7 +5,7 @@ import TriadPCSC
 import TriadPIV
 import TriadRecovery
 
-/// The recovery key actions (issue 5), registered with the engine through this list.
+/// The recovery key actions (docs/recovery.md §7), registered with the engine through this list.
 let recoveryActions: [any CeremonyAction.Type] = [
     GenerateRecoveryKeyAction.self, EnrolRecoveryCardAction.self, WriteEscrowBlobAction.self,
     LoadEscrowBlobAction.self, IdentifyRecoveryCardAction.self, TakePINAction.self, UnlockRecoveryKeyAction.self,
@@ -63,7 +63,7 @@ func readFile(_ path: String, what: String) throws -> [UInt8] {
     return Array(d)
 }
 
-/// Writes a new file, never over an existing one (checklist item 17), fsynced.
+/// Writes a new file, never over an existing one (docs/ceremony.md §9, item 17), fsynced.
 func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
     guard fd >= 0 else {
