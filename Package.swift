@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 // Triad: split-knowledge encryption and recovery. Targets are layered one way:
 // C bindings → safe wrappers → format → zones / cards / journal → ceremonies → thin CLIs.
+// Each target declares exactly the modules it imports; docs/ARCHITECTURE.md draws the same edges.
 import PackageDescription
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
-let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
 
@@ -17,12 +17,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
-        // C bindings: only TriadCrypto imports COpenSSL, only TriadPCSC imports CPCSC.
+        // C bindings: only TriadCrypto imports COpenSSL, only TriadPCSC imports CPCSC, each through
+        // `internal import`, so no C type leaks into a public interface (docs/ARCHITECTURE.md).
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CPCSC", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
         // Only TriadMount imports CFUSE (docs/mount.md §1.1).
@@ -46,18 +46,18 @@ let package = Package(
         .target(name: "TriadJournal", dependencies: ["TriadCrypto", grdb]),
 
         // Recovery: the escrow blob and the key operations ceremonies run.
-        .target(name: "TriadRecovery", dependencies: ["TriadZone", "TriadPIV", "TriadFormat", "TriadCrypto"]),
+        .target(name: "TriadRecovery", dependencies: ["TriadZone", "TriadPIV", "TriadPCSC", "TriadFormat", "TriadCrypto"]),
 
         // Ceremonies.
-        .target(name: "TriadCeremony", dependencies: ["TriadJournal", "TriadRecovery", "TriadZone", "TriadPIV", "TriadFormat", "TriadCrypto", yams, logging]),
+        .target(name: "TriadCeremony", dependencies: ["TriadJournal", "TriadRecovery", "TriadZone", "TriadPIV", "TriadPCSC", "TriadCrypto", yams]),
 
         // Shared CLI plumbing (identity strings, PIN entry, error messages) and the thin CLIs.
         // zone mount: the FUSE daemon (docs/mount.md).
         .target(name: "TriadMount", dependencies: ["CFUSE", "TriadZone", "TriadFormat", "TriadCrypto", "TriadPCSC"]),
 
-        .target(name: "TriadCLI", dependencies: ["TriadZone", "TriadPIV", "TriadFormat", "TriadCrypto", argumentParser, logging]),
-        .executableTarget(name: "zone", dependencies: ["TriadCLI", "TriadZone", "TriadMount", argumentParser]),
-        .executableTarget(name: "ceremony", dependencies: ["TriadCLI", "TriadCeremony", argumentParser]),
+        .target(name: "TriadCLI", dependencies: ["TriadZone", "TriadPIV", "TriadPCSC", "TriadFormat", "TriadCrypto", argumentParser]),
+        .executableTarget(name: "zone", dependencies: ["TriadCLI", "TriadZone", "TriadMount", "TriadCrypto", argumentParser]),
+        .executableTarget(name: "ceremony", dependencies: ["TriadCLI", "TriadCeremony", "TriadJournal", argumentParser]),
         .executableTarget(name: "virtual-card", dependencies: ["VirtualPIV", argumentParser]),
 
         // Benchmarks are not products: the format alone, timed by scripts/bench (docs/performance.md).
@@ -69,12 +69,12 @@ let package = Package(
         .target(name: "TriadTestSupport", path: "Tests/TriadTestSupport"),
         .testTarget(name: "TriadTestSupportTests", dependencies: ["TriadTestSupport"]),
         .testTarget(name: "TriadCryptoTests", dependencies: ["TriadCrypto", "TriadTestSupport"]),
-        .testTarget(name: "TriadFormatTests", dependencies: ["TriadFormat", "TriadCrypto", "TriadTestSupport"]),
-        .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadCLI", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
-        .testTarget(name: "TriadPIVTests", dependencies: ["ISO7816", "TriadPIV", "VirtualPIV", "TriadPCSC", "TriadCLI", "TriadCrypto", "TriadFormat", "TriadTestSupport"]),
-        .testTarget(name: "TriadCeremonyTests", dependencies: ["TriadCeremony", "TriadJournal", "TriadCrypto", "TriadTestSupport"]),
-        .testTarget(name: "TriadMountTests", dependencies: ["TriadMount", "TriadZone", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
-        .testTarget(name: "TriadRecoveryTests", dependencies: ["ISO7816", "TriadRecovery", "TriadCeremony", "TriadZone", "TriadPIV", "VirtualPIV", "TriadCLI", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
+        .testTarget(name: "TriadFormatTests", dependencies: ["TriadFormat", "TriadCrypto"]),
+        .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
+        .testTarget(name: "TriadPIVTests", dependencies: ["ISO7816", "TriadPIV", "VirtualPIV", "TriadPCSC", "TriadCLI", "TriadCrypto", "TriadTestSupport"]),
+        .testTarget(name: "TriadCeremonyTests", dependencies: ["TriadCeremony", "TriadJournal", "TriadCrypto", "TriadTestSupport", grdb]),
+        .testTarget(name: "TriadMountTests", dependencies: ["TriadFormat", "TriadCrypto"]),
+        .testTarget(name: "TriadRecoveryTests", dependencies: ["ISO7816", "TriadRecovery", "TriadZone", "TriadPIV", "TriadPCSC", "VirtualPIV", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// AES-256-GCM (SP 800-38D) with 96-bit nonces and 128-bit tags.
 public enum AESGCM {

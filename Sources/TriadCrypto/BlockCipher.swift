@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Single-block ECB encryption and decryption with the ciphers a PIV card-management key
 /// (key reference 9B) may use: 3TDEA (`03`), AES-128 (`08`), AES-192 (`0A`), AES-256 (`0C`).

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 import Foundation
 
 /// An X.509 certificate (RFC 5280). Triad names certificates by the SHA-256 of their DER

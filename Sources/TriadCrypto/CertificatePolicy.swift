@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 import Foundation
 
 /// What a certificate is used for in Triad, and so which key usages (RFC 5280 §4.2.1.3) it must

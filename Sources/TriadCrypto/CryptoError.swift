@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Errors of the crypto layer. Messages say what failed; the layers above add which file
 /// or step it was and what to do.

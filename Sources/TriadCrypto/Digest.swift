@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Random bytes from OpenSSL's CSPRNG (`RAND_bytes`).
 public enum SecureRandom {

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 extension PrivateKey {
     /// ECDSA over a digest the caller already computed, DER `SEQUENCE { r, s }`.

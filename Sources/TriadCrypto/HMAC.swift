@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// HMAC-SHA256 (RFC 2104): the file header MAC and the HKDF building block.
 public enum HMACSHA256 {

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Owns one `EVP_PKEY`; `deinit` frees it (and OpenSSL cleanses private components).
 final class KeyHandle: @unchecked Sendable {

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// A software private key (RSA 2048+, EC P-256, EC P-384) held by OpenSSL.
 ///

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 extension PrivateKey {
     /// An EC private key from its scalar `d` (big-endian, SEC 1 §2.3.7), with the public

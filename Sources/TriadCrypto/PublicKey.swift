@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// A public key (RSA, EC P-256 or P-384), from a certificate, a PEM/DER SubjectPublicKeyInfo,
 /// or the raw components a PIV card returns from GENERATE ASYMMETRIC KEY PAIR

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// The one primitive that wraps a symmetric key to a public key (docs/ARCHITECTURE.md "TriadCrypto"): file
 /// recovery slots, zone keyring entries and escrow KEK slots all use it.

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 extension SignatureScheme {
     /// Sets the RSA padding of a signing or verifying context; nothing for ECDSA.

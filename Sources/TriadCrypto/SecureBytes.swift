@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Bytes of key material: stored outside Swift's copy-happy arrays and wiped with
 /// `OPENSSL_cleanse` when the last copy goes away (docs/ARCHITECTURE.md "TriadCrypto": key material is zeroised).

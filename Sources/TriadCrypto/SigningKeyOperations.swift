@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// How a signature is computed and checked: the hash, the signature algorithm and, for RSA,
 /// the padding. The raw values name the scheme in files and transcripts.

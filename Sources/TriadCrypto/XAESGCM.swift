@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// XAES-256-GCM (C2SP XAES-256-GCM): AES-256-GCM with a 192-bit nonce. The first 96 bits
 /// of the nonce and the key derive a fresh AES-256-GCM key through the NIST SP 800-108r1

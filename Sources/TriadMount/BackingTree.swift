@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CFUSE
+internal import CFUSE
 
 /// The zone folder as the daemon reaches it: one descriptor of the zone root, and every
 /// access relative to it with `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`, so no name

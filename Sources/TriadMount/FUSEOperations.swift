@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CFUSE
+internal import CFUSE
 
 /// The libfuse high-level operations table (docs/mount.md §1.1). Each entry is a
 /// non-capturing `@convention(c)` closure that finds the `MountFilesystem` through

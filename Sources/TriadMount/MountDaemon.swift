@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CFUSE
+internal import CFUSE
 import Foundation
 import Synchronization
 import TriadCrypto

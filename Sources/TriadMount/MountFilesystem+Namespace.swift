@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CFUSE
+internal import CFUSE
 import TriadFormat
 
 /// Folders and names: readdir, mkdir, rmdir, unlink, rename, chmod, utimens, statfs

@@ -1,4 +1,4 @@
-import CPCSC
+internal import CPCSC
 import Glibc
 import ISO7816
 

@@ -1,4 +1,4 @@
-import CPCSC
+internal import CPCSC
 
 /// A pcsc-lite resource-manager context (`SCardEstablishContext`), released in `deinit`.
 ///

@@ -1,4 +1,4 @@
-import CPCSC
+internal import CPCSC
 
 /// A failed pcsc-lite call, named after the `SCARD_*` return code so that a log line or an
 /// error message can be looked up in pcsc-lite's `pcsclite.h` directly.

@@ -1,4 +1,4 @@
-import CPCSC
+internal import CPCSC
 
 /// Watches one reader for its card leaving (`SCardGetStatusChange`), for `zone mount`
 /// (docs/mount.md §7): the mount's keys must be wiped within a second of the card leaving.
