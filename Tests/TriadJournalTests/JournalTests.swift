@@ -1,12 +1,19 @@
 import Foundation
 import GRDB
+import TriadTestSupport
 import XCTest
 @testable import TriadJournal
 
+/// The journal on its own (docs/ceremony.md §7): the chain, the append-only schema, ids never
+/// reused, nothing after the terminal entry, time that never goes back.
 final class JournalTests: XCTestCase {
-    func makeJournal() throws -> (Journal, String) {
-        let dir = try Support.tempDir()
-        let path = "\(dir)/j.db"
+    /// Each test's folder; removed when the test case goes away.
+    private var folders: [TemporaryDirectory] = []
+
+    func makeJournal(_ name: String = #function) throws -> (Journal, String) {
+        let folder = try TemporaryDirectory("journal-\(name)")
+        folders.append(folder)
+        let path = folder.path("j.db")
         return (try Journal(path: path), path)
     }
 

@@ -1,8 +1,11 @@
 import Foundation
 import TriadCrypto
+import TriadTestSupport
 import XCTest
 @testable import TriadJournal
 
+/// Anchor words (docs/ceremony.md §7): the PGP word lists and every vector in
+/// Fixtures/ceremony/anchor-vectors.json.
 final class AnchorWordsTests: XCTestCase {
     /// The PGP word list's well-known properties: 256 distinct words per list, no word in
     /// both.
@@ -18,7 +21,7 @@ final class AnchorWordsTests: XCTestCase {
     }
 
     func testEveryVectorEncodesAndDecodes() throws {
-        let data = try Data(contentsOf: Support.fixtures.appendingPathComponent("anchor-vectors.json"))
+        let data = try Data(contentsOf: URL(fileURLWithPath: Products.source("Fixtures/ceremony/anchor-vectors.json")))
         let vectors = try JSONDecoder().decode([[String: String]].self, from: data)
         XCTAssertGreaterThanOrEqual(vectors.count, 3)
         for v in vectors {
