@@ -9,10 +9,11 @@ import TriadZone
 /// Errors of the command-line layer itself.
 public enum CLIError: Error, CustomStringConvertible {
     /// Bad command-line input (exit 2).
-    case usage(String)
+    case usage(message: String)
     /// An identity that cannot be used; names it and says why.
-    case identity(String, String)
-    case io(String, String)
+    case identity(name: String, problem: String)
+    /// A file the command reads or writes itself (a certificate, a key file, a pipe).
+    case io(path: String, problem: String)
 
     public var description: String {
         switch self {
@@ -34,12 +35,17 @@ public enum ErrorReport {
         }
     }
 
+    /// The error's own sentence, then what to type next when the remedy is a command-line
+    /// option: library errors carry values, the option names live here (README "Exit status").
     public static func message(for error: Error) -> String {
+        let text: String
         switch error {
-        case let e as ValidationError: return e.message
-        case let e as CustomStringConvertible: return e.description
-        default: return String(describing: error)
+        case let e as ValidationError: text = e.message
+        case let e as CustomStringConvertible: text = e.description
+        default: text = String(describing: error)
         }
+        guard let hint = CommandLineHint.hint(for: error) else { return text }
+        return text + "; " + hint
     }
 }
 

@@ -13,13 +13,13 @@ public enum IdentitySpec: Equatable, CustomStringConvertible {
     public init(parsing text: String) throws {
         if text.hasPrefix("file:") {
             let path = String(text.dropFirst(5))
-            guard !path.isEmpty else { throw CLIError.usage("identity \"file:\" names no key file; write file:PATH") }
+            guard !path.isEmpty else { throw CLIError.usage(message: "identity \"file:\" names no key file; write file:PATH") }
             self = .file(path)
         } else if text.hasPrefix("piv:") {
             let reader = String(text.dropFirst(4))
             self = .piv(reader.isEmpty ? nil : reader)
         } else {
-            throw CLIError.usage("identity \"\(text)\" is neither file:PATH nor piv:[READER]")
+            throw CLIError.usage(message: "identity \"\(text)\" is neither file:PATH nor piv:[READER]")
         }
     }
 
@@ -66,7 +66,7 @@ public struct IdentityResolver {
             do {
                 return ResolvedIdentity(spec: spec, key: try CardIdentity.open(readerSubstring: reader, pin: pin))
             } catch let error as CustomStringConvertible {
-                throw CLIError.identity(spec.description, error.description)
+                throw CLIError.identity(name: spec.description, problem: error.description)
             }
         }
     }
@@ -77,7 +77,7 @@ public struct IdentityResolver {
         if let mode = Self.groupOrOtherAccess(path) { warn(Self.permissionWarning(path, mode: mode)) }
         var pem: SecureBytes
         do { pem = try SecretFile.read(path) } catch {
-            throw CLIError.identity(name, "cannot read the key file (\(error)); check the path and permissions")
+            throw CLIError.identity(name: name, problem: "cannot read the key file (\(error)); check the path and permissions")
         }
         defer { pem = SecureBytes(count: 0) }
         let encrypted = pem.withUnsafeBytes { raw in
@@ -90,9 +90,9 @@ public struct IdentityResolver {
         do {
             return try PrivateKey(pem: pem, passphrase: passphrase)
         } catch CryptoError.wrongPassphrase {
-            throw CLIError.identity(name, "the passphrase is wrong (or missing); give it with --passphrase-fd N or at the terminal")
+            throw CLIError.identity(name: name, problem: "the passphrase is wrong (or missing); give it with --passphrase-fd N or at the terminal")
         } catch {
-            throw CLIError.identity(name, "is not a usable PEM private key (\(error)); give an RSA 2048+, EC P-256 or P-384 key")
+            throw CLIError.identity(name: name, problem: "is not a usable PEM private key (\(error)); give an RSA 2048+, EC P-256 or P-384 key")
         }
     }
 

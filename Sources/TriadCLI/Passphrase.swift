@@ -10,13 +10,13 @@ public enum Passphrase {
     public static func read(fd: Int32?, prompt: String, keyName: String) throws -> SecureBytes {
         if let fd {
             guard let secret = readLine(from: fd) else {
-                throw CLIError.identity(keyName, "nothing could be read from --passphrase-fd \(fd)")
+                throw CLIError.identity(name: keyName, problem: "nothing could be read from --passphrase-fd \(fd)")
             }
             return secret
         }
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard tty >= 0 else {
-            throw CLIError.identity(keyName, "the key file is encrypted and there is no terminal to ask for its passphrase; give it with --passphrase-fd N")
+            throw CLIError.identity(name: keyName, problem: "the key file is encrypted and there is no terminal to ask for its passphrase; give it with --passphrase-fd N")
         }
         defer { close(tty) }
         var saved = termios()
@@ -31,7 +31,7 @@ public enum Passphrase {
             _ = "\n".withCString { write(tty, $0, 1) }
         }
         _ = prompt.withCString { write(tty, $0, strlen($0)) }
-        guard let secret = readLine(from: tty) else { throw CLIError.identity(keyName, "no passphrase was entered") }
+        guard let secret = readLine(from: tty) else { throw CLIError.identity(name: keyName, problem: "no passphrase was entered") }
         return secret
     }
 
@@ -63,17 +63,17 @@ public enum Passphrase {
 enum SecretFile {
     static func read(_ path: String) throws -> SecureBytes {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CLIError.io(path, String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw CLIError.io(path: path, problem: String(cString: strerror(errno))) }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw CLIError.io(path, String(cString: strerror(errno))) }
-        guard st.st_size <= 1 << 20 else { throw CLIError.io(path, "is larger than 1 MiB; not a PEM key file") }
+        guard fstat(fd, &st) == 0 else { throw CLIError.io(path: path, problem: String(cString: strerror(errno))) }
+        guard st.st_size <= 1 << 20 else { throw CLIError.io(path: path, problem: "is larger than 1 MiB; not a PEM key file") }
         var out = SecureBytes(count: Int(st.st_size))
         var filled = 0
         try out.withUnsafeMutableBytes { buffer in
             while filled < buffer.count {
                 let n = Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled)
-                if n < 0 { if errno == EINTR { continue }; throw CLIError.io(path, String(cString: strerror(errno))) }
+                if n < 0 { if errno == EINTR { continue }; throw CLIError.io(path: path, problem: String(cString: strerror(errno))) }
                 if n == 0 { break }
                 filled += n
             }

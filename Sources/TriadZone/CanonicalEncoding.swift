@@ -34,7 +34,7 @@ struct ByteReader {
     var remaining: Int { bytes.count - offset }
 
     private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
-        guard n >= 0, bytes.count - offset >= n else { throw ZoneError.malformed(context, "truncated") }
+        guard n >= 0, bytes.count - offset >= n else { throw ZoneError.malformed(what: context, problem: "truncated") }
         defer { offset += n }
         return bytes[offset..<offset + n]
     }
@@ -47,11 +47,11 @@ struct ByteReader {
     /// A length-prefixed field, bounded so a corrupt length cannot make us allocate gigabytes.
     mutating func blob(max: Int = 1 << 20) throws -> [UInt8] {
         let n = Int(try u32())
-        guard n <= max else { throw ZoneError.malformed(context, "field of \(n) bytes is too long") }
+        guard n <= max else { throw ZoneError.malformed(what: context, problem: "field of \(n) bytes is too long") }
         return Array(try take(n))
     }
     func expectEnd() throws {
-        guard isAtEnd else { throw ZoneError.malformed(context, "trailing bytes") }
+        guard isAtEnd else { throw ZoneError.malformed(what: context, problem: "trailing bytes") }
     }
 }
 

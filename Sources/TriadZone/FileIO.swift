@@ -15,13 +15,13 @@ enum FileIO {
 
     static func readAll(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ZoneError.io(path, "cannot open: \(errorText())") }
+        guard fd >= 0 else { throw ZoneError.io(path: path, problem: "cannot open: \(errorText())") }
         defer { close(fd) }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw ZoneError.io(path, "cannot read: \(errorText())") }
+            if n < 0 { if errno == EINTR { continue }; throw ZoneError.io(path: path, problem: "cannot read: \(errorText())") }
             if n == 0 { break }
             out += buf[0..<n]
         }
@@ -40,7 +40,7 @@ enum FileIO {
 
     static func makeDirectory(_ path: String) throws {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
-            throw ZoneError.io(path, "cannot create folder: \(errorText())")
+            throw ZoneError.io(path: path, problem: "cannot create folder: \(errorText())")
         }
     }
 
@@ -49,7 +49,7 @@ enum FileIO {
         let dir = path.directory
         let tmp = dir + "/.triad-tmp-" + SecureRandom.bytes(count: 8).hex
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw ZoneError.io(tmp, "cannot create: \(errorText())") }
+        guard fd >= 0 else { throw ZoneError.io(path: tmp, problem: "cannot create: \(errorText())") }
         var ok = true
         bytes.withUnsafeBytes { raw in
             var off = 0
@@ -61,7 +61,7 @@ enum FileIO {
         }
         if ok && fsync(fd) != 0 { ok = false }
         close(fd)
-        guard ok else { unlink(tmp); throw ZoneError.io(tmp, "cannot write: \(errorText())") }
+        guard ok else { unlink(tmp); throw ZoneError.io(path: tmp, problem: "cannot write: \(errorText())") }
         return tmp
     }
 
@@ -69,7 +69,7 @@ enum FileIO {
     static func writeReplacing(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
         let tmp = try writeTemporary(beside: path, bytes, mode: mode)
         guard rename(tmp, path) == 0 else {
-            let e = errorText(); unlink(tmp); throw ZoneError.io(path, "cannot rename into place: \(e)")
+            let e = errorText(); unlink(tmp); throw ZoneError.io(path: path, problem: "cannot rename into place: \(e)")
         }
         syncDirectory(of: path)
     }
@@ -80,7 +80,7 @@ enum FileIO {
         defer { unlink(tmp) }
         if link(tmp, path) != 0 {
             if errno == EEXIST { return false }
-            throw ZoneError.io(path, "cannot create: \(errorText())")
+            throw ZoneError.io(path: path, problem: "cannot create: \(errorText())")
         }
         syncDirectory(of: path)
         return true
@@ -92,7 +92,7 @@ enum FileIO {
     }
 
     static func listDirectory(_ path: String) throws -> [String] {
-        guard let d = opendir(path) else { throw ZoneError.io(path, "cannot list: \(errorText())") }
+        guard let d = opendir(path) else { throw ZoneError.io(path: path, problem: "cannot list: \(errorText())") }
         defer { closedir(d) }
         var names: [String] = []
         while let e = readdir(d) {

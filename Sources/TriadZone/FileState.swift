@@ -18,7 +18,7 @@ public enum FileProbe {
     ///   A file that cannot be opened throws `ZoneError.io`.
     public static func read(_ path: String) throws -> FileProbe {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw ZoneError.io(path, "cannot open: \(FileIO.errorText())") }
+        guard fd >= 0 else { throw ZoneError.io(path: path, problem: "cannot open: \(FileIO.errorText())") }
         defer { close(fd) }
         guard EncryptedFile.isEncrypted(fd: fd) else { return .plaintext }
         return .encrypted(try EncryptedFile.readHeader(at: path))

@@ -90,12 +90,12 @@ public struct Keyring {
 
     public init(decoding bytes: [UInt8], context: String) throws {
         var r = ByteReader(bytes, context: context)
-        guard try r.raw(8) == Self.magic else { throw ZoneError.malformed(context, "not a zone keyring") }
+        guard try r.raw(8) == Self.magic else { throw ZoneError.malformed(what: context, problem: "not a zone keyring") }
         zoneID = try r.raw(16)
         let n = Int(try r.u32())
         // Each entry takes at least 40 bytes, so a count beyond what the file can hold is a lie
         // told to make us reserve memory; refuse it before the loop (docs/zone.md §2b).
-        guard n <= r.remaining / 40 else { throw ZoneError.malformed(context, "it claims \(n) entries, more than its size can hold") }
+        guard n <= r.remaining / 40 else { throw ZoneError.malformed(what: context, problem: "it claims \(n) entries, more than its size can hold") }
         entries = []
         for _ in 0..<n {
             entries.append(KeyringEntry(epoch: try r.u32(), memberFingerprint: try r.raw(32),

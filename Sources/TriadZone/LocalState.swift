@@ -46,7 +46,7 @@ public struct ZoneStateRecord: Equatable {
               let first = fields["first"].flatMap(Hex.decode), first.count == 32,
               let version = fields["version"].flatMap({ UInt64($0) }), version >= 1,
               let hash = fields["hash"].flatMap(Hex.decode), hash.count == 32 else {
-            throw ZoneError.state(path, "is damaged (a field is missing or invalid); delete it to trust the zone anew")
+            throw ZoneError.state(path: path, problem: "is damaged (a field is missing or invalid); delete it to trust the zone anew")
         }
         self.init(mode: mode, trustFile: fields["trust"], firstPolicyHash: first, highestVersion: version, policyHash: hash)
     }
@@ -59,7 +59,7 @@ enum StateLines {
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
             guard parts.count == 2, keys.contains(parts[0]), fields[parts[0]] == nil else {
-                throw ZoneError.state(path, "is damaged (unexpected line); delete it to trust the zone anew")
+                throw ZoneError.state(path: path, problem: "is damaged (unexpected line); delete it to trust the zone anew")
             }
             fields[parts[0]] = parts[1]
         }
@@ -97,7 +97,7 @@ public struct LocalState {
         guard let text = try readRecord(p) else { return nil }
         let fields = try StateLines.parse(text, path: p, keys: ["folder", "zone"])
         guard fields["folder"] == folder, let id = fields["zone"].flatMap(Hex.decode), id.count == 16 else {
-            throw ZoneError.state(p, "is damaged (it does not name this folder and a zone id); delete it to trust the zone anew")
+            throw ZoneError.state(path: p, problem: "is damaged (it does not name this folder and a zone id); delete it to trust the zone anew")
         }
         return id
     }
@@ -135,7 +135,7 @@ public struct LocalState {
         guard MetadataFile.exists(p) else { return nil }
         let bytes: [UInt8]
         do { bytes = try MetadataFile.read(p, limit: ZoneLimits.stateRecordBytes) } catch {
-            throw ZoneError.state(p, "cannot be read (\(error))")
+            throw ZoneError.state(path: p, problem: "cannot be read (\(error))")
         }
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -145,11 +145,11 @@ public struct LocalState {
         for part in p.directory.split(separator: "/") {
             prefix += "/" + part
             guard FileIO.isDirectory(prefix) || mkdir(prefix, 0o700) == 0 || errno == EEXIST else {
-                throw ZoneError.state(prefix, "cannot be created (\(FileIO.errorText()))")
+                throw ZoneError.state(path: prefix, problem: "cannot be created (\(FileIO.errorText()))")
             }
         }
         let lockFD = open(p + ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard lockFD >= 0 else { throw ZoneError.state(p, "cannot be locked (\(FileIO.errorText()))") }
+        guard lockFD >= 0 else { throw ZoneError.state(path: p, problem: "cannot be locked (\(FileIO.errorText()))") }
         defer { close(lockFD) }
         flock(lockFD, LOCK_EX)
         defer { flock(lockFD, LOCK_UN) }
@@ -158,7 +158,7 @@ public struct LocalState {
 
     private func write(_ p: String, _ text: String) throws {
         do { try FileIO.writeReplacing(p, Array(text.utf8), mode: 0o600) } catch {
-            throw ZoneError.state(p, "cannot be written (\(error))")
+            throw ZoneError.state(path: p, problem: "cannot be written (\(error))")
         }
     }
 }

@@ -18,11 +18,11 @@ enum MetadataFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
         guard fd >= 0 else {
             if errno == ELOOP { throw ZoneError.notRegularFile(path: path, kind: "a symbolic link") }
-            throw ZoneError.io(path, "cannot open: \(FileIO.errorText())")
+            throw ZoneError.io(path: path, problem: "cannot open: \(FileIO.errorText())")
         }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ZoneError.io(path, "cannot stat: \(FileIO.errorText())") }
+        guard fstat(fd, &st) == 0 else { throw ZoneError.io(path: path, problem: "cannot stat: \(FileIO.errorText())") }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             let kind: String
             switch st.st_mode & S_IFMT {
@@ -45,7 +45,7 @@ enum MetadataFile {
             let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ZoneError.io(path, "cannot read: \(FileIO.errorText())")
+                throw ZoneError.io(path: path, problem: "cannot read: \(FileIO.errorText())")
             }
             if n == 0 { break }
             count += n
@@ -67,9 +67,9 @@ enum MetadataFile {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else {
             if errno == ELOOP || errno == ENOTDIR { throw ZoneError.notRegularFile(path: path, kind: "not a real folder (a symbolic link or a file)") }
-            throw ZoneError.io(path, "cannot list: \(FileIO.errorText())")
+            throw ZoneError.io(path: path, problem: "cannot list: \(FileIO.errorText())")
         }
-        guard let d = fdopendir(fd) else { close(fd); throw ZoneError.io(path, "cannot list: \(FileIO.errorText())") }
+        guard let d = fdopendir(fd) else { close(fd); throw ZoneError.io(path: path, problem: "cannot list: \(FileIO.errorText())") }
         defer { closedir(d) }
         var names: [String] = []
         while let e = readdir(d) {

@@ -78,7 +78,7 @@ struct HistoryWalk {
                     previous = (signed, hash)
                 }
                 if let anchor, version == anchor.highestVersion, hash != anchor.policyHash {
-                    found.append(.policyReplaced(file, version))
+                    found.append(.policyReplaced(file: file, version: version))
                 }
             } catch let error as ZoneError {
                 found = [error]
@@ -97,12 +97,12 @@ struct HistoryWalk {
                                 isNewest: Bool, trust: TrustFile?, root: String) -> [ZoneError] {
         let policy = signed.policy
         guard policy.version == version else {
-            return [.malformed(file, "its name says version \(version) but it holds version \(policy.version)")]
+            return [.malformed(what: file, problem: "its name says version \(version) but it holds version \(policy.version)")]
         }
         var problems: [ZoneError] = []
         if version == 1 {
             if policy.previousPolicyHash != [UInt8](repeating: 0, count: 32) {
-                problems.append(.malformed(file, "it is version 1 but names a previous policy"))
+                problems.append(.malformed(what: file, problem: "it is version 1 but names a previous policy"))
             }
             if signed.signatureIsValid && !ZoneIdentity.isBound(policy) {
                 problems.append(.zoneIDNotBound(file: file, zoneID: policy.zoneID.hex))
@@ -115,7 +115,7 @@ struct HistoryWalk {
                 problems.append(.brokenLink(file: file, previous: "policy.\(version - 1)"))
             }
         }
-        guard signed.signatureIsValid else { return problems + [.policySignatureInvalid(file)] }
+        guard signed.signatureIsValid else { return problems + [.policySignatureInvalid(file: file)] }
         if version > 1, let earlier = previous?.signed, !earlier.policy.officers.contains(where: { $0.der == signed.signer.der }) {
             problems.append(.signerNotPreviousOfficer(file: file, signer: signed.signer.subject, previous: "policy.\(version - 1)"))
         }
@@ -130,7 +130,7 @@ struct HistoryWalk {
                 if isNewest && trust.retiredRecovery.contains(cert.fingerprint) {
                     problems.append(.retiredRecoveryPinned(file: file, fingerprint: cert.fingerprint.hex, trust: trust.path))
                 } else if !(isNewest ? trust.listsRecovery(cert) : trust.publishedRecovery(cert)) {
-                    problems.append(.recoveryNotTrusted(file, cert.fingerprint.hex, trust.path))
+                    problems.append(.recoveryNotTrusted(file: file, fingerprint: cert.fingerprint.hex, trust: trust.path))
                 }
             }
         }
@@ -155,7 +155,7 @@ struct HistoryWalk {
     static func linkProblems(_ link: SignedPolicy.Link, file: String, version: UInt64,
                              previous: (signed: SignedPolicy?, hash: [UInt8])?, first: SignedPolicy?, root: String) -> [ZoneError] {
         guard link.version == version else {
-            return [.malformed(file, "its name says version \(version) but it holds version \(link.version)")]
+            return [.malformed(what: file, problem: "its name says version \(version) but it holds version \(link.version)")]
         }
         var problems: [ZoneError] = []
         if let first, link.zoneID != first.policy.zoneID || link.genesisNonce != first.policy.genesisNonce {
@@ -187,6 +187,6 @@ struct PolicyListing {
         }
         versions.sort()
         stray.sort()
-        guard !versions.isEmpty else { throw ZoneError.noPolicy(root) }
+        guard !versions.isEmpty else { throw ZoneError.noPolicy(folder: root) }
     }
 }

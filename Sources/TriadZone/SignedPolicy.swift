@@ -42,13 +42,13 @@ public struct SignedPolicy {
 
     public init(fileBytes: [UInt8], context: String) throws {
         var r = ByteReader(fileBytes, context: context)
-        guard try r.raw(8) == Self.magic else { throw ZoneError.malformed(context, "not a signed zone policy") }
+        guard try r.raw(8) == Self.magic else { throw ZoneError.malformed(what: context, problem: "not a signed zone policy") }
         body = try r.blob(max: ZoneLimits.policyBytes)
         let signerDER = try r.blob(max: ZoneLimits.certificateBytes)
         signature = try r.blob(max: ZoneLimits.signatureBytes)
         try r.expectEnd()
         do { signer = try Certificate(der: signerDER) } catch {
-            throw ZoneError.malformed(context, "the signer certificate does not parse")
+            throw ZoneError.malformed(what: context, problem: "the signer certificate does not parse")
         }
         policy = try ZonePolicy(decoding: body, context: context)
         self.fileBytes = fileBytes
@@ -66,9 +66,9 @@ public struct SignedPolicy {
 
     public static func link(fileBytes: [UInt8], context: String) throws -> Link {
         var r = ByteReader(fileBytes, context: context)
-        guard try r.raw(8) == magic else { throw ZoneError.malformed(context, "not a signed zone policy") }
+        guard try r.raw(8) == magic else { throw ZoneError.malformed(what: context, problem: "not a signed zone policy") }
         var b = ByteReader(try r.blob(max: ZoneLimits.policyBytes), context: context)
-        guard try b.raw(8) == ZonePolicy.magic else { throw ZoneError.malformed(context, "not a zone policy") }
+        guard try b.raw(8) == ZonePolicy.magic else { throw ZoneError.malformed(what: context, problem: "not a zone policy") }
         return Link(zoneID: try b.raw(16), version: try b.u64(), previousPolicyHash: try b.raw(32), genesisNonce: try b.raw(32))
     }
 

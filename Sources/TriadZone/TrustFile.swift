@@ -32,16 +32,16 @@ public struct TrustFile {
         let bytes: [UInt8]
         do { bytes = try MetadataFile.read(path, limit: ZoneLimits.trustFileBytes, followLinks: true) } catch let error as ZoneError {
             switch error {
-            case .notRegularFile, .tooLarge: throw ZoneError.trustFile(path, "\(error)")
-            default: throw ZoneError.trustFile(path, "cannot be read (\(error)); check the path of the trust file")
+            case .notRegularFile, .tooLarge: throw ZoneError.trustFile(path: path, problem: "\(error)")
+            default: throw ZoneError.trustFile(path: path, problem: "cannot be read (\(error)); check the path of the trust file")
             }
         }
         let text = String(decoding: bytes, as: UTF8.self)
         let certs: [Certificate]
         do { certs = try Certificate.all(pem: text) } catch {
-            throw ZoneError.trustFile(path, "is not a list of PEM certificates (\(error))")
+            throw ZoneError.trustFile(path: path, problem: "is not a list of PEM certificates (\(error))")
         }
-        guard !certs.isEmpty else { throw ZoneError.trustFile(path, "holds no PEM certificate") }
+        guard !certs.isEmpty else { throw ZoneError.trustFile(path: path, problem: "holds no PEM certificate") }
         var retired = Set<[UInt8]>()
         var pins: [[UInt8]: [UInt64: [UInt8]]] = [:]
         var inBlock = false
@@ -52,7 +52,7 @@ public struct TrustFile {
             if inBlock { continue }
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard let keyword = fields.first else { continue }
-            func bad(_ why: String) -> ZoneError { ZoneError.trustFile(path, "line \(index + 1): \(why)") }
+            func bad(_ why: String) -> ZoneError { ZoneError.trustFile(path: path, problem: "line \(index + 1): \(why)") }
             switch keyword {
             case "retired-recovery":
                 guard fields.count == 2, let fp = Hex.decode(fields[1]), fp.count == 32 else {

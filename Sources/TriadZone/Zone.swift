@@ -52,7 +52,7 @@ public struct Zone {
             if p == "/" || p.isEmpty { break }
             p = p.directory
         }
-        guard let found else { throw ZoneError.notInZone(path) }
+        guard let found else { throw ZoneError.notInZone(path: path) }
         return found
     }
 
@@ -96,7 +96,7 @@ public struct Zone {
     /// the lowest present, so a planted `policy.<huge>` or an unreadable newest file does not
     /// keep status from describing the zone (it reports them as history problems).
     public static func load(root: String) throws -> Zone {
-        guard FileIO.isDirectory(metadataDirectory(root)) else { throw ZoneError.notInZone(root) }
+        guard FileIO.isDirectory(metadataDirectory(root)) else { throw ZoneError.notInZone(path: root) }
         let versions = try PolicyListing(root: root).versions
         var run = versions.prefix(1)
         for v in versions.dropFirst() where v == run.last! + 1 { run.append(v) }
@@ -106,7 +106,7 @@ public struct Zone {
             do {
                 let signed = try SignedPolicy(fileBytes: try MetadataFile.read(path, limit: ZoneLimits.policyBytes), context: path)
                 guard signed.policy.version == version else {
-                    throw ZoneError.malformed(path, "its name says version \(version) but it holds version \(signed.policy.version)")
+                    throw ZoneError.malformed(what: path, problem: "its name says version \(version) but it holds version \(signed.policy.version)")
                 }
                 return Zone(root: root, signed: signed, keyring: try loadKeyring(root: root, policy: signed.policy))
             } catch let error as ZoneError {
@@ -114,17 +114,17 @@ public struct Zone {
                 if firstError == nil { firstError = error }
             }
         }
-        throw firstError ?? ZoneError.noPolicy(root)
+        throw firstError ?? ZoneError.noPolicy(folder: root)
     }
 
     /// The keyring the policy names, checked against its hash and zone id.
     static func loadKeyring(root: String, policy: ZonePolicy) throws -> Keyring {
         let krPath = keyringPath(root: root, hash: policy.keyringHash)
-        guard MetadataFile.exists(krPath) else { throw ZoneError.keyringMismatch(krPath) }
+        guard MetadataFile.exists(krPath) else { throw ZoneError.keyringMismatch(file: krPath) }
         let krBytes = try MetadataFile.read(krPath, limit: ZoneLimits.keyringBytes)
-        guard SHA256.hash(krBytes) == policy.keyringHash else { throw ZoneError.keyringMismatch(krPath) }
+        guard SHA256.hash(krBytes) == policy.keyringHash else { throw ZoneError.keyringMismatch(file: krPath) }
         let keyring = try Keyring(decoding: krBytes, context: krPath)
-        guard keyring.zoneID == policy.zoneID else { throw ZoneError.keyringMismatch(krPath) }
+        guard keyring.zoneID == policy.zoneID else { throw ZoneError.keyringMismatch(file: krPath) }
         return keyring
     }
 
@@ -158,23 +158,23 @@ public struct Zone {
                               members: [Certificate], context: ZoneContext) throws -> Zone {
         let root = absolute(root)
         guard officer.publicKey == key.publicKey else {
-            throw ZoneError.identityDoesNotMatchCertificate("the officer identity", "--officer-cert")
+            throw ZoneError.identityDoesNotMatchCertificate(identity: "the officer identity", certificate: officer.subject)
         }
         try checkCertificate(officer, role: [.officer, .member])
         for m in members { try checkCertificate(m, role: .member) }
         for r in recovery { try checkCertificate(r, role: .recovery) }
-        guard FileIO.isDirectory(root) else { throw ZoneError.io(root, "is not a folder; create it first") }
+        guard FileIO.isDirectory(root) else { throw ZoneError.io(path: root, problem: "is not a folder; create it first") }
         let genesisNonce = SecureRandom.bytes(count: 32)
         let zoneID = ZoneIdentity.zoneID(genesisNonce: genesisNonce, officers: [officer], recoveryCertificates: recovery)
-        if MetadataFile.exists(metadataDirectory(root)) { throw ZoneError.zoneExists(root) }
+        if MetadataFile.exists(metadataDirectory(root)) { throw ZoneError.zoneExists(folder: root) }
         // The person running init makes this folder hold a new zone: on this machine the folder's
         // pin moves to it (someone replacing .zone/ behind a user's back never runs init there).
         if let pinned = try context.state.zoneID(folder: root) {
             context.notice("\(root) held zone \(pinned.hex) before; this machine now expects the new zone in it")
         }
         guard mkdir(metadataDirectory(root), 0o755) == 0 else {
-            if errno == EEXIST { throw ZoneError.zoneExists(root) }
-            throw ZoneError.io(metadataDirectory(root), "cannot create: \(FileIO.errorText())")
+            if errno == EEXIST { throw ZoneError.zoneExists(folder: root) }
+            throw ZoneError.io(path: metadataDirectory(root), problem: "cannot create: \(FileIO.errorText())")
         }
         do {
             let zoneKey = SecureBytes.random(count: 32)
@@ -212,7 +212,7 @@ public struct Zone {
     public func granting(_ member: Certificate, key: PrivateKey, context: ZoneContext) throws -> Zone {
         let officer = try officerCertificate(for: key)
         guard !policy.members.contains(where: { $0.fingerprint == member.fingerprint || $0.publicKey == member.publicKey }) else {
-            throw ZoneError.alreadyMember(member.subject, root)
+            throw ZoneError.alreadyMember(subject: member.subject, zone: root)
         }
         try Zone.checkCertificate(member, role: .member)
         var next = nextPolicy(keyring: keyring)
@@ -235,10 +235,10 @@ public struct Zone {
     public func revoking(_ member: Certificate, key: PrivateKey, context: ZoneContext) throws -> Zone {
         let officer = try officerCertificate(for: key)
         guard let existing = policy.members.first(where: { $0.fingerprint == member.fingerprint || $0.publicKey == member.publicKey }) else {
-            throw ZoneError.notAMemberCertificate(member.subject, root)
+            throw ZoneError.notAMemberCertificate(subject: member.subject, zone: root)
         }
         let remaining = policy.members.filter { $0.fingerprint != existing.fingerprint }
-        guard !remaining.isEmpty else { throw ZoneError.lastMember(member.subject, root) }
+        guard !remaining.isEmpty else { throw ZoneError.lastMember(subject: member.subject, zone: root) }
         let epoch = policy.currentEpoch + 1
         let zoneKey = SecureBytes.random(count: 32)
         var keyring = self.keyring
@@ -252,7 +252,7 @@ public struct Zone {
     }
 
     func officerCertificate(for key: PrivateKey) throws -> Certificate {
-        guard let officer = policy.isOfficer(key.publicKey) else { throw ZoneError.notOfficer("the identity", root) }
+        guard let officer = policy.isOfficer(key.publicKey) else { throw ZoneError.notOfficer(identity: "the identity", zone: root) }
         return officer
     }
 
@@ -289,7 +289,7 @@ public struct Zone {
         try ZoneTrust.checkSuccessor(signed, of: previous, first: first, file: path, root: root, context: context)
         let krPath = keyringPath(root: root, hash: keyring.hash)
         if !FileIO.exists(krPath) { try FileIO.writeReplacing(krPath, keyringBytes) }
-        guard try FileIO.writeExclusive(path, signed.fileBytes) else { throw ZoneError.policyChanged(root) }
+        guard try FileIO.writeExclusive(path, signed.fileBytes) else { throw ZoneError.policyChanged(folder: root) }
         var quiet = context
         quiet.notice = { _ in }
         quiet.creating = previous == nil
@@ -303,26 +303,26 @@ public struct Zone {
     /// Unwraps every zone key this member holds and checks each against the policy's
     /// commitment. One public-key operation per epoch, per command — never per file.
     public func zoneKeys(for key: any PrivateKeyOperations, name: String) throws -> [UInt32: SecureBytes] {
-        guard let member = policy.isMember(key.publicKey) else { throw ZoneError.notMember(name, root) }
+        guard let member = policy.isMember(key.publicKey) else { throw ZoneError.notMember(identity: name, zone: root) }
         let krPath = Zone.keyringPath(root: root, hash: policy.keyringHash)
         var keys: [UInt32: SecureBytes] = [:]
         for e in policy.epochs {
             let zoneKey: SecureBytes?
             do { zoneKey = try keyring.unwrap(epoch: e.epoch, member: member, key: key) } catch let error as CryptoError {
-                throw ZoneError.malformed(krPath, "the entry for epoch \(e.epoch) does not unwrap with \(name): \(error)")
+                throw ZoneError.malformed(what: krPath, problem: "the entry for epoch \(e.epoch) does not unwrap with \(name): \(error)")
             }
             guard let zoneKey else { continue }
             guard constantTimeEquals(ZonePolicy.commitment(zoneID: policy.zoneID, epoch: e.epoch, zoneKey: zoneKey), e.commitment) else {
-                throw ZoneError.zoneKeyCommitmentMismatch(krPath, e.epoch)
+                throw ZoneError.zoneKeyCommitmentMismatch(file: krPath, epoch: e.epoch)
             }
             // The epoch's signing key must be the one the policy publishes, or what members
             // sign as this epoch would not verify (docs/zone.md §2).
             guard try EpochSigningKey.derive(zoneID: policy.zoneID, epoch: e.epoch, zoneKey: zoneKey).publicKey.spkiDER == e.signingPublicKey else {
-                throw ZoneError.malformed(currentPolicyPath, "the signing key of epoch \(e.epoch) is not the one its zone key derives")
+                throw ZoneError.malformed(what: currentPolicyPath, problem: "the signing key of epoch \(e.epoch) is not the one its zone key derives")
             }
             keys[e.epoch] = zoneKey
         }
-        guard !keys.isEmpty else { throw ZoneError.notMember(name, root) }
+        guard !keys.isEmpty else { throw ZoneError.notMember(identity: name, zone: root) }
         return keys
     }
 }

@@ -70,7 +70,7 @@ public struct ZoneAccess {
     public func recipients() throws -> [any Recipient] {
         let policy = zone.policy
         guard let zoneKey = zoneKeys[policy.currentEpoch] else {
-            throw ZoneError.notMember(identityName, zone.root)
+            throw ZoneError.notMember(identity: identityName, zone: zone.root)
         }
         var r: [any Recipient] = [ZoneSlotKey(zoneID: policy.zoneID, epoch: policy.currentEpoch, zoneKey: zoneKey),
                                   KeyOriginMarker(epoch: policy.currentEpoch)]

@@ -3,34 +3,45 @@ import TriadCrypto
 /// Errors of the zone layer. Each case carries the file or step it concerns, and its
 /// description is one sentence a person can act on: what is wrong, in which file, what to do.
 public enum ZoneError: Error, CustomStringConvertible, Equatable {
-    case malformed(String, String)
-    case notInZone(String)
-    case zoneExists(String)
-    case noPolicy(String)
-    case policySignatureInvalid(String)
-    case recoveryNotTrusted(String, String, String)
-    case rollback(String, UInt64, UInt64)
-    case policyReplaced(String, UInt64)
-    case policyChanged(String)
-    case keyringMismatch(String)
-    case zoneKeyCommitmentMismatch(String, UInt32)
-    case notMember(String, String)
-    case notOfficer(String, String)
-    case alreadyMember(String, String)
-    case notAMemberCertificate(String, String)
-    case identityDoesNotMatchCertificate(String, String)
-    case noMatchingSlot(String, String)
-    case otherZone(String)
-    case trustFile(String, String)
-    case state(String, String)
-    case io(String, String)
-    case signingNeedsKeyFile(String)
-    case lastMember(String, String)
-    case recoveryNotPinned(String, String, String)
-    case recoveryAlreadyPinned(String, String, String)
-    case recoveryNotPublished(String, String, String)
-    case lastRecoveryCertificate(String)
-    case filesStillNeedRecoveryCertificate(String, Int, String)
+    // Zone files and their contents (docs/zone.md §1, §2).
+    case malformed(what: String, problem: String)
+    case notInZone(path: String)
+    case zoneExists(folder: String)
+    case noPolicy(folder: String)
+    case policySignatureInvalid(file: String)
+    case recoveryNotTrusted(file: String, fingerprint: String, trust: String)
+    case rollback(file: String, version: UInt64, seen: UInt64)
+    case policyReplaced(file: String, version: UInt64)
+    case policyChanged(folder: String)
+    case keyringMismatch(file: String)
+    case zoneKeyCommitmentMismatch(file: String, epoch: UInt32)
+
+    // Members and officers (docs/zone.md §5).
+    case notMember(identity: String, zone: String)
+    case notOfficer(identity: String, zone: String)
+    case alreadyMember(subject: String, zone: String)
+    case notAMemberCertificate(subject: String, zone: String)
+    case identityDoesNotMatchCertificate(identity: String, certificate: String)
+    case noMatchingSlot(file: String, identity: String)
+    case otherZone(file: String)
+    case signingNeedsKeyFile(identity: String)
+    case lastMember(subject: String, zone: String)
+
+    // Files Triad reads or writes outside the zone, and plain I/O.
+    case trustFile(path: String, problem: String)
+    case state(path: String, problem: String)
+    case io(path: String, problem: String)
+
+    // Recovery certificates (docs/zone.md §5a).
+    case recoveryNotPinned(subject: String, fingerprint: String, zone: String)
+    case recoveryAlreadyPinned(subject: String, fingerprint: String, zone: String)
+    case recoveryNotPublished(subject: String, fingerprint: String, trust: String)
+    /// Removing the certificates asked for would leave none; the caller may add the new one in
+    /// the same change.
+    case lastRecoveryCertificate(zone: String)
+    /// Files still carry a recovery slot only for a certificate being removed; the caller may
+    /// choose to remove it anyway (those files are then counted by `zone status`).
+    case filesStillNeedRecoveryCertificate(zone: String, count: Int, example: String)
 
     // Bounds (docs/zone.md §2b).
     case notRegularFile(path: String, kind: String)
@@ -116,9 +127,9 @@ public enum ZoneError: Error, CustomStringConvertible, Equatable {
         case let .recoveryNotPublished(subject, fp, trust):
             return "recovery certificate \(subject) (sha256 \(fp)) is not listed in the trust file \(trust); IT must publish it there first (docs/recovery.md §5), then re-run"
         case let .lastRecoveryCertificate(dir):
-            return "the zone \(dir) would pin no recovery certificate; every file must carry a recovery slot: add the new certificate (--add-cert) in the same command"
+            return "the zone \(dir) would pin no recovery certificate; every file must carry a recovery slot: pin the new certificate in the same change"
         case let .filesStillNeedRecoveryCertificate(dir, count, example):
-            return "\(count) encrypted files of \(dir) (e.g. \(example)) carry a recovery slot only for a certificate being removed; finish the recovery-key rotation first (re-run the ceremony to resume it), or pin the new certificate, run zone rekey and retry; --force removes it anyway"
+            return "\(count) encrypted files of \(dir) (e.g. \(example)) carry a recovery slot only for a certificate being removed; finish the recovery-key rotation first (re-run the ceremony to resume it), or pin the new certificate, run zone rekey and retry"
         case let .notRegularFile(path, kind):
             return "\(path) is \(kind), not a regular file; refusing to read it (zone metadata, the trust file and local state are regular files)"
         case let .tooLarge(path, size, limit):

@@ -63,7 +63,7 @@ public struct ZoneFiles {
         let zoneID = zone.policy.zoneID
         return try run(paths, removingStale: true) { file in
             let fd = open(file.path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw ZoneError.io(file.path, "cannot open: \(FileIO.errorText())") }
+            guard fd >= 0 else { throw ZoneError.io(path: file.path, problem: "cannot open: \(FileIO.errorText())") }
             defer { close(fd) }
             if EncryptedFile.isEncrypted(fd: fd) {
                 let header = try EncryptedFile.readHeader(at: file.path)
@@ -110,7 +110,7 @@ public struct ZoneFiles {
     public func rekey(_ paths: [String], reencrypt: Bool) throws -> Report {
         let policy = zone.policy
         guard let zoneKey = access.zoneKeys[policy.currentEpoch] else {
-            throw ZoneError.notMember(access.identityName, zone.root)
+            throw ZoneError.notMember(identity: access.identityName, zone: zone.root)
         }
         let newest = ZoneSlotKey(zoneID: policy.zoneID, epoch: policy.currentEpoch, zoneKey: zoneKey)
         let full = try access.recipients()
@@ -159,7 +159,7 @@ public struct ZoneFiles {
                 notice("\(file.path) belongs to another zone; left as it is")
             }
         }
-        report.failures = listing.unreadable.map { FileFailure(path: $0.path, error: ZoneError.io($0.path, $0.reason)) }
+        report.failures = listing.unreadable.map { FileFailure(path: $0.path, error: ZoneError.io(path: $0.path, problem: $0.reason)) }
             + run.failures
         report.nestedZones = listing.nestedZones
         report.commitFailure = run.commitFailure
@@ -170,7 +170,7 @@ public struct ZoneFiles {
 
     private func mapNoKey<T>(_ file: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch FormatError.noMatchingKey {
-            throw ZoneError.noMatchingSlot(file, access.identityName)
+            throw ZoneError.noMatchingSlot(file: file, identity: access.identityName)
         }
     }
 }

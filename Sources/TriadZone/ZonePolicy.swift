@@ -139,9 +139,9 @@ public struct ZonePolicy {
         let magic = try r.raw(8)
         guard magic == Self.magic else {
             if magic == Array("TRIADZP1".utf8) {
-                throw ZoneError.malformed(context, "a policy of an earlier Triad format (TRIADZP1) that this version no longer reads")
+                throw ZoneError.malformed(what: context, problem: "a policy of an earlier Triad format (TRIADZP1) that this version no longer reads")
             }
-            throw ZoneError.malformed(context, "not a zone policy")
+            throw ZoneError.malformed(what: context, problem: "not a zone policy")
         }
         zoneID = try r.raw(16)
         version = try r.u64()
@@ -152,12 +152,12 @@ public struct ZonePolicy {
         for (what, limit) in [("officers", ZoneLimits.officers), ("members", ZoneLimits.members),
                               ("recovery certificates", ZoneLimits.recoveryCertificates)] {
             let n = Int(try r.u16())
-            guard n <= limit else { throw ZoneError.malformed(context, "\(n) \(what); at most \(limit) are allowed") }
+            guard n <= limit else { throw ZoneError.malformed(what: context, problem: "\(n) \(what); at most \(limit) are allowed") }
             var certs: [Certificate] = []
             for _ in 0..<n {
                 let der = try r.blob(max: ZoneLimits.certificateBytes)
                 do { certs.append(try Certificate(der: der)) } catch {
-                    throw ZoneError.malformed(context, "a certificate does not parse")
+                    throw ZoneError.malformed(what: context, problem: "a certificate does not parse")
                 }
             }
             lists.append(certs)
@@ -165,23 +165,23 @@ public struct ZonePolicy {
         officers = lists[0]; members = lists[1]; recoveryCertificates = lists[2]
         currentEpoch = try r.u32()
         let n = Int(try r.u32())
-        guard n <= ZoneLimits.epochs else { throw ZoneError.malformed(context, "\(n) epochs; at most \(ZoneLimits.epochs) are allowed") }
+        guard n <= ZoneLimits.epochs else { throw ZoneError.malformed(what: context, problem: "\(n) epochs; at most \(ZoneLimits.epochs) are allowed") }
         epochs = []
         for _ in 0..<n {
             let epoch = EpochCommitment(epoch: try r.u32(), commitment: try r.raw(32),
                                         signingPublicKey: try r.blob(max: ZoneLimits.epochPublicKeyBytes))
             guard let key = try? PublicKey(spkiDER: epoch.signingPublicKey), key.algorithm == .ecP256,
                   key.spkiDER == epoch.signingPublicKey else {
-                throw ZoneError.malformed(context, "the signing key of epoch \(epoch.epoch) is not a P-256 public key")
+                throw ZoneError.malformed(what: context, problem: "the signing key of epoch \(epoch.epoch) is not a P-256 public key")
             }
             epochs.append(epoch)
         }
         keyringHash = try r.raw(32)
         try r.expectEnd()
-        guard encoded() == bytes else { throw ZoneError.malformed(context, "not canonically encoded") }
+        guard encoded() == bytes else { throw ZoneError.malformed(what: context, problem: "not canonically encoded") }
         guard version >= 1, commitment(for: currentEpoch) != nil, !officers.isEmpty, !recoveryCertificates.isEmpty,
               Set(epochs.map(\.epoch)).count == epochs.count else {
-            throw ZoneError.malformed(context, "inconsistent fields")
+            throw ZoneError.malformed(what: context, problem: "inconsistent fields")
         }
     }
 }

@@ -40,25 +40,25 @@ extension Zone {
         var pinned = policy.recoveryCertificates
         for cert in remove {
             guard pinned.contains(where: { $0.fingerprint == cert.fingerprint }) else {
-                throw ZoneError.recoveryNotPinned(cert.subject, cert.fingerprint.hex, root)
+                throw ZoneError.recoveryNotPinned(subject: cert.subject, fingerprint: cert.fingerprint.hex, zone: root)
             }
             pinned.removeAll { $0.fingerprint == cert.fingerprint }
         }
         for cert in add {
             guard !pinned.contains(where: { $0.fingerprint == cert.fingerprint }) else {
-                throw ZoneError.recoveryAlreadyPinned(cert.subject, cert.fingerprint.hex, root)
+                throw ZoneError.recoveryAlreadyPinned(subject: cert.subject, fingerprint: cert.fingerprint.hex, zone: root)
             }
             try Zone.checkCertificate(cert, role: .recovery)
             if let trust = context.trust, !trust.listsRecovery(cert) {
-                throw ZoneError.recoveryNotPublished(cert.subject, cert.fingerprint.hex, trust.path)
+                throw ZoneError.recoveryNotPublished(subject: cert.subject, fingerprint: cert.fingerprint.hex, trust: trust.path)
             }
             pinned.append(cert)
         }
-        guard !pinned.isEmpty else { throw ZoneError.lastRecoveryCertificate(root) }
+        guard !pinned.isEmpty else { throw ZoneError.lastRecoveryCertificate(zone: root) }
         if !remove.isEmpty && !force {
             let stranded = try filesCoveredOnlyBy(removing: remove, keeping: pinned)
             if let first = stranded.first {
-                throw ZoneError.filesStillNeedRecoveryCertificate(root, stranded.count, first)
+                throw ZoneError.filesStillNeedRecoveryCertificate(zone: root, count: stranded.count, example: first)
             }
         }
         if context.trust == nil {

@@ -60,14 +60,14 @@ public enum ZoneTree {
         for p in paths {
             let path = Zone.absolute(p)
             guard !path.split(separator: "/").contains(Substring(metadataName)) else {
-                throw ZoneError.io(path, "is zone metadata (.zone/); zone commands work on the zone's files, not on .zone/")
+                throw ZoneError.io(path: path, problem: "is zone metadata (.zone/); zone commands work on the zone's files, not on .zone/")
             }
             var st = stat()
-            guard lstat(path, &st) == 0 else { throw ZoneError.io(path, "cannot be read: \(FileIO.errorText())") }
+            guard lstat(path, &st) == 0 else { throw ZoneError.io(path: path, problem: "cannot be read: \(FileIO.errorText())") }
             switch st.st_mode & S_IFMT {
             case S_IFDIR: walk(path, into: &listing)
             case S_IFREG: add(path, st, into: &listing)
-            default: throw ZoneError.io(path, "is not a regular file or folder; give files or folders")
+            default: throw ZoneError.io(path: path, problem: "is not a regular file or folder; give files or folders")
             }
         }
         return listing
@@ -139,7 +139,7 @@ public enum ZoneTree {
         for part in path.split(separator: "/") {
             prefix += "/" + part
             guard FileIO.isDirectory(prefix) || mkdir(prefix, mode) == 0 || errno == EEXIST else {
-                throw ZoneError.io(prefix, "cannot create folder: \(FileIO.errorText())")
+                throw ZoneError.io(path: prefix, problem: "cannot create folder: \(FileIO.errorText())")
             }
         }
     }

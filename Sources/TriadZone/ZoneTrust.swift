@@ -37,21 +37,21 @@ public enum ZoneTrust {
             throw ZoneError.trustDowngrade(zoneID: zoneID.hex, trustFile: record.trustFile ?? "(unknown)", record: context.state.path(zoneID: zoneID))
         }
         if let record, newestVersion < record.highestVersion {
-            throw ZoneError.rollback(newestFile, newestVersion, record.highestVersion)
+            throw ZoneError.rollback(file: newestFile, version: newestVersion, seen: record.highestVersion)
         }
         // Moving from first use to a trust file checks the whole history against it once.
         let anchor = record?.mode == mode ? record : nil
         let walk = try HistoryWalk.run(root: root, trust: context.trust, anchor: anchor, stopAtFirstProblem: true)
         if let problem = walk.problems.first { throw problem }
         guard let newest = walk.newest, let newestHash = walk.hashes[newestVersion], let firstHash = walk.hashes[1] else {
-            throw ZoneError.noPolicy(root)
+            throw ZoneError.noPolicy(folder: root)
         }
         if let record {
             guard record.firstPolicyHash == firstHash else {
                 throw ZoneError.firstPolicyChanged(zoneID: zoneID.hex, record: context.state.path(zoneID: zoneID))
             }
             guard walk.hashes[record.highestVersion] == record.policyHash else {
-                throw ZoneError.policyReplaced(Zone.policyPath(root: root, version: record.highestVersion), record.highestVersion)
+                throw ZoneError.policyReplaced(file: Zone.policyPath(root: root, version: record.highestVersion), version: record.highestVersion)
             }
         }
         if let trust = context.trust, !trust.zonePins.isEmpty {

@@ -31,9 +31,9 @@ struct IdentityOptions: ParsableArguments {
     /// Officer operations sign the policy, which needs a software key.
     func resolveSigningKey() throws -> (ResolvedIdentity, PrivateKey) {
         // Refuse a card before opening it: no PIN is asked for an operation that cannot work.
-        if case .piv = try IdentitySpec(parsing: identity) { throw ZoneError.signingNeedsKeyFile(identity) }
+        if case .piv = try IdentitySpec(parsing: identity) { throw ZoneError.signingNeedsKeyFile(identity: identity) }
         let resolved = try resolve()
-        guard let key = resolved.privateKey else { throw ZoneError.signingNeedsKeyFile(resolved.name) }
+        guard let key = resolved.privateKey else { throw ZoneError.signingNeedsKeyFile(identity: resolved.name) }
         return (resolved, key)
     }
 }
@@ -61,10 +61,10 @@ struct TrustOptions: ParsableArguments {
 func loadCertificate(_ path: String, option: String) throws -> Certificate {
     let bytes: [UInt8]
     do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-        throw CLIError.io(path, "cannot read the certificate given with \(option); check the path")
+        throw CLIError.io(path: path, problem: "cannot read the certificate given with \(option); check the path")
     }
     do { return try Certificate(pem: String(decoding: bytes, as: UTF8.self)) } catch {
-        throw CLIError.io(path, "is not a PEM X.509 certificate (\(error)); give the file made by openssl req -x509 or your CA")
+        throw CLIError.io(path: path, problem: "is not a PEM X.509 certificate (\(error)); give the file made by openssl req -x509 or your CA")
     }
 }
 

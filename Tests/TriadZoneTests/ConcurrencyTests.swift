@@ -19,7 +19,7 @@ final class ConcurrencyTests: XCTestCase {
         _ = try first.granting(PKI.certificate(bob.cert), key: PKI.privateKey(officer.key), context: s.context)
         // ...and the second write of version 2 fails instead of overwriting the first.
         XCTAssertThrowsError(try second.granting(PKI.certificate(carol.cert), key: PKI.privateKey(officer.key), context: s.context)) { error in
-            XCTAssertEqual(error as? ZoneError, .policyChanged(z))
+            XCTAssertEqual(error as? ZoneError, .policyChanged(folder: z))
             XCTAssertTrue("\(error)".contains("policy of \(z) changed since you read it; re-run"))
         }
         let after = try Zone.open(root: z, context: s.context)

@@ -65,7 +65,7 @@ final class PolicyTrustTests: XCTestCase {
         bytes[bytes.count - 3] ^= 1
         try Data(bytes).write(to: URL(fileURLWithPath: v1))
         let broken = try PolicyHistory.verify(root: z)
-        XCTAssertEqual(broken.problems, [ZoneError.policySignatureInvalid(v1).description,
+        XCTAssertEqual(broken.problems, [ZoneError.policySignatureInvalid(file: v1).description,
                                          ZoneError.brokenLink(file: Zone.policyPath(root: z, version: 2), previous: "policy.1").description])
         assertRefused(alice, containing: "policy.1 is not signed by an officer")
         try FileManager.default.removeItem(atPath: v1)
@@ -149,7 +149,7 @@ final class PolicyTrustTests: XCTestCase {
         try keyring.add(zoneKey: SecureBytes.random(count: 32), epoch: 1, for: PKI.certificate(alice.cert))
         let forged = Zone(root: z, signed: zone.signed, keyring: keyring)
         XCTAssertThrowsError(try forged.zoneKeys(for: PKI.privateKey(alice.key), name: "alice")) { error in
-            XCTAssertEqual(error as? ZoneError, .zoneKeyCommitmentMismatch(Zone.keyringPath(root: z, hash: zone.policy.keyringHash), 1))
+            XCTAssertEqual(error as? ZoneError, .zoneKeyCommitmentMismatch(file: Zone.keyringPath(root: z, hash: zone.policy.keyringHash), epoch: 1))
         }
     }
 

@@ -57,7 +57,7 @@ final class TreeEngineTests: XCTestCase {
         let files = try tree(s, 40)
         let failing: Set<String> = [files[3].path, files[17].path]
         func job(_ file: TreeFile) throws -> FileStep<Int> {
-            if failing.contains(file.path) { throw ZoneError.io(file.path, "planted") }
+            if failing.contains(file.path) { throw ZoneError.io(path: file.path, problem: "planted") }
             usleep(5_000)  // a file takes a moment, a failure none: the stop is recorded first
             return .leave(1)
         }

@@ -22,7 +22,7 @@ func openAccess(_ path: String, identity: IdentityOptions, trust: TrustOptions) 
 /// All paths must lie in the same zone (one policy, one set of keys per command).
 func checkSameZone(_ paths: [String], root: String) throws {
     for p in paths where try zoneRoot(containing: p) != root {
-        throw CLIError.usage("\(p) is not in the zone \(root); give paths of one zone per command")
+        throw CLIError.usage(message: "\(p) is not in the zone \(root); give paths of one zone per command")
     }
 }
 
@@ -68,10 +68,10 @@ func finish(_ report: ZoneFiles.Report) throws {
     }
     guard !report.isComplete else { return }
     if report.interrupted {
-        throw CLIError.io("stopped", "interrupted after the files in hand; every finished file is durable; \(report.notFinished) file(s) not reached: run the command again to continue")
+        throw CLIError.io(path: "stopped", problem: "interrupted after the files in hand; every finished file is durable; \(report.notFinished) file(s) not reached: run the command again to continue")
     }
     let problems = report.failures.count + report.nestedZones.count
-    throw CLIError.io("incomplete", "\(problems) file(s) or folder(s) could not be processed (named above)"
+    throw CLIError.io(path: "incomplete", problem: "\(problems) file(s) or folder(s) could not be processed (named above)"
         + (report.notFinished > 0 ? " and \(report.notFinished) file(s) were not reached" : "")
         + "; the others were processed: fix or move the ones named and run the command again")
 }

@@ -17,7 +17,7 @@ struct MembershipChange: ParsableArguments {
         let (resolved, key) = try identity.resolveSigningKey()
         let context = try trust.context()
         let zone = try Zone.open(root: try Zone.findRoot(containing: dir), context: context)
-        guard zone.policy.isOfficer(key.publicKey) != nil else { throw ZoneError.notOfficer(resolved.name, zone.root) }
+        guard zone.policy.isOfficer(key.publicKey) != nil else { throw ZoneError.notOfficer(identity: resolved.name, zone: zone.root) }
         return (member, try change(zone, member, key, context))
     }
 }

@@ -24,7 +24,7 @@ extension ZoneCommand {
             let members = try member.map { try loadCertificate($0, option: "--member") }
             let (resolved, key) = try identity.resolveSigningKey()
             guard officer.publicKey == key.publicKey else {
-                throw ZoneError.identityDoesNotMatchCertificate(resolved.name, officerCert)
+                throw ZoneError.identityDoesNotMatchCertificate(identity: resolved.name, certificate: officerCert)
             }
             let zone = try Zone.create(root: dir, officer: officer, key: key, recovery: recovery, members: members,
                                        context: try trust.context())

@@ -39,7 +39,7 @@ extension ZoneCommand {
             if !foreground { try detach() }
             let root = try Zone.findRoot(containing: zone)
             guard Zone.absolute(zone) == root else {
-                throw CLIError.usage("\(zone) is inside the zone \(root); mount the zone folder itself")
+                throw CLIError.usage(message: "\(zone) is inside the zone \(root); mount the zone folder itself")
             }
             var daemon: MountDaemon?
             do {
@@ -52,7 +52,7 @@ extension ZoneCommand {
                 if let syslogSocket { config.syslogSocket = syslogSocket }
                 if case .piv(let reader) = try IdentitySpec(parsing: identity.identity) {
                     guard let watched = MountDaemon.cardReader(matching: reader) else {
-                        throw CLIError.identity(name, "the card left before the mount started; insert it and mount again")
+                        throw CLIError.identity(name: name, problem: "the card left before the mount started; insert it and mount again")
                     }
                     config.cardReader = watched
                     config.onRemoval = onRemoval == .unmount ? .unmount : .lock
@@ -76,10 +76,10 @@ extension ZoneCommand {
         static func memberAccess(_ zone: Zone, identity: IdentityOptions) throws -> (ZoneAccess, Certificate, String) {
             let resolved = try identity.resolve()
             guard let member = zone.policy.isMember(resolved.key.publicKey) else {
-                throw ZoneError.notMember(resolved.name, zone.root)
+                throw ZoneError.notMember(identity: resolved.name, zone: zone.root)
             }
             let access = try ZoneAccess(zone: zone, key: resolved.key, identityName: resolved.name)
-            guard access.isMember else { throw ZoneError.notMember(resolved.name, zone.root) }
+            guard access.isMember else { throw ZoneError.notMember(identity: resolved.name, zone: zone.root) }
             return (access, member, resolved.name)
         }
 
@@ -87,7 +87,7 @@ extension ZoneCommand {
         /// terminal for the PIN prompt, and exits with the outcome.
         private func detach() throws -> Never {
             var fds: [Int32] = [0, 0]
-            guard pipe(&fds) == 0 else { throw CLIError.io("zone mount", "cannot create a pipe") }
+            guard pipe(&fds) == 0 else { throw CLIError.io(path: "zone mount", problem: "cannot create a pipe") }
             fcntl(fds[0], F_SETFD, FD_CLOEXEC)
             let arguments = CommandLine.arguments + ["--foreground", "--ready-fd", String(fds[1])]
             var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
@@ -95,7 +95,7 @@ extension ZoneCommand {
             var pid: pid_t = 0
             let executable = Self.executablePath()
             guard posix_spawn(&pid, executable, nil, nil, &argv, environ) == 0 else {
-                throw CLIError.io(executable, "cannot start the mount daemon")
+                throw CLIError.io(path: executable, problem: "cannot start the mount daemon")
             }
             close(fds[1])
             var answer = [UInt8](repeating: 0, count: 3)

@@ -33,7 +33,7 @@ extension ZoneCommand {
             let (resolved, key) = try identity.resolveSigningKey()
             let context = try trust.context()
             let zone = try Zone.open(root: try Zone.findRoot(containing: dir), context: context)
-            guard zone.policy.isOfficer(key.publicKey) != nil else { throw ZoneError.notOfficer(resolved.name, zone.root) }
+            guard zone.policy.isOfficer(key.publicKey) != nil else { throw ZoneError.notOfficer(identity: resolved.name, zone: zone.root) }
             let next = try zone.changingRecovery(add: add, remove: remove, force: force, key: key, context: context)
             let pinned = next.policy.recoveryCertificates.map { "\($0.subject) (sha256 \($0.fingerprint.hex.prefix(16))…)" }
             print("recovery certificates now \(pinned.joined(separator: ", ")); policy version \(next.policy.version); run zone status \(dir) to see coverage")
