@@ -51,14 +51,15 @@ let package = Package(
         // Ceremonies.
         .target(name: "TriadCeremony", dependencies: ["TriadJournal", "TriadRecovery", "TriadZone", "TriadPIV", "TriadPCSC", "TriadCrypto", yams]),
 
-        // Shared CLI plumbing (identity strings, PIN entry, error messages) and the thin CLIs.
         // zone mount: the FUSE daemon (docs/mount.md).
         .target(name: "TriadMount", dependencies: ["CFUSE", "TriadZone", "TriadFormat", "TriadCrypto", "TriadPCSC"]),
 
+        // Shared CLI plumbing (the command shell, identity strings, PIN entry, error messages)
+        // and the thin CLIs: each main() is one call to CommandShell.main.
         .target(name: "TriadCLI", dependencies: ["TriadZone", "TriadPIV", "TriadPCSC", "TriadFormat", "TriadCrypto", argumentParser]),
         .executableTarget(name: "zone", dependencies: ["TriadCLI", "TriadZone", "TriadMount", "TriadCrypto", argumentParser]),
         .executableTarget(name: "ceremony", dependencies: ["TriadCLI", "TriadCeremony", "TriadJournal", argumentParser]),
-        .executableTarget(name: "virtual-card", dependencies: ["VirtualPIV", argumentParser]),
+        .executableTarget(name: "virtual-card", dependencies: ["TriadCLI", "VirtualPIV", argumentParser]),
 
         // Benchmarks are not products: the format alone, timed by scripts/bench (docs/performance.md).
         .executableTarget(name: "triad-format-bench", dependencies: ["TriadFormat", "TriadCrypto"],
@@ -68,6 +69,7 @@ let package = Package(
         // PKI made with stock openssl, seeded data, the virtual-card harness. Test targets only.
         .target(name: "TriadTestSupport", path: "Tests/TriadTestSupport"),
         .testTarget(name: "TriadTestSupportTests", dependencies: ["TriadTestSupport"]),
+        .testTarget(name: "TriadCLITests", dependencies: ["TriadCLI", "TriadZone", "TriadTestSupport", argumentParser]),
         .testTarget(name: "TriadCryptoTests", dependencies: ["TriadCrypto", "TriadTestSupport"]),
         .testTarget(name: "TriadFormatTests", dependencies: ["TriadFormat", "TriadCrypto"]),
         .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),

@@ -13,45 +13,11 @@ struct CeremonyCommand: ParsableCommand {
         subcommands: [List.self, Show.self, Lint.self, Run.self, Verify.self, Log.self, Export.self, AbortCommand.self])
 }
 
-/// A refusal or failure: one line on stderr, exit 1 (docs/ceremony.md §1).
-struct Failure: Error {
-    var message: String
-    init(_ message: String) { self.message = message }
-}
-
+/// Runs `ceremony` in the shell all three commands share (docs/ceremony.md §1, README
+/// "Exit status").
 @main
 enum Main {
-    static func main() {
-        for failure in ProcessHardening.disableCoreDumps() {
-            FileHandle.standardError.write(Data("ceremony: warning: core dumps stay possible: \(failure)\n".utf8))
-        }
-        do {
-            var command = try CeremonyCommand.parseAsRoot()
-            try command.run()
-        } catch let failure as Failure {
-            FileHandle.standardError.write(Data("ceremony: \(failure.message)\n".utf8))
-            exit(1)
-        } catch let error as CeremonyError {
-            FileHandle.standardError.write(Data("ceremony: \(error)\n".utf8))
-            exit(1)
-        } catch let error as JournalError {
-            FileHandle.standardError.write(Data("ceremony: \(error)\n".utf8))
-            exit(1)
-        } catch let error as ScriptError {
-            FileHandle.standardError.write(Data("ceremony: \(error)\n".utf8))
-            exit(1)
-        } catch let error as TranscriptError {
-            FileHandle.standardError.write(Data("ceremony: \(error)\n".utf8))
-            exit(1)
-        } catch {
-            let code = CeremonyCommand.exitCode(for: error)
-            if code == .success || error is CleanExit {
-                CeremonyCommand.exit(withError: error)
-            }
-            FileHandle.standardError.write(Data((CeremonyCommand.fullMessage(for: error) + "\n").utf8))
-            exit(code == .validationFailure ? 2 : 1)
-        }
-    }
+    static func main() { CommandShell.main(CeremonyCommand.self) }
 }
 
 /// Where the scripts are: `--scripts DIR`, `$TRIAD_CEREMONIES`, `./Ceremonies`, or a

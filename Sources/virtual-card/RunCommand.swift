@@ -1,4 +1,5 @@
 import ArgumentParser
+import TriadCLI
 import Foundation
 import VirtualPIV
 
@@ -32,9 +33,9 @@ struct RunCommand: ParsableCommand {
 
         let applet = VirtualPIVApplet(state: cardState, persistence: file)
         let link = VPCDLink(applet: applet, port: port, trace: trace) { line in
-            printError(line)
+            printError("virtual-card: " + line)
         }
-        printError("software PIV card \(cardState.serial) (no hardware protection) from \(state)")
+        printError("virtual-card: software PIV card \(cardState.serial) (no hardware protection) from \(state)")
         link.run { stopRequested != 0 }
     }
 
@@ -42,11 +43,11 @@ struct RunCommand: ParsableCommand {
     private func lockState() throws -> Int32 {
         let fd = open(state + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw CommandFailure(message: "cannot create \(state).lock: \(String(cString: strerror(errno))); check the folder is writable")
+            throw CommandFailure("cannot create \(state).lock: \(String(cString: strerror(errno))); check the folder is writable")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw CommandFailure(message: "card \(state) is already running in another virtual-card process; stop that one first")
+            throw CommandFailure("card \(state) is already running in another virtual-card process; stop that one first")
         }
         return fd
     }

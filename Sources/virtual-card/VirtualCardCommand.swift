@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TriadCLI
 import VirtualPIV
 
 /// `virtual-card`: Triad's software PIV card, inserted into real pcscd through vsmartcard's
@@ -24,36 +25,9 @@ struct VirtualCardCommand: ParsableCommand {
         subcommands: [InitCommand.self, RunCommand.self, StatusCommand.self])
 }
 
-/// A refusal or failure at run time: exit 1 with one line on stderr.
-struct CommandFailure: Error {
-    let message: String
-}
-
-func printError(_ line: String) {
-    FileHandle.standardError.write(Data("virtual-card: \(line)\n".utf8))
-}
-
-/// Exit codes: 0 success (and --help), 1 refused or failed, 2 usage error.
+/// Runs `virtual-card` in the shell all three commands share (README "Exit status"). Core
+/// dumps stay as they are: the card's keys are already on disk in its state file.
 @main
 enum Main {
-    static func main() {
-        do {
-            var command = try VirtualCardCommand.parseAsRoot()
-            try command.run()
-            exit(0)
-        } catch let failure as CommandFailure {
-            printError(failure.message)
-            exit(1)
-        } catch let error as VirtualCardError {
-            printError(error.description)
-            exit(1)
-        } catch {
-            if VirtualCardCommand.exitCode(for: error) == .success {
-                print(VirtualCardCommand.fullMessage(for: error))
-                exit(0)
-            }
-            FileHandle.standardError.write(Data((VirtualCardCommand.fullMessage(for: error) + "\n").utf8))
-            exit(2)
-        }
-    }
+    static func main() { CommandShell.main(VirtualCardCommand.self, hardenProcess: false) }
 }

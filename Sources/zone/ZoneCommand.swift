@@ -1,11 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import TriadCLI
 
 /// `zone`: encrypted folders with a mandatory recovery slot (docs/zone.md §5).
-@main
 struct ZoneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zone",
@@ -16,39 +12,10 @@ struct ZoneCommand: ParsableCommand {
         is pinned on first use in $XDG_STATE_HOME/triad. See docs/zone.md.
         """,
         subcommands: [Init.self, Grant.self, Revoke.self, Recovery.self, Encrypt.self, Decrypt.self, Cat.self, Status.self, Rekey.self, Mount.self, Unmount.self, Mounts.self])
+}
 
-    /// Exit codes (README "Exit status"): 0 success, 1 refused or failed (one line on stderr naming
-    /// the file or step and what to do), 2 usage error.
-    static func main() {
-        for failure in ProcessHardening.disableCoreDumps() { printError("zone: warning: core dumps stay possible: \(failure)") }
-        var command: ParsableCommand
-        do {
-            command = try parseAsRoot()
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                Glibc.exit(0)
-            }
-            printError(fullMessage(for: error))
-            Glibc.exit(2)
-        }
-        do {
-            try command.run()
-        } catch {
-            // `--help` on a subcommand arrives here as a clean exit; parser and validation
-            // errors keep ArgumentParser's message but exit 2; everything else is ours.
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                Glibc.exit(0)
-            }
-            if code == .validationFailure {
-                printError(fullMessage(for: error))
-                Glibc.exit(2)
-            }
-            printError("zone: " + ErrorReport.message(for: error))
-            Glibc.exit(ErrorReport.exitCode(for: error))
-        }
-    }
+/// Runs `zone` in the shell all three commands share (exit codes: README "Exit status").
+@main
+enum Main {
+    static func main() { CommandShell.main(ZoneCommand.self) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TriadCLI
 import Foundation
 import TriadCeremony
 
@@ -8,7 +9,7 @@ struct List: ParsableCommand {
 
     func run() throws {
         let paths = ScriptLoader.scriptPaths(in: scripts.resolved)
-        guard !paths.isEmpty else { throw Failure("no scripts in \(scripts.resolved); pass --scripts DIR") }
+        guard !paths.isEmpty else { throw CommandFailure("no scripts in \(scripts.resolved); pass --scripts DIR") }
         for path in paths {
             do {
                 let s = try ScriptLoader.load(path: path)
@@ -46,7 +47,7 @@ struct Lint: ParsableCommand {
 
     func run() throws {
         let targets = paths.isEmpty ? ScriptLoader.scriptPaths(in: scripts.resolved) : paths
-        guard !targets.isEmpty else { throw Failure("no scripts to check in \(scripts.resolved)") }
+        guard !targets.isEmpty else { throw CommandFailure("no scripts to check in \(scripts.resolved)") }
         var bad = 0
         for target in targets {
             do {
@@ -63,6 +64,6 @@ struct Lint: ParsableCommand {
                 FileHandle.standardError.write(Data("\(error)\n".utf8))
             }
         }
-        if bad > 0 { throw Failure("\(bad) of \(targets.count) script(s) are not valid; fix the lines named above") }
+        if bad > 0 { throw CommandFailure("\(bad) of \(targets.count) script(s) are not valid; fix the lines named above") }
     }
 }

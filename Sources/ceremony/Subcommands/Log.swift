@@ -1,4 +1,5 @@
 import ArgumentParser
+import TriadCLI
 import Foundation
 import TriadCeremony
 import TriadJournal
@@ -9,7 +10,7 @@ struct Log: ParsableCommand {
     @Option(help: "Show this ceremony's entries.") var ceremony: String?
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: journal) else { throw Failure("\(journal): no such journal") }
+        guard FileManager.default.fileExists(atPath: journal) else { throw CommandFailure("\(journal): no such journal") }
         let db = try Journal(path: journal)
         guard let id = ceremony else {
             for c in try db.ceremonies() {

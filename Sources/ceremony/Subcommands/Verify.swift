@@ -1,4 +1,5 @@
 import ArgumentParser
+import TriadCLI
 import Foundation
 import TriadCeremony
 import TriadJournal
@@ -14,12 +15,12 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         guard let data = FileManager.default.contents(atPath: transcript) else {
-            throw Failure("\(transcript): cannot read the transcript")
+            throw CommandFailure("\(transcript): cannot read the transcript")
         }
         let pinned = try script.map { try scripts.load($0) }
         switch Verifier.verify(transcript: String(decoding: data, as: UTF8.self), pinnedScript: pinned, anchors: anchor) {
         case .failure(let f):
-            throw Failure("\(transcript): \(f) — the transcript does NOT verify")
+            throw CommandFailure("\(transcript): \(f) — the transcript does NOT verify")
         case .success(let r):
             print("OK \(transcript): ceremony \(r.ceremonyID)\(r.practice ? " (PRACTICE)" : "")")
             print("   script \(r.scriptName) v\(r.scriptVersion), SHA-256 \(r.scriptSHA256)")
