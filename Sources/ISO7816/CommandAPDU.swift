@@ -100,7 +100,8 @@ public struct CommandAPDU: Equatable, Sendable {
             }
             return
         }
-        // Extended forms start with a 00 byte.
+        // Extended forms start with a 00 byte and need two more length bytes.
+        guard body.count >= 3 else { return nil }
         if body.count == 3 {
             let n = Int(body[1]) << 8 | Int(body[2])
             le = n == 0 ? 65536 : n
