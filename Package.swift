@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "TriadJournalTests", dependencies: ["TriadJournal", "TriadCrypto", "TriadTestSupport", grdb]),
         .testTarget(name: "TriadCeremonyTests", dependencies: ["TriadCeremony", "TriadJournal", "TriadCrypto", "TriadTestSupport"]),
         .testTarget(name: "TriadMountTests", dependencies: ["TriadFormat", "TriadCrypto"]),
-        .testTarget(name: "TriadRecoveryTests", dependencies: ["ISO7816", "TriadRecovery", "TriadZone", "TriadPIV", "TriadPCSC", "VirtualPIV", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
+        .testTarget(name: "TriadRecoveryTests", dependencies: ["ISO7816", "TriadRecovery", "TriadCeremony", "TriadZone", "TriadPIV", "TriadPCSC", "VirtualPIV", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
