@@ -33,10 +33,15 @@ public protocol CeremonyAction {
 }
 
 extension CeremonyAction {
+    /// By default an action needs no facts beyond its `combines`.
     public static func requires(_ arguments: StepArguments) -> [String] { [] }
+    /// By default an action establishes no facts beyond its `presents`.
     public static func produces(_ arguments: StepArguments) -> [String] { [] }
+    /// By default an action presents no recovery factor.
     public static var presents: [RecoveryFactor] { [] }
+    /// By default an action combines no recovery factor.
     public static var combines: [RecoveryFactor] { [] }
+    /// Only the roll call admits participants.
     public static var admitsParticipants: Bool { false }
 
     /// Facts required including the factor facts of `combines`.
@@ -71,12 +76,18 @@ public enum RecoveryFactor: String, CaseIterable, Sendable {
 
 /// An argument an action accepts in `with:`.
 public struct ParameterSpec: Sendable {
+    /// The kinds of value a `with:` argument may take; lint checks each against the script.
     public enum Kind: String, Sendable { case text, number, flag, textList = "list of text" }
+    /// The argument's key in `with:`.
     public var name: String
+    /// What kind of value lint accepts for it.
     public var kind: Kind
+    /// True when lint refuses a step that leaves it out.
     public var required: Bool
+    /// One line for `ceremony show` and the printed script.
     public var description: String
 
+    /// An argument `name` of `kind`, described for the printed script.
     public init(_ name: String, _ kind: Kind, required: Bool = false, _ description: String) {
         self.name = name; self.kind = kind; self.required = required; self.description = description
     }
@@ -85,8 +96,11 @@ public struct ParameterSpec: Sendable {
 /// What an action hands back: the payload of its STEP_DONE entry (no secrets, ever) and
 /// extra facts beyond the declared ones.
 public struct ActionOutcome: Sendable {
+    /// The STEP_DONE payload; journaled and hashed, so it must never hold a secret.
     public var payload: [String: CanonicalValue]
+    /// Facts established at run time beyond the declared ones.
     public var facts: [String]
+    /// An outcome with `payload` and extra `facts`.
     public init(_ payload: [String: CanonicalValue] = [:], facts: [String] = []) {
         self.payload = payload; self.facts = facts
     }
@@ -94,23 +108,32 @@ public struct ActionOutcome: Sendable {
 
 /// A failure inside an action that the ceremony can recover from by an exception.
 public struct ActionError: Error, Equatable, CustomStringConvertible {
+    /// What went wrong and what the participants can do; journaled in STEP_FAILED.
     public var message: String
     /// A failure no exception may continue past (a wrong or missing recovery factor): the
     /// engine journals STEP_FAILED and closes the ceremony ABORTED at once, offering no
     /// retry or skip (docs/ceremony.md §3 rule 5: it stops at that factor and closes ABORTED).
     public var fatal: Bool
+    /// A failure with `message`; `fatal` ends the ceremony without an exception.
     public init(_ message: String, fatal: Bool = false) { self.message = message; self.fatal = fatal }
+    /// The message, as printed and journaled.
     public var description: String { message }
 }
 
 /// A step's `with:` arguments after `${KEY}` substitution from `--set`.
 public struct StepArguments: Sendable {
+    /// The substituted values by argument name.
     public var values: [String: CanonicalValue]
+    /// Arguments as the engine substituted them.
     public init(_ values: [String: CanonicalValue]) { self.values = values }
 
+    /// A text argument (a number reads as its decimal text), or nil when absent.
     public func text(_ name: String) -> String? { values[name]?.stringValue ?? values[name]?.intValue.map(String.init) }
+    /// A number argument, or nil when absent or not a number.
     public func number(_ name: String) -> Int64? { values[name]?.intValue }
+    /// A flag argument, or nil when absent or not a boolean.
     public func flag(_ name: String) -> Bool? { values[name]?.boolValue }
+    /// A list-of-text argument; a single text counts as a list of one.
     public func textList(_ name: String) -> [String] {
         if let s = values[name]?.stringValue { return [s] }
         return values[name]?.arrayValue?.compactMap { $0.stringValue } ?? []

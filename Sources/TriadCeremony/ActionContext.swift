@@ -7,21 +7,30 @@ import TriadJournal
 /// way to ask a participant, the PIN input, and `record` to journal what the action did.
 /// The action cannot write any other kind of entry, skip a step or change the order.
 public struct ActionContext {
+    /// The running ceremony's id, for output names and messages.
     public let ceremonyID: String
     /// Random per-ceremony nonce (hex), for binding factor operations to this ceremony
     /// (docs/ceremony.md §9, item 9).
     public let nonce: String
+    /// True in a practice run; actions mark what they write as practice.
     public let practice: Bool
+    /// The act the step belongs to.
     public let act: Act
+    /// The step being run, as the script gives it.
     public let step: Step
+    /// The step's `with:` arguments after `--set` substitution.
     public let arguments: StepArguments
     /// `--set KEY=VALUE` values (with script defaults).
     public let parameters: [String: String]
+    /// Who fills which role; only the roll call changes it.
     public internal(set) var participants: Participants
     /// Role id → title from the script, for prompts.
     public let roleTitles: [String: String]
+    /// The ceremony's in-memory secrets (docs/ceremony.md §3 rule 9).
     public let secrets: SecretStore
+    /// Facts established so far; the engine checked the step's requirements against them.
     public let facts: Set<String>
+    /// Where PINs come from (`--pin-fd` or the terminal), never the journal.
     public let secretInput: SecretInput
     /// Where the ceremony writes its outputs (transcript, summary, quarantine …).
     public let outputDirectory: String
@@ -33,6 +42,7 @@ public struct ActionContext {
     /// The person filling the acting role.
     public var actor: Person? { participants.person(for: step.role) }
 
+    /// Shows `text` to the room (not journaled; use `record` for what must be).
     public func show(_ text: String) { prompter.show(text) }
 
     /// Asks a question; the answers-file key is `<step-id>.<key>`.

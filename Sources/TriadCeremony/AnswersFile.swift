@@ -18,6 +18,7 @@ public final class AnswersPrompter: Prompter {
     /// SHA-256 of the file, recorded in the BEGIN entry.
     public let sha256: String
 
+    /// Reads the answers at `path`; `output` receives what the ceremony shows.
     public init(path: String, output: FileHandle = .standardOutput) throws {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw CeremonyError.answersInvalid(path: path, reason: "cannot read the file")
@@ -50,10 +51,13 @@ public final class AnswersPrompter: Prompter {
         answers = flat
     }
 
+    /// Recorded in BEGIN, so a transcript says no one typed the answers.
     public var mode: String { "unattended" }
 
+    /// Writes `text` to the output, as the terminal would.
     public func show(_ text: String) { output.write(Data((text + "\n").utf8)) }
 
+    /// The next answer for `key`; a missing answer without a default aborts the ceremony.
     public func ask(key: String, question: String, defaultAnswer: String?) throws -> String {
         used.insert(key)
         if var queue = answers[key], !queue.isEmpty {
@@ -69,6 +73,7 @@ public final class AnswersPrompter: Prompter {
         throw CeremonyError.missingAnswer(key: key)
     }
 
+    /// Answers never asked for: a misspelt key would otherwise go unnoticed.
     public func unusedAnswers() -> [String] {
         answers.filter { !$0.value.isEmpty }.keys.sorted()
     }

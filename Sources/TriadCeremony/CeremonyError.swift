@@ -23,6 +23,7 @@ public enum CeremonyError: Error, Equatable, CustomStringConvertible {
     case interrupted
     case secretEmpty(source: String)
 
+    /// One sentence naming the script, step or journal and what to do.
     public var description: String {
         switch self {
         case .scriptInvalid(let origin, let problems):

@@ -4,6 +4,7 @@ import TriadJournal
 /// `--set` values substituted — and nothing journaled, asked or touched (docs/ceremony.md
 /// §9, item 4, after Juicebox's `--dry-run`).
 public enum DryRun {
+    /// The dry run's text for `script` with `parameters` substituted; throws what lint or substitution refuses.
     public static func text(_ script: CeremonyScript, parameters: [String: String], registry: ActionRegistry = .standard) throws -> String {
         let problems = Lint.check(script, registry: registry)
         if !problems.isEmpty { throw CeremonyError.scriptInvalid(origin: script.origin, problems: problems) }

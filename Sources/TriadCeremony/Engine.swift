@@ -31,6 +31,7 @@ public final class Engine {
         case aborted(step: String, reason: String)
     }
 
+    /// An engine for one run of `script`, journaling into `journal` and asking through `prompter`.
     public init(script: CeremonyScript, journal: Journal, prompter: Prompter, options: RunOptions) {
         self.script = script; self.journal = journal; self.prompter = prompter; self.options = options
     }

@@ -3,9 +3,13 @@ import TriadCrypto
 
 /// Facts about the machine and the tool, for the BEGIN entry and `record-environment`.
 public struct Environment: Sendable {
+    /// The host name.
     public var host: String
+    /// The kernel release (`uname -r`).
     public var kernel: String
+    /// SHA-256 of the running executable, so a transcript names the exact tool.
     public var toolSHA256: String
+    /// The USB devices attached (vendor:product and name): a card reader that should not be there shows up here.
     public var usbDevices: [String]
 
     /// The tool's version, recorded in every BEGIN entry.
@@ -13,6 +17,7 @@ public struct Environment: Sendable {
 
     nonisolated(unsafe) private static var cachedToolHash: String?
 
+    /// Reads the facts of this machine and process now.
     public static func current() -> Environment {
         var u = utsname()
         uname(&u)

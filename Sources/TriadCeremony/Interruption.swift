@@ -9,6 +9,7 @@ import Foundation
 public enum Interruption {
     nonisolated(unsafe) private static var flag: Int32 = 0
 
+    /// True once Ctrl-C was pressed; the engine then ends the run ABORTED.
     public static var requested: Bool { flag != 0 }
 
     /// Installs the SIGINT and SIGTERM handlers (call once, before `Engine.run`).

@@ -3,9 +3,12 @@ import Foundation
 /// A person filling a role: a name and a staff or badge number, as on an IANA sign-in
 /// sheet (docs/ceremony.md §3 rule 2).
 public struct Person: Equatable, Sendable {
+    /// The full name as stated in the roll call.
     public var name: String
+    /// The staff or badge number as stated in the roll call.
     public var staffID: String
 
+    /// A person as they identified themselves.
     public init(name: String, staffID: String) { self.name = name; self.staffID = staffID }
 
     /// Case, accents and spacing do not make a different person.
@@ -16,6 +19,7 @@ public struct Person: Equatable, Sendable {
 
     var idKey: String { staffID.uppercased().filter { $0.isLetter || $0.isNumber } }
 
+    /// "Name (staff number)", as journaled and printed.
     public var display: String { "\(name) (\(staffID))" }
 }
 
@@ -25,13 +29,18 @@ public struct Person: Equatable, Sendable {
 /// same staff number is refused, whatever the spelling — the TUF threshold bugs counted one
 /// key twice.
 public struct Participants: Sendable {
+    /// Who was admitted to each role.
     public private(set) var byRole: [String: Person] = [:]
+    /// Roles whose person did not return after a break (docs/ceremony.md §3 rule 7).
     public private(set) var absent: Set<String> = []
 
+    /// Nobody admitted yet: the state before the roll call.
     public init() {}
 
+    /// The person admitted to `role`, present or not.
     public func person(for role: String) -> Person? { byRole[role] }
 
+    /// True when `role` was admitted and is not absent; a step needs its roles present (docs/ceremony.md §3 rule 2).
     public func isPresent(_ role: String) -> Bool { byRole[role] != nil && !absent.contains(role) }
 
     /// Admits `person` to `role`.

@@ -20,14 +20,18 @@ public final class TerminalPrompter: Prompter {
     private let output: FileHandle
     private var buffer: [UInt8] = []
 
+    /// Prompts on `input` and `output` (the terminal by default).
     public init(input: FileHandle = .standardInput, output: FileHandle = .standardOutput) {
         self.input = input; self.output = output
     }
 
+    /// Recorded in BEGIN: people typed the answers.
     public var mode: String { "interactive" }
 
+    /// Prints `text` on its own line.
     public func show(_ text: String) { output.write(Data((text + "\n").utf8)) }
 
+    /// Asks `question` and reads one line; end of input aborts the ceremony instead of guessing.
     public func ask(key: String, question: String, defaultAnswer: String?) throws -> String {
         let hint = defaultAnswer.map { " [\($0)]" } ?? ""
         output.write(Data("\(question)\(hint) > ".utf8))
@@ -37,6 +41,7 @@ public final class TerminalPrompter: Prompter {
         return answer
     }
 
+    /// A terminal has no unused answers.
     public func unusedAnswers() -> [String] { [] }
 
     /// Reads one line byte by byte, so nothing after it is consumed from the terminal.

@@ -90,9 +90,13 @@ public enum ScriptLoader {
 
 /// A problem in a script file, with its line where known.
 public struct ScriptError: Error, Equatable, CustomStringConvertible {
+    /// The file (or script name) the problem is in.
     public var origin: String
+    /// The 1-based line, when the problem has one.
     public var line: Int?
+    /// What is wrong and how to fix it.
     public var message: String
+    /// `file:line: message`, the form editors jump to.
     public var description: String { "\(origin)\(line.map { ":\($0)" } ?? ""): \(message)" }
 }
 

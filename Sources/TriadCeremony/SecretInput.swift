@@ -5,8 +5,10 @@ import TriadCrypto
 /// the journal (docs/piv-client.md "PIN policy"): from `--pin-fd N` when given, else from the terminal with
 /// echo off.
 public struct SecretInput: Sendable {
+    /// The descriptor PINs are read from, or nil for the terminal with echo off.
     public let pinFD: Int32?
 
+    /// Reads PINs from `pinFD`, or from the terminal when nil.
     public init(pinFD: Int32?) { self.pinFD = pinFD }
 
     /// Reads one line as a secret. The bytes read are wiped after being copied.

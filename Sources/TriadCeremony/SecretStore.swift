@@ -10,19 +10,25 @@ import TriadCrypto
 /// ceremony" holds (docs/ceremony.md §3 rule 9).
 public final class SecretStore: @unchecked Sendable {
     private var values: [String: SecureBytes] = [:]
+    /// True after `zeroise`; a later `set` is a programming error and traps.
     public private(set) var zeroised = false
 
+    /// An empty store for one ceremony.
     public init() {}
 
+    /// Keeps `value` under `name`, replacing (and so releasing) an earlier one.
     public func set(_ name: String, _ value: SecureBytes) {
         precondition(!zeroised, "secret store used after the ceremony ended")
         values[name] = value
     }
 
+    /// The secret under `name`, or nil: a combining action finds a missing factor here.
     public func get(_ name: String) -> SecureBytes? { values[name] }
 
+    /// The names held, for tests that check nothing outlives the ceremony.
     public var names: [String] { values.keys.sorted() }
 
+    /// Overwrites and drops the secret under `name` as soon as it is no longer needed.
     public func remove(_ name: String) {
         guard var value = values.removeValue(forKey: name) else { return }
         value.withUnsafeMutableBytes { buffer in

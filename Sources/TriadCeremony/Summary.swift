@@ -4,6 +4,7 @@ import TriadJournal
 /// that compliance staff can read, docs/ceremony.md §1): who, what, when, result, exceptions,
 /// the head words, and how to check it.
 public enum Summary {
+    /// The summary of the ceremony in `entries`, naming the transcript file it belongs to.
     public static func text(_ entries: [JournalEntry], transcriptName: String) -> String {
         let transcript = Transcript.text(entries)
         let report: VerifyReport

@@ -14,6 +14,7 @@ import TriadJournal
 /// 4. every anchor given against the entry it names.
 /// A transcript that passes still has its exceptions and disagreements listed.
 public enum Verifier {
+    /// Verifies a transcript's text: chain, conformance to its embedded (or `pinnedScript`) script, and each anchor in `anchors`.
     public static func verify(transcript text: String, pinnedScript: CeremonyScript? = nil, anchors: [String] = [],
                               registry: ActionRegistry = .standard) -> Result<VerifyReport, VerifyFailure> {
         do {
@@ -111,25 +112,42 @@ public enum Verifier {
 public struct VerifyFailure: Error, Equatable, CustomStringConvertible {
     /// 1-based entry number (= line number); one past the end for a missing entry.
     public var entry: Int
+    /// What is wrong with that entry.
     public var message: String
+    /// `entry N: message`, as `ceremony verify` prints it.
     public var description: String { "entry \(entry): \(message)" }
 }
 
 /// What a transcript that verifies says.
 public struct VerifyReport: Equatable {
+    /// The ceremony id from entry 1.
     public var ceremonyID = ""
+    /// The script's name from BEGIN.
     public var scriptName = ""
+    /// The script's version from BEGIN.
     public var scriptVersion = 0
+    /// The script's SHA-256 from BEGIN, to compare with the approved one.
     public var scriptSHA256 = ""
+    /// True for a practice run.
     public var practice = false
+    /// "interactive" or "unattended".
     public var mode = ""
+    /// How many entries verified.
     public var entries = 0
+    /// CLOSED or ABORTED.
     public var terminal = ""
+    /// The reason of an ABORTED ceremony.
     public var terminalReason = ""
+    /// The time of entry 1.
     public var started = ""
+    /// The time of the terminal entry.
     public var ended = ""
+    /// Everyone admitted in a roll call, with their role.
     public var participants: [String] = []
+    /// Every exception record, for the auditor to read.
     public var exceptions: [String] = []
+    /// Every confirmation answered no, with its reason.
     public var disagreements: [String] = []
+    /// The anchors given that matched.
     public var anchorsChecked: [String] = []
 }

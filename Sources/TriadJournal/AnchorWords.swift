@@ -36,5 +36,6 @@ public enum AnchorWords {
 
     /// Both lists, for tests that check their published properties.
     public static var evenList: [String] { PGPWordList.even }
+    /// The three-syllable list, used for odd byte positions (see `evenList`).
     public static var oddList: [String] { PGPWordList.odd }
 }

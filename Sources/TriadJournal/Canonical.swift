@@ -76,6 +76,7 @@ public enum CanonicalValue: Equatable, Sendable {
 // MARK: - Parsing
 
 extension CanonicalValue: Decodable {
+    /// Decodes any JSON value; fractions are refused, because the canonical encoding has integers only (docs/ceremony.md §7).
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null; return }
@@ -98,18 +99,28 @@ extension CanonicalValue: Decodable {
 
 extension CanonicalValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    /// Lets payloads be written as literals in the engine and the tests.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// An integer literal is a canonical integer (the encoding has no fractions).
     public init(integerLiteral value: Int64) { self = .int(value) }
+    /// A boolean literal is `true` or `false`.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// An array literal of canonical values.
     public init(arrayLiteral elements: CanonicalValue...) { self = .array(elements) }
+    /// A dictionary literal becomes an object; its keys are sorted only when encoded (docs/ceremony.md §7).
     public init(dictionaryLiteral elements: (String, CanonicalValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 
+    /// The string, or nil for any other kind: readers of payloads (verifier, log) check kinds instead of trapping.
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    /// The integer, or nil for any other kind.
     public var intValue: Int64? { if case .int(let i) = self { return i }; return nil }
+    /// The boolean, or nil for any other kind.
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    /// The elements, or nil for any other kind.
     public var arrayValue: [CanonicalValue]? { if case .array(let a) = self { return a }; return nil }
+    /// The members, or nil for any other kind.
     public var objectValue: [String: CanonicalValue]? { if case .object(let o) = self { return o }; return nil }
 
     /// Member `key` of an object, or nil.

@@ -8,6 +8,7 @@ import TriadCrypto
 /// The domain tag keeps these hashes from ever equalling a hash made for another purpose
 /// (docs/ceremony.md §7).
 public enum ChainHash {
+    /// The domain tag hashed before every entry, so a journal hash can never be mistaken for another SHA-256 (docs/ceremony.md §7, hash-chain rule).
     public static let domainTag: [UInt8] = Array("triad-ceremony-journal-v1\n".utf8)
 
     /// `prev_hash` of the first entry of every ceremony: 32 zero bytes in hex.

@@ -10,6 +10,7 @@ import GRDB
 /// stops before running anything else (docs/ceremony.md §3 rule 4, "cannot log ⇒ cannot act").
 public struct Journal: Sendable {
     private let db: DatabaseQueue
+    /// The database file, named in messages and in `ceremony abort` advice.
     public let path: String
 
     /// Opens (creating if needed) the journal at `path`.
@@ -143,11 +144,17 @@ public struct Journal: Sendable {
 
 /// A ceremony as `ceremony log` lists it.
 public struct CeremonyListing: Equatable, Sendable {
+    /// The ceremony id, `[PRACTICE-]<script>-<time>-<8 hex>` (docs/ceremony.md §7).
     public var id: String
+    /// The script's name as recorded in BEGIN.
     public var scriptName: String
+    /// True for a practice run: marked in entry 1 and in every output name.
     public var practice: Bool
+    /// When BEGIN was appended (UTC, `JournalTime`).
     public var createdAt: String
+    /// How many entries the ceremony has.
     public var entries: Int
+    /// The newest entry's event: CLOSED or ABORTED when the ceremony is over, anything else while it is open or was cut off.
     public var lastEvent: String
 
     /// CLOSED, ABORTED, or OPEN when the terminal entry is missing.

@@ -5,15 +5,25 @@ import Foundation
 /// Field names follow docs/ceremony.md §7. `act`, `step` and `role`
 /// are empty strings for events of the ceremony as a whole (BEGIN, CLOSED, …).
 public struct JournalEntry: Equatable, Sendable {
+    /// The ceremony id this entry belongs to (docs/ceremony.md §7).
     public var ceremony: String
+    /// 1, 2, 3 … within the ceremony; hashed, so moving an entry breaks the chain.
     public var seq: Int64
+    /// UTC with milliseconds (`JournalTime`); never earlier than the previous entry's.
     public var time: String
+    /// The script's act id; empty for ceremony-wide events.
     public var act: String
+    /// The script's step id; empty for ceremony-wide events.
     public var step: String
+    /// The acting, confirming or witness role; may be empty.
     public var role: String
+    /// One of `EventType.all`.
     public var event: String
+    /// The event's data, never a secret (docs/ceremony.md §7, "Events").
     public var payload: CanonicalValue
+    /// The previous entry's `hash`; 64 zeros for entry 1 (`ChainHash.genesis`).
     public var prevHash: String
+    /// SHA-256 over the domain tag and every other field (`ChainHash`), lowercase hex.
     public var hash: String
 
     /// The field names of a transcript line, in canonical (sorted) order.
@@ -71,27 +81,43 @@ public struct JournalEntry: Equatable, Sendable {
 
 /// The event vocabulary of the engine (docs/ceremony.md §"Events").
 public enum EventType {
+    /// Entry 1: the script, its SHA-256 and text, the tool, the practice flag, parameters and nonce.
     public static let begin = "BEGIN"
+    /// An act of the script begins.
     public static let actStart = "ACT_START"
+    /// An act ends; the engine prints the head as anchor words here.
     public static let actEnd = "ACT_END"
+    /// Journaled before the action runs: action, substituted arguments, what is read aloud, attempt.
     public static let stepStart = "STEP_START"
+    /// Data an action records (e.g. a participant's name and staff number).
     public static let record = "RECORD"
+    /// A confirming role's yes or no, with the reason for a no (docs/ceremony.md §3 rule 6).
     public static let confirm = "CONFIRM"
+    /// The action succeeded: its result and the facts it produced.
     public static let stepDone = "STEP_DONE"
+    /// The action failed: the error, then an exception decides what happens.
     public static let stepFailed = "STEP_FAILED"
+    /// A precondition did not hold (docs/ceremony.md §3 rule 2); the ceremony ends ABORTED.
     public static let refused = "REFUSED"
+    /// A deviation: expected, happened, decision, confirmed by the witness (docs/ceremony.md §3 rule 5).
     public static let exception = "EXCEPTION"
+    /// A break, with its reason.
     public static let pause = "PAUSE"
+    /// The end of a break: who came back and who is absent from now on (docs/ceremony.md §3 rule 7).
     public static let resume = "RESUME"
+    /// Terminal: the ceremony completed; nothing appends after it.
     public static let closed = "CLOSED"
+    /// Terminal: the ceremony stopped, with the reason and the step; nothing appends after it.
     public static let aborted = "ABORTED"
 
+    /// Every event the verifier accepts; anything else in a transcript is a forgery or a newer tool.
     public static let all: Set<String> = [begin, actStart, actEnd, stepStart, record, confirm, stepDone,
                                           stepFailed, refused, exception, pause, resume, closed, aborted]
 }
 
 /// UTC timestamps with millisecond precision, `2026-11-29T03:04:05.678Z`.
 public enum JournalTime {
+    /// Formats `date` as the journal writes it; two entries in the same millisecond keep their order by `seq`.
     public static func format(_ date: Date) -> String {
         let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         let seconds = ms / 1000, millis = ms % 1000

@@ -13,6 +13,7 @@ public enum JournalError: Error, Equatable, CustomStringConvertible {
     case chainBroken(ceremony: String, seq: Int64, reason: String)
     case malformedEntry(String)
 
+    /// One sentence naming the ceremony or entry and what to do.
     public var description: String {
         switch self {
         case .cannotOpen(let path, let reason):

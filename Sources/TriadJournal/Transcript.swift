@@ -41,10 +41,12 @@ public enum Transcript {
     }
 }
 
+/// Why a transcript could not be written or read; names the path.
 public enum TranscriptError: Error, Equatable, CustomStringConvertible {
     case cannotWrite(path: String, reason: String)
     case cannotRead(path: String, reason: String)
 
+    /// One sentence naming the path and what to do.
     public var description: String {
         switch self {
         case .cannotWrite(let path, let reason):

@@ -5,17 +5,24 @@ import TriadJournal
 ///
 /// The engine refuses a second role for a person already admitted (docs/ceremony.md §3 rule 3).
 public struct IdentifyParticipantsAction: CeremonyAction {
+    /// The name scripts give in `action:`.
     public static let name = "identify-participants"
+    /// What `ceremony show` prints for a step running this action.
     public static let summary = "Each listed role says their full name and staff number; the tool refuses one person in two roles."
+    /// The `with:` arguments lint checks for this action.
     public static let parameters = [ParameterSpec("roles", .textList, required: true, "the roles called in this roll call")]
+    /// The roll call admits the roles it calls, so they need not be present before it.
     public static let admitsParticipants = true
 
+    /// `present:<role>` for each role called.
     public static func produces(_ arguments: StepArguments) -> [String] {
         arguments.textList("roles").map { "identified:\($0)" }
     }
 
+    /// Actions hold no state; the engine makes one for each step.
     public init() {}
 
+    /// Asks each listed role for name and staff number and admits them; the engine refuses one person in two roles.
     public func run(_ context: inout ActionContext) throws -> ActionOutcome {
         var admitted: [CanonicalValue] = []
         for role in context.arguments.textList("roles") {

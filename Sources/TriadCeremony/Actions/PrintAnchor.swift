@@ -4,12 +4,17 @@ import TriadJournal
 /// an extra paper anchor inside an act (docs/ceremony.md §9, item 19). The engine prints one at every
 /// act boundary anyway.
 public struct PrintAnchorAction: CeremonyAction {
+    /// The name scripts give in `action:`.
     public static let name = "print-anchor"
+    /// What `ceremony show` prints for a step running this action.
     public static let summary = "The tool prints the journal head as words; everyone writes them down."
+    /// The `with:` arguments lint checks for this action.
     public static let parameters: [ParameterSpec] = []
 
+    /// Actions hold no state; the engine makes one for each step.
     public init() {}
 
+    /// Prints the head's anchor words and journals which entry they name.
     public func run(_ context: inout ActionContext) throws -> ActionOutcome {
         let head = context.head
         let words = AnchorWords.anchor(hexHash: head.hash)

@@ -6,16 +6,22 @@ import TriadJournal
 /// photographs of seals — so the "audit bundle" is bound to the transcript (docs/ceremony.md
 /// §9, item 26; the root KSK ceremonies publish such bundles).
 public struct RecordEvidenceAction: CeremonyAction {
+    /// The name scripts give in `action:`.
     public static let name = "record-evidence"
+    /// What `ceremony show` prints for a step running this action.
     public static let summary = "The tool records the SHA-256 of each evidence file (video, scans, photos) in the journal."
+    /// The `with:` arguments lint checks for this action.
     public static let parameters = [
         ParameterSpec("paths", .textList, "files to hash; when absent, the acting person types one path per line, an empty line ends"),
     ]
 
+    /// `evidence-recorded`, which later steps may require.
     public static func produces(_ arguments: StepArguments) -> [String] { ["evidence-recorded"] }
 
+    /// Actions hold no state; the engine makes one for each step.
     public init() {}
 
+    /// Hashes each evidence file and journals name, size and SHA-256; a missing file fails the step.
     public func run(_ context: inout ActionContext) throws -> ActionOutcome {
         var paths = context.arguments.textList("paths").filter { !$0.isEmpty }
         if paths.isEmpty {

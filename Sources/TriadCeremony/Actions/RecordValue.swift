@@ -5,8 +5,11 @@ import TriadJournal
 /// goes into the journal. With `expect`, it must equal that value (e.g. `${bag_serial}`
 /// from the approved plan); with `twice`, it is typed twice to catch slips.
 public struct RecordValueAction: CeremonyAction {
+    /// The name scripts give in `action:`.
     public static let name = "record-value"
+    /// What `ceremony show` prints for a step running this action.
     public static let summary = "The acting person types a value read from a label or document; it is journaled."
+    /// The `with:` arguments lint checks for this action.
     public static let parameters = [
         ParameterSpec("name", .text, required: true, "name of the value, e.g. bag-serial"),
         ParameterSpec("prompt", .text, "what to ask"),
@@ -15,12 +18,15 @@ public struct RecordValueAction: CeremonyAction {
         ParameterSpec("twice", .flag, "type it twice"),
     ]
 
+    /// `value:<name>`, so a later step can require that the value was read.
     public static func produces(_ arguments: StepArguments) -> [String] {
         ["value:\(arguments.text("name") ?? "")"]
     }
 
+    /// Actions hold no state; the engine makes one for each step.
     public init() {}
 
+    /// Asks for the value (twice if asked), checks it against `pattern` and `expect`, and journals it.
     public func run(_ context: inout ActionContext) throws -> ActionOutcome {
         let name = context.arguments.text("name") ?? "value"
         let prompt = context.arguments.text("prompt") ?? "Type \(name)"

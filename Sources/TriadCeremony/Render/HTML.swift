@@ -4,6 +4,7 @@ import TriadJournal
 /// out for A4 paper: large type, one row per step with boxes to initial, an anchor box
 /// at each act's end, an exception sheet and a sign-off page.
 public enum HTMLRender {
+    /// The script as a printable HTML page: blanks for names, initials and times, the values table and the anchor boxes.
     public static func render(_ script: CeremonyScript, registry: ActionRegistry = .standard) -> String {
         let words = AnchorWords.anchor(hexHash: script.sha256)
         var o: [String] = []

@@ -5,6 +5,7 @@ import TriadJournal
 /// Everything a participant must write is a blank on the page: names, initials, times,
 /// the anchor words at each act's end, exceptions.
 public enum MarkdownRender {
+    /// The script as Markdown with the same content as the HTML page, for review in a text editor or a pull request.
     public static func render(_ script: CeremonyScript, registry: ActionRegistry = .standard) -> String {
         var o: [String] = []
         let words = AnchorWords.anchor(hexHash: script.sha256)
