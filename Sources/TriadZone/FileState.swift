@@ -43,11 +43,16 @@ extension FileHeader {
 /// (docs/zone.md §7): the newest epoch, the pinned recovery certificates, and the ones an
 /// earlier version pinned (retired).
 public struct HeaderExpectations {
+    /// The zone a file must belong to.
     public let zoneID: [UInt8]
+    /// The newest epoch: a zone slot of an older one is stale.
     public let epoch: UInt32
+    /// The recovery certificates every file must carry a slot for.
     public let recoveryCertificates: [Certificate]
+    /// Fingerprints of recovery certificates an earlier version pinned: slots for them are counted and dropped by rekey.
     public let retiredRecovery: Set<[UInt8]>
 
+    /// The expectations of `zone`'s current policy.
     public init(zone: Zone) {
         zoneID = zone.policy.zoneID
         epoch = zone.policy.currentEpoch
@@ -66,6 +71,7 @@ public struct HeaderExpectations {
 /// counts and `zone rekey` acts on (docs/zone.md §7, §8). Computed in this one place so every
 /// command agrees on what "stale" or "missing" means.
 public struct FileState {
+    /// The parsed header the state was measured on.
     public let header: FileHeader
     /// The header's zone id is another zone's: every other field is then meaningless.
     public let otherZone: Bool
@@ -80,6 +86,7 @@ public struct FileState {
     /// The file key predates the newest epoch (`zone rekey --reencrypt` replaces it).
     public let staleKeyOrigin: Bool
 
+    /// Measures `header` against `e`; reads nothing else, so it needs no key.
     public init(header: FileHeader, expecting e: HeaderExpectations) {
         self.header = header
         otherZone = header.zoneID != e.zoneID

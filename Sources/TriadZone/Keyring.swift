@@ -2,9 +2,11 @@ import TriadCrypto
 
 /// One zone key of one epoch, wrapped for one member with `PublicKeyWrap`.
 public struct KeyringEntry: Equatable, Sendable {
+    /// The epoch whose zone key this entry wraps.
     public var epoch: UInt32
     /// SHA-256 of the member's certificate (DER).
     public var memberFingerprint: [UInt8]
+    /// The zone key wrapped to the member's public key (`PublicKeyWrap`, labelled for the keyring).
     public var wrapped: [UInt8]
 }
 
@@ -19,9 +21,12 @@ public struct Keyring {
     static let magic: [UInt8] = Array("TRIADZK1".utf8)
     static let wrapLabel: [UInt8] = Array("triad/zone-keyring/v1".utf8)
 
+    /// The zone the keyring belongs to; part of every wrap label, so entries cannot move between zones.
     public let zoneID: [UInt8]
+    /// Every wrapped zone key, by epoch and member.
     public private(set) var entries: [KeyringEntry]
 
+    /// A keyring of `zoneID` holding `entries`.
     public init(zoneID: [UInt8], entries: [KeyringEntry] = []) {
         self.zoneID = zoneID
         self.entries = entries
@@ -43,8 +48,10 @@ public struct Keyring {
         entries.sort { ($0.epoch, $0.memberFingerprint.hex) < ($1.epoch, $1.memberFingerprint.hex) }
     }
 
+    /// The epochs some member holds a key for.
     public var epochs: Set<UInt32> { Set(entries.map(\.epoch)) }
 
+    /// True when `member` holds the zone key of `epoch`.
     public func hasEntry(epoch: UInt32, member: Certificate) -> Bool {
         entries.contains { $0.epoch == epoch && $0.memberFingerprint == member.fingerprint }
     }
@@ -59,6 +66,7 @@ public struct Keyring {
         sort()
     }
 
+    /// Drops every entry of `member`: revocation, together with a new epoch (docs/zone.md §7).
     public mutating func removeEntries(of member: Certificate) {
         let fp = member.fingerprint
         entries.removeAll { $0.memberFingerprint == fp }
@@ -73,6 +81,7 @@ public struct Keyring {
                                         label: Self.label(zoneID: zoneID, epoch: epoch, memberFingerprint: fp))
     }
 
+    /// The file's bytes; the signed policy names their SHA-256 (docs/zone.md §4).
     public func encoded() -> [UInt8] {
         var w = ByteWriter()
         w.raw(Self.magic)
@@ -86,8 +95,10 @@ public struct Keyring {
         return w.bytes
     }
 
+    /// SHA-256 of `encoded()`: the name of the keyring file and what the policy commits to.
     public var hash: [UInt8] { SHA256.hash(encoded()) }
 
+    /// Parses a keyring file within `ZoneLimits`; `context` names it in errors.
     public init(decoding bytes: [UInt8], context: String) throws {
         var r = ByteReader(bytes, context: context)
         guard try r.raw(8) == Self.magic else { throw ZoneError.malformed(what: context, problem: "not a zone keyring") }

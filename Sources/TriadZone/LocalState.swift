@@ -18,13 +18,18 @@ public enum TrustMode: String, Equatable, Sendable {
 ///   rollback, a different file under that version a replacement, and the versions up to it need
 ///   not be verified again (their hashes chain to this one).
 public struct ZoneStateRecord: Equatable {
+    /// With a trust file or on first use; a zone once accepted with a trust file is never accepted without one.
     public var mode: TrustMode
     /// The trust file last used (for messages), when `mode` is `.trustFile`.
     public var trustFile: String?
+    /// SHA-256 of the zone's first policy: another first policy is another zone.
     public var firstPolicyHash: [UInt8]
+    /// The newest version verified; an older newest version is a rollback.
     public var highestVersion: UInt64
+    /// The hash of that version; another file under the same version is a replacement.
     public var policyHash: [UInt8]
 
+    /// A record of what was verified.
     public init(mode: TrustMode, trustFile: String?, firstPolicyHash: [UInt8], highestVersion: UInt64, policyHash: [UInt8]) {
         self.mode = mode
         self.trustFile = trustFile
@@ -70,8 +75,10 @@ enum StateLines {
 /// This user's local state: one record per zone id, and one pin per zone folder
 /// (`folders/<SHA-256 of the folder's path>`: the folder and the id of the zone used there).
 public struct LocalState {
+    /// The state folder (`$XDG_STATE_HOME/triad`, else `~/.local/state/triad`).
     public let directory: String
 
+    /// The state folder for this user, from `XDG_STATE_HOME` or `HOME` in `environment`.
     public init(environment: [String: String]) {
         if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") {
             directory = xdg + "/triad"
@@ -80,12 +87,16 @@ public struct LocalState {
         }
     }
 
+    /// The state in `directory` (tests give each user a folder of their own).
     public init(directory: String) { self.directory = directory }
 
+    /// Where the record of zone `zoneID` is kept.
     public func path(zoneID: [UInt8]) -> String { directory + "/zones/" + zoneID.hex }
 
+    /// Where the pin of `folder` is kept: the hash of its path, so the name leaks nothing.
     public func path(folder: String) -> String { directory + "/folders/" + SHA256.hash(folder).hex }
 
+    /// The record of `zoneID`, or nil on first use on this machine.
     public func load(zoneID: [UInt8]) throws -> ZoneStateRecord? {
         guard let text = try readRecord(path(zoneID: zoneID)) else { return nil }
         return try ZoneStateRecord(text: text, path: path(zoneID: zoneID))

@@ -17,6 +17,7 @@ public struct PolicyHistory: Equatable {
     public var versions: Int
     /// One sentence per break, naming the file; empty when the chain is intact.
     public var problems: [String]
+    /// True when every version chains to the one before and is signed by its officer.
     public var isIntact: Bool { problems.isEmpty }
 
     /// The whole history checked from version 1, every problem listed (what `zone status`

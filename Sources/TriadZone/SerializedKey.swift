@@ -10,6 +10,7 @@ public final class SerializedKey: PrivateKeyOperations, @unchecked Sendable {
     private let key: any PrivateKeyOperations
     private let lock = NSLock()
 
+    /// Wraps `key` so its operations never overlap.
     public init(_ key: any PrivateKeyOperations) { self.key = key }
 
     /// `key` itself when it is a software key, otherwise `key` behind a lock.
@@ -17,14 +18,17 @@ public final class SerializedKey: PrivateKeyOperations, @unchecked Sendable {
         key is PrivateKey || key is SerializedKey ? key : SerializedKey(key)
     }
 
+    /// The wrapped key's public key (no card traffic).
     public var publicKey: PublicKey { key.publicKey }
 
+    /// ECDH with the wrapped key, one caller at a time.
     public func ecdh(with peer: PublicKey) throws -> SecureBytes {
         lock.lock()
         defer { lock.unlock() }
         return try key.ecdh(with: peer)
     }
 
+    /// The raw RSA private operation with the wrapped key, one caller at a time.
     public func rsaRawPrivate(_ input: [UInt8]) throws -> SecureBytes {
         lock.lock()
         defer { lock.unlock() }

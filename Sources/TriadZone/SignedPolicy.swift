@@ -11,13 +11,18 @@ public struct SignedPolicy {
     static let magic: [UInt8] = Array("TRIADZS1".utf8)
     static let signatureLabel: [UInt8] = Array("triad/zone-policy/v1".utf8) + [0]
 
+    /// The parsed policy.
     public let policy: ZonePolicy
+    /// The canonical bytes that were signed (docs/zone.md §2).
     public let body: [UInt8]
+    /// The officer certificate that signed it; must be an officer of the previous version.
     public let signer: Certificate
+    /// The signature over the label and `body`.
     public let signature: [UInt8]
     /// The exact file bytes; their SHA-256 is what the next version chains to.
     public let fileBytes: [UInt8]
 
+    /// SHA-256 of the file: what the next version and trust-file pins name.
     public var hash: [UInt8] { SHA256.hash(fileBytes) }
 
     /// Signs `policy` with an officer's software key.
@@ -40,6 +45,7 @@ public struct SignedPolicy {
         self.fileBytes = fileBytes
     }
 
+    /// Parses a policy file within `ZoneLimits`; the signature is checked separately (`signatureIsValid`).
     public init(fileBytes: [UInt8], context: String) throws {
         var r = ByteReader(fileBytes, context: context)
         guard try r.raw(8) == Self.magic else { throw ZoneError.malformed(what: context, problem: "not a signed zone policy") }
@@ -58,12 +64,17 @@ public struct SignedPolicy {
     /// checking the signature: what a client re-reads for the versions its local state already
     /// verified (their hashes chain to the recorded one, docs/zone.md §3).
     public struct Link: Equatable {
+        /// The zone the version claims to belong to.
         public var zoneID: [UInt8]
+        /// The policy version.
         public var version: UInt64
+        /// SHA-256 of the previous version's file.
         public var previousPolicyHash: [UInt8]
+        /// The zone's genesis nonce, the same in every version.
         public var genesisNonce: [UInt8]
     }
 
+    /// Reads the `Link` of a policy file without verifying it.
     public static func link(fileBytes: [UInt8], context: String) throws -> Link {
         var r = ByteReader(fileBytes, context: context)
         guard try r.raw(8) == magic else { throw ZoneError.malformed(what: context, problem: "not a signed zone policy") }

@@ -23,6 +23,7 @@ public enum ErrorPolicy: Sendable {
 public struct TreeProgress: Sendable {
     /// Files whose job has finished (their writes may still be waiting for their batch).
     public var finished: Int
+    /// Files in the run.
     public var total: Int
     /// The file just finished.
     public var path: String
@@ -30,9 +31,12 @@ public struct TreeProgress: Sendable {
 
 /// A file a job could not process, and why.
 public struct FileFailure: Error {
+    /// The file, as listed.
     public var path: String
+    /// What went wrong, from the job or the commit of its batch.
     public var error: Error
 
+    /// A failure of the file at `path`.
     public init(path: String, error: Error) {
         self.path = path
         self.error = error
@@ -85,14 +89,17 @@ public struct TreeEngine {
     public var batchBytes = 64 << 20
     /// The first batch's size; each next batch doubles, up to `batchFiles`.
     public var firstBatchFiles = 16
+    /// Whether a failed file stops the run or is reported while the others go on (the default).
     public var errorPolicy = ErrorPolicy.keepGoing
     /// Called from worker threads, one call at a time, after each file's job.
     public var progress: (TreeProgress) -> Void = { _ in }
     /// Asked before each file is started; from worker threads, one call at a time.
     public var shouldStop: () -> Bool = { false }
 
+    /// Two workers per core: a worker waiting on the disk or a card leaves the core to another.
     public static var defaultWorkers: Int { max(2, 2 * ProcessInfo.processInfo.activeProcessorCount) }
 
+    /// An engine with the defaults above.
     public init() {}
 
     /// Runs `job` on every file of `files` and commits what it writes.

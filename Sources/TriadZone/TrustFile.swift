@@ -19,15 +19,19 @@ import TriadCrypto
 ///   history rolled back below it. Once any zone is pinned, zones not pinned are refused.
 /// Any other line outside a PEM block (comments, `openssl x509 -text` output) is ignored.
 public struct TrustFile {
+    /// Where the trust file is when the command names none (docs/zone.md §3).
     public static let systemPath = "/etc/triad/trust"
 
+    /// The file, named in messages.
     public let path: String
+    /// Every certificate in its PEM blocks.
     public let certificates: [Certificate]
     /// SHA-256 fingerprints of retired recovery certificates.
     public let retiredRecovery: Set<[UInt8]>
     /// Pinned versions: zone id → version → SHA-256 of that policy file.
     public let zonePins: [[UInt8]: [UInt64: [UInt8]]]
 
+    /// Reads the trust file at `path` (a regular file within `ZoneLimits`).
     public init(path: String) throws {
         let bytes: [UInt8]
         do { bytes = try MetadataFile.read(path, limit: ZoneLimits.trustFileBytes, followLinks: true) } catch let error as ZoneError {

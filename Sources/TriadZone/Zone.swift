@@ -6,13 +6,17 @@ import TriadCrypto
 /// What a zone operation needs from outside the zone folder: the trust file (if any), the
 /// local state, and where to say things like "officer pinned on first use".
 public struct ZoneContext {
+    /// The organisation's trust file, or nil for trust on first use (docs/zone.md §3).
     public var trust: TrustFile?
+    /// This user's record of the zones accepted before.
     public var state: LocalState
+    /// Receives remarks for the person (e.g. an officer pinned on first use); never an error.
     public var notice: (String) -> Void
     /// Set only while `zone init` publishes a first policy: a trust file that pins its zones
     /// cannot pin one that does not exist yet (docs/zone.md §3).
     var creating = false
 
+    /// A context from the given trust file, state and notice channel.
     public init(trust: TrustFile?, state: LocalState, notice: @escaping (String) -> Void) {
         self.trust = trust
         self.state = state
@@ -23,14 +27,20 @@ public struct ZoneContext {
 /// A zone: a folder with `.zone/` holding the signed policy history and keyrings
 /// (docs/zone.md §1). Values of this type are snapshots of one policy version.
 public struct Zone {
+    /// The zone folder (absolute).
     public let root: String
+    /// The newest policy, verified.
     public let signed: SignedPolicy
+    /// The keyring the newest policy names.
     public let keyring: Keyring
+    /// The newest policy's content.
     public var policy: ZonePolicy { signed.policy }
+    /// The newest policy's file.
     public var policyPath: String { Zone.policyPath(root: root, version: policy.version) }
     var currentPolicyPath: String { policyPath }
 
     static func metadataDirectory(_ root: String) -> String { root + "/.zone" }
+    /// The file of policy `version` in the zone at `root` (`.zone/policy.<version>`).
     public static func policyPath(root: String, version: UInt64) -> String { root + "/.zone/policy.\(version)" }
     static func keyringPath(root: String, hash: [UInt8]) -> String { root + "/.zone/keyring-" + hash.hex }
 

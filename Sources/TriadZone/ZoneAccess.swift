@@ -11,11 +11,15 @@ import TriadFormat
 /// Type 0x0101 (docs/zone.md §7; an "unknown" type to format readers, docs/format.md §3.1);
 /// body = the epoch, 4 bytes big-endian.
 public struct KeyOriginMarker: Recipient {
+    /// The slot type (docs/zone.md §7); format readers carry it as an unknown type.
     public static let slotType: UInt16 = 0x0101
+    /// The epoch whose zone key wrote the file.
     public let epoch: UInt32
 
+    /// A marker for files written with the zone key of `epoch`.
     public init(epoch: UInt32) { self.epoch = epoch }
 
+    /// Writes the marker slot; the file key is not used.
     public func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot {
         var w = ByteWriter()
         w.u32(epoch)
@@ -33,9 +37,13 @@ public struct KeyOriginMarker: Recipient {
 /// What one identity can do in one zone: the zone keys it holds (if a member) and the
 /// identities that open files (zone slots, and the recovery slot for a recovery key).
 public struct ZoneAccess {
+    /// The zone, opened through its trust checks.
     public let zone: Zone
+    /// The identity as the person gave it, for messages.
     public let identityName: String
+    /// The zone keys this identity unwrapped from the keyring, by epoch; empty for a non-member.
     public let zoneKeys: [UInt32: SecureBytes]
+    /// What opens files: a zone identity per epoch held, and the key itself for recovery slots.
     public let identities: [any Identity]
 
     /// Never fails for a non-member: a non-member may still hold the recovery key. Files
@@ -63,6 +71,7 @@ public struct ZoneAccess {
         identities = ids
     }
 
+    /// True when the identity holds at least one zone key.
     public var isMember: Bool { !zoneKeys.isEmpty }
 
     /// Recipients for a new file: the newest epoch's zone key, the origin marker, and every

@@ -74,6 +74,7 @@ public enum ZoneError: Error, CustomStringConvertible, Equatable {
     // Certificates (docs/zone.md §2a).
     case certificateRefused(subject: String, role: String, problem: CertificatePolicyError)
 
+    /// One sentence: what is wrong, in which file, what to do (option names are added by the CLI).
     public var description: String {
         switch self {
         case let .malformed(what, detail):

@@ -11,6 +11,7 @@ import TriadFormat
 /// recovery slots and origin marker) and skipped. A file that cannot be processed is named in
 /// the report and the others are processed (docs/zone.md §7).
 public struct ZoneFiles {
+    /// The zone and the keys this run works with.
     public let access: ZoneAccess
     /// Workers, batches, error policy, progress and interruption of every run.
     public var engine = TreeEngine()
@@ -19,6 +20,7 @@ public struct ZoneFiles {
     /// Temporaries older than this (seconds) are from a dead run and are removed.
     public var staleTemporaryAge = 15 * 60
 
+    /// Tree jobs run with `access`.
     public init(access: ZoneAccess) { self.access = access }
 
     var zone: Zone { access.zone }
@@ -37,14 +39,17 @@ public struct ZoneFiles {
         public var done = 0
         /// Files that needed nothing (already done, not encrypted, another zone's).
         public var skipped = 0
+        /// Files of another zone, left as they are.
         public var otherZone: [String] = []
         /// Files (and folders) that could not be processed, in listing order.
         public var failures: [FileFailure] = []
         /// Folders holding another zone's `.zone/`, not entered (docs/zone.md §1a).
         public var nestedZones: [String] = []
+        /// Why a batch could not be made durable, if one could not: its files are not finished.
         public var commitFailure: Error?
         /// Files not reached, and files whose batch did not commit (re-run to finish them).
         public var notFinished = 0
+        /// True when the run stopped after the files in hand (Ctrl-C).
         public var interrupted = false
 
         /// Every file of the tree was processed.

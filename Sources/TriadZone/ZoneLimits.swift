@@ -6,9 +6,11 @@
 public enum ZoneLimits {
     /// One certificate's DER (officer, member, recovery, signer). Real ones are 0.5–2 KiB.
     public static let certificateBytes = 16 * 1024
+    /// Officers of one zone.
     public static let officers = 16
     /// Members of one zone (a ward of a 1,200-person hospital is far below this).
     public static let members = 2000
+    /// Recovery certificates pinned at once (a rotation pins two for a while).
     public static let recoveryCertificates = 16
     /// Epochs: one per revocation over the zone's life.
     public static let epochs = 10_000

@@ -11,11 +11,14 @@ import TriadCrypto
 /// key-origin marker, docs/format.md) is signed with a P-256 key derived from the zone key
 /// (`EpochSigningKey`); anyone can check it against this public key, without any key.
 public struct EpochCommitment: Equatable, Sendable {
+    /// The epoch.
     public var epoch: UInt32
+    /// The commitment to the epoch's zone key: a keyring entry that unwraps to another key is refused.
     public var commitment: [UInt8]
     /// DER SubjectPublicKeyInfo of the epoch's P-256 signing key.
     public var signingPublicKey: [UInt8]
 
+    /// The commitment and signing key of `epoch`.
     public init(epoch: UInt32, commitment: [UInt8], signingPublicKey: [UInt8]) {
         self.epoch = epoch
         self.commitment = commitment
@@ -36,7 +39,9 @@ public struct ZonePolicy {
     static let magic: [UInt8] = Array("TRIADZP2".utf8)
     static let commitmentLabel: [UInt8] = Array("triad/zone-key-commitment/v1".utf8)
 
+    /// The zone id, bound to the first policy (`ZoneIdentity`).
     public var zoneID: [UInt8]
+    /// 1 for the first policy, one more for each change.
     public var version: UInt64
     /// SHA-256 of the previous policy file (all zero for version 1): the history is a chain.
     public var previousPolicyHash: [UInt8]
@@ -46,14 +51,20 @@ public struct ZonePolicy {
     /// Seconds since 1970 when the officer signed it; the signer's certificate must have been
     /// valid then (docs/zone.md §3).
     public var createdAt: UInt64
+    /// Who may sign the next version.
     public var officers: [Certificate]
+    /// Who may read and write the zone's files.
     public var members: [Certificate]
+    /// The recovery certificates every file must carry a slot for.
     public var recoveryCertificates: [Certificate]
+    /// The epoch new files are written with.
     public var currentEpoch: UInt32
+    /// Every epoch's commitment, oldest first.
     public var epochs: [EpochCommitment]
     /// SHA-256 of the keyring file this version goes with (`.zone/keyring-<hex>`).
     public var keyringHash: [UInt8]
 
+    /// A policy with every field given; `zone init` and the officer operations make them.
     public init(zoneID: [UInt8], version: UInt64, previousPolicyHash: [UInt8], genesisNonce: [UInt8], createdAt: UInt64,
                 officers: [Certificate], members: [Certificate], recoveryCertificates: [Certificate],
                 currentEpoch: UInt32, epochs: [EpochCommitment], keyringHash: [UInt8]) {
@@ -82,14 +93,17 @@ public struct ZonePolicy {
         return SHA256.hash(input)
     }
 
+    /// The zone-key commitment of `epoch`, or nil for an epoch the policy does not know.
     public func commitment(for epoch: UInt32) -> [UInt8]? {
         epochs.first { $0.epoch == epoch }?.commitment
     }
 
+    /// The member certificate with public key `key`, or nil.
     public func isMember(_ key: PublicKey) -> Certificate? {
         members.first { $0.publicKey.spkiDER == key.spkiDER }
     }
 
+    /// The officer certificate with public key `key`, or nil.
     public func isOfficer(_ key: PublicKey) -> Certificate? {
         officers.first { $0.publicKey.spkiDER == key.spkiDER }
     }

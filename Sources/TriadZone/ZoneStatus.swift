@@ -5,8 +5,11 @@ import TriadFormat
 /// `zone status`: what the policy says and what state the files are in. Needs no key:
 /// everything comes from the signed policy and the file headers (docs/zone.md §6).
 public struct ZoneStatus {
+    /// Files counted by state (docs/zone.md §8).
     public struct FileCounts: Equatable {
+        /// Files with the Triad magic.
         public var encrypted = 0
+        /// Files without it: not yet encrypted, or never meant to be.
         public var plaintext = 0
         /// Encrypted files without a zone slot for the newest epoch (`zone rekey` fixes them).
         public var staleEpoch = 0
@@ -29,30 +32,43 @@ public struct ZoneStatus {
         public var unreadable = 0
     }
 
+    /// The zone folder.
     public var root: String
+    /// The zone id.
     public var zoneID: [UInt8]
+    /// The newest policy version present.
     public var policyVersion: UInt64
+    /// False when the newest policy is not accepted (see `policyError`).
     public var policySignatureValid: Bool
     /// Why the policy is not accepted (signature, trust, rollback), or nil.
     public var policyError: String?
+    /// The trust file used, if any.
     public var trustFile: String?
+    /// The newest epoch.
     public var epoch: UInt32
+    /// SHA-256 of each officer certificate.
     public var officers: [[UInt8]]
+    /// SHA-256 of each member certificate.
     public var members: [[UInt8]]
+    /// Each member's subject, for people reading the status.
     public var memberSubjects: [String]
+    /// SHA-256 of each pinned recovery certificate.
     public var recoveryCertificates: [[UInt8]]
+    /// The files' states.
     public var files = FileCounts()
     /// The kept versions and whether they form an unbroken, officer-signed chain.
     public var history = PolicyHistory(versions: 0, problems: [])
     /// SHA-256 of `.zone/policy.1` (nil when it cannot be read) and of the newest policy file:
     /// what an organisation pins in its trust file, and what people compare (docs/zone.md §3).
     public var firstPolicyHash: [UInt8]?
+    /// SHA-256 of the newest policy file.
     public var policyHash: [UInt8] = []
     /// How this machine accepts the zone: with a trust file or on first use (docs/zone.md §3).
     public var trustMode: TrustMode = .firstUse
     /// Pinned recovery certificates that expire within `CertificatePolicy.expiryWarningDays`.
     public var expiringRecoveryCertificates: [(fingerprint: [UInt8], notAfter: Date, daysLeft: Int)] = []
 
+    /// The status of the zone at `root`, read without keys; a policy that is not accepted is reported, not thrown.
     public static func of(root: String, context: ZoneContext) throws -> ZoneStatus {
         let zone = try Zone.load(root: root)
         let policy = zone.policy

@@ -10,6 +10,7 @@ public struct TreeFile: Equatable, Sendable {
     /// Size when listed: sizes batches (docs/format.md §7.4) before any file is opened.
     public var size: Int
 
+    /// A file at `path` of `size` bytes.
     public init(path: String, size: Int) {
         self.path = path
         self.size = size
@@ -25,8 +26,11 @@ public struct TreeFile: Equatable, Sendable {
 /// listing names it. A folder that cannot be read is named too; the walk goes on with the
 /// rest, so one unreadable folder cannot hide every file after it.
 public enum ZoneTree {
+    /// What a walk found.
     public struct Listing {
+        /// The regular files to work on, in walk order.
         public var files: [TreeFile] = []
+        /// Temporary files of the format found on the way (removed when stale).
         public var temporaries: [String] = []
         /// Folders below a given path holding their own `.zone/`: not entered.
         public var nestedZones: [String] = []
@@ -36,17 +40,20 @@ public enum ZoneTree {
         /// never files of their own, never removed here (the next opener of their file does).
         public var journals: [String] = []
 
+        /// An empty listing.
         public init() {}
 
         /// The listed paths, in order.
         public var paths: [String] { files.map(\.path) }
     }
 
+    /// True for a write journal's name (docs/format.md §14).
     public static func isJournal(_ name: String) -> Bool { name.hasPrefix(WriteJournal.namePrefix) }
 
     /// The name of the zone metadata folder (docs/zone.md §1).
     public static let metadataName = ".zone"
 
+    /// True for a temporary file's name (`.NAME.triad-tmp-HEX`, docs/format.md §7.1).
     public static func isTemporary(_ name: String) -> Bool {
         name.hasPrefix(".") && name.contains(".triad-tmp-")
     }

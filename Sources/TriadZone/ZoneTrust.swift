@@ -2,10 +2,13 @@ import TriadCrypto
 
 /// A zone's history as this machine accepts it: the newest policy and what identifies it.
 public struct VerifiedHistory {
+    /// The newest policy, verified.
     public let newest: SignedPolicy
+    /// SHA-256 of its file.
     public let newestHash: [UInt8]
     /// SHA-256 of `.zone/policy.1`: the zone's first policy (docs/zone.md §3).
     public let firstPolicyHash: [UInt8]
+    /// Whether a trust file or first use accepted the zone.
     public let mode: TrustMode
     /// Nil when nothing was recorded about this zone before: first use on this machine.
     public let record: ZoneStateRecord?
