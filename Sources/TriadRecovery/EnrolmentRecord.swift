@@ -10,22 +10,30 @@ import TriadCrypto
 /// The blob's SHA-256 here is what detects a deliberately altered blob *before* any card
 /// is asked for anything (check 3 in docs/escrow.md §3).
 public struct EnrolmentRecord: Codable, Equatable, Sendable {
+    /// The `format` value this version writes and reads; another value is refused.
     public static let formatName = "triad-recovery-enrolment/1"
 
+    /// An enrolled recovery card.
     public struct Card: Codable, Equatable, Sendable {
+        /// The card's serial, when it reports one; identification checks it.
         public var serial: UInt32?
+        /// SHA-256 of the card's 9D certificate, hex: the blob's KEK slot for the card names it.
         public var certificateFingerprint: String
+        /// The 9D certificate itself, so a ceremony can check the card without the CA.
         public var certificatePEM: String
+        /// When the card was enrolled (ISO 8601).
         public var enrolledAt: String
         enum CodingKeys: String, CodingKey {
             case serial, certificateFingerprint = "certificate_fingerprint", certificatePEM = "certificate_pem", enrolledAt = "enrolled_at"
         }
+        /// The record of a card with `serial` and 9D `certificate`.
         public init(serial: UInt32?, certificate: Certificate, enrolledAt: Date = Date()) {
             self.serial = serial
             self.certificateFingerprint = Hex.encode(certificate.fingerprint)
             self.certificatePEM = certificate.pem
             self.enrolledAt = ISO8601DateFormatter().string(from: enrolledAt)
         }
+        /// The 9D certificate, parsed.
         public func certificate() throws -> Certificate {
             do { return try Certificate(pem: certificatePEM) } catch {
                 throw RecoveryError.recordMalformed("card \(certificateFingerprint.prefix(16))…: certificate does not parse")
@@ -36,19 +44,30 @@ public struct EnrolmentRecord: Codable, Equatable, Sendable {
     /// The drill canary: an encrypted file with a recovery slot, and the SHA-256 of its
     /// plaintext, so a drill proves recovery without touching a zone file.
     public struct Canary: Codable, Equatable, Sendable {
+        /// The canary file, relative to the record.
         public var file: String
+        /// SHA-256 of its plaintext, hex: what a drill compares in memory.
         public var plaintextSHA256: String
         enum CodingKeys: String, CodingKey { case file, plaintextSHA256 = "plaintext_sha256" }
+        /// A canary at `file` whose plaintext hashes to `plaintextSHA256`.
         public init(file: String, plaintextSHA256: String) { self.file = file; self.plaintextSHA256 = plaintextSHA256 }
     }
 
+    /// `formatName`.
     public var format: String
+    /// SHA-256 of the recovery certificate, hex.
     public var recoveryCertificateFingerprint: String
+    /// The recovery certificate itself.
     public var recoveryCertificatePEM: String
+    /// The blob id, hex: a blob of another generation is refused.
     public var blobID: String
+    /// SHA-256 of the whole blob, hex (docs/escrow.md §3 check 3).
     public var blobSHA256: String
+    /// The enrolled cards.
     public var cards: [Card]
+    /// The drill canary, when the ceremony made one.
     public var canary: Canary?
+    /// When the record was written (ISO 8601).
     public var createdAt: String
 
     enum CodingKeys: String, CodingKey {
@@ -58,6 +77,7 @@ public struct EnrolmentRecord: Codable, Equatable, Sendable {
         case blobID = "blob_id", blobSHA256 = "blob_sha256", createdAt = "created_at"
     }
 
+    /// The record for `blob` (parsed as `parsed`), its certificate and cards.
     public init(recoveryCertificate: Certificate, blob: [UInt8], parsed: EscrowBlob, cards: [Card],
                 canary: Canary? = nil, createdAt: Date = Date()) {
         format = Self.formatName
@@ -70,6 +90,7 @@ public struct EnrolmentRecord: Codable, Equatable, Sendable {
         self.createdAt = ISO8601DateFormatter().string(from: createdAt)
     }
 
+    /// The recovery certificate, parsed and checked against its recorded fingerprint.
     public func recoveryCertificate() throws -> Certificate {
         let cert: Certificate
         do { cert = try Certificate(pem: recoveryCertificatePEM) } catch {
@@ -81,6 +102,7 @@ public struct EnrolmentRecord: Codable, Equatable, Sendable {
         return cert
     }
 
+    /// The enrolled card whose 9D certificate has `fingerprint`, or nil (not enrolled).
     public func card(withFingerprint fingerprint: [UInt8]) -> Card? {
         cards.first { $0.certificateFingerprint.lowercased() == Hex.encode(fingerprint) }
     }
@@ -93,8 +115,10 @@ public struct EnrolmentRecord: Codable, Equatable, Sendable {
         return e
     }()
 
+    /// The record as sorted JSON with a final newline: the same record always has the same SHA-256.
     public func encoded() throws -> [UInt8] { Array(try Self.encoder.encode(self)) + [0x0A] }
 
+    /// Parses a record; `path` names it in errors.
     public init(json bytes: [UInt8], path: String = "enrolment record") throws {
         let d = JSONDecoder()
         do { self = try d.decode(EnrolmentRecord.self, from: Data(bytes)) } catch {
@@ -106,6 +130,7 @@ public struct EnrolmentRecord: Codable, Equatable, Sendable {
         guard !cards.isEmpty else { throw RecoveryError.recordMalformed("\(path) lists no enrolled card") }
     }
 
+    /// Reads and parses the record at `path`.
     public static func load(path: String) throws -> EnrolmentRecord {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RecoveryError.io(path: path, reason: "cannot read the enrolment record: check the path")

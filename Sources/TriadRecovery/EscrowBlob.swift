@@ -16,28 +16,41 @@ import TriadCrypto
 /// | checksum: SHA-256 of every preceding byte (32)
 /// ```
 public struct EscrowBlob: Equatable, Sendable {
+    /// The blob's first 8 bytes (docs/escrow.md §2).
     public static let magic: [UInt8] = Array("TRIADESC".utf8)
+    /// The only version written and read.
     public static let version: UInt16 = 1
+    /// Length of the random blob id.
     public static let blobIDByteCount = 16
+    /// At most this many card slots: a reader never allocates for more.
     public static let maxSlots = 16
 
     /// One KEK slot: the KEK wrapped to the 9D key of the card whose certificate has
     /// this fingerprint.
     public struct CardSlot: Equatable, Sendable {
+        /// SHA-256 of the card's 9D certificate.
         public var cardCertificateFingerprint: [UInt8]
+        /// The KEK wrapped to that card's key (`PublicKeyWrap`).
         public var body: [UInt8]
+        /// A slot for the card with `cardCertificateFingerprint`.
         public init(cardCertificateFingerprint: [UInt8], body: [UInt8]) {
             self.cardCertificateFingerprint = cardCertificateFingerprint
             self.body = body
         }
     }
 
+    /// Random id of this blob generation, recorded in the enrolment record.
     public var blobID: [UInt8]
+    /// SHA-256 of the recovery certificate whose key is sealed inside.
     public var recoveryCertificateFingerprint: [UInt8]
+    /// One KEK slot per enrolled card.
     public var slots: [CardSlot]
+    /// The AES-256-GCM nonce of the sealed key.
     public var keyNonce: [UInt8]
+    /// The recovery private key (PKCS#8) sealed under the KEK, with its tag.
     public var sealedKey: [UInt8]
 
+    /// A blob with every field given; `EscrowSeal.create` makes them.
     public init(blobID: [UInt8], recoveryCertificateFingerprint: [UInt8], slots: [CardSlot],
                 keyNonce: [UInt8], sealedKey: [UInt8]) {
         self.blobID = blobID

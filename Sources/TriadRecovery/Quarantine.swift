@@ -11,6 +11,7 @@ import TriadZone
 /// decrypt. The folder is adopted then only if it is still ours (owner, mode 0700, not a link)
 /// and holds the marker naming this ceremony; any other existing folder is refused.
 public struct Quarantine {
+    /// The quarantine folder (absolute).
     public let path: String
 
     /// The marker file written when the ceremony creates the folder.

@@ -25,13 +25,16 @@ public struct CardIdentification: Equatable {
 public enum RecoveryCard {
     /// The PIN and PUK of a new card (YubiKey defaults).
     public static let defaultPIN = SecureBytes(Array("123456".utf8))
+    /// The PUK of a new card (YubiKey default); enrolment changes it.
     public static let defaultPUK = SecureBytes(Array("12345678".utf8))
     /// The well-known default 3TDEA management key of a new PIV card (YubiKey default).
     public static let defaultManagementKey = SecureBytes([1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8])
 
     /// What enrolment produced: the card's serial and the certificate written to 9D.
     public struct Enrolment {
+        /// The card's serial, when it reports one.
         public var serial: UInt32?
+        /// The certificate enrolment wrote to slot 9D.
         public var certificate: Certificate
     }
 

@@ -31,6 +31,7 @@ public enum RecoveryError: Error, Equatable, CustomStringConvertible {
     /// A quarantine folder that exists and was not made by this ceremony (docs/recovery.md §4).
     case quarantineNotNew(path: String, reason: String)
 
+    /// One sentence naming the factor or file and what to do.
     public var description: String {
         switch self {
         case .blobMalformed(let why):
@@ -109,5 +110,6 @@ extension RecoveryError {
 }
 
 extension RecoveryError: LocalizedError {
+    /// The same sentence for Foundation's error reporting.
     public var errorDescription: String? { description }
 }

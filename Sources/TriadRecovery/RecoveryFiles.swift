@@ -10,16 +10,23 @@ import TriadZone
 public enum RecoveryFiles {
     /// What a recovery job did, as journalled by the ceremony.
     public struct Outcome: Equatable, Codable {
+        /// Files rewritten and durable.
         public var done = 0
+        /// Files an earlier run already did (a resumed run skips them).
         public var alreadyDone = 0
+        /// Files that are not encrypted.
         public var skippedPlaintext = 0
+        /// Encrypted files without a recovery slot for this key: the recovery key cannot open them.
         public var noRecoverySlot: [String] = []
         /// Files, folders and batches that failed, each "PATH: reason".
         public var failed: [String] = []
         /// Files not reached because the run was stopped (or could not commit).
         public var notFinished = 0
+        /// True when the run stopped after the files in hand.
         public var interrupted = false
+        /// Nothing done yet.
         public init() {}
+        /// True when every file was handled: the ceremony step succeeds only then.
         public var ok: Bool { failed.isEmpty && noRecoverySlot.isEmpty && notFinished == 0 && !interrupted }
     }
 
@@ -84,9 +91,13 @@ public enum RecoveryFiles {
 
     /// Coverage: how many encrypted files under `paths` carry a recovery slot for `certificate`.
     public struct Coverage: Equatable, Codable {
+        /// Encrypted files found.
         public var encrypted = 0
+        /// Of those, files with a recovery slot for the certificate.
         public var covered = 0
+        /// The files without one, by path.
         public var uncovered: [String] = []
+        /// True when every encrypted file is covered.
         public var complete: Bool { encrypted == covered }
     }
 

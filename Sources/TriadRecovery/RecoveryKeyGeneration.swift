@@ -5,7 +5,9 @@ import TriadCrypto
 /// key-generation ceremony. The private key never leaves memory except sealed into the
 /// escrow blob (`EscrowSeal.create`).
 public struct RecoveryKeyMaterial {
+    /// The recovery private key; sealed into the blob, never written in clear.
     public let key: PrivateKey
+    /// The self-signed recovery certificate zones pin.
     public let certificate: Certificate
     /// A PKCS#10 request for the organisation's CA, when one was asked for. The ceremony
     /// writes it next to the self-signed certificate; once the CA's certificate for the
@@ -29,6 +31,7 @@ public struct RecoveryKeyMaterial {
         return RecoveryKeyMaterial(key: key, certificate: cert, signingRequestPEM: csr)
     }
 
+    /// Material made elsewhere (tests, or a CA-signed certificate).
     public init(key: PrivateKey, certificate: Certificate, signingRequestPEM: String? = nil) {
         self.key = key
         self.certificate = certificate
