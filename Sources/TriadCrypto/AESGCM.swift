@@ -2,8 +2,11 @@ internal import COpenSSL
 
 /// AES-256-GCM (SP 800-38D) with 96-bit nonces and 128-bit tags.
 public enum AESGCM {
+    /// AES-256: the only key size Triad uses (docs/format.md §11).
     public static let keyByteCount = 32
+    /// 96-bit nonces, the size SP 800-38D recommends for GCM.
     public static let nonceByteCount = 12
+    /// Full 128-bit tags; shorter ones are never written or accepted.
     public static let tagByteCount = 16
 
     /// Returns ciphertext ‖ tag.
@@ -57,6 +60,7 @@ public final class AESGCMSegmentCipher {
     /// The cipher is fetched once per process (OpenSSL 3 provider fetches are not free).
     nonisolated(unsafe) private static let cipher: OpaquePointer = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)!
 
+    /// A cipher with `key` set once, sealing (`encrypting`) or opening; refuses a key that is not 32 bytes.
     public init(key: SecureBytes, encrypting: Bool) throws {
         guard key.count == 32 else { throw CryptoError.invalidKey("AES-256-GCM needs a 32-byte key, got \(key.count)") }
         guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError.fromOpenSSL("EVP_CIPHER_CTX_new") }

@@ -99,6 +99,7 @@ public enum BlockCipherError: Error, Equatable, CustomStringConvertible {
     /// libcrypto refused an operation (the named call).
     case openSSL(String)
 
+    /// One sentence naming the operation that failed.
     public var description: String {
         switch self {
         case let .badLength(what, expected, actual):

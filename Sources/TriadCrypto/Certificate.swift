@@ -11,9 +11,12 @@ public struct Certificate: @unchecked Sendable, Equatable, Hashable {
     }
 
     let handle: Handle
+    /// The certificate's DER bytes; equality and the fingerprint are over exactly these.
     public let der: [UInt8]
+    /// The subject public key, parsed once.
     public let publicKey: PublicKey
 
+    /// Parses a DER X.509 certificate (RFC 5280); trailing bytes are refused.
     public init(der: [UInt8]) throws {
         let x509: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
@@ -57,12 +60,14 @@ public struct Certificate: @unchecked Sendable, Equatable, Hashable {
     /// SHA-256 of the DER.
     public var fingerprint: [UInt8] { SHA256.hash(der) }
 
+    /// The certificate as PEM, as stock `openssl` writes it.
     public var pem: String {
         "-----BEGIN CERTIFICATE-----\n\(Base64PEM.encode(der))-----END CERTIFICATE-----\n"
     }
 
     /// RFC 2253 form, e.g. `CN=alice,O=Hospital`.
     public var subject: String { Self.name(X509_get_subject_name(handle.pointer)) }
+    /// The issuer's distinguished name, one line, for messages.
     public var issuer: String { Self.name(X509_get_issuer_name(handle.pointer)) }
 
     /// The subject's common name, for messages.
@@ -71,9 +76,12 @@ public struct Certificate: @unchecked Sendable, Equatable, Hashable {
         return subject
     }
 
+    /// Start of validity (RFC 5280 §4.1.2.5).
     public var notBefore: Date { Self.date(X509_get0_notBefore(handle.pointer)) }
+    /// End of validity; `zone status` and the drill warn before it.
     public var notAfter: Date { Self.date(X509_get0_notAfter(handle.pointer)) }
 
+    /// The serial number in hex, as `openssl x509 -serial` shows it.
     public var serialHex: String {
         guard let bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(handle.pointer), nil) else { return "" }
         defer { BN_free(bn) }
@@ -89,9 +97,12 @@ public struct Certificate: @unchecked Sendable, Equatable, Hashable {
         return result == 1
     }
 
+    /// True when `date` lies within the validity period.
     public func isValid(at date: Date = Date()) -> Bool { notBefore <= date && date <= notAfter }
 
+    /// Two certificates are equal when their DER is.
     public static func == (lhs: Certificate, rhs: Certificate) -> Bool { lhs.der == rhs.der }
+    /// Hashes the DER, consistent with `==`.
     public func hash(into hasher: inout Hasher) { hasher.combine(der) }
 
     private static func name(_ name: OpaquePointer?) -> String {

@@ -4,7 +4,9 @@ import Foundation
 /// What a certificate is used for in Triad, and so which key usages (RFC 5280 §4.2.1.3) it must
 /// allow. docs/zone.md §2a gives the rules.
 public struct CertificateRole: OptionSet, Hashable, Sendable, CustomStringConvertible {
+    /// The role bits.
     public let rawValue: Int
+    /// Roles from their bits.
     public init(rawValue: Int) { self.rawValue = rawValue }
 
     /// Signs zone policies: needs digitalSignature.
@@ -14,6 +16,7 @@ public struct CertificateRole: OptionSet, Hashable, Sendable, CustomStringConver
     /// Receives every file key in a recovery slot: the same usage as a member.
     public static let recovery = CertificateRole(rawValue: 4)
 
+    /// The roles by name, for messages ("officer and member").
     public var description: String {
         var names: [String] = []
         if contains(.officer) { names.append("officer") }
@@ -32,6 +35,7 @@ public enum CertificatePolicyError: Error, Equatable, CustomStringConvertible {
     /// A certificate authority's certificate (keyCertSign, or CA:TRUE issued by someone else).
     case certificateAuthority(reason: String)
 
+    /// What is wrong with the certificate, as the end of "it …" (docs/zone.md §2a).
     public var description: String {
         switch self {
         case let .expired(notAfter):
@@ -115,17 +119,27 @@ public enum CertificatePolicy {
 
 /// The keyUsage bits Triad looks at (RFC 5280 §4.2.1.3).
 public struct KeyUsage: OptionSet, Sendable {
+    /// The keyUsage bits as OpenSSL reports them.
     public let rawValue: UInt32
+    /// Usages from their bits.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// Signatures: what an officer needs.
     public static let digitalSignature = KeyUsage(rawValue: UInt32(KU_DIGITAL_SIGNATURE))
+    /// Non-repudiation (contentCommitment); not required by any role.
     public static let nonRepudiation = KeyUsage(rawValue: UInt32(KU_NON_REPUDIATION))
+    /// Key transport: what an RSA member or recovery certificate needs.
     public static let keyEncipherment = KeyUsage(rawValue: UInt32(KU_KEY_ENCIPHERMENT))
+    /// Data encipherment; not required by any role.
     public static let dataEncipherment = KeyUsage(rawValue: UInt32(KU_DATA_ENCIPHERMENT))
+    /// Key agreement: what an EC member or recovery certificate needs.
     public static let keyAgreement = KeyUsage(rawValue: UInt32(KU_KEY_AGREEMENT))
+    /// Certificate signing: marks a CA, refused for members and officers (docs/zone.md §2a).
     public static let keyCertSign = KeyUsage(rawValue: UInt32(KU_KEY_CERT_SIGN))
+    /// CRL signing; a CA's usage.
     public static let cRLSign = KeyUsage(rawValue: UInt32(KU_CRL_SIGN))
 
+    /// The usages present, by their RFC 5280 names, for messages.
     public var names: [String] {
         [(KeyUsage.digitalSignature, "digitalSignature"), (.nonRepudiation, "nonRepudiation"),
          (.keyEncipherment, "keyEncipherment"), (.dataEncipherment, "dataEncipherment"),

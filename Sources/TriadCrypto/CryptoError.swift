@@ -17,6 +17,7 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
     case wrongPassphrase
     case chainVerificationFailed(String)
 
+    /// One sentence naming the operation and why it failed.
     public var description: String {
         switch self {
         case let .openssl(operation, reason): return "\(operation) failed in OpenSSL: \(reason)"

@@ -2,6 +2,7 @@ internal import COpenSSL
 
 /// Random bytes from OpenSSL's CSPRNG (`RAND_bytes`).
 public enum SecureRandom {
+    /// `count` random bytes; traps if the CSPRNG fails, since no key may come from a broken one.
     public static func bytes(count: Int) -> [UInt8] {
         var result = [UInt8](repeating: 0, count: count)
         result.withUnsafeMutableBytes { fill($0) }
@@ -20,12 +21,15 @@ public enum SecureRandom {
 
 /// SHA-256 (FIPS 180-4): fingerprints, hash chains, commitments.
 public enum SHA256 {
+    /// A SHA-256 digest is 32 bytes.
     public static let byteCount = 32
 
+    /// SHA-256 of `data` (FIPS 180-4).
     public static func hash(_ data: [UInt8]) -> [UInt8] {
         data.withUnsafeBytes { hash($0) }
     }
 
+    /// SHA-256 of the bytes in `data`, without copying them.
     public static func hash(_ data: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
@@ -34,6 +38,7 @@ public enum SHA256 {
         return out
     }
 
+    /// SHA-256 of `string`'s UTF-8 bytes.
     public static func hash(_ string: String) -> [UInt8] {
         hash(Array(string.utf8))
     }
@@ -43,6 +48,7 @@ public enum SHA256 {
 public final class SHA256Hasher {
     private let context: OpaquePointer
 
+    /// A hasher for input that arrives in pieces (files, streams).
     public init() {
         context = EVP_MD_CTX_new()!
         precondition(EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1)
@@ -50,15 +56,18 @@ public final class SHA256Hasher {
 
     deinit { EVP_MD_CTX_free(context) }
 
+    /// Adds the bytes in `data`.
     public func update(_ data: UnsafeRawBufferPointer) {
         guard data.count > 0 else { return }
         precondition(EVP_DigestUpdate(context, data.baseAddress, data.count) == 1)
     }
 
+    /// Adds `data`.
     public func update(_ data: [UInt8]) {
         data.withUnsafeBytes { update($0) }
     }
 
+    /// The digest of everything added.
     public func finalize() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
@@ -71,6 +80,7 @@ public final class SHA256Hasher {
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
+    /// `bytes` as lower-case hex.
     public static func encode(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)

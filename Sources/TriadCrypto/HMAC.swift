@@ -2,8 +2,10 @@ internal import COpenSSL
 
 /// HMAC-SHA256 (RFC 2104): the file header MAC and the HKDF building block.
 public enum HMACSHA256 {
+    /// An HMAC-SHA256 tag is 32 bytes.
     public static let byteCount = 32
 
+    /// HMAC-SHA256 of `data` under `key` (RFC 2104).
     public static func authenticate(_ data: [UInt8], key: SecureBytes) -> [UInt8] {
         data.withUnsafeBytes { authenticate($0, key: key) }
     }
@@ -13,6 +15,7 @@ public enum HMACSHA256 {
     /// by name on every call; HKDF makes several calls per file.
     nonisolated(unsafe) private static let template: OpaquePointer = triad_hmac_sha256_template()!
 
+    /// HMAC-SHA256 of the bytes in `data`, without copying them.
     public static func authenticate(_ data: UnsafeRawBufferPointer, key: SecureBytes) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length = 0

@@ -50,6 +50,7 @@ public enum KeyAlgorithm: Equatable, Hashable, Sendable, CustomStringConvertible
     case ecP256
     case ecP384
 
+    /// The algorithm as people name it ("RSA-3072", "EC P-384").
     public var description: String {
         switch self {
         case let .rsa(bits): return "RSA-\(bits)"
@@ -97,6 +98,7 @@ public enum KeyAlgorithm: Equatable, Hashable, Sendable, CustomStringConvertible
         }
     }
 
+    /// True for the EC curves: they wrap with ECDH-ES, RSA with OAEP.
     public var isEC: Bool { if case .rsa = self { return false } else { return true } }
 
     static func of(_ pkey: OpaquePointer) throws -> KeyAlgorithm {

@@ -6,7 +6,9 @@ internal import COpenSSL
 /// `SigningKeyOperations`, so a key file and a PIV card are interchangeable above this layer.
 public struct PrivateKey: PrivateKeyOperations, SigningKeyOperations, @unchecked Sendable {
     let handle: KeyHandle
+    /// The matching public key.
     public let publicKey: PublicKey
+    /// The key's algorithm.
     public var algorithm: KeyAlgorithm { publicKey.algorithm }
 
     init(handle: KeyHandle) throws {

@@ -5,6 +5,7 @@ internal import COpenSSL
 /// (SP 800-73-4 Part 2 §3.3.2: `81` modulus / `82` exponent, or `86` EC point).
 public struct PublicKey: Sendable, Equatable, Hashable {
     let handle: KeyHandle
+    /// RSA with its size, or the EC curve; anything else is refused when parsed.
     public let algorithm: KeyAlgorithm
     /// DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7): the canonical form, compared and hashed.
     public let spkiDER: [UInt8]
@@ -48,6 +49,7 @@ public struct PublicKey: Sendable, Equatable, Hashable {
         return Array(buffer[0..<length])
     }
 
+    /// Parses a DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7); only the algorithms of `KeyAlgorithm` are accepted.
     public init(spkiDER der: [UInt8]) throws {
         let pkey: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
@@ -106,7 +108,9 @@ public struct PublicKey: Sendable, Equatable, Hashable {
         return PublicKey.encodedPoint(handle.pointer)
     }
 
+    /// The RSA modulus, big-endian, or nil for an EC key.
     public var rsaModulus: [UInt8]? { bigNumberParameter("n") }
+    /// The RSA public exponent, big-endian, or nil for an EC key.
     public var rsaExponent: [UInt8]? { bigNumberParameter("e") }
 
     private func bigNumberParameter(_ name: String) -> [UInt8]? {
@@ -145,7 +149,9 @@ public struct PublicKey: Sendable, Equatable, Hashable {
         return result == 1
     }
 
+    /// Two keys are equal when their SubjectPublicKeyInfo DER is.
     public static func == (lhs: PublicKey, rhs: PublicKey) -> Bool { lhs.spkiDER == rhs.spkiDER }
+    /// Hashes the SPKI DER, consistent with `==`.
     public func hash(into hasher: inout Hasher) { hasher.combine(spkiDER) }
 }
 

@@ -18,6 +18,7 @@ internal import COpenSSL
 public enum PublicKeyWrap {
     static let ecdhInfoPrefix = Array("triad/wrap/v1/ecdh-es".utf8) + [0]
 
+    /// Wraps `key` to `recipient`, bound to `label`; the body layout depends on the key's algorithm (above).
     public static func wrap(_ key: SecureBytes, to recipient: PublicKey, label: [UInt8]) throws -> [UInt8] {
         switch recipient.algorithm {
         case .ecP256, .ecP384:

@@ -41,13 +41,17 @@ public struct SecureBytes: @unchecked Sendable {
         return result
     }
 
+    /// The number of bytes.
     public var count: Int { storage.count }
+    /// True when there are no bytes.
     public var isEmpty: Bool { storage.count == 0 }
 
+    /// Reads the bytes in place, without a copy that would outlive the cleansing.
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(start: storage.pointer, count: storage.count))
     }
 
+    /// Writes the bytes in place (copy-on-write: other copies keep their value).
     public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
         if !isKnownUniquelyReferenced(&storage) {
             let copy = Storage(count: storage.count)

@@ -13,7 +13,9 @@ internal import COpenSSL
 /// One object holds the AES-256 key schedule (for the derivation) and one GCM context; per
 /// call it derives the 32-byte key into a stack buffer that is cleansed afterwards.
 public final class XAESGCMSegmentCipher {
+    /// The 192-bit XAES-256-GCM nonce (C2SP XAES-256-GCM).
     public static let nonceByteCount = 24
+    /// Full 128-bit GCM tags.
     public static let tagByteCount = 16
 
     private let block: OpaquePointer
@@ -26,6 +28,7 @@ public final class XAESGCMSegmentCipher {
     nonisolated(unsafe) private static let ecb: OpaquePointer = EVP_CIPHER_fetch(nil, "AES-256-ECB", nil)!
     nonisolated(unsafe) private static let gcmCipher: OpaquePointer = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)!
 
+    /// A cipher with `key` set once, sealing (`encrypting`) or opening; refuses a key that is not 32 bytes.
     public init(key: SecureBytes, encrypting: Bool) throws {
         guard key.count == 32 else { throw CryptoError.invalidKey("XAES-256-GCM needs a 32-byte key, got \(key.count)") }
         guard let b = EVP_CIPHER_CTX_new() else { throw CryptoError.fromOpenSSL("EVP_CIPHER_CTX_new") }
