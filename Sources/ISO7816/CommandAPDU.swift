@@ -15,6 +15,7 @@ public struct CommandAPDU: Equatable, Sendable {
     public var ins: UInt8
     /// Parameter bytes.
     public var p1: UInt8
+    /// Second parameter byte.
     public var p2: UInt8
     /// Command data (Lc bytes); empty for ISO cases 1 and 2.
     public var data: [UInt8]

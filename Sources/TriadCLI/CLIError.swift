@@ -15,6 +15,7 @@ public enum CLIError: Error, CustomStringConvertible {
     /// A file the command reads or writes itself (a certificate, a key file, a pipe).
     case io(path: String, problem: String)
 
+    /// One sentence naming the identity or file and what to do.
     public var description: String {
         switch self {
         case .usage(let why): return why
@@ -27,6 +28,7 @@ public enum CLIError: Error, CustomStringConvertible {
 /// Maps any error to the one-line message and exit code of README "Exit status": 1 for a refused or
 /// failed operation, 2 for a usage error.
 public enum ErrorReport {
+    /// 2 for a usage error, 1 for everything else (README "Exit status").
     public static func exitCode(for error: Error) -> Int32 {
         switch error {
         case CLIError.usage: return 2

@@ -15,6 +15,7 @@ public struct CommandFailure: Error, CustomStringConvertible {
     /// A failure with `message`, which names the file or step and what to do next.
     public init(_ message: String) { self.message = message }
 
+    /// The message itself.
     public var description: String { message }
 }
 

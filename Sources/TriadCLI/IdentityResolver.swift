@@ -10,6 +10,7 @@ public enum IdentitySpec: Equatable, CustomStringConvertible {
     /// `piv:` or `piv:READER` — slot 9D of the PIV card in the first (or the named) reader.
     case piv(String?)
 
+    /// Parses `file:PATH` or `piv:[READER]`; anything else is a usage error naming the two forms.
     public init(parsing text: String) throws {
         if text.hasPrefix("file:") {
             let path = String(text.dropFirst(5))
@@ -23,6 +24,7 @@ public enum IdentitySpec: Equatable, CustomStringConvertible {
         }
     }
 
+    /// The identity as the person would type it.
     public var description: String {
         switch self {
         case .file(let path): return "file:" + path
@@ -34,8 +36,11 @@ public enum IdentitySpec: Equatable, CustomStringConvertible {
 /// A resolved identity: the private-key operations plus the string the user typed, which
 /// messages use ("no key slot in FILE matches IDENTITY").
 public struct ResolvedIdentity {
+    /// What the person typed, parsed.
     public let spec: IdentitySpec
+    /// The key's operations: a software key or a card's slot.
     public let key: any PrivateKeyOperations
+    /// The identity as typed, for messages.
     public var name: String { spec.description }
     /// The software key, when the identity is a key file (only those can sign policies).
     public var privateKey: PrivateKey? { key as? PrivateKey }
@@ -45,11 +50,14 @@ public struct ResolvedIdentity {
 /// `CardIdentity.open`; everything above works on `any PrivateKeyOperations` only
 /// (docs/ARCHITECTURE.md "Identities at the CLI").
 public struct IdentityResolver {
+    /// `--passphrase-fd N` for an encrypted key file, or nil to ask on the terminal.
     public var passphraseFD: Int32?
+    /// How a card's PIN is read and whether its last try may be spent.
     public var pin: PINOptions
     /// Where a warning goes (a key file others may read); the tool prefixes its name.
     public var warn: (String) -> Void
 
+    /// A resolver with the command's secret-input options.
     public init(passphraseFD: Int32? = nil, pin: PINOptions = PINOptions(),
                 warn: @escaping (String) -> Void = { printError("warning: " + $0) }) {
         self.passphraseFD = passphraseFD
@@ -57,6 +65,7 @@ public struct IdentityResolver {
         self.warn = warn
     }
 
+    /// Opens the identity `text` names: reads and decrypts a key file, or connects to the card.
     public func resolve(_ text: String) throws -> ResolvedIdentity {
         let spec = try IdentitySpec(parsing: text)
         switch spec {

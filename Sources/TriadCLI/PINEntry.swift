@@ -127,6 +127,7 @@ public enum PINEntryError: Error, Equatable, CustomStringConvertible {
     case empty(source: String)
     case tooLong(source: String)
 
+    /// One sentence naming where the PIN was to come from and what to do.
     public var description: String {
         switch self {
         case .noTerminal:

@@ -3,10 +3,11 @@ import Glibc
 #endif
 import TriadCrypto
 
-/// Reading secrets without putting them in argv or the environment (BRIEF "Secrets"):
+/// Reading secrets without putting them in argv or the environment (as PINs, docs/piv-client.md "PIN policy"):
 /// from an inherited file descriptor (`--passphrase-fd N`) or from the terminal with echo
 /// off. Bytes are collected straight into `SecureBytes` and the read buffer is wiped.
 public enum Passphrase {
+    /// The passphrase of `keyName` from `fd`, or from the terminal with echo off when `fd` is nil.
     public static func read(fd: Int32?, prompt: String, keyName: String) throws -> SecureBytes {
         if let fd {
             guard let secret = readLine(from: fd) else {

@@ -16,7 +16,9 @@ public enum CommitLock {
     /// `F_OFD_GETLK`, `F_OFD_SETLK`, `F_OFD_SETLKW` (Linux ≥ 3.15; Glibc exports them only
     /// under _GNU_SOURCE, so their values from <bits/fcntl-linux.h> are spelt here).
     public static let getLock: Int32 = 36
+    /// `F_OFD_SETLK`: take or release the lock without waiting.
     public static let setLock: Int32 = 37
+    /// `F_OFD_SETLKW`: take the lock, waiting for its holder.
     public static let setLockWait: Int32 = 38
 
     /// The locked byte.

@@ -17,6 +17,7 @@ public final class CommitPipeline: @unchecked Sendable {
     // Written on `queue`, read after `group.wait()`: the group orders the two.
     private var failure: Error?
 
+    /// A pipeline with no batch in flight.
     public init() {}
 
     /// Waits for the previous batch; if it failed, discards `files` and throws its error,

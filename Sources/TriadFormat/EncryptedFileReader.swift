@@ -10,7 +10,9 @@ import TriadCrypto
 /// (age's DecryptReaderAt; Tink's seekable channel). Each `readSegment` then authenticates
 /// just that segment. Not thread-safe: one AES-GCM context is reused for every read.
 public final class EncryptedFileReader {
+    /// The file, named in errors.
     public let path: String
+    /// The header, MAC-verified when the reader was opened.
     public let header: FileHeader
     /// Number of segments (at least 1).
     public let segmentCount: UInt64
@@ -20,6 +22,7 @@ public final class EncryptedFileReader {
     private let opener: SegmentOpener
     private let sealed: SegmentBuffer
 
+    /// Opens `path` with the first of `identities` that unwraps a slot, verifies the header MAC and the final segment.
     public init(path: String, identities: [any Identity]) throws {
         self.path = path
         handle = try FileHandle(path: path, flags: O_RDONLY)

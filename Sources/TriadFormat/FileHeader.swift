@@ -4,11 +4,17 @@ import TriadCrypto
 /// (docs/format.md §2–§4). Parsing checks structure and canonical lengths only; the MAC
 /// needs the file key and is checked by `HeaderCodec.verify`.
 public struct FileHeader: Sendable {
+    /// The format version (1, docs/format.md §2).
     public let version: UInt16
+    /// The payload suite: 1 sequential, 2 rewritable in place (docs/format.md §13).
     public let suite: UInt8
+    /// log2 of the segment size (16: 64 KiB).
     public let log2SegmentSize: UInt8
+    /// The random file id; every key derivation and slot wrap is bound to it.
     public let fileID: [UInt8]
+    /// The zone the file was encrypted in (docs/format.md §2).
     public let zoneID: [UInt8]
+    /// The key slots, in file order; unknown types are kept and covered by the MAC.
     public let slots: [KeySlot]
     /// Bytes from offset 0 to the first payload byte (core + key block + MAC).
     public let encodedLength: Int

@@ -36,6 +36,7 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
     /// A caller-supplied value is out of range (e.g. a zone id that is not 16 bytes).
     case invalidArgument(String)
 
+    /// One sentence naming the file and what is wrong with it.
     public var description: String {
         switch self {
         case .notEncrypted(let path):

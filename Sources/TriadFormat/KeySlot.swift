@@ -6,9 +6,12 @@ import TriadCrypto
 /// Unknown types are carried through unchanged (and stay covered by the header MAC), so a
 /// newer writer can add slot types that older readers skip, as age does with stanzas.
 public struct KeySlot: Equatable, Sendable {
+    /// The slot type (docs/format.md §3.1).
     public var type: UInt16
+    /// The type's body, opaque to readers that do not know the type.
     public var body: [UInt8]
 
+    /// A slot of `type` carrying `body`.
     public init(type: UInt16, body: [UInt8]) {
         self.type = type
         self.body = body

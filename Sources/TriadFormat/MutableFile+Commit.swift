@@ -10,9 +10,12 @@ import TriadCrypto
 /// segment as it is on disk at commit time, so two writers of different bytes of one segment
 /// both survive (docs/mount.md §3.2).
 public struct SegmentOverlay {
+    /// The segment's new plaintext at the written ranges; other bytes are meaningless.
     public var data: [UInt8]
+    /// The byte ranges written, sorted and disjoint.
     public private(set) var ranges: [Range<Int>] = []
 
+    /// An empty overlay for one segment.
     public init() { data = [UInt8](repeating: 0, count: Layout.segmentSize) }
 
     /// An overlay on a recycled 64 KiB buffer (its old content is never read: only written
@@ -68,7 +71,9 @@ public struct SegmentOverlay {
 
 /// Where a commit journals (docs/format.md §14): the folder holding the file, open.
 public struct JournalTarget {
+    /// The folder's descriptor; the journal is created and fsynced there.
     public let directoryFD: Int32
+    /// A target in the open folder `directoryFD` (borrowed, not closed).
     public init(directoryFD: Int32) { self.directoryFD = directoryFD }
 }
 

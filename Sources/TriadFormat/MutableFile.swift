@@ -14,10 +14,13 @@ import TriadCrypto
 public final class MutableFile {
     /// The descriptor (borrowed: the caller owns and closes it), opened read-write.
     public let fd: Int32
+    /// The file, named in errors.
     public let path: String
+    /// The header, MAC-verified when the file was opened.
     public let header: FileHeader
     /// Authenticated plaintext size as of the last `refresh` or `commit`.
     public internal(set) var plaintextSize: UInt64 = 0
+    /// The ciphertext size on disk as of the last `refresh` or `commit`.
     public internal(set) var backingSize: Int = 0
     let fileKey: SecureBytes
     private let opener: SegmentOpener
@@ -27,6 +30,7 @@ public final class MutableFile {
     /// The id of our last journal whose file data may not be durable yet (§14.2).
     var pendingCommitID: [UInt8]?
 
+    /// Plaintext bytes per segment (64 KiB).
     public static let segmentSize = Layout.segmentSize
 
     /// The payload suite (only `.mutable` files can be committed to).

@@ -13,6 +13,7 @@ import Musl
 /// before the commit leaves the original plus a stray `.*.triad-tmp-*` file, as in §7.1.
 public final class PendingFile {
     let temp: AtomicFile
+    /// The path the file will have once its batch commits.
     public var destination: String { temp.destination }
     /// The `.<name>.triad-tmp-<hex>` file holding the new content.
     public var temporaryPath: String { temp.temporaryPath }

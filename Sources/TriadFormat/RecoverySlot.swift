@@ -8,12 +8,15 @@ import TriadCrypto
 /// (ECDH-ES + HKDF + AES-256-GCM for EC, RSA-OAEP-SHA256 for RSA) whose label is
 /// "triad/v1/recovery-slot" ‖ file id, so a slot cannot be moved to another file.
 public struct RecoveryRecipient: Recipient {
+    /// The recovery certificate the file key is wrapped to.
     public let certificate: Certificate
 
+    /// A recipient for `certificate`'s public key.
     public init(certificate: Certificate) {
         self.certificate = certificate
     }
 
+    /// Wraps `fileKey` to the certificate, bound to `fileID`; the slot starts with the certificate's fingerprint.
     public func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot {
         guard fileID.count == Layout.fileIDLength else { throw FormatError.invalidArgument("a file id is 32 bytes") }
         let wrapped = try PublicKeyWrap.wrap(fileKey, to: certificate.publicKey, label: KeySchedule.recoveryLabel(fileID: fileID))
@@ -23,6 +26,7 @@ public struct RecoveryRecipient: Recipient {
 
 /// What a recovery slot says without any key: which certificate it was wrapped to.
 public struct RecoverySlotInfo: Equatable, Sendable {
+    /// SHA-256 of the recovery certificate the slot was wrapped to.
     public let certificateFingerprint: [UInt8]
     /// The `PublicKeyWrap` body.
     public let wrapped: [UInt8]

@@ -17,6 +17,7 @@ public enum WriteJournal {
     static let magic: [UInt8] = Array("TRIADWJ1".utf8)
     static let label = Array("triad/v1/write-journal".utf8)
     static let fixedLength = 8 + 16 + 32 + 32 + 8 + 4
+    /// Journal files start with this; listings skip them and the next opener of their file replays or removes them.
     public static let namePrefix = ".triad-journal-"
 
     /// The journal's file name for a file id.

@@ -9,13 +9,16 @@ import TriadCrypto
 /// random nonce closes even that case (a forged file that copies a victim's file id and is
 /// re-granted would otherwise encrypt a second file key under the victim's KEK and nonce).
 public struct ZoneSlotKey: Recipient, Identity {
+    /// The zone the slot belongs to.
     public let zoneID: [UInt8]
+    /// The epoch whose zone key wraps the file key.
     public let epoch: UInt32
     private let zoneKey: SecureBytes
     private let random: RandomSource
 
     static let bodyLength = 80
 
+    /// A zone slot key for `zoneID` and `epoch` with the epoch's `zoneKey`.
     public init(zoneID: [UInt8], epoch: UInt32, zoneKey: SecureBytes) {
         self.init(zoneID: zoneID, epoch: epoch, zoneKey: zoneKey, random: .system)
     }
@@ -28,6 +31,7 @@ public struct ZoneSlotKey: Recipient, Identity {
         self.random = random
     }
 
+    /// Wraps `fileKey` under a key derived from the zone key and `fileID`, with a random nonce (docs/format.md §3.2).
     public func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot {
         try checkArguments(fileID: fileID)
         guard fileKey.count == Layout.fileKeyLength else { throw FormatError.invalidArgument("a file key is 32 bytes") }
@@ -72,7 +76,9 @@ public struct ZoneSlotKey: Recipient, Identity {
 
 /// What a zone slot says without any key: its zone and epoch (for `zone status` and rekey).
 public struct ZoneSlotInfo: Equatable, Sendable {
+    /// The zone id the slot names.
     public let zoneID: [UInt8]
+    /// The epoch the slot names; older than the policy's newest means stale.
     public let epoch: UInt32
 
     /// - Throws: `FormatError.malformedSlot` unless `slot` is a zone slot of exactly 80 bytes.

@@ -7,9 +7,11 @@ internal import CPCSC
 /// own stop flag) takes effect quickly. A card pulled and put back between two polls still
 /// counts as a removal: pcscd's event counter (the upper 16 bits of the event state) moves.
 public final class ReaderWatch: @unchecked Sendable {
+    /// The reader watched.
     public let reader: String
     private let context: PCSCContext
 
+    /// Watches `reader` through a PC/SC context of its own.
     public init(reader: String) throws {
         self.reader = reader
         context = try PCSCContext()

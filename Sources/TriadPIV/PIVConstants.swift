@@ -124,6 +124,7 @@ public enum PIVIdentifiers {
     public static let applicationID: [UInt8] = [0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00]
     /// Key reference of the PIV Card Application PIN and the PUK (Part 1 Table 4a).
     public static let pinReference: UInt8 = 0x80
+    /// Key reference of the PUK.
     public static let pukReference: UInt8 = 0x81
     /// The YubiKey (and yubico-piv-tool) default management key.
     public static let defaultManagementKey: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8]

@@ -7,13 +7,16 @@ import ISO7816
 /// old or the new state and never a torn one. A blocked card therefore stays blocked
 /// across restarts, and a counted PIN try is on disk before the card answers.
 public struct CardStateFile: CardStatePersistence {
+    /// The state file.
     public let path: String
 
+    /// The state kept at `path`.
     public init(path: String) { self.path = path }
 
     /// The format version written into every file.
     static let formatVersion = 1
 
+    /// True when a card was made at `path`.
     public var exists: Bool { FileManager.default.fileExists(atPath: path) }
 
     /// Reads and checks the state.
@@ -173,6 +176,7 @@ public enum VirtualCardError: Error, Equatable, CustomStringConvertible {
     case serialOutOfRange(UInt64)
     case vpcdUnreachable(port: UInt16, reason: String)
 
+    /// One sentence naming the state file and what to do.
     public var description: String {
         switch self {
         case let .stateUnreadable(path, reason):

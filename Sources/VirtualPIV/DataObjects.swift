@@ -11,8 +11,11 @@ public enum DataObjects {
 
     /// Tags of the data objects the card creates or answers itself (SP 800-73-4 Part 1 Table 3).
     public static let chuidTag: UInt32 = 0x5FC102
+    /// Card Capability Container.
     public static let cccTag: UInt32 = 0x5FC107
+    /// Key History Object.
     public static let keyHistoryTag: UInt32 = 0x5FC10C
+    /// Discovery Object (PIN usage policy).
     public static let discoveryTag: UInt32 = 0x7E
 
     /// Certificate containers by key slot (SP 800-73-4 Part 1 Table 3).

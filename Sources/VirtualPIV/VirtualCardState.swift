@@ -19,6 +19,7 @@ public struct VirtualCardState: Sendable {
         public var origin: UInt8
         /// YubiKey PIN policy (`AA`) and touch policy (`AB`) as requested at generation.
         public var pinPolicy: UInt8
+        /// Touch policy; a software card has no button and ignores it.
         public var touchPolicy: UInt8
 
         /// A slot key; policies 0 mean "the slot's default".
@@ -36,18 +37,25 @@ public struct VirtualCardState: Sendable {
     public var secretSalt: [UInt8]
     /// HMAC-SHA256 digests of the padded PIN and PUK under `secretSalt`.
     public var pinDigest: [UInt8]
+    /// The PUK's digest, as `pinDigest`.
     public var pukDigest: [UInt8]
     /// Retry counters: the configured number of tries and the tries left, for PIN and PUK.
     public var pinRetries: Int
+    /// PIN tries left; 0 is blocked.
     public var pinTriesLeft: Int
+    /// The PUK's configured tries.
     public var pukRetries: Int
+    /// PUK tries left; 0 is blocked (the card must be replaced).
     public var pukTriesLeft: Int
     /// Whether PIN and PUK are still the defaults (GET METADATA reports it).
     public var pinIsDefault: Bool
+    /// Whether the PUK is still the default.
     public var pukIsDefault: Bool
     /// The management key (9B), its cipher, and whether it is still the default.
     public var managementAlgorithm: BlockCipher
+    /// The management key's bytes.
     public var managementKey: SecureBytes
+    /// Whether the management key is still the default.
     public var managementKeyIsDefault: Bool
     /// Keys by slot (`0x9A`, `0x9C`, `0x9D`, `0x9E`).
     public var keys: [UInt8: SlotKey]
@@ -56,6 +64,7 @@ public struct VirtualCardState: Sendable {
 
     /// Defaults of every new card (and of a YubiKey): PIN 123456, PUK 12345678, 3 tries each.
     public static let defaultPIN: [UInt8] = Array("123456".utf8)
+    /// The default PUK.
     public static let defaultPUK: [UInt8] = Array("12345678".utf8)
     /// The YubiKey default management key; 3TDEA, because yubico-piv-tool 2.2.0 (Debian 12)
     /// always authenticates with algorithm `03` (docs/virtual-card.md, "Why the default management key is 3DES").

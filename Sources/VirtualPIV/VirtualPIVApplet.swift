@@ -51,6 +51,7 @@ public struct VirtualPIVApplet {
     /// vpcd control `00`/`02`: power off or reset. Clears PIN and admin status, the pending
     /// response, a partial chain and any authentication challenge.
     public mutating func powerOff() { clearVolatile() }
+    /// vpcd reset: the same as a power cycle.
     public mutating func reset() { clearVolatile() }
 
     mutating func clearVolatile() {
