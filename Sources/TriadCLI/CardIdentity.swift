@@ -45,6 +45,16 @@ public enum CardIdentity {
         }
     }
 
+    /// As `openCard`, with the PIN already in hand: a mount daemon gets it from `zone unlock`
+    /// over its control socket when the card comes back (docs/mount.md §7).
+    public static func openCard(readerSubstring: String?, pin: SecureBytes, allowLastPinTry: Bool) throws -> PIVKeyOperations {
+        do {
+            return try PIVKeyOperations.open(reader: readerSubstring, slot: .keyManagement, allowLastPinTry: allowLastPinTry) { _, _ in pin }
+        } catch let error as CardSelectionError {
+            throw CardIdentityError(error)
+        }
+    }
+
     /// Default notice sink: one line on stderr (never stdout, which may carry plaintext).
     public static func printToStandardError(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))

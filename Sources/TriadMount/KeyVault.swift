@@ -34,6 +34,20 @@ final class KeyVault: @unchecked Sendable {
         }
     }
 
+    /// Takes the keys of a fresh unlock after the card came back (docs/mount.md §7); the zone
+    /// must be this mount's zone. Throws if the keys are held already.
+    func reopen(access: ZoneAccess) throws {
+        guard access.zone.policy.zoneID == zoneID else { throw MountError.unlock(reason: "the card unlocked another zone") }
+        let recipients = try access.recipients()
+        for key in access.zoneKeys.values { Self.lock(key) }
+        try state.withLock { s in
+            guard s.access == nil else { throw MountError.unlock(reason: "the mount is not locked; nothing to unlock") }
+            s.access = access
+            s.recipients = recipients
+            s.recipientsMadeAt = time(nil)
+        }
+    }
+
     /// True until `wipe()`.
     var isOpen: Bool { state.withLock { $0.access != nil } }
 

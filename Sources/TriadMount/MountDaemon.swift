@@ -41,14 +41,28 @@ public final class MountDaemon: @unchecked Sendable {
     private var mounted = true
     private let watch: ReaderWatch?
     private let stopping = Atomic<Bool>(false)
+    /// For `--on-removal lock` with a card: the PIN of `zone unlock` comes in here (§7).
+    private var control: ControlServer?
+    private let unlocker: Unlocker?
+    private let unlocked = DispatchSemaphore(value: 0)
+    private let memberFingerprint: [UInt8]
+
+    /// Verifies a PIN on the card that came back and unwraps the zone keys again: fresh access
+    /// and the member's certificate (which must be the one that mounted). Made by the CLI,
+    /// which knows the identity (docs/mount.md §7); the PIN is wiped by the caller.
+    public typealias Unlocker = @Sendable (SecureBytes) throws -> (ZoneAccess, Certificate)
     /// Set once the card has left (for tests and `zone mounts`).
     public var cardLeft: Bool { filesystem.vault.isOpen == false && watch != nil }
 
     /// - Parameters:
     ///   - access: the member's zone access (keys unwrapped; `Zone.open` already checked trust).
     ///   - member: the member's certificate, for the audit records.
-    public init(configuration: MountConfiguration, access: ZoneAccess, member: Certificate) throws {
+    ///   - unlocker: for a card mount with `.lock`, how `zone unlock` re-opens the keys; nil
+    ///     leaves a locked mount locked until unmounted.
+    public init(configuration: MountConfiguration, access: ZoneAccess, member: Certificate, unlocker: Unlocker? = nil) throws {
         self.configuration = configuration
+        self.unlocker = unlocker
+        memberFingerprint = member.fingerprint
         _ = triad_set_nondumpable()
         // One malloc arena: ten worker threads would otherwise grow ten arenas (resident
         // memory per daemon matters with 120 daemons per server, docs/mount.md §9).
@@ -63,6 +77,14 @@ public final class MountDaemon: @unchecked Sendable {
         } catch {
             vault.wipe()
             throw MountError.fuse(step: "watching the card reader (\(error))")
+        }
+        if watch != nil, unlocker != nil, configuration.onRemoval == .lock {
+            do {
+                control = try ControlServer(path: ControlSocket.path(for: configuration.mountPoint))
+            } catch {
+                vault.wipe()
+                throw error
+            }
         }
 
         var options = "default_permissions,fsname=" + configuration.zoneRoot.replacingCommas + ",subtype=triad"
@@ -101,18 +123,17 @@ public final class MountDaemon: @unchecked Sendable {
         fuse_set_signal_handlers(session)
         var watcher: Thread?
         if let watch {
-            let thread = Thread { [self] in
-                let removed = (try? watch.waitForRemoval { self.stopping.load(ordering: .relaxed) }) ?? true
-                if removed && !self.stopping.load(ordering: .relaxed) { self.cardRemoved() }
-            }
+            let thread = Thread { [self] in watchCard(watch) }
             thread.start()
             watcher = thread
         }
+        control?.start { [self] pin in unlock(pin: pin) }
         filesystem.checkpointer.start()
         _ = triad_fuse_loop_mt(fuse, 10)
         stopping.store(true, ordering: .relaxed)
         filesystem.checkpointer.stop()
         fuse_remove_signal_handlers(session)
+        control?.stop()
         shutdown()
         while watcher?.isFinished == false { usleep(20_000) }
     }
@@ -120,6 +141,39 @@ public final class MountDaemon: @unchecked Sendable {
     /// Asks the loop to stop (from any thread).
     public func stop() {
         fuse_exit(fuse)
+    }
+
+    /// Watches the card: at each removal the keys go; a locked mount then waits for
+    /// `zone unlock` and watches the card again (§7).
+    private func watchCard(_ watch: ReaderWatch) {
+        let stop = { self.stopping.load(ordering: .relaxed) }
+        while !stop() {
+            let removed = (try? watch.waitForRemoval(shouldStop: stop)) ?? true
+            guard removed, !stop() else { return }
+            cardRemoved()
+            guard configuration.onRemoval == .lock, control != nil else { return }
+            while !stop() && unlocked.wait(timeout: .now() + .milliseconds(250)) == .timedOut {}
+        }
+    }
+
+    /// `zone unlock`: the PIN is verified on the card that came back and the zone keys are
+    /// unwrapped again into locked memory; nil when unlocked, else the reason (§7).
+    func unlock(pin: SecureBytes) -> String? {
+        guard let unlocker else { return "this mount cannot be unlocked; mount it again" }
+        guard !filesystem.vault.isOpen else { return "the mount is not locked; nothing to unlock" }
+        do {
+            let (access, member) = try unlocker(pin)
+            guard member.fingerprint == memberFingerprint else {
+                throw MountError.unlock(reason: "the card in the reader is not the card that mounted the zone (\(member.subject)); insert that card")
+            }
+            try filesystem.vault.reopen(access: access)
+            filesystem.audit?.record(AuditRecord(path: "", fileID: nil, operation: "unlock", result: 0))
+            unlocked.signal()
+            return nil
+        } catch {
+            filesystem.audit?.record(AuditRecord(path: "", fileID: nil, operation: "unlock", result: EACCES))
+            return "\(error)"
+        }
     }
 
     /// The card left (docs/mount.md §7): keys wiped first, then every open file's keys and

@@ -10,6 +10,8 @@ public enum MountError: Error, CustomStringConvertible, Equatable {
     case audit(path: String, errno: Int32)
     case notMounted(path: String)
     case unmount(path: String, reason: String)
+    /// `zone unlock` was refused (docs/mount.md §7).
+    case unlock(reason: String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum MountError: Error, CustomStringConvertible, Equatable {
         case let .audit(path, e): return "\(path): cannot open the audit file (\(String(cString: strerror(e))))"
         case let .notMounted(path): return "\(path): no zone is mounted there"
         case let .unmount(path, reason): return "\(path): cannot unmount: \(reason)"
+        case let .unlock(reason): return reason
         }
     }
 }

@@ -36,7 +36,7 @@ final class MountFilesystem: @unchecked Sendable {
     private func register(_ make: () -> OpenFile, identity: OpenFile.Identity, discard fd: Int32) -> (UInt64, OpenFile) {
         table.withLock { t in
             let file: OpenFile
-            if let existing = t.files[identity] {
+            if let existing = t.files[identity], !existing.isDead {
                 close(fd)
                 file = existing
             } else {
@@ -57,12 +57,15 @@ final class MountFilesystem: @unchecked Sendable {
             guard let file = t.handles.removeValue(forKey: handle) else { return nil }
             file.handles -= 1
             guard file.handles == 0 else { return nil }
-            t.files[file.identity] = nil
+            if t.files[file.identity] === file { t.files[file.identity] = nil }
             return file
         }
     }
 
-    func openFile(identity: OpenFile.Identity) -> OpenFile? { table.withLock { $0.files[identity] } }
+    /// The live file open on `identity` (a file killed when the card left is never reused).
+    func openFile(identity: OpenFile.Identity) -> OpenFile? {
+        table.withLock { $0.files[identity].flatMap { $0.isDead ? nil : $0 } }
+    }
 
     var allOpenFiles: [OpenFile] { table.withLock { Array($0.files.values) } }
 
@@ -133,7 +136,7 @@ final class MountFilesystem: @unchecked Sendable {
                 return -Int64((st.st_mode & S_IFMT) == S_IFDIR ? EISDIR : EACCES)
             }
             let identity = OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
-            if let open = openFile(identity: identity) {
+            if let open = openFile(identity: identity), !open.isDead {
                 if wantsWrite && !open.writable { close(fd); return -Int64(EACCES) }
                 fileID = open.fileID
                 let (handle, _) = register({ open }, identity: identity, discard: fd)

@@ -34,16 +34,24 @@ public enum MountRegistry {
         return "/tmp/triad-\(getuid())/mounts"
     }
 
-    static func file(for mountPoint: String) -> String {
-        folder + "/" + Hex.encode(SHA256.hash(mountPoint)).prefix(32) + ".json"
+    static func file(for mountPoint: String) -> String { path(for: mountPoint, suffix: ".json") }
+
+    /// A per-mount name in the folder: the record (`.json`) and the control socket (`.sock`).
+    static func path(for mountPoint: String, suffix: String) -> String {
+        folder + "/" + Hex.encode(SHA256.hash(mountPoint)).prefix(32) + suffix
     }
 
-    public static func record(_ entry: Entry) throws {
+    /// Makes the folder (and its parents) private to the user: 0700.
+    static func makeFolder() {
         var path = ""
         for part in folder.split(separator: "/") {
             path += "/" + part
             if mkdir(path, 0o700) != 0 && errno != EEXIST { return }
         }
+    }
+
+    public static func record(_ entry: Entry) throws {
+        makeFolder()
         let data = try JSONEncoder().encode(entry)
         try data.write(to: URL(fileURLWithPath: file(for: entry.mountPoint)), options: .atomic)
     }

@@ -240,6 +240,9 @@ final class OpenFile: @unchecked Sendable {
         }
     }
 
+    /// True once `kill()` ran: a mount unlocked again opens the file anew (§7).
+    var isDead: Bool { mutex.withLock { _ in dead } }
+
     static func errnoCode(for error: FormatError) -> Int32 {
         switch error {
         case .noMatchingKey, .slotUnwrapFailed: return EACCES

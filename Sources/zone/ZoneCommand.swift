@@ -11,7 +11,7 @@ struct ZoneCommand: ParsableCommand {
         Trust: --trust FILE, TRIAD_TRUST or /etc/triad/trust; without one the zone's officer \
         is pinned on first use in $XDG_STATE_HOME/triad. See docs/zone.md.
         """,
-        subcommands: [Init.self, Grant.self, Revoke.self, Recovery.self, Encrypt.self, Decrypt.self, Cat.self, Status.self, Rekey.self, Mount.self, Unmount.self, Mounts.self])
+        subcommands: [Init.self, Grant.self, Revoke.self, Recovery.self, Encrypt.self, Decrypt.self, Cat.self, Status.self, Rekey.self, Mount.self, Unmount.self, Mounts.self, Unlock.self])
 }
 
 /// Runs `zone` in the shell all three commands share (exit codes: README "Exit status").

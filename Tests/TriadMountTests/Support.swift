@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import TriadCrypto
+import TriadTestSupport
 
 /// Keys and certificates made with stock `openssl`, cached for the test run.
 enum PKI {
@@ -96,7 +97,7 @@ final class MountFixture {
     static let zoneBinary = productPath("zone")
     private(set) var mounted: [String] = []
 
-    init(members: [String] = ["alice", "bob"]) {
+    init(members: [String] = ["alice", "bob"], extraMemberCertificates: [String] = []) {
         root = NSTemporaryDirectory() + "triad-mount-test-" + UUID().uuidString.prefix(8)
         zone = root + "/zone"
         mountPoint = root + "/mnt"
@@ -104,6 +105,7 @@ final class MountFixture {
         for d in [zone, mountPoint, state] { try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
         var args = ["init", zone, "--officer-cert", officer.cert, "--identity", "file:" + officer.key, "--recovery-cert", recovery.cert]
         for m in members { args += ["--member", PKI.make(m).cert] }
+        for c in extraMemberCertificates { args += ["--member", c] }
         let r = run(args)
         precondition(r.status == 0, "zone init failed: \(r.stderr)")
     }
@@ -133,6 +135,22 @@ final class MountFixture {
         let r = run(["mount", zone, target, "--identity", "file:" + PKI.make(member).key] + extra)
         if r.status == 0 { mounted.append(target) }
         return r
+    }
+
+    /// Mounts (detached) with the card in `reader`, its PIN on descriptor 3 (never in argv, the
+    /// environment or a file).
+    func mountCard(reader: String, pin: String, extra: [String] = []) throws -> ProcessResult {
+        var command = Command(Self.zoneBinary, ["mount", zone, mountPoint, "--identity", "piv:" + reader, "--pin-fd", "3"] + extra,
+                              environment: environment)
+        command.inputs[3] = Data((pin + "\n").utf8)
+        // Files, not pipes: the daemon this starts must not hold a pipe of ours open.
+        command.stdout = .file(root + "/mount.out")
+        command.stderr = .file(root + "/mount.err")
+        command.timeout = 60
+        var result = try command.run()
+        result.stderr = FileManager.default.contents(atPath: root + "/mount.err") ?? Data()
+        if result.succeeded { mounted.append(mountPoint) }
+        return result
     }
 
     func unmount(_ point: String? = nil) -> RunResult {

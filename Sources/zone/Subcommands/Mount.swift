@@ -42,6 +42,7 @@ extension ZoneCommand {
                 throw CLIError.usage(message: "\(zone) is inside the zone \(root); mount the zone folder itself")
             }
             var daemon: MountDaemon?
+            var unlocker: MountDaemon.Unlocker?
             do {
                 let context = try trust.context()
                 let zoneValue = try Zone.open(root: root, context: context)
@@ -56,8 +57,12 @@ extension ZoneCommand {
                     }
                     config.cardReader = watched
                     config.onRemoval = onRemoval == .unmount ? .unmount : .lock
+                    if config.onRemoval == .lock {
+                        unlocker = Self.cardUnlocker(root: root, context: context, reader: watched,
+                                                     allowLastPinTry: identity.allowLastPinTry)
+                    }
                 }
-                daemon = try MountDaemon(configuration: config, access: access, member: member)
+                daemon = try MountDaemon(configuration: config, access: access, member: member, unlocker: unlocker)
                 try MountRegistry.record(MountRegistry.Entry(
                     mountPoint: config.mountPoint, zone: root, zoneID: zoneValue.policy.zoneID.hex, pid: getpid(),
                     identity: name, subject: member.subject, fingerprint: member.fingerprint.hex, readOnly: readOnly,
@@ -81,6 +86,24 @@ extension ZoneCommand {
             let access = try ZoneAccess(zone: zone, key: resolved.key, identityName: resolved.name)
             guard access.isMember else { throw ZoneError.notMember(identity: resolved.name, zone: zone.root) }
             return (access, member, resolved.name)
+        }
+
+        /// How the daemon opens the zone again when `zone unlock` brings the PIN of the card that
+        /// came back (docs/mount.md §7): the policy is read and checked afresh, the PIN verified
+        /// on the card in the watched reader, the zone keys unwrapped; the card keeps its key.
+        static func cardUnlocker(root: String, context: ZoneContext, reader: String, allowLastPinTry: Bool) -> MountDaemon.Unlocker {
+            { pin in
+                do {
+                    let key = try CardIdentity.openCard(readerSubstring: reader, pin: pin, allowLastPinTry: allowLastPinTry)
+                    let zone = try Zone.open(root: root, context: context)
+                    guard let member = zone.policy.isMember(key.publicKey) else { throw ZoneError.notMember(identity: "piv:" + reader, zone: root) }
+                    let access = try ZoneAccess(zone: zone, key: key, identityName: "piv:" + reader)
+                    guard access.isMember else { throw ZoneError.notMember(identity: "piv:" + reader, zone: root) }
+                    return (access, member)
+                } catch {
+                    throw MountError.unlock(reason: ErrorReport.message(for: error))
+                }
+            }
         }
 
         /// Re-runs this command in a child with `--foreground --ready-fd`, sharing the
