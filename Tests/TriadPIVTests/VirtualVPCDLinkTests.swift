@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TriadTestSupport
 
 /// The vpcd link of `virtual-card run` against a stand-in vpcd server written here from
 /// the protocol (docs/virtual-card.md, "vpcd, ports and readers"): framing with the length and body in separate writes
@@ -115,6 +116,49 @@ final class VirtualVPCDLinkTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
         XCTAssertNil(vpcd.readFrame(), "the card closed the connection (removed)")
+    }
+
+    /// Commands that once crashed the applet in the fuzzer (Fixtures/fuzz/regressions/applet-*.bin,
+    /// docs/testing.md §6), sent by a hostile host to the real `virtual-card run`: each gets a
+    /// status word, the process stays up, and the card still answers SELECT and keeps its PIN.
+    func testCommandsThatCrashedTheFuzzerAreAnsweredAndTheCardStaysUp() throws {
+        let folder = Products.source("Fixtures/fuzz/regressions")
+        let inputs = try FileManager.default.contentsOfDirectory(atPath: folder)
+            .filter { $0.hasPrefix("applet-") && $0.hasSuffix(".bin") }.sorted()
+        XCTAssertFalse(inputs.isEmpty, "the applet regressions are in \(folder)")
+        let directory = try PCSCHarness.temporaryDirectory("vpcd-fuzz")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let state = directory.appendingPathComponent("card.state").path
+        XCTAssertTrue(PCSCHarness.run(PCSCHarness.virtualCardExecutable.path, ["init", "--state", state]).succeeded)
+        let vpcd = try FakeVPCD()
+        let process = Process()
+        process.executableURL = PCSCHarness.virtualCardExecutable
+        process.arguments = ["run", "--state", state, "--port", String(vpcd.port)]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        XCTAssertTrue(vpcd.accept(within: 5), "the card connects to vpcd")
+        vpcd.sendFrame([0x01])
+
+        var sent = 0
+        for name in inputs {
+            // The harness's framing: a flags byte, then commands with 2-byte lengths.
+            var rest = Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))).dropFirst()
+            while rest.count >= 2 {
+                let length = Int(rest[rest.startIndex]) << 8 | Int(rest[rest.startIndex + 1])
+                let command = Array(rest.dropFirst(2).prefix(length))
+                rest = rest.dropFirst(2 + command.count)
+                let answer = vpcd.transmit(command)
+                XCTAssertGreaterThanOrEqual(answer?.count ?? 0, 2, "\(name): \(command) got no status word")
+                XCTAssertTrue(process.isRunning, "\(name): the card process died on \(command)")
+                sent += 1
+            }
+        }
+        XCTAssertGreaterThan(sent, 0)
+        let select = try XCTUnwrap(vpcd.transmit([0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08]))
+        XCTAssertEqual(Array(select.suffix(2)), [0x90, 0x00], "the card still answers")
+        let pin: [UInt8] = Array("123456".utf8) + [0xFF, 0xFF]
+        XCTAssertEqual(vpcd.transmit([0x00, 0x20, 0x00, 0x80, 0x08] + pin), [0x90, 0x00], "nothing changed its PIN")
     }
 
     func testASecondProcessOnTheSameCardIsRefused() throws {
