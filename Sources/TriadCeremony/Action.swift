@@ -16,6 +16,9 @@ public protocol CeremonyAction {
     static func requires(_ arguments: StepArguments) -> [String]
     /// Facts this action establishes when it succeeds.
     static func produces(_ arguments: StepArguments) -> [String]
+    /// Facts the action may add beyond `produces`, depending on what it finds (e.g. a
+    /// resumed rotation). `ceremony verify` refuses a STEP_DONE claiming any other fact.
+    static func mayAlsoProduce(_ arguments: StepArguments) -> [String]
     /// Recovery factors this action presents into the running ceremony (e.g. load-blob
     /// presents `.escrowBlob`).
     static var presents: [RecoveryFactor] { get }
@@ -37,6 +40,8 @@ extension CeremonyAction {
     public static func requires(_ arguments: StepArguments) -> [String] { [] }
     /// By default an action establishes no facts beyond its `presents`.
     public static func produces(_ arguments: StepArguments) -> [String] { [] }
+    /// By default an action adds no facts beyond `produces` at run time.
+    public static func mayAlsoProduce(_ arguments: StepArguments) -> [String] { [] }
     /// By default an action presents no recovery factor.
     public static var presents: [RecoveryFactor] { [] }
     /// By default an action combines no recovery factor.

@@ -14,6 +14,7 @@ enum Conformance {
         var r = Replay(entries: entries, registry: registry)
         try r.begin(pinnedScript)
         try r.run()
+        try r.checkAborted()
         return r.report
     }
 }
@@ -26,6 +27,10 @@ private struct Replay {
     var participants = Participants()
     var facts = Set<String>()
     var completed = Set<String>()
+    /// The `--set` values of BEGIN (defaults included), substituted into step arguments.
+    var parameters: [String: String] = [:]
+    /// What CLOSED must count: steps done, steps skipped, exceptions.
+    var counts = (done: 0, skipped: 0, exceptions: 0)
     var report = VerifyReport()
 
     init(entries: [JournalEntry], registry: ActionRegistry) { self.entries = entries; self.registry = registry }
@@ -42,6 +47,13 @@ private struct Replay {
             throw fail(1, "the ceremony ran script SHA-256 \(sha), not the given script's \(pinned.sha256)")
         }
         do { script = try ScriptCache.parse(text, sha256: sha) } catch { throw fail(1, "\(error)") }
+        // The engine refuses to run a script that fails lint, so a transcript of one was not
+        // made by the engine (docs/ceremony.md §8).
+        let problems = Lint.check(script, registry: registry)
+        if let first = problems.first {
+            throw fail(1, "the script in entry 1 fails lint (\(problems.count) problem(s), first: \(first)); the tool never runs such a script")
+        }
+        parameters = try beginParameters(b)
         if s["name"]?.stringValue != script.name || s["version"]?.intValue != Int64(script.version) {
             throw fail(1, "BEGIN names a different script name or version than the embedded text")
         }
@@ -55,6 +67,34 @@ private struct Replay {
         report.entries = entries.count; report.started = b.time; report.ended = entries.last!.time
         report.terminal = entries.last!.event
         report.terminalReason = entries.last!.payload["reason"]?.stringValue ?? ""
+    }
+
+    /// BEGIN's `parameters`: only declared names, every required one, every default, all text
+    /// — exactly what the engine records (docs/ceremony.md §7, BEGIN).
+    func beginParameters(_ b: JournalEntry) throws -> [String: String] {
+        guard let given = b.payload["parameters"]?.objectValue else { throw fail(1, "BEGIN lacks the parameters object") }
+        var values: [String: String] = [:]
+        for (name, value) in given {
+            guard script.parameters.contains(where: { $0.name == name }) else { throw fail(1, "BEGIN sets parameter \(name), which the script does not declare") }
+            guard let text = value.stringValue else { throw fail(1, "BEGIN parameter \(name) is not text") }
+            values[name] = text
+        }
+        for p in script.parameters where values[p.name] == nil && (p.required || p.defaultValue != nil) {
+            throw fail(1, "BEGIN lacks parameter \(p.name), which the engine always records")
+        }
+        guard let nonce = b.payload["nonce"]?.stringValue, nonce.count == 32, Hex.decode(nonce) != nil else {
+            throw fail(1, "BEGIN lacks the ceremony nonce (32 hex digits)")
+        }
+        return values
+    }
+
+    /// An ABORTED entry names the step it stopped at in both its `step` field and `at_step`.
+    func checkAborted() throws {
+        guard let last = entries.last, last.event == EventType.aborted else { return }
+        guard let reason = last.payload["reason"]?.stringValue, !reason.isEmpty,
+              last.payload["at_step"]?.stringValue == last.step else {
+            throw fail(entries.count, "ABORTED must give its reason and name the step it stopped at (at_step = its step)")
+        }
     }
 
     var peek: JournalEntry? { k < entries.count ? entries[k] : nil }
@@ -84,12 +124,17 @@ private struct Replay {
         }
         let c = try next("CLOSED")
         guard c.event == EventType.closed else { throw fail(k, "\(c.event) where the script expects CLOSED") }
+        guard c.act.isEmpty, c.step.isEmpty, c.payload["steps_completed"]?.intValue == Int64(counts.done),
+              c.payload["steps_skipped"]?.intValue == Int64(counts.skipped), c.payload["exceptions"]?.intValue == Int64(counts.exceptions) else {
+            throw fail(k, "CLOSED does not count what the transcript shows: \(counts.done) steps done, \(counts.skipped) skipped, \(counts.exceptions) exceptions")
+        }
     }
 
     /// Replays one step; false when the ceremony was aborted during it.
     mutating func replay(_ act: Act, _ step: Step) throws -> Bool {
         let action = registry.action(named: step.action)
-        let arguments = StepArguments(step.arguments)
+        let arguments = StepArguments(step.arguments.mapValues { Substitution.apply($0, parameters) })
+        var attempts = 0
         while true {
             if abortedHere { return false }
             let e = try next("step \(step.id)")
@@ -104,13 +149,14 @@ private struct Replay {
                 for role in r.payload["absent"]?.arrayValue?.compactMap(\.stringValue) ?? [] { participants.markAbsent(role) }
             case EventType.exception:
                 let choice = try exception(e, k)
-                if choice == "skip" { return true }
+                if choice == "skip" { counts.skipped += 1; return true }
                 guard choice == "continue" else { throw fail(k, "an exception before a step may continue or skip, not \(choice)") }
             case EventType.refused:
                 guard abortedHere else { throw fail(k + 1, "a REFUSED step must be followed by ABORTED") }
                 return false
             case EventType.stepStart:
-                if let finished = try attempt(e, act, step, action, arguments) { return finished }
+                attempts += 1
+                if let finished = try attempt(e, act, step, action, arguments, number: attempts) { return finished }
             default:
                 throw fail(k, "\(e.event) where step \(step.id) should start")
             }
@@ -120,10 +166,20 @@ private struct Replay {
     /// One attempt from STEP_START; true/false to leave the step (done or skipped / aborted),
     /// nil to retry.
     mutating func attempt(_ start: JournalEntry, _ act: Act, _ step: Step, _ action: (any CeremonyAction.Type)?,
-                          _ arguments: StepArguments) throws -> Bool? {
+                          _ arguments: StepArguments, number: Int) throws -> Bool? {
         let startIndex = k
         guard start.role == step.role, start.payload["action"]?.stringValue == step.action else {
             throw fail(k, "STEP_START of \(step.id) names role \(start.role) and action \(start.payload["action"]?.stringValue ?? "?"), the script \(step.role) and \(step.action)")
+        }
+        // What ran is what the script and BEGIN's parameters say, word for word: a changed
+        // mode, path or prompt is refused even when the chain was recomputed.
+        let expected: CanonicalValue = .object([
+            "action": .string(step.action), "title": .string(step.title), "say": .string(step.say),
+            "arguments": .object(arguments.values), "attempt": .int(Int64(number)),
+        ])
+        if start.payload != expected {
+            let differing = ["action", "title", "say", "arguments", "attempt"].filter { start.payload[$0] != expected[$0] }
+            throw fail(k, "STEP_START of \(step.id) differs from the script and BEGIN's parameters in: \(differing.isEmpty ? "extra fields" : differing.joined(separator: ", "))")
         }
         let admits = action?.admitsParticipants == true ? Set(arguments.textList("roles")) : []
         for role in [step.role] + step.confirm where !admits.contains(role) && !participants.isPresent(role) {
@@ -163,9 +219,16 @@ private struct Replay {
                 if !missing.isEmpty { throw fail(k, "step \(step.id) done without confirmation by \(missing.sorted().joined(separator: ", "))") }
                 let produced = Set(e.payload["facts"]?.arrayValue?.compactMap(\.stringValue) ?? [])
                 let declared = Set(action?.allProducedFacts(arguments) ?? [])
+                let optional = Set(action?.mayAlsoProduce(arguments) ?? [])
                 if !declared.isSubset(of: produced) { throw fail(k, "STEP_DONE of \(step.id) lacks the facts its action produces") }
+                let extra = produced.subtracting(declared).subtracting(optional)
+                if !extra.isEmpty {
+                    throw fail(k, "STEP_DONE of \(step.id) claims facts its action \(step.action) never produces: \(extra.sorted().joined(separator: ", "))")
+                }
+                if e.payload["action"]?.stringValue != step.action { throw fail(k, "STEP_DONE of \(step.id) names another action") }
                 facts.formUnion(produced)
                 completed.insert(step.id)
+                counts.done += 1
                 return true
             case EventType.refused:
                 guard abortedHere else { throw fail(k + 1, "a REFUSED step must be followed by ABORTED") }
@@ -177,7 +240,7 @@ private struct Replay {
                     throw fail(k, "a failed step must be followed by an EXCEPTION or ABORTED, not \(x.event)")
                 }
                 let choice = try exception(x, k)
-                if choice == "skip" { return true }
+                if choice == "skip" { counts.skipped += 1; return true }
                 guard choice == "retry" else { throw fail(k, "after a failure an exception may retry or skip, not \(choice)") }
                 return nil
             default:
@@ -192,6 +255,7 @@ private struct Replay {
             throw fail(n, "an exception not confirmed by the witness in the room")
         }
         let p = e.payload
+        counts.exceptions += 1
         report.exceptions.append("entry \(n), step \(e.step): expected \"\(p["expected"]?.stringValue ?? "")\"; happened \"\(p["happened"]?.stringValue ?? "")\"; decided \"\(p["decision"]?.stringValue ?? "")\" (\(p["continue"]?.stringValue ?? "")), witness \(person.display)")
         return p["continue"]?.stringValue ?? ""
     }

@@ -76,7 +76,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(screen.contains("CEREMONY ABORTED: interrupted"), screen)
         let path = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/out").first { $0.hasSuffix(".jsonl") })
         let verify = try Support.cli(["verify", "\(dir)/out/\(path)"])
-        XCTAssertEqual(verify.status, 0, verify.err)
+        XCTAssertEqual(verify.status, 3, verify.err)   // verified, but ABORTED (docs/ceremony.md §8)
         XCTAssertTrue(verify.out.contains("ended ABORTED: interrupted"), verify.out)
     }
 

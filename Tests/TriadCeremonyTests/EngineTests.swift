@@ -93,10 +93,10 @@ final class EngineTests: XCTestCase {
         let entries = try journal.entries(ceremony: id)
         XCTAssertEqual(entries.suffix(2).map(\.event), [EventType.refused, EventType.aborted])
         XCTAssertFalse(entries.contains { $0.step == "ticket" && $0.event == EventType.stepStart })
-        // The aborted transcript is complete and verifies; its terminal entry says why.
-        let report = try Verifier.verify(transcript: Transcript.text(entries), registry: Support.registry).get()
-        XCTAssertEqual(report.terminal, EventType.aborted)
-        XCTAssertTrue(report.terminalReason.contains("step ticket refused"))
+        // The tool never runs a script that fails lint, so its transcript does not verify.
+        let f = Verifier.verify(transcript: Transcript.text(entries), registry: Support.registry).failure
+        XCTAssertEqual(f?.entry, 1)
+        XCTAssertTrue(f?.message.contains("fails lint") == true, "\(String(describing: f))")
     }
 
     /// A false precondition at run time: the bag serial is wrong, the participants skip the
@@ -192,20 +192,8 @@ final class EngineTests: XCTestCase {
 
     /// The three factors combine inside one running ceremony; the PIN comes from --pin-fd.
     func testFactorsCombineInOneCeremonyAndSecretsAreZeroisedAtClose() throws {
-        let script = try ScriptLoader.load(path: Support.fixtures.appendingPathComponent("factor-test.yaml").path)
-        let answers = """
-            roll-call: { admin: {name: A, id: "1"}, witness: {name: W, id: "2"}, it: {name: I, id: "3"}, mgmt: {name: M, id: "4"}, med: {name: D, id: "5"} }
-            blob.confirm.witness: "yes"
-            card.confirm.witness: "yes"
-            pin.confirm.witness: "yes"
-            unlock.confirm.witness: "yes"
-            """
-        let pipe = Pipe()
-        pipe.fileHandleForWriting.write(Data("123456\n".utf8))
-        try pipe.fileHandleForWriting.close()
         var engine: Engine?
-        let (result, journal) = try Support.run(script: script, answers: answers, dir: try Support.tempDir(),
-                                                pinFD: pipe.fileHandleForReading.fileDescriptor) { engine = $0 }
+        let (result, journal) = try Support.runFactorTest { engine = $0 }
         let r = try result.get()
         XCTAssertTrue(r.closed)
         XCTAssertTrue(engine!.secrets.zeroised)

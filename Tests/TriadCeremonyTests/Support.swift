@@ -80,6 +80,24 @@ enum Support {
 
     static func keylessScript() throws -> CeremonyScript { try ScriptLoader.load(path: testScript) }
 
+    /// Runs Fixtures/ceremony/factor-test.yaml to CLOSED: blob, card and PIN (123456 on a
+    /// --pin-fd pipe) presented by three people, then combined.
+    static func runFactorTest(configure: ((Engine) -> Void)? = nil) throws -> (Result<RunResult, Error>, Journal) {
+        let script = try ScriptLoader.load(path: fixtures.appendingPathComponent("factor-test.yaml").path)
+        let answers = """
+            roll-call: { admin: {name: A, id: "1"}, witness: {name: W, id: "2"}, it: {name: I, id: "3"}, mgmt: {name: M, id: "4"}, med: {name: D, id: "5"} }
+            blob.confirm.witness: "yes"
+            card.confirm.witness: "yes"
+            pin.confirm.witness: "yes"
+            unlock.confirm.witness: "yes"
+            """
+        let pipe = Pipe()
+        pipe.fileHandleForWriting.write(Data("123456\n".utf8))
+        try pipe.fileHandleForWriting.close()
+        return try run(script: script, answers: answers, dir: try tempDir("factor-test"), pinFD: pipe.fileHandleForReading.fileDescriptor,
+                       configure: configure)
+    }
+
     /// Runs the `ceremony` binary; returns exit status, stdout, stderr.
     @discardableResult
     static func cli(_ arguments: [String], cwd: String? = nil, stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {

@@ -4,10 +4,19 @@ import Foundation
 import TriadCeremony
 import TriadJournal
 
+/// `ceremony verify`: exit 0 for a verified CLOSED ceremony, 3 for a verified ABORTED one,
+/// 1 for anything that does not verify, 2 for a usage error (docs/ceremony.md §8).
 struct Verify: ParsableCommand {
+    /// The exit status of a transcript that verifies and ends ABORTED: the record is intact,
+    /// but the ceremony did not do what it was for.
+    static let abortedStatus: Int32 = 3
+
     static let configuration = CommandConfiguration(
         abstract: "Verify a transcript offline: chain, terminal entry, order against the script, anchor words.",
-        discussion: "Exits 0 only for an intact, complete transcript; otherwise 1, naming the first bad entry.")
+        discussion: """
+            Exit status: 0 the transcript verifies and the ceremony ended CLOSED; 3 it verifies and \
+            ended ABORTED; 1 it does not verify (the first bad entry is named); 2 usage error.
+            """)
     @Argument(help: "The transcript (.jsonl).") var transcript: String
     @Option(help: "The approved script; the transcript must have been made with exactly this one.") var script: String?
     @Option(help: "Words written down in the room: \"ENTRY: word word …\" (repeatable).") var anchor: [String] = []
@@ -22,8 +31,9 @@ struct Verify: ParsableCommand {
         case .failure(let f):
             throw CommandFailure("\(transcript): \(f) — the transcript does NOT verify")
         case .success(let r):
-            print("OK \(transcript): ceremony \(r.ceremonyID)\(r.practice ? " (PRACTICE)" : "")")
-            print("   script \(r.scriptName) v\(r.scriptVersion), SHA-256 \(r.scriptSHA256)")
+            let aborted = r.terminal == EventType.aborted
+            print("\(aborted ? "VERIFIED, ABORTED" : "OK") \(transcript): ceremony \(r.ceremonyID)\(r.practice ? " (PRACTICE)" : "")")
+            print("   script \(r.scriptName) v\(r.scriptVersion), SHA-256 \(r.scriptSHA256)\(pinned == nil ? " (embedded; no --script compared)" : " (= --script)")")
             print("   \(r.entries) entries, \(r.started) – \(r.ended), run \(r.mode), ended \(r.terminal)\(r.terminalReason.isEmpty ? "" : ": \(r.terminalReason)")")
             for p in r.participants { print("   present: \(p)") }
             print("   exceptions: \(r.exceptions.count)")
@@ -33,7 +43,17 @@ struct Verify: ParsableCommand {
                 for d in r.disagreements { print("     - \(d)") }
             }
             for a in r.anchorsChecked { print("   anchor \(a)") }
-            if anchor.isEmpty { print("   (no --anchor given: compare the words written down in the room to be sure the transcript is the one made there)") }
+            if anchor.isEmpty {
+                print("""
+                   NO PAPER ANCHOR COMPARED: without --anchor, a transcript whose chain was recomputed from \
+                some entry on cannot be told from the one made in the room. Give the words written down \
+                there: --anchor "ENTRY: word word …".
+                """)
+            }
+            if aborted {
+                print("   The ceremony did NOT complete (exit status \(Self.abortedStatus)).")
+                throw ExitCode(Self.abortedStatus)
+            }
         }
     }
 }

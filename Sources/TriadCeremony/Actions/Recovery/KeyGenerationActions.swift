@@ -23,6 +23,7 @@ struct GenerateRecoveryKeyAction: CeremonyAction {
     static func produces(_ a: StepArguments) -> [String] {
         a.text("as") == "new" ? ["new-recovery-certificate"] : ["recovery-key-generated", "recovery-key-available"]
     }
+    static func mayAlsoProduce(_ a: StepArguments) -> [String] { a.text("adopt-record") == nil ? [] : ["rotation-resumed"] }
     init() {}
 
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
