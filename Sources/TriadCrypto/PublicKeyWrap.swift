@@ -22,11 +22,7 @@ public enum PublicKeyWrap {
     public static func wrap(_ key: SecureBytes, to recipient: PublicKey, label: [UInt8]) throws -> [UInt8] {
         switch recipient.algorithm {
         case .ecP256, .ecP384:
-            let (ephemeral, ephemeralPoint) = try PrivateKey.ephemeralEC(like: recipient)
-            guard let recipientPoint = recipient.ecPoint else { throw CryptoError.invalidKey("EC point unavailable") }
-            let shared = try PrivateKey.ecdh(ephemeral.pointer, recipient.handle.pointer)
-            let kek = HKDF.deriveKey(inputKey: shared, salt: ephemeralPoint + recipientPoint,
-                                     info: ecdhInfoPrefix + label, outputByteCount: 32)
+            let (ephemeralPoint, kek) = try ecdhESEncapsulate(to: recipient, info: ecdhInfoPrefix + label)
             let sealed = try AESGCM.seal(key, key: kek, nonce: [UInt8](repeating: 0, count: 12), aad: label)
             return ephemeralPoint + sealed
         case .rsa:
@@ -42,12 +38,7 @@ public enum PublicKeyWrap {
         case .ecP256, .ecP384:
             let pointLength = algorithm.ecPointByteCount!
             guard body.count > pointLength + AESGCM.tagByteCount else { throw CryptoError.unwrapFailed }
-            let ephemeralPoint = Array(body[0..<pointLength])
-            guard let ephemeral = try? PublicKey(ecPoint: ephemeralPoint, curve: algorithm),
-                  let recipientPoint = identity.publicKey.ecPoint else { throw CryptoError.unwrapFailed }
-            let shared = try identity.ecdh(with: ephemeral)
-            let kek = HKDF.deriveKey(inputKey: shared, salt: ephemeralPoint + recipientPoint,
-                                     info: ecdhInfoPrefix + label, outputByteCount: 32)
+            let kek = try ecdhESDecapsulate(Array(body[0..<pointLength]), with: identity, info: ecdhInfoPrefix + label)
             do {
                 return try AESGCM.open(Array(body[pointLength...]), key: kek, nonce: [UInt8](repeating: 0, count: 12), aad: label)
             } catch CryptoError.authenticationFailed {
@@ -61,7 +52,27 @@ public enum PublicKeyWrap {
         }
     }
 
-    private static func rsaOAEPEncrypt(_ key: SecureBytes, to recipient: PublicKey, label: [UInt8]) throws -> [UInt8] {
+    /// ECDH-ES (SP 800-56A C(1e, 1s)): an ephemeral key on the recipient's curve, the shared
+    /// secret Z through HKDF-SHA256 with salt = ephemeral point ‖ recipient point and `info`.
+    /// Returns the ephemeral point (the ciphertext) and the 32-byte derived key.
+    static func ecdhESEncapsulate(to recipient: PublicKey, info: [UInt8]) throws -> (point: [UInt8], key: SecureBytes) {
+        let (ephemeral, ephemeralPoint) = try PrivateKey.ephemeralEC(like: recipient)
+        guard let recipientPoint = recipient.ecPoint else { throw CryptoError.invalidKey("EC point unavailable") }
+        let shared = try PrivateKey.ecdh(ephemeral.pointer, recipient.handle.pointer)
+        return (ephemeralPoint, HKDF.deriveKey(inputKey: shared, salt: ephemeralPoint + recipientPoint, info: info, outputByteCount: 32))
+    }
+
+    /// The recipient's half of `ecdhESEncapsulate`. A point that is not on the identity's
+    /// curve is `unwrapFailed`, like any other wrap that is not for this key.
+    static func ecdhESDecapsulate(_ ephemeralPoint: [UInt8], with identity: any PrivateKeyOperations,
+                                  info: [UInt8]) throws -> SecureBytes {
+        guard let ephemeral = try? PublicKey(ecPoint: ephemeralPoint, curve: identity.publicKey.algorithm),
+              let recipientPoint = identity.publicKey.ecPoint else { throw CryptoError.unwrapFailed }
+        let shared = try identity.ecdh(with: ephemeral)
+        return HKDF.deriveKey(inputKey: shared, salt: ephemeralPoint + recipientPoint, info: info, outputByteCount: 32)
+    }
+
+    static func rsaOAEPEncrypt(_ key: SecureBytes, to recipient: PublicKey, label: [UInt8]) throws -> [UInt8] {
         guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, recipient.handle.pointer, nil) else { throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_new") }
         defer { EVP_PKEY_CTX_free(ctx) }
         try check(EVP_PKEY_encrypt_init(ctx), "RSA-OAEP init")

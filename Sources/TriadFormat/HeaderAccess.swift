@@ -54,7 +54,7 @@ extension EncryptedFile {
             do {
                 switch slot.type {
                 case SlotType.zone: _ = try ZoneSlotInfo(slot: slot)
-                case SlotType.recovery: _ = try RecoverySlotInfo(slot: slot)
+                case SlotType.recovery, SlotType.recoveryKEM: _ = try RecoverySlotInfo(slot: slot)
                 default: break
                 }
             } catch let error as FormatError {

@@ -30,6 +30,18 @@ enum KeySchedule {
     /// The PublicKeyWrap label of a recovery slot: "triad/v1/recovery-slot" ‖ file id.
     static func recoveryLabel(fileID: [UInt8]) -> [UInt8] { recoverySlotLabel + fileID }
 
+    static let recoveryKEMLabel = Array("triad/v1/recovery-kem".utf8)
+    static let recoveryFileLabel = Array("triad/v1/recovery-kem-file".utf8)
+
+    /// The PublicKeyKEM label of a run's encapsulation: "triad/v1/recovery-kem" ‖ certificate fingerprint.
+    static func recoveryKEMLabel(fingerprint: [UInt8]) -> [UInt8] { recoveryKEMLabel + fingerprint }
+
+    /// K_file = HKDF-SHA256(ikm = run secret, salt = SHA-256(kem id ‖ KEM ciphertext),
+    /// info = "triad/v1/recovery-kem-file" ‖ file id ‖ certificate fingerprint) (docs/format.md §3.4).
+    static func recoveryFileKey(runSecret: SecureBytes, kemHash: [UInt8], fileID: [UInt8], fingerprint: [UInt8]) -> SecureBytes {
+        HKDF.deriveKey(inputKey: runSecret, salt: kemHash, info: recoveryFileLabel + fileID + fingerprint, outputByteCount: 32)
+    }
+
     private static func fileID(of core: [UInt8]) -> [UInt8] { Array(core[12..<44]) }
 }
 

@@ -25,8 +25,16 @@ public struct KeySlot: Equatable, Sendable {
 public enum SlotType {
     /// The file key wrapped under a per-file key derived from the zone key of one epoch.
     public static let zone: UInt16 = 0x0001
-    /// The file key wrapped to a recovery certificate (docs/format.md §3.3, EFS's data recovery field).
+    /// The file key wrapped to a recovery certificate with one public-key operation per file
+    /// (docs/format.md §3.3). Still read; writers now write `recoveryKEM`.
     public static let recovery: UInt16 = 0x0002
+    /// The file key wrapped to a recovery certificate under a per-file key derived from one
+    /// encapsulation per run (docs/format.md §3.4): what writers write.
+    public static let recoveryKEM: UInt16 = 0x0003
+
+    /// Whether `type` is a certificate slot (a recovery or re-grant slot naming a certificate
+    /// fingerprint), in either layout: how status, rekey and rotation find them.
+    public static func isCertificateSlot(_ type: UInt16) -> Bool { type == recovery || type == recoveryKEM }
     /// Never valid on disk.
     public static let reserved: UInt16 = 0x0000
 }

@@ -1,82 +1,104 @@
 import TriadCrypto
 
-/// The recovery slot (type 0x0002, docs/format.md §3.3): the file key wrapped to the
-/// recovery certificate's public key, EFS's "data recovery field" with modern primitives
-/// (docs/format.md §3.3).
+/// A recovery slot: the file key wrapped to a recovery certificate's public key, EFS's "data
+/// recovery field" with modern primitives. Re-grant slots for a named holder have the same
+/// layout. Two layouts exist (docs/format.md §3.3, §3.4):
 ///
-/// Body: SHA-256 fingerprint of the certificate's DER (32) ‖ a `PublicKeyWrap` body
-/// (ECDH-ES + HKDF + AES-256-GCM for EC, RSA-OAEP-SHA256 for RSA) whose label is
-/// "triad/v1/recovery-slot" ‖ file id, so a slot cannot be moved to another file.
+/// - type 0x0002, per-file wrap: fingerprint (32) ‖ `PublicKeyWrap` body, one public-key
+///   operation per file. Read, no longer written.
+/// - type 0x0003, run KEM: fingerprint (32) ‖ kem id (1) ‖ KEM ciphertext ‖ nonce (12) ‖
+///   AES-256-GCM(K_file, nonce, FK) (48), where one `PublicKeyKEM` encapsulation serves every
+///   file a run writes and K_file is derived per file id.
+///
+/// Every field length is fixed by the slot type and kem id, so a reader checks the layout
+/// before any trial decryption (docs/format.md §3.1).
+public struct RecoverySlotInfo: Equatable, Sendable {
+    /// How the file key is wrapped.
+    public enum Wrap: Equatable, Sendable {
+        /// Type 0x0002: a `PublicKeyWrap` body with label "triad/v1/recovery-slot" ‖ file id.
+        case perFile(body: [UInt8])
+        /// Type 0x0003: the run's KEM ciphertext and this file's sealed file key.
+        case runKEM(kem: RecoveryKEM, ciphertext: [UInt8], nonce: [UInt8], sealedKey: [UInt8])
+    }
+
+    /// SHA-256 of the certificate's DER: which certificate the slot is for.
+    public let certificateFingerprint: [UInt8]
+    /// The wrapped file key, in the slot type's layout.
+    public let wrap: Wrap
+
+    static let sealedKeyLength = Layout.fileKeyLength + AESGCM.tagByteCount
+
+    /// - Throws: `FormatError.malformedSlot` unless `slot` is a certificate slot of either
+    ///   type whose body has exactly its layout's lengths.
+    public init(slot: KeySlot) throws {
+        let body = slot.body
+        switch slot.type {
+        case SlotType.recovery:
+            guard body.count > 32 else {
+                throw FormatError.malformedSlot(type: slot.type, reason: "a recovery slot needs a 32-byte fingerprint and a wrapped key")
+            }
+            wrap = .perFile(body: Array(body[32...]))
+        case SlotType.recoveryKEM:
+            guard body.count > 33, let kem = RecoveryKEM(rawValue: body[32]) else {
+                throw FormatError.malformedSlot(type: slot.type, reason: "a recovery KEM slot needs a fingerprint and a known kem id (1, 2 or 3)")
+            }
+            let tail = AESGCM.nonceByteCount + Self.sealedKeyLength
+            let kemLength = body.count - 33 - tail
+            guard kem.acceptsCiphertextLength(kemLength) else {
+                throw FormatError.malformedSlot(type: slot.type,
+                                                reason: "a recovery KEM slot of kem id \(kem.rawValue) cannot carry a \(kemLength)-byte KEM ciphertext")
+            }
+            let nonceStart = 33 + kemLength
+            wrap = .runKEM(kem: kem, ciphertext: Array(body[33..<nonceStart]),
+                           nonce: Array(body[nonceStart..<nonceStart + AESGCM.nonceByteCount]),
+                           sealedKey: Array(body[(nonceStart + AESGCM.nonceByteCount)...]))
+        default:
+            throw FormatError.malformedSlot(type: slot.type, reason: "not a recovery slot")
+        }
+        certificateFingerprint = Array(body[0..<32])
+    }
+}
+
+/// The recovery certificate as a recipient: writes the run-KEM slot (type 0x0003).
+///
+/// One value is one run: the first `wrap` encapsulates once to the certificate (an ephemeral
+/// ECDH or one RSA-OAEP encryption) and every later `wrap` of this value — and of its copies,
+/// which share the run — derives its file's key from that secret. Make one per command run
+/// (`zone encrypt`, a re-grant, a rotation), not one per file, or nothing is amortised.
 public struct RecoveryRecipient: Recipient {
     /// The recovery certificate the file key is wrapped to.
     public let certificate: Certificate
+    private let run: RecoveryRun
 
     /// A recipient for `certificate`'s public key.
     public init(certificate: Certificate) {
         self.certificate = certificate
+        run = RecoveryRun(certificate: certificate)
     }
 
     /// Wraps `fileKey` to the certificate, bound to `fileID`; the slot starts with the certificate's fingerprint.
     public func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot {
         guard fileID.count == Layout.fileIDLength else { throw FormatError.invalidArgument("a file id is 32 bytes") }
+        guard fileKey.count == Layout.fileKeyLength else { throw FormatError.invalidArgument("a file key is 32 bytes") }
+        let shared = try run.encapsulation()
+        let fingerprint = certificate.fingerprint
+        let kek = KeySchedule.recoveryFileKey(runSecret: shared.secret, kemHash: shared.kemHash, fileID: fileID, fingerprint: fingerprint)
+        // A fresh nonce per slot: two files of one run with the same file id (a forged copy)
+        // share K_file, and a repeated nonce would then leak the XOR of their file keys.
+        let nonce = SecureRandom.bytes(count: AESGCM.nonceByteCount)
+        let sealed = try AESGCM.seal(fileKey, key: kek, nonce: nonce)
+        return KeySlot(type: SlotType.recoveryKEM, body: fingerprint + [shared.kem.rawValue] + shared.ciphertext + nonce + sealed)
+    }
+}
+
+/// The per-file recovery wrap (type 0x0002) that writers used before the run KEM. Kept so
+/// the vectors can still be made and the reader of the old layout stays tested.
+struct PerFileRecoveryRecipient: Recipient {
+    let certificate: Certificate
+
+    func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot {
+        guard fileID.count == Layout.fileIDLength else { throw FormatError.invalidArgument("a file id is 32 bytes") }
         let wrapped = try PublicKeyWrap.wrap(fileKey, to: certificate.publicKey, label: KeySchedule.recoveryLabel(fileID: fileID))
         return KeySlot(type: SlotType.recovery, body: certificate.fingerprint + wrapped)
-    }
-}
-
-/// What a recovery slot says without any key: which certificate it was wrapped to.
-public struct RecoverySlotInfo: Equatable, Sendable {
-    /// SHA-256 of the recovery certificate the slot was wrapped to.
-    public let certificateFingerprint: [UInt8]
-    /// The `PublicKeyWrap` body.
-    public let wrapped: [UInt8]
-
-    /// - Throws: `FormatError.malformedSlot` unless `slot` is a recovery slot with a fingerprint and a body.
-    public init(slot: KeySlot) throws {
-        guard slot.type == SlotType.recovery else {
-            throw FormatError.malformedSlot(type: slot.type, reason: "not a recovery slot")
-        }
-        guard slot.body.count > 32 else {
-            throw FormatError.malformedSlot(type: slot.type, reason: "a recovery slot needs a 32-byte fingerprint and a wrapped key")
-        }
-        certificateFingerprint = Array(slot.body[0..<32])
-        wrapped = Array(slot.body[32...])
-    }
-}
-
-/// The recovery private key (in a ceremony's memory, or a PIV card) as an identity.
-public struct RecoveryIdentity: Identity {
-    private let key: any PrivateKeyOperations
-    private let certificateFingerprint: [UInt8]?
-
-    /// - Parameter certificateFingerprint: open only slots for this certificate; nil tries
-    ///   every recovery slot and keeps the one whose wrap opens with `key`.
-    public init(key: any PrivateKeyOperations, certificateFingerprint: [UInt8]? = nil) {
-        self.key = key
-        self.certificateFingerprint = certificateFingerprint
-    }
-
-    /// Without a fingerprint, a slot that does not open is simply not mine (trial
-    /// decryption, as age does for X25519). With one, a slot for that certificate that does
-    /// not open is an error: the key does not belong to the certificate, or the slot is damaged.
-    /// Errors other than the crypto layer's (a card that fails) always propagate.
-    public func unwrap(_ slots: [KeySlot], fileID: [UInt8]) throws -> SecureBytes? {
-        let label = KeySchedule.recoveryLabel(fileID: fileID)
-        var addressed = false
-        for slot in slots where slot.type == SlotType.recovery {
-            let info = try RecoverySlotInfo(slot: slot)
-            if let certificateFingerprint, info.certificateFingerprint != certificateFingerprint { continue }
-            addressed = true
-            do {
-                let fileKey = try PublicKeyWrap.unwrap(info.wrapped, with: key, label: label)
-                if fileKey.count == Layout.fileKeyLength { return fileKey }
-            } catch is CryptoError {
-                continue
-            }
-        }
-        if addressed && certificateFingerprint != nil {
-            throw FormatError.slotUnwrapFailed(path: nil, reason: "the recovery slot for this certificate does not open with this key")
-        }
-        return nil
     }
 }

@@ -33,8 +33,9 @@ public enum RecoveryFiles {
     /// What a job found for one file.
     enum Step { case done, alreadyDone, plaintext, noRecoverySlot }
 
-    /// Re-grant, header only: adds to each file a certificate slot (format type 0x0002, the
-    /// file key wrapped to `holder`'s public key, docs/format.md §3.3) so the new holder
+    /// Re-grant, header only: adds to each file a certificate slot (format type 0x0003, the
+    /// file key wrapped to `holder`'s public key under the run's one encapsulation to it,
+    /// docs/format.md §3.4) so the new holder
     /// opens it with their own card or key file; no plaintext is produced anywhere — the
     /// file key is unwrapped with the recovery key and re-wrapped in memory, the payload
     /// bytes are copied unchanged. A file that already has a slot for `holder` is left alone.
@@ -83,7 +84,7 @@ public enum RecoveryFiles {
             let hasNew = header.hasCertificateSlot(for: new.fingerprint)
             guard header.hasCertificateSlot(for: oldFingerprint) else { return .leave(hasNew ? .alreadyDone : .noRecoverySlot) }
             return .write(try EncryptedFile.rewrapPending(at: file.path, identities: [identity], keep: { slot in
-                guard slot.type == SlotType.recovery, let info = try? RecoverySlotInfo(slot: slot) else { return true }
+                guard SlotType.isCertificateSlot(slot.type), let info = try? RecoverySlotInfo(slot: slot) else { return true }
                 return info.certificateFingerprint != oldFingerprint
             }, add: hasNew ? [] : [recipient]), .done)
         }

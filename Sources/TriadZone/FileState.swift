@@ -26,11 +26,11 @@ public enum FileProbe {
 }
 
 extension FileHeader {
-    /// Every certificate slot (format type 0x0002: pinned recovery certificates and re-grant
-    /// holders alike, docs/format.md §3.3) with the certificate fingerprint it names. Slots that
+    /// Every certificate slot (format types 0x0002 and 0x0003: pinned recovery certificates and
+    /// re-grant holders alike, docs/format.md §3.3–§3.4) with the certificate fingerprint it names. Slots that
     /// do not parse are left out: the reader refuses such a header before this is asked.
     public var certificateSlots: [RecoverySlotInfo] {
-        slots.filter { $0.type == SlotType.recovery }.compactMap { try? RecoverySlotInfo(slot: $0) }
+        slots.filter { SlotType.isCertificateSlot($0.type) }.compactMap { try? RecoverySlotInfo(slot: $0) }
     }
 
     /// Whether a certificate slot names `fingerprint`.
@@ -62,7 +62,7 @@ public struct HeaderExpectations {
 
     /// Whether `slot` is a certificate slot for a retired recovery certificate.
     public func isRetiredRecoverySlot(_ slot: KeySlot) -> Bool {
-        slot.type == SlotType.recovery
+        SlotType.isCertificateSlot(slot.type)
             && (try? RecoverySlotInfo(slot: slot)).map { retiredRecovery.contains($0.certificateFingerprint) } == true
     }
 }

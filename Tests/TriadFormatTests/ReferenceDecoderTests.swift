@@ -1,58 +1,84 @@
 import Foundation
 import XCTest
 import TriadCrypto
+import TriadTestSupport
 @testable import TriadFormat
 
 /// Checks the spec, not just the code: Fixtures/format/reference-decoder.py is a second
 /// reader written from docs/format.md alone (Python `cryptography`, apt python3-cryptography).
-/// It must agree with TriadFormat on every vector a zone key opens, and on fresh files.
+/// It must agree with TriadFormat on every vector, with every identity the vector names —
+/// the plaintext of a success, and the error name of a failure — and on fresh files of every
+/// recipient type.
 final class ReferenceDecoderTests: XCTestCase {
-    /// One decoder process for many files (Python start-up dominates); one output line per file.
-    func runDecoder(_ paths: [String], zoneID: [UInt8], epoch: UInt32, zoneKey: [UInt8]) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [TestKeys.fixtures.appendingPathComponent("reference-decoder.py").path,
-                             Hex.encode(zoneID), String(epoch), Hex.encode(zoneKey)] + paths
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "the reference decoder crashed (is python3-cryptography installed?)")
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines.count, paths.count)
-        return lines
+    /// One decoder process per identity (Python start-up dominates); one output line per file.
+    static func runDecoder(_ arguments: [String], files: [String]) throws -> [String] {
+        try ReferenceDecoder.run(arguments, files: files)
     }
 
-    func testReferenceDecoderAgreesOnEveryZoneVector() throws {
+    /// The decoder's identity argument for a vector identity name (docs/format.md §10).
+    static func identityArgument(_ name: String, manifest: VectorManifest) throws -> String {
+        let key = { (file: String) in TestKeys.fixtures.appendingPathComponent(file).path }
+        switch name {
+        case "zone": return "zone:\(manifest.zoneID):\(manifest.epoch):\(manifest.zoneKey)"
+        case "recovery": return "recovery:\(key("recovery.key.pem")):\(Hex.encode(try TestKeys.recoveryCertificate().fingerprint))"
+        case "recovery-any": return "recovery:\(key("recovery.key.pem"))"
+        case "recovery-rsa", "recovery-p384": return "recovery:\(key("\(name).key.pem"))"
+        default: throw FormatError.invalidArgument("unknown identity \(name) in vectors.json")
+        }
+    }
+
+    static func outcome(_ line: String) -> String { ReferenceDecoder.outcome(line) }
+
+    func testReferenceDecoderAgreesOnEveryVectorAndIdentity() throws {
         let manifest = try JSONDecoder().decode(VectorManifest.self,
                                                 from: Data(contentsOf: TestKeys.fixtures.appendingPathComponent("vectors.json")))
-        let vectors = manifest.vectors.filter { $0.openWith.contains("zone") }
-        let lines = try runDecoder(vectors.map { TestKeys.fixtures.appendingPathComponent($0.file).path },
-                                   zoneID: Hex.decode(manifest.zoneID)!, epoch: manifest.epoch, zoneKey: Hex.decode(manifest.zoneKey)!)
-        for (vector, line) in zip(vectors, lines) {
-            if vector.expect == "success" {
-                XCTAssertEqual(line, "ok \(vector.plaintextLength!) \(vector.plaintextSHA256!)", vector.name)
-            } else {
-                XCTAssertTrue(line.hasPrefix("fail "), "\(vector.name): the reference decoder accepted a vector that must fail: \(line)")
+        var checked = 0
+        for name in ["zone", "recovery", "recovery-any", "recovery-rsa", "recovery-p384"] {
+            let vectors = manifest.vectors.filter { $0.openWith.contains(name) }
+            let lines = try Self.runDecoder(["format", try Self.identityArgument(name, manifest: manifest)],
+                                            files: vectors.map { TestKeys.fixtures.appendingPathComponent($0.file).path })
+            for (vector, line) in zip(vectors, lines) {
+                let expected = vector.expect == "success" ? "ok \(vector.plaintextLength!) \(vector.plaintextSHA256!)" : vector.expect
+                XCTAssertEqual(Self.outcome(line), expected, "\(vector.name) with \(name): \(line)")
+                checked += 1
             }
         }
-        XCTAssertGreaterThan(vectors.count, 40)
+        XCTAssertEqual(checked, manifest.vectors.reduce(0) { $0 + $1.openWith.count }, "every (vector, identity) pair")
+        XCTAssertGreaterThan(checked, 90)
     }
 
-    func testReferenceDecoderReadsFreshFiles() throws {
+    /// Fresh files of every recipient type: the zone slot, run-KEM slots to P-256, P-384 and
+    /// RSA-3072 certificates (several files of one run), and per-file slots to P-256 and RSA.
+    func testReferenceDecoderReadsFreshFilesOfEveryRecipientType() throws {
+        let manifest = try JSONDecoder().decode(VectorManifest.self,
+                                                from: Data(contentsOf: TestKeys.fixtures.appendingPathComponent("vectors.json")))
         let scratch = ScratchDirectory()
-        let sizes = [0, 1, 65536, 65537, 300_000]
-        var expected: [String] = []
-        for size in sizes {
-            let plain = SecureRandom.bytes(count: size)
-            try writeFile(scratch.file("p"), plain)
-            try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c\(size)"), zoneID: TestKeys.zoneID,
-                                      recipients: [RecoveryRecipient(certificate: try TestKeys.recoveryCertificate()), TestKeys.zone])
-            expected.append("ok \(size) \(Hex.encode(SHA256.hash(plain)))")
+        let certificate = { (name: String) in
+            try Certificate(pem: String(contentsOf: TestKeys.fixtures.appendingPathComponent("\(name).crt.pem"), encoding: .utf8))
         }
-        let lines = try runDecoder(sizes.map { scratch.file("c\($0)") }, zoneID: TestKeys.zoneID, epoch: TestKeys.epoch,
-                                   zoneKey: TestKeys.zoneKey.bytes)
-        XCTAssertEqual(lines, expected)
+        let recipients: [(identity: String, recipient: any Recipient)] = [
+            ("recovery", RecoveryRecipient(certificate: try certificate("recovery"))),
+            ("recovery-p384", RecoveryRecipient(certificate: try certificate("recovery-p384"))),
+            ("recovery-rsa", RecoveryRecipient(certificate: try certificate("recovery-rsa"))),
+            ("recovery-any", PerFileRecoveryRecipient(certificate: try certificate("recovery"))),
+            ("recovery-rsa", PerFileRecoveryRecipient(certificate: try certificate("recovery-rsa"))),
+        ]
+        let sizes = [0, 1, 65536, 65537, 300_000]
+        for (index, (identity, recipient)) in recipients.enumerated() {
+            var files: [String] = [], expected: [String] = []
+            for size in sizes {
+                let plain = SecureRandom.bytes(count: size)
+                let path = scratch.file("c\(index)-\(size)")
+                try writeFile(scratch.file("p"), plain)
+                try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: path, zoneID: TestKeys.zoneID,
+                                          recipients: [recipient, TestKeys.zone])
+                files.append(path)
+                expected.append("ok \(size) \(Hex.encode(SHA256.hash(plain)))")
+            }
+            for who in ["zone", identity] {
+                let lines = try Self.runDecoder(["format", try Self.identityArgument(who, manifest: manifest)], files: files)
+                XCTAssertEqual(lines, expected, "\(who), recipient \(index)")
+            }
+        }
     }
 }

@@ -42,7 +42,7 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(header.log2SegmentSize, 16)
         XCTAssertEqual(header.zoneID, TestKeys.zoneID)
         XCTAssertEqual(header.fileID.count, 32)
-        XCTAssertEqual(header.slots.map(\.type), [SlotType.zone, SlotType.recovery])
+        XCTAssertEqual(header.slots.map(\.type), [SlotType.zone, SlotType.recoveryKEM])
         let zone = try ZoneSlotInfo(slot: header.slots[0])
         XCTAssertEqual(zone.zoneID, TestKeys.zoneID)
         XCTAssertEqual(zone.epoch, TestKeys.epoch)
@@ -118,7 +118,7 @@ final class RoundTripTests: XCTestCase {
         let newHeader = try EncryptedFile.readHeader(at: path)
         XCTAssertEqual(Array(after[newHeader.encodedLength...]), Array(before[oldHeader.encodedLength...]), "payload copied unchanged")
         XCTAssertEqual(newHeader.fileID, oldHeader.fileID)
-        XCTAssertEqual(newHeader.slots.map(\.type), [SlotType.zone, SlotType.recovery])
+        XCTAssertEqual(newHeader.slots.map(\.type), [SlotType.zone, SlotType.recoveryKEM])
         XCTAssertEqual(try ZoneSlotInfo(slot: newHeader.slots[0]).epoch, TestKeys.epoch + 1)
         XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("d"), identities: [TestKeys.zone])) {
             XCTAssertEqual(kind(of: $0), "noMatchingKey")
@@ -128,7 +128,7 @@ final class RoundTripTests: XCTestCase {
             XCTAssertEqual(try readFile(scratch.file("d")), plain)
         }
         // keep: drop the recovery slot only.
-        try EncryptedFile.rewrap(at: path, identities: [next], keep: { $0.type != SlotType.recovery }, add: [])
+        try EncryptedFile.rewrap(at: path, identities: [next], keep: { !SlotType.isCertificateSlot($0.type) }, add: [])
         XCTAssertEqual(try EncryptedFile.readHeader(at: path).slots.map(\.type), [SlotType.zone])
         // A rewrite that would leave no slot, or without a key, changes nothing.
         let snapshot = try readFile(path)

@@ -18,7 +18,7 @@ struct VectorManifest: Codable {
         var file: String
         var comment: String
         /// Each identity is tried on its own: "zone", "recovery" (with the fingerprint),
-        /// "recovery-any" (no fingerprint), "recovery-rsa".
+        /// "recovery-any" (no fingerprint), "recovery-rsa", "recovery-p384".
         var openWith: [String]
         /// "success" or a FormatError case name.
         var expect: String
@@ -83,13 +83,15 @@ struct Crafter {
 /// ephemeral keys on every run.
 final class VectorGeneratorTests: XCTestCase {
     func testRegenerateVectors() throws {
-        if ProcessInfo.processInfo.environment["TRIAD_REGENERATE_VECTORS"] == "1" {
-            try generate(into: TestKeys.fixtures.path)
-            return
-        }
+        let mode = ProcessInfo.processInfo.environment["TRIAD_REGENERATE_VECTORS"]
         let scratch = ScratchDirectory()
         let dir = scratch.file("vectors")
-        try generate(into: dir)
+        if mode == "1" || mode == "all" {
+            try generate(into: dir, keys: TestKeys.fixtures.path, makeMissingKeys: true)
+            try install(from: dir, replacingExisting: mode == "all")
+            return
+        }
+        try generate(into: dir, keys: TestKeys.fixtures.path, makeMissingKeys: false)
         let decoder = JSONDecoder()
         let fresh = try decoder.decode(VectorManifest.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/vectors.json")))
         let committed = try decoder.decode(VectorManifest.self, from: Data(contentsOf: TestKeys.fixtures.appendingPathComponent("vectors.json")))
@@ -102,24 +104,45 @@ final class VectorGeneratorTests: XCTestCase {
         }
     }
 
-    private func generate(into dir: String) throws {
+    /// Copies the generated vectors into Fixtures/format. Recovery slots are not reproducible
+    /// (fresh ephemeral keys), so by default a vector file already committed is kept as it is
+    /// and only new ones are added; `replacingExisting` rewrites every file.
+    private func install(from dir: String, replacingExisting: Bool) throws {
+        let fm = FileManager.default
+        let target = TestKeys.fixtures.path
+        let fresh = Set(try fm.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".triad") })
+        for old in try fm.contentsOfDirectory(atPath: target) where old.hasSuffix(".triad") && !fresh.contains(old) {
+            try fm.removeItem(atPath: target + "/" + old)
+        }
+        for name in fresh.sorted() + ["vectors.json"] {
+            let destination = target + "/" + name
+            if fm.fileExists(atPath: destination) {
+                guard replacingExisting || name == "vectors.json" else { continue }
+                try fm.removeItem(atPath: destination)
+            }
+            try fm.copyItem(atPath: dir + "/" + name, toPath: destination)
+        }
+    }
+
+    private func generate(into dir: String, keys: String, makeMissingKeys: Bool) throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for (name, algorithm) in [("recovery", KeyAlgorithm.ecP256), ("recovery-rsa", KeyAlgorithm.rsa(bits: 3072))] {
-            if !FileManager.default.fileExists(atPath: dir + "/\(name).key.pem") {
+        for (name, algorithm) in [("recovery", KeyAlgorithm.ecP256), ("recovery-rsa", KeyAlgorithm.rsa(bits: 3072)),
+                                  ("recovery-p384", KeyAlgorithm.ecP384)] {
+            if makeMissingKeys && !FileManager.default.fileExists(atPath: keys + "/\(name).key.pem") {
                 let key = try PrivateKey.generate(algorithm)
                 let cert = try Certificate.selfSigned(subject: "CN=Triad format test \(name)", key: key, days: 36500)
-                try writeFile(dir + "/\(name).key.pem", try key.pkcs8PEM().bytes)
-                try writeFile(dir + "/\(name).crt.pem", Array(cert.pem.utf8))
+                try writeFile(keys + "/\(name).key.pem", try key.pkcs8PEM().bytes)
+                try writeFile(keys + "/\(name).crt.pem", Array(cert.pem.utf8))
             }
-        }
-        for old in try FileManager.default.contentsOfDirectory(atPath: dir) where old.hasSuffix(".triad") {
-            try FileManager.default.removeItem(atPath: dir + "/" + old)
         }
         var vectors: [VectorManifest.Vector] = []
         let random = DeterministicBytes(seed: "triad format vectors v1")
         let scratch = ScratchDirectory()
-        let recovery = RecoveryRecipient(certificate: try TestKeys.recoveryCertificate())
-        let rsaCert = try Certificate(pem: String(contentsOfFile: dir + "/recovery-rsa.crt.pem", encoding: .utf8))
+        // The vectors made before the run KEM keep the per-file layout (type 0x0002): they are
+        // what keeps the reader of that layout tested. The run-KEM vectors follow at the end.
+        let recovery = PerFileRecoveryRecipient(certificate: try TestKeys.recoveryCertificate())
+        let rsaCert = try Certificate(pem: String(contentsOfFile: keys + "/recovery-rsa.crt.pem", encoding: .utf8))
+        let p384Cert = try Certificate(pem: String(contentsOfFile: keys + "/recovery-p384.crt.pem", encoding: .utf8))
         let zone = ZoneSlotKey(zoneID: TestKeys.zoneID, epoch: TestKeys.epoch, zoneKey: TestKeys.zoneKey, random: random.source)
 
         func emit(_ name: String, _ bytes: [UInt8], _ comment: String, openWith: [String] = ["zone"], expect: String,
@@ -154,7 +177,7 @@ final class VectorGeneratorTests: XCTestCase {
         let withUnknown = try encrypt(plain100, recipients: [grease, zone, recovery])
         try emit("unknown-slot-type", withUnknown, "an unknown slot type 0x7f3a first: skipped, but covered by the MAC",
                  openWith: both, expect: "success", plaintext: plain100)
-        let rsa = try encrypt(plain100, recipients: [zone, RecoveryRecipient(certificate: rsaCert)])
+        let rsa = try encrypt(plain100, recipients: [zone, PerFileRecoveryRecipient(certificate: rsaCert)])
         try emit("rsa-recovery", rsa, "recovery slot wrapped with RSA-OAEP-SHA256 to an RSA-3072 certificate",
                  openWith: ["zone", "recovery-rsa"], expect: "success", plaintext: plain100)
         let recoveryOnly = try encrypt(plain100, recipients: [recovery])
@@ -270,6 +293,8 @@ final class VectorGeneratorTests: XCTestCase {
         huge.appendBE(UInt32(Layout.maxSlotAreaLength + 4)); huge.appendBE(UInt16(1))
         try emit("slot-area-over-limit", crafter.core + huge, "slot area length just over 1 MiB", expect: "malformedHeader")
         crafter.core[11] = 16  // unchanged, keeps the crafter honest
+
+        try emitRunKEMVectors(emit: emit, encrypt: encrypt, random: random, zone: zone, certificates: (try TestKeys.recoveryCertificate(), p384Cert, rsaCert))
         let manifest = VectorManifest(
             description: "Triad encrypted-file vectors (docs/format.md). Regenerate: TRIAD_REGENERATE_VECTORS=1 swift test --filter VectorGeneratorTests",
             zoneID: Hex.encode(TestKeys.zoneID), epoch: TestKeys.epoch, zoneKey: Hex.encode(TestKeys.zoneKey.bytes),

@@ -18,8 +18,8 @@ final class VectorTests: XCTestCase {
                                zoneKey: SecureBytes(Hex.decode(manifest.zoneKey)!))
         case "recovery": return try TestKeys.recoveryIdentity()
         case "recovery-any": return RecoveryIdentity(key: try TestKeys.recoveryKey())
-        case "recovery-rsa":
-            let pem = try String(contentsOf: TestKeys.fixtures.appendingPathComponent("recovery-rsa.key.pem"), encoding: .utf8)
+        case "recovery-rsa", "recovery-p384":
+            let pem = try String(contentsOf: TestKeys.fixtures.appendingPathComponent("\(name).key.pem"), encoding: .utf8)
             return RecoveryIdentity(key: try PrivateKey(pem: SecureBytes(Array(pem.utf8))))
         default: throw FormatError.invalidArgument("unknown identity \(name) in vectors.json")
         }
@@ -31,7 +31,8 @@ final class VectorTests: XCTestCase {
         for required in ["empty", "one-byte", "one-segment", "one-segment-plus-one", "several-segments", "unknown-slot-type",
                          "bad-magic", "unknown-version", "flipped-mac", "flipped-core-zone-id", "flipped-zone-slot-ciphertext",
                          "truncated-at-boundary-1", "swapped-segments", "appended-byte", "final-flag-missing", "final-flag-early",
-                         "slot-area-length-long", "slot-count-high"] {
+                         "slot-area-length-long", "slot-count-high", "kem-p256", "kem-p384", "kem-rsa", "kem-slot-transplanted",
+                         "crafted-kem-control", "kem-slot-unknown-kem-id"] {
             XCTAssertTrue(names.contains(required), "vectors.json lacks \(required)")
         }
         XCTAssertGreaterThan(manifest.vectors.count, 45)

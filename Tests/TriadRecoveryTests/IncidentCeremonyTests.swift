@@ -30,7 +30,7 @@ final class IncidentCeremonyTests: XCTestCase {
 
         // ward-a files now carry a slot for the holder; ward-b (not named) does not.
         for f in s.files {
-            let fps = try EncryptedFile.readHeader(at: f).slots.filter { $0.type == SlotType.recovery }.map { try RecoverySlotInfo(slot: $0).certificateFingerprint }
+            let fps = try EncryptedFile.readHeader(at: f).slots.filter { SlotType.isCertificateSlot($0.type) }.map { try RecoverySlotInfo(slot: $0).certificateFingerprint }
             XCTAssertEqual(fps.contains(holder.fingerprint), f.contains("/ward-a/"), f)
         }
         // Header only: the payload after the header is byte-identical.

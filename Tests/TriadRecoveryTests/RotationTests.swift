@@ -140,7 +140,7 @@ final class RotationTests: XCTestCase {
         func assertEveryFileOpens(_ newKey: PrivateKey?, _ newCert: Certificate) throws {
             var old = 0, new = 0
             for f in s.files {
-                let slots = try EncryptedFile.readHeader(at: f).slots.filter { $0.type == SlotType.recovery }.map { try RecoverySlotInfo(slot: $0) }
+                let slots = try EncryptedFile.readHeader(at: f).slots.filter { SlotType.isCertificateSlot($0.type) }.map { try RecoverySlotInfo(slot: $0) }
                 XCTAssertEqual(slots.count, 1, "\(f) carries exactly one recovery slot")
                 let key: PrivateKey?
                 if slots.first?.certificateFingerprint == oldCert.fingerprint { key = oldKey; old += 1 } else { key = newKey; new += 1 }

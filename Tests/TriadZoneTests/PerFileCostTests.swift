@@ -31,7 +31,7 @@ final class PerFileCostTests: XCTestCase {
             keyringSizes.append(zone.keyring.entries.count)
         }
         XCTAssertEqual(headers[0].slots.map(\.type), headers[1].slots.map(\.type))
-        XCTAssertEqual(headers[0].slots.map(\.type).sorted(), [SlotType.zone, SlotType.recovery, KeyOriginMarker.slotType].sorted())
+        XCTAssertEqual(headers[0].slots.map(\.type).sorted(), [SlotType.zone, SlotType.recoveryKEM, KeyOriginMarker.slotType].sorted())
         XCTAssertEqual(headers[0].encodedLength, headers[1].encodedLength)
         XCTAssertEqual(keyringSizes, [1, 60], "only the keyring grows: one entry per member per epoch")
     }

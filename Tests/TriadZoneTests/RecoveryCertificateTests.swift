@@ -31,7 +31,7 @@ final class RecoveryCertificateTests: XCTestCase {
         s.trust = trust
     }
     func recoveryFingerprints(_ file: String) throws -> [String] {
-        try EncryptedFile.readHeader(at: s.path(file)).slots.filter { $0.type == SlotType.recovery }
+        try EncryptedFile.readHeader(at: s.path(file)).slots.filter { SlotType.isCertificateSlot($0.type) }
             .map { try RecoverySlotInfo(slot: $0).certificateFingerprint.hex }
     }
     func cat(_ file: String, _ key: String) -> RunResult { s.zone("cat", s.path(file), "--identity", "file:" + key) }
