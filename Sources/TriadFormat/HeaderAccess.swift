@@ -88,6 +88,14 @@ extension EncryptedFile {
         throw firstError ?? FormatError.noMatchingKey(path: path)
     }
 
+    /// The file key of `header`, found and MAC-checked exactly as a reader does (§7.2):
+    /// for a caller that must check a claim bound to the file key before it decides what to do
+    /// with the file (the zone layer's key-origin commitment, docs/zone.md §7). The caller
+    /// holds it in `SecureBytes`, which wipes it.
+    public static func verifiedFileKey(_ header: FileHeader, identities: [any Identity], path: String) throws -> SecureBytes {
+        try unlockFileKey(header, identities: identities, path: path)
+    }
+
     /// Checks the payload length against the segment geometry (docs/format.md §6.3) and
     /// returns (segment count, plaintext length).
     public static func geometry(payloadLength: Int, suite: PayloadSuite = .stream,

@@ -35,8 +35,9 @@ public enum RecoveryFiles {
 
     /// Re-grant, header only: adds to each file a certificate slot (format type 0x0003, the
     /// file key wrapped to `holder`'s public key under the run's one encapsulation to it,
-    /// docs/format.md §3.4) so the new holder
-    /// opens it with their own card or key file; no plaintext is produced anywhere — the
+    /// docs/format.md §3.4) so the new holder opens it with their own card or key file, and a
+    /// re-grant record (`RegrantRecord`, signed by the recovery key) that keeps `zone rekey`
+    /// from removing it; no plaintext is produced anywhere — the
     /// file key is unwrapped with the recovery key and re-wrapped in memory, the payload
     /// bytes are copied unchanged. A file that already has a slot for `holder` is left alone.
     public static func regrant(_ paths: [String], recoveryKey: PrivateKey, recoveryCertificate: Certificate,
@@ -47,8 +48,12 @@ public enum RecoveryFiles {
             guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(.plaintext) }
             if header.hasCertificateSlot(for: holder.fingerprint) { return .leave(.alreadyDone) }
             guard header.hasCertificateSlot(for: recoveryCertificate.fingerprint) else { return .leave(.noRecoverySlot) }
+            // The record, signed by the recovery key, is what tells `zone status` and `zone rekey`
+            // this slot was given by a ceremony and not planted (docs/zone.md §7).
+            let record = RegrantRecord(zoneID: header.zoneID, holder: holder.fingerprint,
+                                       recoveryCertificate: recoveryCertificate, recoveryKey: recoveryKey)
             return .write(try EncryptedFile.rewrapPending(at: file.path, identities: [identity], keep: { _ in true },
-                                                          add: [recipient]), .done)
+                                                          add: [recipient, record]), .done)
         }
     }
 

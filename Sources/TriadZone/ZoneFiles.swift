@@ -110,8 +110,10 @@ public struct ZoneFiles {
     }
 
     /// Re-wraps headers to the newest epoch and to every pinned recovery certificate, dropping
-    /// slots of retired recovery certificates; with `reencrypt`, fully re-encrypts files whose
-    /// file key predates the newest epoch (docs/zone.md §7).
+    /// slots of retired recovery certificates, planted certificate slots and a key-origin
+    /// marker that does not match the file key; with `reencrypt`, fully re-encrypts files whose
+    /// file key predates the newest epoch, or whose marker is forged, or that carried a planted
+    /// certificate slot (docs/zone.md §7).
     public func rekey(_ paths: [String], reencrypt: Bool) throws -> Report {
         let policy = zone.policy
         guard let zoneKey = access.zoneKeys[policy.currentEpoch] else {
@@ -129,19 +131,30 @@ public struct ZoneFiles {
             guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(.notEncrypted) }
             let state = FileState(header: header, expecting: expected)
             if state.otherZone { return .leave(.otherZone) }
-            if reencrypt && state.staleKeyOrigin {
+            // A claim the newest epoch signed is checked against the file key itself: a marker
+            // copied, with its file id, from a re-encrypted file commits to that file's key, not
+            // to the key a revoked member chose for this one (docs/zone.md §7).
+            var forgedOrigin = false
+            if let claim = state.keyOrigin, claim.epoch == expected.epoch {
+                let fileKey = try mapNoKey(file.path) { try EncryptedFile.verifiedFileKey(header, identities: identities, path: file.path) }
+                forgedOrigin = !claim.matches(fileKey: fileKey, header: header)
+            }
+            // Whoever holds the key of a planted certificate slot may have the file key too.
+            if reencrypt && (state.staleKeyOrigin || forgedOrigin || !state.unauthorisedCertificateSlots.isEmpty) {
                 return .write(try mapNoKey(file.path) {
                     try EncryptedFile.reencryptPending(at: file.path, identities: identities, zoneID: policy.zoneID,
                                                        recipients: full)
                 }, .done)
             }
-            guard state.needsRewrap else { return .leave(.alreadyDone) }
+            guard state.needsRewrap || forgedOrigin else { return .leave(.alreadyDone) }
             // Slots for recovery certificates the zone no longer pins are dropped (the retired
-            // key must open nothing); re-grant slots, for certificates never pinned, are kept.
+            // key must open nothing), and so are planted certificate slots and a forged marker;
+            // re-grant slots a ceremony recorded are kept.
             let add: [any Recipient] = [newest] + state.missingRecovery.compactMap { recovery[$0.fingerprint] }
             return .write(try mapNoKey(file.path) {
                 try EncryptedFile.rewrapPending(at: file.path, identities: identities,
-                                                keep: { $0.type != SlotType.zone && !expected.isRetiredRecoverySlot($0) },
+                                                keep: { state.keepsOnRewrap($0, expecting: expected)
+                                                        && !(forgedOrigin && $0.type == KeyOriginMarker.slotType) },
                                                 add: add)
             }, .done)
         }

@@ -78,7 +78,13 @@ extension Zone {
     /// controlling the folder can make a certificate look retired; re-grant slots (certificates
     /// of holders, never pinned) are therefore never in this set.
     public func retiredRecoveryFingerprints() -> Set<[UInt8]> {
-        var retired = Set<[UInt8]>()
+        Set(retiredRecoveryCertificates().map(\.fingerprint))
+    }
+
+    /// The retired recovery certificates themselves (one per fingerprint): their keys may have
+    /// signed re-grant records (`RegrantRecord`) that stay valid after a rotation.
+    public func retiredRecoveryCertificates() -> [Certificate] {
+        var retired: [[UInt8]: Certificate] = [:]
         var expected = policy.previousPolicyHash
         var version = policy.version
         while version > 1 {
@@ -86,9 +92,10 @@ extension Zone {
             let path = Zone.policyPath(root: root, version: version)
             guard let bytes = try? MetadataFile.read(path, limit: ZoneLimits.policyBytes), SHA256.hash(bytes) == expected,
                   let older = try? SignedPolicy(fileBytes: bytes, context: path) else { break }
-            retired.formUnion(older.policy.recoveryCertificates.map(\.fingerprint))
+            for certificate in older.policy.recoveryCertificates { retired[certificate.fingerprint] = certificate }
             expected = older.policy.previousPolicyHash
         }
-        return retired.subtracting(policy.recoveryCertificates.map(\.fingerprint))
+        for certificate in policy.recoveryCertificates { retired[certificate.fingerprint] = nil }
+        return retired.keys.sorted { $0.lexicographicallyPrecedes($1) }.compactMap { retired[$0] }
     }
 }

@@ -20,6 +20,9 @@ public struct ZoneStatus {
         public var retiredRecoverySlot = 0
         /// Encrypted files whose file key predates the newest epoch (`rekey --reencrypt`).
         public var staleKeyOrigin = 0
+        /// Encrypted files carrying a certificate slot that is neither for a recovery
+        /// certificate of the zone's history nor recorded by a re-grant (`zone rekey` removes it).
+        public var unauthorisedCertificateSlot = 0
         /// Encrypted files of another zone.
         public var otherZone = 0
         /// Files with the Triad magic whose header does not parse.
@@ -56,6 +59,9 @@ public struct ZoneStatus {
     public var recoveryCertificates: [[UInt8]]
     /// The files' states.
     public var files = FileCounts()
+    /// The files counted in `files.unauthorisedCertificateSlot`, sorted, with the fingerprints
+    /// their planted slots name: for the officer to see who could open them.
+    public var unauthorisedCertificateSlots: [(path: String, fingerprints: [[UInt8]])] = []
     /// The kept versions and whether they form an unbroken, officer-signed chain.
     public var history = PolicyHistory(versions: 0, problems: [])
     /// SHA-256 of `.zone/policy.1` (nil when it cannot be read) and of the newest policy file:
@@ -101,7 +107,7 @@ public struct ZoneStatus {
         for failure in run.failures {
             if case ZoneError.io = failure.error { status.files.unreadable += 1 } else { status.files.damaged += 1 }
         }
-        for (_, state) in run.outcomes {
+        for (file, state) in run.outcomes {
             guard let state else { status.files.plaintext += 1; continue }
             guard !state.otherZone else { status.files.otherZone += 1; continue }
             status.files.encrypted += 1
@@ -109,7 +115,12 @@ public struct ZoneStatus {
             if !state.missingRecovery.isEmpty { status.files.missingRecoverySlot += 1 }
             if state.retiredRecoverySlot { status.files.retiredRecoverySlot += 1 }
             if state.staleKeyOrigin { status.files.staleKeyOrigin += 1 }
+            if !state.unauthorisedCertificateSlots.isEmpty {
+                status.files.unauthorisedCertificateSlot += 1
+                status.unauthorisedCertificateSlots.append((file.path, state.unauthorisedCertificateSlots.sorted { $0.lexicographicallyPrecedes($1) }))
+            }
         }
+        status.unauthorisedCertificateSlots.sort { $0.path < $1.path }
         return status
     }
 }

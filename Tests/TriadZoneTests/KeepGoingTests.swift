@@ -103,7 +103,7 @@ final class KeepGoingTests: XCTestCase {
         for (path, original) in originals {
             let header = try EncryptedFile.readHeader(at: s.path(path))
             XCTAssertNotEqual(header.fileID, kept[path]!.fileID, "\(path) has a new file id")
-            XCTAssertEqual(KeyOriginMarker.epoch(in: header.slots), epoch, "\(path) has a file key of the new epoch")
+            XCTAssertEqual(KeyOriginMarker.claim(in: header.slots)?.epoch, epoch, "\(path) has a file key of the new epoch")
             XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: s.path(path), outputPath: s.path("leak"), identities: [bobEpoch1]),
                                  "bob's epoch-1 zone key opens nothing")
             XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: s.path(path), outputPath: s.path("leak"),

@@ -137,7 +137,7 @@ final class KillTests: XCTestCase {
             usleep(useconds_t(delay * 1_000_000))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
-            let done = try originals.keys.filter { KeyOriginMarker.epoch(in: try EncryptedFile.readHeader(at: s.path($0)).slots) == epoch }.count
+            let done = try originals.keys.filter { (KeyOriginMarker.claim(in: try EncryptedFile.readHeader(at: s.path($0)).slots)?.epoch ?? 0) == epoch }.count
             window.record(done: done, of: originals.count, after: delay)
             for (path, original) in originals {
                 XCTAssertNoThrow(try EncryptedFile.decrypt(inputPath: s.path(path), outputPath: s.path("check"), identities: access.identities),

@@ -43,10 +43,13 @@ extension ZoneCommand {
                 "expiring_recovery_certificates": s.expiringRecoveryCertificates.map {
                     ["fingerprint": $0.fingerprint.hex, "not_after": ISO8601DateFormatter().string(from: $0.notAfter), "days_left": $0.daysLeft] as [String: Any]
                 },
+                "unauthorised_certificate_slots": s.unauthorisedCertificateSlots.map {
+                    ["file": $0.path, "certificates": $0.fingerprints.map(\.hex)] as [String: Any]
+                },
                 "files": [
                     "encrypted": f.encrypted, "plaintext": f.plaintext, "stale_epoch": f.staleEpoch,
                     "missing_recovery_slot": f.missingRecoverySlot, "retired_recovery_slot": f.retiredRecoverySlot,
-                    "stale_key_origin": f.staleKeyOrigin,
+                    "stale_key_origin": f.staleKeyOrigin, "unauthorised_certificate_slot": f.unauthorisedCertificateSlot,
                     "other_zone": f.otherZone, "damaged": f.damaged, "temporary": f.temporary,
                     "nested_zones": f.nestedZones, "unreadable": f.unreadable,
                 ],
@@ -75,6 +78,12 @@ extension ZoneCommand {
                              + " (\(ISO8601DateFormatter().string(from: e.notAfter))): run the recovery-key rotation (docs/recovery.md §5)")
             }
             lines.append("files: \(f.encrypted) encrypted, \(f.plaintext) plaintext, \(f.staleEpoch) on an older epoch, \(f.missingRecoverySlot) missing a recovery slot, \(f.staleKeyOrigin) with a key older than the epoch")
+            if f.unauthorisedCertificateSlot > 0 {
+                lines.append("WARNING: \(f.unauthorisedCertificateSlot) file(s) carry a certificate slot no recovery certificate or re-grant accounts for (planted by someone who knew the file key; zone rekey removes it, zone rekey --reencrypt also replaces the file key):")
+                for entry in s.unauthorisedCertificateSlots {
+                    lines.append("  \(entry.path): " + entry.fingerprints.map(\.hex).joined(separator: ", "))
+                }
+            }
             if f.retiredRecoverySlot > 0 {
                 lines.append("       \(f.retiredRecoverySlot) still open with a retired recovery key (run zone rekey)")
             }
