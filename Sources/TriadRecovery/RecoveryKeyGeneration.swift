@@ -24,9 +24,10 @@ public struct RecoveryKeyMaterial {
             throw RecoveryError.blobMalformed("a recovery RSA key needs at least 3072 bits, not \(bits)")
         }
         let key = try PrivateKey.generate(algorithm)
-        // keyCertSign lets the recovery key certify the enrolled cards' 9D keys.
+        // keyCertSign lets the recovery key certify the enrolled cards' 9D keys; digitalSignature
+        // lets it sign re-grant records (docs/zone.md §7).
         let cert = try Certificate.selfSigned(subject: subject, key: key, days: days,
-                                              keyUsage: "critical,keyEncipherment,keyAgreement,keyCertSign")
+                                              keyUsage: "critical,digitalSignature,keyEncipherment,keyAgreement,keyCertSign")
         let csr = withSigningRequest ? try Certificate.signingRequestPEM(subject: subject, key: key) : nil
         return RecoveryKeyMaterial(key: key, certificate: cert, signingRequestPEM: csr)
     }

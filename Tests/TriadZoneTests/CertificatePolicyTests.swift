@@ -41,8 +41,8 @@ final class CertificatePolicyTests: XCTestCase {
         return (key, crt)
     }
 
-    /// A certificate valid from 2030 only (`openssl ca -startdate`).
-    func futureCert(_ name: String) -> (key: String, cert: String) {
+    /// A certificate valid from 2030 only (`openssl ca -startdate`), or from `start` for a year.
+    func futureCert(_ name: String, start: Date? = nil) -> (key: String, cert: String) {
         let key = s.path(name + ".key"), crt = s.path(name + ".crt"), ca = s.path("ca-" + name)
         try! FileManager.default.createDirectory(atPath: ca, withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: ca + "/index.txt", contents: nil)
@@ -62,8 +62,14 @@ final class CertificatePolicyTests: XCTestCase {
         openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
         openssl(["req", "-new", "-key", key, "-subj", "/CN=\(name)", "-out", key + ".csr"])
         openssl(["ca", "-batch", "-config", ca + "/ca.cnf", "-selfsign", "-keyfile", key, "-in", key + ".csr",
-                 "-startdate", "20300101000000Z", "-enddate", "20310101000000Z", "-out", crt])
+                 "-startdate", start.map(Self.asn1Time) ?? "20300101000000Z",
+                 "-enddate", start.map { Self.asn1Time($0.addingTimeInterval(365 * 86_400)) } ?? "20310101000000Z", "-out", crt])
         return (key, crt)
+    }
+
+    /// `date` as openssl's -startdate wants it: 2027-01-01T00:05:00Z → 20270101000500Z.
+    static func asn1Time(_ date: Date) -> String {
+        ISO8601DateFormatter().string(from: date).filter { $0.isNumber || $0 == "Z" }
     }
 
     func initZone(officer o: (key: String, cert: String)? = nil, recovery r: String? = nil) -> RunResult {
@@ -90,9 +96,12 @@ final class CertificatePolicyTests: XCTestCase {
         try "basicConstraints=critical,CA:TRUE\n".write(toFile: s.path("ca.ext"), atomically: true, encoding: .utf8)
         openssl(["x509", "-req", "-in", sub.key + ".csr", "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-days", "30",
                  "-extfile", s.path("ca.ext"), "-out", sub.cert])
+        let nextMonth = Date().addingTimeInterval(30 * 86_400)
         let cases: [((key: String, cert: String), String)] = [
             (cert("expired", days: -1), "expired on"),
             (futureCert("future"), "is not valid before 2030-01-01"),
+            // Valid from next month: refused today, not only when far off.
+            (futureCert("next-month", start: nextMonth), "is not valid before \(ISO8601DateFormatter().string(from: nextMonth).prefix(10))"),
             (cert("ec-sign-only", ext: ["keyUsage=critical,digitalSignature"]), "has a keyUsage extension without keyAgreement"),
             (cert("rsa-sign-only", "rsa2048", ext: ["keyUsage=critical,digitalSignature,keyAgreement"]), "without keyEncipherment"),
             (cert("cert-signer", ext: ["keyUsage=critical,keyCertSign,keyAgreement"]), "is a certificate authority's certificate (keyUsage allows keyCertSign)"),

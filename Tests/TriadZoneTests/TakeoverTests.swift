@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import TriadCrypto
+import TriadTestSupport
 @testable import TriadZone
 
 /// Continuity (docs/zone.md §3), attacked through the real `zone` binary: IT (write access to the
@@ -132,6 +133,81 @@ final class TakeoverTests: XCTestCase {
         assertTakeoverRefused("who is not an officer of policy.1")
         freshState()
         assertTakeoverRefused("who is not an officer of policy.1")
+    }
+
+    /// A first policy with the zone's genuine id — same officers, recovery certificates and
+    /// nonce, so the id its fields determine is the real one — but signed by IT, who lists itself
+    /// in the trust file, adds itself as member and brings a zone key of its own. Only "the
+    /// signer must be one of the policy's officers" (docs/zone.md §2) stands in the way: a client
+    /// with no state refuses it, and IT reads nothing written afterwards.
+    func testFirstPolicySignedBySomeoneItDoesNotNameIsRefused() throws {
+        initZone(trust: [officer.cert, recovery.cert])
+        let genuine = try Zone.load(root: z)
+        var p = genuine.policy
+        let intruder = PKI.certificate(mallory.cert)
+        p.members.append(intruder)
+        let zoneKey = SecureBytes.random(count: 32)
+        var keyring = Keyring(zoneID: p.zoneID)
+        for m in p.members { try keyring.add(zoneKey: zoneKey, epoch: 1, for: m) }
+        p.epochs = [try EpochCommitment(epoch: 1, zoneID: p.zoneID, zoneKey: zoneKey)]
+        p.keyringHash = keyring.hash
+        XCTAssertTrue(ZoneIdentity.isBound(p), "the forged first policy carries the id its fields determine")
+        try Data(keyring.encoded()).write(to: URL(fileURLWithPath: Zone.keyringPath(root: z, hash: keyring.hash)))
+        let forged = try SignedPolicy.sign(p, officer: intruder, key: PKI.privateKey(mallory.key))
+        try Data(forged.fileBytes).write(to: URL(fileURLWithPath: Zone.policyPath(root: z, version: 1)))
+        writeTrust([officer.cert, recovery.cert, mallory.cert])
+        freshState()
+        assertTakeoverRefused("is not signed by an officer of the zone")
+    }
+
+    /// "A broken history is refused by every command that uses keys" (docs/zone.md §3): after
+    /// the forged successor, each command a member or officer runs — encrypt, decrypt in place
+    /// and to a folder, cat, rekey, rekey --reencrypt, grant, revoke, recovery, mount — exits 1
+    /// naming the break, with and without local state, and changes nothing: the files and
+    /// `.zone/` stay byte for byte as they were and nothing is written elsewhere.
+    func testBrokenHistoryIsRefusedByEveryCommandThatUsesKeys() throws {
+        let carol = PKI.make("carol-p256", "p256"), recovery2 = PKI.make("recovery2-p256", "p256")
+        initZone()
+        try forgeNextVersion(signer: mallory)
+        s.write("z/new", Array("plaintext written after the attack".utf8))
+        try FileManager.default.createDirectory(atPath: s.path("mnt"), withIntermediateDirectories: true)
+        let asAlice = ["--identity", "file:" + alice.key], asOfficer = ["--identity", "file:" + officer.key]
+        let commands: [(name: String, args: [String])] = [
+            ("encrypt", ["encrypt", z] + asAlice),
+            ("decrypt", ["decrypt", s.path("z/old")] + asAlice),
+            ("decrypt --output", ["decrypt", s.path("z/old"), "--output", s.path("out")] + asAlice),
+            ("cat", ["cat", s.path("z/old")] + asAlice),
+            ("rekey", ["rekey", z] + asAlice),
+            ("rekey --reencrypt", ["rekey", z, "--reencrypt"] + asAlice),
+            ("grant", ["grant", z, "--cert", carol.cert] + asOfficer),
+            ("revoke", ["revoke", z, "--cert", alice.cert] + asOfficer),
+            ("recovery", ["recovery", z, "--add-cert", recovery2.cert] + asOfficer),
+            ("mount", ["mount", z, s.path("mnt"), "--foreground"] + asAlice),
+        ]
+        func snapshot() throws -> [String: [UInt8]] {
+            var files: [String: [UInt8]] = [:]
+            for folder in ["z", "z/.zone"] {
+                for name in try FileManager.default.contentsOfDirectory(atPath: s.path(folder)) where name != ".zone" {
+                    files[folder + "/" + name] = s.read(folder + "/" + name)
+                }
+            }
+            return files
+        }
+        let before = try snapshot()
+        for state in ["with local state", "without local state"] {
+            if state == "without local state" { freshState() }
+            for command in commands {
+                var run = Command(Scratch.zoneBinary, command.args, environment: s.environment)
+                run.timeout = 60
+                let r = try run.run()
+                XCTAssertEqual(r.status, 1, "\(command.name), \(state): \(r.err)")
+                XCTAssertTrue(r.err.contains("who is not an officer of policy.1"), "\(command.name), \(state): \(r.err)")
+                XCTAssertTrue(r.stdout.isEmpty, "\(command.name) printed nothing, \(state)")
+                XCTAssertEqual(try snapshot(), before, "\(command.name) changed nothing, \(state)")
+                XCTAssertFalse(FileManager.default.fileExists(atPath: s.path("out")), "\(command.name) wrote no copy, \(state)")
+            }
+        }
+        XCTAssertEqual(s.read("z/new"), Array("plaintext written after the attack".utf8))
     }
 
     /// Several genuine versions, then the forged one: the walk from version 1 catches it at the end.
