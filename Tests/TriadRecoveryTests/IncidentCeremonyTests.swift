@@ -6,6 +6,7 @@ import XCTest
 import TriadCrypto
 import TriadFormat
 import TriadRecovery
+import TriadZone
 
 /// docs/recovery.md §3–§4: incident recovery end to end through `ceremony`, real
 /// pcscd and virtual cards; files encrypted by `zone`.
@@ -47,6 +48,16 @@ final class IncidentCeremonyTests: XCTestCase {
         }
         let refused = s.world.zone(["cat", s.files.last!, "--identity", "piv:" + holderCard.reader, "--pin-fd", "0"], pin: "123456\n")
         XCTAssertNotEqual(refused.status, 0, "ward-b was not re-granted")
+        // Each re-grant is recorded in its file, signed by the recovery key: `zone status` does
+        // not count the holder's slots as planted, and a member's `zone rekey` keeps them.
+        let status = s.world.zone(["status", s.zone, "--json"])
+        let files = ((try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8))) as? [String: Any])?["files"] as? [String: Int]
+        XCTAssertEqual(files?["unauthorised_certificate_slot"], 0, status.stdout + status.stderr)
+        XCTAssertEqual(s.world.zone(["rekey", s.zone, "--identity", "file:" + s.world.path("nurse.key")]).status, 0)
+        for f in s.files where f.contains("/ward-a/") {
+            XCTAssertTrue(try EncryptedFile.readHeader(at: f).slots.contains { $0.type == RegrantRecord.slotType }, "\(f) carries the re-grant record")
+            XCTAssertTrue(try EncryptedFile.readHeader(at: f).hasCertificateSlot(for: holder.fingerprint), "\(f) keeps the holder's slot")
+        }
 
         // No plaintext, PIN or recovery private key in anything the ceremony wrote or the journal.
         let key = try s.recoveryKey(card: s.primary)
