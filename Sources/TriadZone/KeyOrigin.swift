@@ -19,12 +19,15 @@ import TriadFormat
 /// Type 0x0101, a type format readers skip (docs/format.md §3.1); body (108 bytes):
 /// BE32(epoch) ‖ commitment (32) ‖ ECDSA-P256-SHA256 signature, DER, zero-padded to 72 bytes.
 public struct KeyOriginMarker: Recipient {
+    /// The slot type (docs/zone.md §7); format readers carry it as an unknown type.
     public static let slotType: UInt16 = 0x0101
     static let label: [UInt8] = Array("triad/v1/key-origin".utf8)
     static let signatureField = 72
     static let bodyLength = 4 + 32 + signatureField
 
+    /// The zone the file belongs to (signed, so a marker cannot move to another zone's file).
     public let zoneID: [UInt8]
+    /// The epoch whose zone key made the file key.
     public let epoch: UInt32
     let signingKey: PrivateKey
 
@@ -35,6 +38,7 @@ public struct KeyOriginMarker: Recipient {
         signingKey = try EpochSigningKey.derive(zoneID: zoneID, epoch: epoch, zoneKey: zoneKey)
     }
 
+    /// Writes the signed marker for `fileKey` in the file `fileID`.
     public func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot {
         let commitment = Self.commitment(fileKey: fileKey, fileID: fileID, zoneID: zoneID)
         let signature = try signingKey.sign(Self.message(zoneID: zoneID, fileID: fileID, epoch: epoch, commitment: commitment))
@@ -48,6 +52,7 @@ public struct KeyOriginMarker: Recipient {
 
     /// What a file's key-origin slot claims. Only a claim until `verify` checked it.
     public struct Claim: Equatable {
+        /// The epoch the marker claims the file key was made in.
         public let epoch: UInt32
         /// HKDF of the file key (`KeyOriginMarker.commitment`): checkable by whoever holds it.
         public let commitment: [UInt8]

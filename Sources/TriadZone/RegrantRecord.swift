@@ -18,13 +18,17 @@ import TriadFormat
 /// scheme: ECDSA with SHA-256/384 by curve, RSA-PSS-SHA256) over
 /// "triad/v1/regrant" ‖ 0x00 ‖ zone id ‖ file id ‖ holder SHA-256 ‖ recovery SHA-256.
 public struct RegrantRecord: Recipient {
+    /// The slot type (docs/zone.md §7); format readers carry it as an unknown type.
     public static let slotType: UInt16 = 0x0102
     static let label: [UInt8] = Array("triad/v1/regrant".utf8)
     /// Larger than any signature of an accepted recovery key (RSA up to 8192 bits).
     static let signatureLimit = 1024
 
+    /// The zone of the files re-granted.
     public let zoneID: [UInt8]
+    /// SHA-256 of the holder's certificate: the certificate slot the record vouches for.
     public let holder: [UInt8]
+    /// The recovery certificate whose key signs (one the zone pins, docs/recovery.md §3).
     public let recoveryCertificate: Certificate
     let recoveryKey: any SigningKeyOperations
 
