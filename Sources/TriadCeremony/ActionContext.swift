@@ -77,6 +77,15 @@ public struct ActionContext {
         try participants.admit(person, to: role)
     }
 
+    /// Puts another person in a role this roll call filled (a correction before the witness
+    /// confirms); still refuses one person in two roles.
+    public mutating func replace(_ person: Person, in role: String) throws {
+        var corrected = participants
+        corrected.remove(role)
+        try corrected.admit(person, to: role)
+        participants = corrected
+    }
+
     /// Reads a secret from `--pin-fd` or the terminal (never from an answers file).
     public func readSecret(prompt: String) throws -> SecureBytes { try secretInput.read(prompt: prompt) }
 }

@@ -182,6 +182,8 @@ private struct Replay {
             throw fail(k, "STEP_START of \(step.id) differs from the script and BEGIN's parameters in: \(differing.isEmpty ? "extra fields" : differing.joined(separator: ", "))")
         }
         let admits = action?.admitsParticipants == true ? Set(arguments.textList("roles")) : []
+        // A roll call run again (witnessed retry) fills its roles anew, as the engine does.
+        for role in admits where !facts.contains("identified:\(role)") { participants.remove(role) }
         for role in [step.role] + step.confirm where !admits.contains(role) && !participants.isPresent(role) {
             throw fail(startIndex, "step \(step.id) ran although role \(role) was not present")
         }
@@ -198,12 +200,15 @@ private struct Replay {
             guard e.act == act.id, e.step == step.id else { throw fail(k, "\(e.event) for \(e.act)/\(e.step) inside step \(step.id)") }
             switch e.event {
             case EventType.record:
-                if e.payload["kind"]?.stringValue == "participant" {
+                let kind = e.payload["kind"]?.stringValue ?? ""
+                if kind == "participant" || kind == "participant-corrected" {
                     guard admits.contains(e.role), let name = e.payload["name"]?.stringValue,
                           let id = e.payload["staff_id"]?.stringValue else {
                         throw fail(k, "a participant record for role \(e.role), which this step does not call")
                     }
+                    if kind == "participant-corrected" { participants.remove(e.role) }
                     do { try participants.admit(Person(name: name, staffID: id), to: e.role) } catch { throw fail(k, "\(error)") }
+                    report.participants.removeAll { $0.hasPrefix("\(e.role): ") }
                     report.participants.append("\(e.role): \(name) (\(id))")
                 }
             case EventType.confirm:

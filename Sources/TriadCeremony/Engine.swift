@@ -21,6 +21,8 @@ public final class Engine {
     var participants = Participants()
     var facts = Set<String>()
     var completed = Set<String>()
+    /// Which role presented each recovery factor in this run (docs/ceremony.md §3, rule 10).
+    var presenters: [RecoveryFactor: String] = [:]
     var head: JournalEntry?
     var position = (act: "", step: "", role: "")
     var counts = (done: 0, skipped: 0, exceptions: 0)

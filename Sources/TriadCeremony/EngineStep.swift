@@ -12,7 +12,8 @@ extension Engine {
         let arguments = StepArguments(step.arguments.mapValues { Substitution.apply($0, parameters) })
         var attempt = 0
         while true {
-            if Interruption.requested { throw Stop.aborted(step: step.id, reason: CeremonyError.interrupted.description) }
+            // At the terminal a first Ctrl-C is answered at the next prompt (TerminalPrompter).
+            if Interruption.final || (Interruption.requested && prompter.mode != "interactive") { throw Stop.aborted(step: step.id, reason: CeremonyError.interrupted.description) }
             prompter.show(StepCard.card(script, act, step, action: action, participants: participants))
             let choice = try prompter.ask(key: "\(step.id).go", question: "[Enter] run this step · pause · exception · abort",
                                           defaultAnswer: "go").lowercased()
@@ -32,6 +33,10 @@ extension Engine {
                 prompter.show("Type Enter, pause, exception or abort."); continue
             }
             try checkPreconditions(step, action, arguments)
+            if attempt > 0 && action.admitsParticipants {
+                // A roll call run again after a witnessed retry fills its roles anew (a misspelt name).
+                for role in arguments.textList("roles") where !facts.contains("identified:\(role)") { participants.remove(role) }
+            }
             attempt += 1
             try append(EventType.stepStart, [
                 "action": .string(step.action), "title": .string(step.title), "say": .string(step.say),
@@ -44,6 +49,7 @@ extension Engine {
                 try confirmations(step)
                 let produced = action.allProducedFacts(arguments) + outcome.facts
                 facts.formUnion(produced)
+                for factor in action.presents { presenters[factor] = step.role }
                 completed.insert(step.id)
                 counts.done += 1
                 position.role = step.role
@@ -98,6 +104,7 @@ extension Engine {
         for fact in action.allRequiredFacts(arguments) + step.requires where !facts.contains(fact) {
             problems.append("precondition '\(fact)' does not hold")
         }
+        problems += splitKnowledgeProblems(step, action)
         guard problems.isEmpty else {
             let reason = problems.joined(separator: "; ")
             try append(EventType.refused, ["reason": .string(reason)])
@@ -185,14 +192,25 @@ extension Engine {
         }
         var present: [CanonicalValue] = [], absent: [CanonicalValue] = []
         for role in script.roles where participants.isPresent(role.id) {
-            let person = participants.person(for: role.id)!.display
-            if try yesNo("\(step.id).resume.\(role.id)", "Is \(person) (\(role.title)) back in the room?") {
+            let person = participants.person(for: role.id)!
+            if try yesNo("\(step.id).resume.\(role.id)", "Is \(person.display) (\(role.title)) back in the room?"),
+               try reidentify(step, role, person) {
                 present.append(.string(role.id))
             } else {
                 participants.markAbsent(role.id); absent.append(.string(role.id))
             }
         }
         try append(EventType.resume, ["present": .array(present), "absent": .array(absent)])
+    }
+
+    /// Re-identification after a break (checklist item 28): the returning person types their
+    /// staff number again; one that does not match the roll call leaves the role absent.
+    private func reidentify(_ step: Step, _ role: RoleSpec, _ person: Person) throws -> Bool {
+        let typed = try prompter.ask(key: "\(step.id).resume.\(role.id).id",
+                                     question: "\(person.name) (\(role.title)): type your staff or badge number again", defaultAnswer: nil)
+        if Person(name: person.name, staffID: typed).idKey == person.idKey { return true }
+        prompter.show("✗ \(typed) is not the staff number given at the roll call for \(role.title); \(person.name) counts as absent.")
+        return false
     }
 
     func yesNo(_ key: String, _ question: String) throws -> Bool {

@@ -72,7 +72,7 @@ public enum Lint {
                 facts.formUnion(action.allProducedFacts(args))
             }
         }
-        return problems
+        return problems + SplitKnowledge.lint(script, registry: registry)
     }
 
     /// `${KEY}` references in argument values.

@@ -62,6 +62,9 @@ public struct Participants: Sendable {
         absent.remove(role)
     }
 
+    /// Empties a role: a roll call that is corrected or run again fills it anew.
+    public mutating func remove(_ role: String) { byRole[role] = nil; absent.remove(role) }
+
     /// Marks a role's person as having left (after a break).
     public mutating func markAbsent(_ role: String) { absent.insert(role) }
 }

@@ -34,25 +34,56 @@ public final class TerminalPrompter: Prompter {
     /// Asks `question` and reads one line; end of input aborts the ceremony instead of guessing.
     public func ask(key: String, question: String, defaultAnswer: String?) throws -> String {
         let hint = defaultAnswer.map { " [\($0)]" } ?? ""
-        output.write(Data("\(question)\(hint) > ".utf8))
-        guard let line = try readLine() else { throw CeremonyError.inputEnded(key: key) }
-        let answer = line.trimmingCharacters(in: .whitespaces)
-        if answer.isEmpty, let d = defaultAnswer { return d }
-        return answer
+        while true {
+            try askAboutInterrupt()
+            output.write(Data("\(question)\(hint) > ".utf8))
+            switch readLine() {
+            case .line(let line):
+                let answer = line.trimmingCharacters(in: .whitespaces)
+                if answer.isEmpty, let d = defaultAnswer { return d }
+                return answer
+            case .interrupted:
+                output.write(Data("\n".utf8))
+            case .ended:
+                throw CeremonyError.inputEnded(key: key)
+            }
+        }
     }
 
     /// A terminal has no unused answers.
     public func unusedAnswers() -> [String] { [] }
 
-    /// Reads one line byte by byte, so nothing after it is consumed from the terminal.
-    private func readLine() throws -> String? {
+    /// After a first Ctrl-C: nothing happens until the people say so. `abort` or a second
+    /// Ctrl-C ends the ceremony; Enter goes back to the question that was interrupted.
+    private func askAboutInterrupt() throws {
+        guard Interruption.requested else { return }
+        if Interruption.final { throw CeremonyError.interrupted }
+        output.write(Data("Ctrl-C: nothing has been done. Type abort to end the ceremony ABORTED, or press Enter to go on (Ctrl-C again aborts) > ".utf8))
+        switch readLine(level: 2) {
+        case .line(let line) where line.trimmingCharacters(in: .whitespaces).lowercased() == "abort":
+            throw CeremonyError.interrupted
+        case .line:
+            Interruption.acknowledge()
+            output.write(Data("Going on.\n".utf8))
+        case .interrupted, .ended:
+            throw CeremonyError.interrupted
+        }
+    }
+
+    enum Read { case line(String), interrupted, ended }
+
+    /// Reads one line byte by byte, so nothing after it is consumed from the terminal; waits in
+    /// poll(2) so that an interrupt is seen even when it lands just before the wait.
+    private func readLine(level: Int32 = 1) -> Read {
         var line: [UInt8] = []
         var byte: UInt8 = 0
+        let fd = input.fileDescriptor
         while true {
-            let n = read(input.fileDescriptor, &byte, 1)
-            if n < 0 && errno == EINTR { try Interruption.check(); continue }
-            if n <= 0 { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
-            if byte == 0x0A { return String(decoding: line, as: UTF8.self) }
+            if !Interruption.waitReadable(fd, level: level) { return .interrupted }
+            let n = read(fd, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return line.isEmpty ? .ended : .line(String(decoding: line, as: UTF8.self)) }
+            if byte == 0x0A { return .line(String(decoding: line, as: UTF8.self)) }
             if byte != 0x0D { line.append(byte) }
         }
     }

@@ -26,14 +26,31 @@ public enum Summary {
         out.append("Run:        \(report.mode)\(report.mode == "unattended" ? " (answers file; nobody typed at the terminal)" : "")")
         out.append("Started:    \(entries.first!.time) (UTC)")
         out.append("Ended:      \(last.time) (UTC)")
-        if last.event == EventType.closed {
+        let record = CeremonyRecord(entries)
+        if last.event == EventType.closed && record.skipped.isEmpty && report.exceptions.isEmpty {
             out.append("Result:     COMPLETED — every step ran in order and the ceremony was closed.")
+        } else if last.event == EventType.closed {
+            let skipped = record.skipped.isEmpty ? "no step skipped" : "skipped by exception: \(record.skipped.joined(separator: ", "))"
+            out.append("Result:     CLOSED WITH EXCEPTIONS — \(report.exceptions.count) exception(s); \(skipped).")
         } else {
             out.append("Result:     ABORTED — \(last.payload["reason"]?.stringValue ?? "no reason given")")
         }
         out.append("")
         out.append("Who was present:")
         out += report.participants.isEmpty ? ["  (no roll call recorded)"] : report.participants.map { "  \($0)" }
+        out.append("")
+        out.append("Present in each act:")
+        for act in record.acts { out.append("  \(act.title): \(act.present.map(record.who).joined(separator: ", "))") }
+        out.append("Breaks: \(record.breaks.count)")
+        for b in record.breaks {
+            let absent = b.absent.isEmpty ? "everyone came back and was re-identified"
+                : "absent from then on: \(b.absent.map(record.who).joined(separator: ", "))"
+            out.append("  - entry \(b.seq), before step \(b.step) (\(b.reason)): \(absent)")
+        }
+        if !record.refused.isEmpty {
+            out.append("Refused by the tool:")
+            out += record.refused.map { "  - step \($0)" }
+        }
         out.append("")
         out.append("Exceptions (deviations from the script, each confirmed by the witness): \(report.exceptions.count)")
         out += report.exceptions.map { "  - \($0)" }

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import TriadCeremony
 import TriadJournal
+import TriadTestSupport
 
 final class CLITests: XCTestCase {
     let parameters = ["--set", "bag_serial=BAG-2026-0042", "--set", "ticket=INC-4711"]
@@ -19,29 +20,24 @@ final class CLITests: XCTestCase {
             steps += [["\(title) [", name], ["staff or badge number", id]]
         }
         steps += [
-            ["confirm step roll-call", "maybe"], ["Please answer yes or no", "yes"],
+            ["to correct its name or number", ""], ["confirm step roll-call", "maybe"], ["Please answer yes or no", "yes"],
             [go, ""], ["confirm step environment", "yes"],
             [go, ""], ["script words on screen", "yes"], ["confirm step script-check", "y"],
             [go, ""], ["Serial number on the bag", "BAG-2026-0042"], ["confirm step bag-serial", "yes"],
             [go, "pause"], ["Reason for the break", "coffee"], ["Type resume", "resume"],
-            ["Alice Adler (A-100) (Ceremony Administrator) back", "yes"], ["Wanda Witt", "yes"], ["Ivan Ito", "yes"],
-            ["Maria Moser", "yes"], ["Mehmet Demir", "yes"],
+            ["Alice Adler (A-100) (Ceremony Administrator) back", "yes"], ["staff or badge number again", "A-100"],
+            ["Wanda Witt", "yes"], ["staff or badge number again", "W-200"], ["Ivan Ito", "yes"], ["staff or badge number again", "I-300"],
+            ["Maria Moser", "yes"], ["staff or badge number again", "M-400"], ["Mehmet Demir", "yes"], ["staff or badge number again", "D-500"],
             [go, ""], ["Is the seal of the bag intact?", "yes"], ["confirm step seal-check", "yes"],
             [go, ""], ["confirm step midpoint-anchor", "yes"],
             [go, ""], ["Ticket number", "INC-4711"], ["confirm step ticket", "yes"],
             [go, ""], ["no paper, card or medium", "yes"], ["confirm step nothing-left", "yes"],
             [go, ""], ["Did you observe every step", "yes"], ["confirm step witness-sign-off", "yes"],
         ]
-        let plan = "\(dir)/plan.json", log = "\(dir)/screen.log"
-        try JSONSerialization.data(withJSONObject: steps).write(to: URL(fileURLWithPath: plan))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", Support.fixtures.appendingPathComponent("pty-drive.py").path, plan, log, "--", Support.binary,
-                       "run", Support.testScript, "--journal", "\(dir)/journal.db", "--output", "\(dir)/out"] + parameters
-        try p.run()
-        p.waitUntilExit()
-        let screen = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        XCTAssertEqual(p.terminationStatus, 0, screen.suffix(1500).description)
+        let run = try PseudoTerminal(steps).run(Support.binary, ["run", Support.testScript, "--journal", "\(dir)/journal.db",
+                                                                 "--output", "\(dir)/out"] + parameters, folder: dir)
+        let screen = run.screen
+        XCTAssertEqual(run.status, 0, run.description)
         for shown in ["ACT 1 of 3: Opening and roll call", "Step 4 of 9 · Materials · bag-serial", "Acting:     IT custodian — Ivan Ito (I-300)",
                       "Read aloud: IT custodian:", "Confirms:   Internal Witness — Wanda Witt (W-200)", "WRITE DOWN (end of act 1)",
                       "Script SHA-256: \(try Support.keylessScript().sha256)", "PAUSED", "CLOSED"] {
@@ -58,26 +54,40 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).contains("\"event\":\"PAUSE\""))
     }
 
-    /// Ctrl-C at a prompt: the ceremony ends ABORTED with the reason, and its transcript
-    /// verifies as a complete, aborted ceremony.
-    func testCtrlCInTheTerminalAbortsWithAReason() throws {
+    /// Ctrl-C at a prompt asks before it acts; a second Ctrl-C ends the ceremony ABORTED with
+    /// the reason, and its transcript verifies as a complete, aborted ceremony. (Broken by
+    /// hand: with `askAboutInterrupt` aborting on the first Ctrl-C, the "nothing has been
+    /// done" prompt never came and the first test below failed.)
+    func testCtrlCAsksAndASecondCtrlCAborts() throws {
         let dir = try Support.tempDir()
-        let steps = [["[Enter] run this step", ""], ["Ceremony Administrator [", "Alice Adler"], ["staff or badge number", "^C"]]
-        let plan = "\(dir)/plan.json", log = "\(dir)/screen.log"
-        try JSONSerialization.data(withJSONObject: steps).write(to: URL(fileURLWithPath: plan))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", Support.fixtures.appendingPathComponent("pty-drive.py").path, plan, log, "--", Support.binary,
-                       "run", Support.testScript, "--journal", "\(dir)/journal.db", "--output", "\(dir)/out"] + parameters
-        try p.run()
-        p.waitUntilExit()
-        let screen = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        XCTAssertEqual(p.terminationStatus, 1, screen)
-        XCTAssertTrue(screen.contains("CEREMONY ABORTED: interrupted"), screen)
+        let steps = [["[Enter] run this step", ""], ["Ceremony Administrator [", "Alice Adler"], ["staff or badge number", "^C"],
+                     ["Ctrl-C: nothing has been done", "^C"]]
+        let run = try PseudoTerminal(steps).run(Support.binary, ["run", Support.testScript, "--journal", "\(dir)/journal.db",
+                                                                 "--output", "\(dir)/out"] + parameters, folder: dir)
+        XCTAssertEqual(run.status, 1, run.description)
+        XCTAssertTrue(run.screen.contains("CEREMONY ABORTED: interrupted"), run.description)
         let path = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/out").first { $0.hasSuffix(".jsonl") })
         let verify = try Support.cli(["verify", "\(dir)/out/\(path)"])
         XCTAssertEqual(verify.status, 3, verify.err)   // verified, but ABORTED (docs/ceremony.md §8)
         XCTAssertTrue(verify.out.contains("ended ABORTED: interrupted"), verify.out)
+    }
+
+    /// A Ctrl-C answered with Enter changes nothing: the question comes back and the ceremony
+    /// goes on to the end.
+    func testCtrlCThenEnterGoesOn() throws {
+        let dir = try Support.tempDir()
+        var steps = [["[Enter] run this step", ""], ["Ceremony Administrator [", "^C"], ["Ctrl-C: nothing has been done", ""],
+                     ["Ceremony Administrator [", "Alice Adler"], ["staff or badge number", "A-100"]]
+        for (title, name, id) in [("Internal Witness", "Wanda Witt", "W-200"), ("IT custodian", "Ivan Ito", "I-300"),
+                                  ("Management custodian", "Maria Moser", "M-400"), ("Medical custodian", "Mehmet Demir", "D-500")] {
+            steps += [["\(title) [", name], ["staff or badge number", id]]
+        }
+        steps += [["to correct its name or number", ""], ["confirm step roll-call", "yes"], ["[Enter] run this step", "abort"], ["Reason for aborting", "test over"]]
+        let run = try PseudoTerminal(steps).run(Support.binary, ["run", Support.testScript, "--journal", "\(dir)/journal.db",
+                                                                 "--output", "\(dir)/out"] + parameters, folder: dir)
+        XCTAssertEqual(run.status, 1, run.description)
+        XCTAssertTrue(run.screen.contains("Going on."), run.description)
+        XCTAssertTrue(run.screen.contains("CEREMONY ABORTED: aborted by the participants: test over"), run.description)
     }
 
     /// The unattended run through the binary, then verify with the words it printed.

@@ -230,6 +230,8 @@ final class EngineTests: XCTestCase {
             "ticket.go": "[pause, go]", "ticket.pause.reason": "lunch", "ticket.resume": "resume",
             "ticket.resume.administrator": "yes", "ticket.resume.witness": "yes", "ticket.resume.it": "yes",
             "ticket.resume.management": "yes", "ticket.resume.medical": "no",
+            "ticket.resume.administrator.id": "A-100", "ticket.resume.witness.id": "W-200", "ticket.resume.it.id": "I-300",
+            "ticket.resume.management.id": "M-400",
         ])
         let (result, journal) = try Support.run(script: try Support.keylessScript(), answers: answers, dir: try Support.tempDir())
         guard case .refused(let id, let step, let reason)? = result.failure as? CeremonyError else { return XCTFail("\(result)") }

@@ -35,7 +35,31 @@ public struct IdentifyParticipantsAction: CeremonyAction {
             context.show("  ✓ \(title): \(person.display)")
             admitted.append(.string(role))
         }
+        try corrections(&context)
         return ActionOutcome(["admitted": .array(admitted)])
+    }
+
+    /// A misspelt name or number is corrected before the witness confirms the roll call: the
+    /// role is asked again, the correction journaled with the old and new entries.
+    private func corrections(_ context: inout ActionContext) throws {
+        let roles = context.arguments.textList("roles")
+        while true {
+            let role = try context.ask("correct", "Type a role (\(roles.joined(separator: ", "))) to correct its name or number, or press Enter if every entry is right",
+                                       default: "").trimmingCharacters(in: .whitespaces)
+            if role.isEmpty { return }
+            guard roles.contains(role), let old = context.participants.person(for: role) else {
+                if context.prompter.mode != "interactive" { throw CeremonyError.invalidParticipant(role: role, reason: "not a role of this roll call") }
+                context.show("\(role) is not one of \(roles.joined(separator: ", ")).")
+                continue
+            }
+            let title = Self.title(role, context)
+            let person = Person(name: try askNonEmpty(&context, "\(role).name", "\(title): your full name"),
+                                staffID: try askNonEmpty(&context, "\(role).id", "\(title): your staff or badge number"))
+            try context.replace(person, in: role)
+            try context.record("participant-corrected", ["name": .string(person.name), "staff_id": .string(person.staffID),
+                                                         "was": .string(old.display)], role: role)
+            context.show("  ✓ corrected — \(title): \(person.display) (was \(old.display))")
+        }
     }
 
     static func title(_ role: String, _ context: ActionContext) -> String {
