@@ -29,6 +29,7 @@ final class InteractiveDrillTests: XCTestCase {
         s.world.mkdir(name)
         var terminal = PseudoTerminal(plan)
         terminal.environment = s.world.environment
+        terminal.timeout = 420  // a whole drill on a loaded machine; each prompt still within 30 s
         let args = ["run", repositoryRoot + "/Ceremonies/quarterly-drill.yaml", "--journal", s.world.journal, "--output", out,
                     "--set", "blob=\(s.blob)", "--set", "record=\(s.record)", "--set", "reader=\(s.primary.reader)",
                     "--set", "report=\(out)/drill-report"]
