@@ -48,7 +48,7 @@ final class InteractiveDrillTests: XCTestCase {
                  ["Alice Adler (A-100) (Ceremony Administrator) back", "yes"], ["staff or badge number again", "A-100"],
                  ["Wanda Witt", "yes"], ["staff or badge number again", "W-200"],
                  ["Ivan Ito", "yes"], ["staff or badge number again", "I-300"],
-                 ["Maria Moser", "no"], ["Mehmet Demir", "no"]]
+                 ["Maria Moser", "no"], ["Mehmet Demir", "no"], [Self.go, ""]]
         let (run, out) = try drill(s, "drill", plan)
         XCTAssertEqual(run.status, 1, run.description)
         XCTAssertTrue(run.screen.contains("REFUSED: step unlock"), run.description)
