@@ -203,7 +203,7 @@ extension Engine {
         try append(EventType.resume, ["present": .array(present), "absent": .array(absent)])
     }
 
-    /// Re-identification after a break (checklist item 28): the returning person types their
+    /// Re-identification after a break (docs/ceremony.md §3 rule 7): the returning person types their
     /// staff number again; one that does not match the roll call leaves the role absent.
     private func reidentify(_ step: Step, _ role: RoleSpec, _ person: Person) throws -> Bool {
         let typed = try prompter.ask(key: "\(step.id).resume.\(role.id).id",
