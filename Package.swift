@@ -27,6 +27,9 @@ let package = Package(
         .systemLibrary(name: "CPCSC", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
         // Only TriadMount imports CFUSE (docs/mount.md §1.1).
         .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        // Only TriadFormat imports CLinux: openat2 and renameat2, which the C library does not
+        // wrap (docs/zone.md §1b: zone files are opened beneath the zone root).
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
 
         // ISO/IEC 7816-4 values (APDUs, status words, BER-TLV): the standard library only,
         // shared by the PC/SC transport, the PIV client and the virtual card.
@@ -37,7 +40,7 @@ let package = Package(
         .target(name: "TriadPCSC", dependencies: ["CPCSC", "ISO7816"]),
 
         // Format: the encrypted file, key slots, recipients and identities.
-        .target(name: "TriadFormat", dependencies: ["TriadCrypto"]),
+        .target(name: "TriadFormat", dependencies: ["TriadCrypto", "CLinux"]),
 
         // Zones, cards, journal.
         .target(name: "TriadZone", dependencies: ["TriadFormat", "TriadCrypto"]),

@@ -20,17 +20,32 @@ extension EncryptedFile {
     public static func rewrapPending(at path: String, identities: [any Identity], keep: (KeySlot) -> Bool,
                                      add: [any Recipient]) throws -> PendingFile {
         let input = try FileHandle(path: path, flags: O_RDONLY)
+        return try rewrapPending(input: input, location: FileLocation.byPath(path), mode: AtomicFile.mode(of: path) ?? 0o600,
+                                 identities: identities, keep: keep, add: add)
+    }
+
+    /// `rewrapPending` of a file opened beneath a root (docs/zone.md §1b): the temporary is
+    /// made and renamed in the file's folder by descriptor, and keeps the file's mode.
+    public static func rewrapPending(_ file: OpenedFile, identities: [any Identity], keep: (KeySlot) -> Bool,
+                                     add: [any Recipient]) throws -> PendingFile {
+        try rewrapPending(input: FileHandle(borrowing: file.fd, path: file.path), location: file.location, mode: file.mode,
+                          identities: identities, keep: keep, add: add)
+    }
+
+    private static func rewrapPending(input: FileHandle, location: FileLocation, mode: mode_t, identities: [any Identity],
+                                      keep: (KeySlot) -> Bool, add: [any Recipient]) throws -> PendingFile {
+        let path = input.path
+        try input.seek(to: 0)
         let header = try readHeader(from: input)
         let fileKey = try unlockFileKey(header, identities: identities, path: path)
-        try WriteJournal.recoverIfPresent(path: path, header: header, fileKey: fileKey)
+        try WriteJournal.recoverIfPresent(at: location, header: header, fileKey: fileKey)
         let size = Int(try input.status().st_size)
         _ = try geometry(payloadLength: size - header.encodedLength, suite: header.payloadSuite, path: path)
         var slots = header.slots.filter(keep)
         slots += try add.map { try $0.wrap(fileKey, fileID: header.fileID) }
         guard !slots.isEmpty else { throw FormatError.invalidArgument("\(path): the rewrite would leave no key slot") }
         let encoded = try HeaderCodec.encode(core: header.core, slots: slots, fileKey: fileKey)
-        let mode = AtomicFile.mode(of: path) ?? 0o600
-        let temp = try AtomicFile(destination: path)
+        let temp = try AtomicFile(location)
         do {
             try temp.handle.writeAll(encoded)
             try copyRange(from: input, offset: header.encodedLength, count: size - header.encodedLength, to: temp.handle)
@@ -64,12 +79,27 @@ extension EncryptedFile {
 
     static func reencryptPending(at path: String, identities: [any Identity], zoneID: [UInt8],
                                  recipients: [any Recipient], random: RandomSource) throws -> PendingFile {
+        let input = try FileHandle(path: path, flags: O_RDONLY)
+        return try reencryptPending(input: input, location: FileLocation.byPath(path), mode: AtomicFile.mode(of: path) ?? 0o600,
+                                    identities: identities, zoneID: zoneID, recipients: recipients, random: random)
+    }
+
+    /// `reencryptPending` of a file opened beneath a root (docs/zone.md §1b).
+    public static func reencryptPending(_ file: OpenedFile, identities: [any Identity], zoneID: [UInt8],
+                                        recipients: [any Recipient]) throws -> PendingFile {
+        try reencryptPending(input: FileHandle(borrowing: file.fd, path: file.path), location: file.location, mode: file.mode,
+                             identities: identities, zoneID: zoneID, recipients: recipients, random: .system)
+    }
+
+    private static func reencryptPending(input: FileHandle, location: FileLocation, mode: mode_t, identities: [any Identity],
+                                         zoneID: [UInt8], recipients: [any Recipient], random: RandomSource) throws -> PendingFile {
         guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument("a zone id is 16 bytes") }
         guard !recipients.isEmpty else { throw FormatError.invalidArgument("a file needs at least one recipient") }
-        let input = try FileHandle(path: path, flags: O_RDONLY)
+        let path = input.path
+        try input.seek(to: 0)
         let header = try readHeader(from: input)
         let oldKey = try unlockFileKey(header, identities: identities, path: path)
-        try WriteJournal.recoverIfPresent(path: path, header: header, fileKey: oldKey)
+        try WriteJournal.recoverIfPresent(at: location, header: header, fileKey: oldKey)
         let oldPayloadKey = KeySchedule.payloadKey(fileKey: oldKey, core: header.core)
 
         let fileKey = random.key(Layout.fileKeyLength)
@@ -81,8 +111,7 @@ extension EncryptedFile {
         let sealed = SegmentBuffer(count: PayloadStream.sealedSegment)
         var nonce = SegmentNonce()
 
-        let mode = AtomicFile.mode(of: path) ?? 0o600
-        let temp = try AtomicFile(destination: path)
+        let temp = try AtomicFile(location)
         do {
             try temp.handle.writeAll(encoded)
             _ = try PayloadStream.decrypt(from: input, payloadKey: oldPayloadKey, suite: header.payloadSuite, path: path) { plain, index, isFinal in

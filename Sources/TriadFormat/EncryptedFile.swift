@@ -64,23 +64,40 @@ public enum EncryptedFile {
     /// file it replaces); `PendingBatch.commit` makes it durable and renames it.
     public static func decryptPending(inputPath: String, outputPath: String, identities: [any Identity]) throws -> PendingFile {
         let input = try FileHandle(path: inputPath, flags: O_RDONLY)
-        let header = try readHeader(from: input)
-        let fileKey = try unlockFileKey(header, identities: identities, path: inputPath)
-        try WriteJournal.recoverIfPresent(path: inputPath, header: header, fileKey: fileKey)
-        let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
-        let mode = AtomicFile.mode(of: outputPath) ?? 0o600
         let temp = try AtomicFile(destination: outputPath)
+        return try decryptPending(input: input, journal: try FileLocation.byPath(inputPath), into: temp,
+                                  finalMode: AtomicFile.mode(of: outputPath) ?? 0o600, identities: identities)
+    }
+
+    /// `decryptPending` for a file opened beneath a root (docs/zone.md §1b) into `output`,
+    /// reached through its folder's descriptor. The plaintext temporary stays 0600 until the
+    /// commit, which applies `finalMode`; with `replacing` false the commit refuses an existing
+    /// name (`ConfinementError.exists`). An existing link at `output` is replaced, never followed.
+    public static func decryptPending(input: OpenedFile, to output: FileLocation, replacing: Bool, finalMode: mode_t,
+                                      identities: [any Identity]) throws -> PendingFile {
+        let temp = try AtomicFile(output, replacing: replacing)
+        return try decryptPending(input: FileHandle(borrowing: input.fd, path: input.path), journal: input.location,
+                                  into: temp, finalMode: finalMode, identities: identities)
+    }
+
+    private static func decryptPending(input: FileHandle, journal: FileLocation, into temp: AtomicFile, finalMode: mode_t,
+                                       identities: [any Identity]) throws -> PendingFile {
         do {
+            try input.seek(to: 0)
+            let header = try readHeader(from: input)
+            let fileKey = try unlockFileKey(header, identities: identities, path: input.path)
+            try WriteJournal.recoverIfPresent(at: journal, header: header, fileKey: fileKey)
+            let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
             // As encryption (§7.3): 1 MiB writes, on a second thread for a large file, with
             // writeback started as it goes.
             let out = ChunkedOutput(output: temp.handle, overlap: try PayloadStream.overlapsWrites(input: input, inputStatus: nil,
                                                                                                    output: temp.handle),
                                     chunkSize: PayloadStream.chunkSize)
-            _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, suite: header.payloadSuite, path: inputPath) { plain, _, _ in
+            _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, suite: header.payloadSuite, path: input.path) { plain, _, _ in
                 try out.append(plain)
             }
             try out.finish()
-            try temp.finishWriting(mode: mode)
+            temp.finishWriting(modeAtCommit: finalMode)
         } catch {
             temp.discard()
             throw error
@@ -97,9 +114,21 @@ public enum EncryptedFile {
         guard (try input.status().st_mode & S_IFMT) == S_IFREG else {
             throw FormatError.invalidArgument("\(inputPath) is not a regular file; decrypting to a stream needs to read it twice")
         }
+        try decrypt(input: input, journal: try FileLocation.byPath(inputPath), to: fd, identities: identities)
+    }
+
+    /// `decrypt(inputPath:to:)` for a regular file opened beneath a root (docs/zone.md §1b).
+    public static func decrypt(input: OpenedFile, to fd: Int32, identities: [any Identity]) throws {
+        try decrypt(input: FileHandle(borrowing: input.fd, path: input.path), journal: input.location,
+                    to: fd, identities: identities)
+    }
+
+    private static func decrypt(input: FileHandle, journal: FileLocation, to fd: Int32, identities: [any Identity]) throws {
+        let inputPath = input.path
+        try input.seek(to: 0)
         let header = try readHeader(from: input)
         let fileKey = try unlockFileKey(header, identities: identities, path: inputPath)
-        try WriteJournal.recoverIfPresent(path: inputPath, header: header, fileKey: fileKey)
+        try WriteJournal.recoverIfPresent(at: journal, header: header, fileKey: fileKey)
         let before = try input.status()
         let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
         _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, suite: header.payloadSuite, path: inputPath) { _, _, _ in }

@@ -30,6 +30,13 @@ extension EncryptedFile {
         return try readHeader(from: handle)
     }
 
+    /// `readHeader` of a file opened beneath a root (docs/zone.md §1b), from its first byte.
+    public static func readHeader(of file: OpenedFile) throws -> FileHeader {
+        let handle = FileHandle(borrowing: file.fd, path: file.path)
+        try handle.seek(to: 0)
+        return try readHeader(from: handle)
+    }
+
     /// Reads exactly the header from the current position of `handle`.
     static func readHeader(from handle: FileHandle) throws -> FileHeader {
         var bytes = try handle.read(count: Layout.fixedLength)

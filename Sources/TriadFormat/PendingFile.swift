@@ -10,12 +10,12 @@ import Musl
 ///
 /// Dropping a `PendingFile` that was never committed removes its temporary, as a failed
 /// single-file write does. The temporary is never plaintext (it holds ciphertext), so a crash
-/// before the commit leaves the original plus a stray `.*.triad-tmp-*` file, as in §7.1.
+/// before the commit leaves the original plus a stray `.triad-tmp-*` file, as in §7.1.
 public final class PendingFile {
     let temp: AtomicFile
     /// The path the file will have once its batch commits.
     public var destination: String { temp.destination }
-    /// The `.<name>.triad-tmp-<hex>` file holding the new content.
+    /// The `.triad-tmp-<16 hex>` file holding the new content, beside the destination.
     public var temporaryPath: String { temp.temporaryPath }
 
     init(temp: AtomicFile) { self.temp = temp }
@@ -28,6 +28,30 @@ public final class PendingFile {
 
     /// Gives up: removes the temporary now.
     public func discard() { temp.discard() }
+
+    /// Sets the extended attribute `name` on the new content before it is committed (the
+    /// quarantine records which encrypted file a copy came from, docs/recovery.md §4). False
+    /// when the filesystem does not keep user attributes.
+    @discardableResult
+    public func setAttribute(_ name: String, _ value: [UInt8]) -> Bool {
+        LinuxCalls.setAttribute(temp.handle.fd, name, value)
+    }
+
+    /// A byte-for-byte copy of `input` into `output` (`zone decrypt --output` of a file that is
+    /// not encrypted): 0600 until committed, then `finalMode`; with `replacing` false the commit
+    /// refuses an existing name (docs/zone.md §5b).
+    public static func copy(_ input: OpenedFile, to output: FileLocation, replacing: Bool, finalMode: mode_t) throws -> PendingFile {
+        let temp = try AtomicFile(output, replacing: replacing)
+        do {
+            try EncryptedFile.copyRange(from: FileHandle(borrowing: input.fd, path: input.path), offset: 0,
+                                        count: Int(input.status.st_size), to: temp.handle)
+            temp.finishWriting(modeAtCommit: finalMode)
+        } catch {
+            temp.discard()
+            throw error
+        }
+        return PendingFile(temp: temp)
+    }
 }
 
 /// Commits many `PendingFile`s with one round of durability (docs/format.md §7.4):
@@ -80,21 +104,21 @@ public enum PendingBatch {
     }
 
     private static func commitDurable(_ files: [PendingFile]) throws {
-        var directories: [String] = []
+        var directories: [DirectoryHandle] = []
         var seen = Set<String>()
         var failure: Error?
         for file in files {
             if failure != nil { file.discard(); continue }
             do {
                 try file.temp.renameIntoPlace()
-                let directory = AtomicFile.split(file.destination).directory
-                if seen.insert(directory).inserted { directories.append(directory) }
+                let directory = file.temp.location.directory
+                if seen.insert(directory.path).inserted { directories.append(directory) }
             } catch {
                 failure = error
                 file.discard()
             }
         }
-        for directory in directories { try Durability.syncDirectory(directory) }
+        for directory in directories { try directory.sync() }
         if let failure { throw failure }
     }
 }
@@ -124,9 +148,23 @@ extension EncryptedFile {
                                   zoneID: zoneID, recipients: recipients)
     }
 
+    /// In-place encryption of a file opened beneath a root (docs/zone.md §1b): the inode that
+    /// was checked is the one encrypted, and the temporary is made and renamed in its folder by
+    /// descriptor, with the file's permission bits.
+    public static func encryptPending(_ file: OpenedFile, zoneID: [UInt8], recipients: [any Recipient]) throws -> PendingFile {
+        try encryptPending(input: FileHandle(borrowing: file.fd, path: file.path), inputStatus: file.status, mode: file.mode,
+                           location: file.location, zoneID: zoneID, recipients: recipients)
+    }
+
     private static func encryptPending(input: FileHandle, inputStatus: stat?, mode: mode_t, outputPath: String,
                                        zoneID: [UInt8], recipients: [any Recipient]) throws -> PendingFile {
-        let temp = try AtomicFile(destination: outputPath)
+        try encryptPending(input: input, inputStatus: inputStatus, mode: mode, location: FileLocation.byPath(outputPath),
+                           zoneID: zoneID, recipients: recipients)
+    }
+
+    private static func encryptPending(input: FileHandle, inputStatus: stat?, mode: mode_t, location: FileLocation,
+                                       zoneID: [UInt8], recipients: [any Recipient]) throws -> PendingFile {
+        let temp = try AtomicFile(location)
         do {
             try encryptStream(from: input, to: temp.handle, zoneID: zoneID, recipients: recipients, random: .system,
                               inputStatus: inputStatus)

@@ -72,18 +72,17 @@ public enum WriteJournal {
     /// The recovery step every reader of a file by path runs (docs/format.md §14.3): when a
     /// journal lies beside `path`, take the commit lock, reopen read-write and recover.
     static func recoverIfPresent(path: String, header: FileHeader, fileKey: SecureBytes) throws {
-        let (directory, _) = AtomicFile.split(path)
-        let dir = directory.isEmpty ? "." : directory
+        try recoverIfPresent(at: FileLocation.byPath(path), header: header, fileKey: fileKey)
+    }
+
+    /// The same through the file's folder descriptor: the journal and the file are looked up
+    /// in that folder without following links (docs/zone.md §1b).
+    static func recoverIfPresent(at location: FileLocation, header: FileHeader, fileKey: SecureBytes) throws {
         var st = stat()
-        guard stat(dir + "/" + name(fileID: header.fileID), &st) == 0 else { return }
-        let fd = open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw FormatError.io(path: path, operation: "open for journal replay", errno: errno) }
-        defer { close(fd) }
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dfd >= 0 else { throw FormatError.io(path: dir, operation: "open", errno: errno) }
-        defer { close(dfd) }
-        try CommitLock.withExclusive(fd: fd, path: path) {
-            _ = try recover(fd: fd, directoryFD: dfd, header: header, fileKey: fileKey, path: path)
+        guard fstatat(location.directory.fd, name(fileID: header.fileID), &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+        let file = try Beneath.regularFile(named: location.name, in: location.directory, writable: true)
+        try CommitLock.withExclusive(fd: file.fd, path: file.path) {
+            _ = try recover(fd: file.fd, directoryFD: location.directory.fd, header: header, fileKey: fileKey, path: file.path)
         }
     }
 

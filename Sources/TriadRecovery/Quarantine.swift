@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TriadCrypto
+import TriadFormat
 import TriadZone
 
 /// The quarantine folder of a recovery decrypt (docs/recovery.md §4): plaintext copies go
@@ -13,6 +15,11 @@ import TriadZone
 public struct Quarantine {
     /// The quarantine folder (absolute).
     public let path: String
+    /// The folder, held open: copies and their folders are made through it (docs/zone.md §1b).
+    let directory: DirectoryHandle
+
+    /// The extended attribute naming the encrypted file a copy was made from (hex file id).
+    static let sourceAttribute = "user.triad.quarantine-source"
 
     /// The marker file written when the ceremony creates the folder.
     public static let markerName = ".triad-quarantine"
@@ -42,13 +49,13 @@ public struct Quarantine {
             guard written == bytes.count, synced, fsync(fd) == 0 else {
                 throw RecoveryError.io(path: absolute, reason: "cannot write the quarantine marker: \(errorText())")
             }
-            return Quarantine(path: absolute)
+            return Quarantine(path: absolute, directory: try DirectoryHandle.open(absolute))
         }
         guard errno == EEXIST else {
             throw RecoveryError.io(path: absolute, reason: "cannot create the quarantine folder: \(errorText())")
         }
         try adopt(absolute, ceremonyID: ceremonyID)
-        return Quarantine(path: absolute)
+        return Quarantine(path: absolute, directory: try DirectoryHandle.open(absolute))
     }
 
     private static func adopt(_ path: String, ceremonyID: String) throws {
@@ -80,26 +87,27 @@ public struct Quarantine {
         return fd
     }
 
-    /// Where the copy of a file at `relative` goes; creates its folders (mode 0700).
-    func target(for relative: String) throws -> String {
-        let target = path + "/" + relative
-        try ZoneTree.makeDirectories(target.directoryPart, mode: 0o700)
-        return target
+    /// Where the copy of a file at `relative` goes; creates its folders (mode 0700), entered
+    /// through the quarantine's descriptor without following a link.
+    func target(for relative: String) throws -> FileLocation {
+        try ZoneDirectory.output(relative, in: directory, force: true, folderMode: 0o700)
     }
 
-    /// Whether a copy exists at `target` already (a run of this ceremony wrote it).
-    func contains(_ target: String) -> Bool {
-        var st = stat()
-        return lstat(target, &st) == 0
+    /// Whether `target` holds a copy this ceremony made of the encrypted file `fileID`: a
+    /// regular file of ours, mode 0600, labelled with that file id when it was written. Any
+    /// other file there — planted, or left by a run on a filesystem without user attributes —
+    /// is not "already done": it is replaced by a fresh copy.
+    func holdsCopy(_ target: FileLocation, of fileID: [UInt8]) -> Bool {
+        guard let copy = try? Beneath.regularFile(named: target.name, in: target.directory),
+              copy.status.st_uid == geteuid(), copy.mode == 0o600, copy.status.st_nlink == 1 else { return false }
+        return copy.attribute(Quarantine.sourceAttribute) == Array(Hex.encode(fileID).utf8)
+    }
+
+    /// Labels a copy being written with the file id it comes from (see `holdsCopy`).
+    static func label(_ pending: PendingFile, fileID: [UInt8]) {
+        pending.setAttribute(sourceAttribute, Array(Hex.encode(fileID).utf8))
     }
 }
 
 private func errorText() -> String { String(cString: strerror(errno)) }
 
-extension String {
-    /// The path up to its last slash.
-    fileprivate var directoryPart: String {
-        guard let i = lastIndex(of: "/") else { return "." }
-        return i == startIndex ? "/" : String(self[..<i])
-    }
-}

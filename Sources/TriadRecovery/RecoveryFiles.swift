@@ -44,15 +44,17 @@ public enum RecoveryFiles {
                                to holder: Certificate, engine: TreeEngine = TreeEngine()) throws -> Outcome {
         let identity = RecoveryIdentity(key: recoveryKey, certificateFingerprint: recoveryCertificate.fingerprint)
         let recipient = RecoveryRecipient(certificate: holder)
+        let roots = try ZoneDirectory.roots(of: paths)
         return try run(paths, engine) { file in
-            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(.plaintext) }
+            let opened = try ZoneDirectory.open(file.path, in: roots)
+            guard case .encrypted(let header) = try FileProbe.read(opened) else { return .leave(.plaintext) }
             if header.hasCertificateSlot(for: holder.fingerprint) { return .leave(.alreadyDone) }
             guard header.hasCertificateSlot(for: recoveryCertificate.fingerprint) else { return .leave(.noRecoverySlot) }
             // The record, signed by the recovery key, is what tells `zone status` and `zone rekey`
             // this slot was given by a ceremony and not planted (docs/zone.md §7).
             let record = RegrantRecord(zoneID: header.zoneID, holder: holder.fingerprint,
                                        recoveryCertificate: recoveryCertificate, recoveryKey: recoveryKey)
-            return .write(try EncryptedFile.rewrapPending(at: file.path, identities: [identity], keep: { _ in true },
+            return .write(try EncryptedFile.rewrapPending(opened, identities: [identity], keep: { _ in true },
                                                           add: [recipient, record]), .done)
         }
     }
@@ -66,12 +68,17 @@ public enum RecoveryFiles {
         let folder = try Quarantine.prepare(quarantine, ceremonyID: ceremonyID)
         let identity = RecoveryIdentity(key: recoveryKey, certificateFingerprint: recoveryCertificate.fingerprint)
         let absoluteBase = Zone.absolute(base)
+        let roots = try ZoneDirectory.roots(of: paths)
         return try run(paths, engine) { file in
-            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(.plaintext) }
+            let opened = try ZoneDirectory.open(file.path, in: roots)
+            guard case .encrypted(let header) = try FileProbe.read(opened) else { return .leave(.plaintext) }
             guard header.hasCertificateSlot(for: recoveryCertificate.fingerprint) else { return .leave(.noRecoverySlot) }
             let target = try folder.target(for: ZoneTree.relative(file.path, to: absoluteBase))
-            if folder.contains(target) { return .leave(.alreadyDone) }
-            return .write(try EncryptedFile.decryptPending(inputPath: file.path, outputPath: target, identities: [identity]), .done)
+            if folder.holdsCopy(target, of: header.fileID) { return .leave(.alreadyDone) }
+            let pending = try EncryptedFile.decryptPending(input: opened, to: target, replacing: true, finalMode: 0o600,
+                                                           identities: [identity])
+            Quarantine.label(pending, fileID: header.fileID)
+            return .write(pending, .done)
         }
     }
 
@@ -84,11 +91,13 @@ public enum RecoveryFiles {
         let identity = RecoveryIdentity(key: oldKey, certificateFingerprint: old.fingerprint)
         let recipient = RecoveryRecipient(certificate: new)
         let oldFingerprint = old.fingerprint
+        let roots = try ZoneDirectory.roots(of: paths)
         return try run(paths, engine) { file in
-            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(.plaintext) }
+            let opened = try ZoneDirectory.open(file.path, in: roots)
+            guard case .encrypted(let header) = try FileProbe.read(opened) else { return .leave(.plaintext) }
             let hasNew = header.hasCertificateSlot(for: new.fingerprint)
             guard header.hasCertificateSlot(for: oldFingerprint) else { return .leave(hasNew ? .alreadyDone : .noRecoverySlot) }
-            return .write(try EncryptedFile.rewrapPending(at: file.path, identities: [identity], keep: { slot in
+            return .write(try EncryptedFile.rewrapPending(opened, identities: [identity], keep: { slot in
                 guard SlotType.isCertificateSlot(slot.type), let info = try? RecoverySlotInfo(slot: slot) else { return true }
                 return info.certificateFingerprint != oldFingerprint
             }, add: hasNew ? [] : [recipient]), .done)
@@ -111,8 +120,9 @@ public enum RecoveryFiles {
     /// as encrypted and not covered: nobody could recover it.
     public static func coverage(_ paths: [String], certificate: Certificate, engine: TreeEngine = TreeEngine()) throws -> Coverage {
         let fingerprint = certificate.fingerprint
+        let roots = try ZoneDirectory.roots(of: paths)
         let run = engine.run(try ZoneTree.list(paths).files) { file -> FileStep<Bool?> in
-            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(nil) }
+            guard case .encrypted(let header) = try FileProbe.read(ZoneDirectory.open(file.path, in: roots)) else { return .leave(nil) }
             return .leave(header.hasCertificateSlot(for: fingerprint))
         }
         var c = Coverage()

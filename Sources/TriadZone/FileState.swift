@@ -10,19 +10,6 @@ public enum FileProbe {
     case plaintext
     /// The Triad magic and a header that parses (its MAC is unchecked: a claim, docs/format.md §7.2).
     case encrypted(FileHeader)
-
-    /// Reads the magic and, for an encrypted file, the header.
-    ///
-    /// - Throws: the format's error for a file with the magic whose header does not parse
-    ///   (truncated, malformed, unsupported): a damaged file, reported by name.
-    ///   A file that cannot be opened throws `ZoneError.io`.
-    public static func read(_ path: String) throws -> FileProbe {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw ZoneError.io(path: path, problem: "cannot open: \(FileIO.errorText())") }
-        defer { close(fd) }
-        guard EncryptedFile.isEncrypted(fd: fd) else { return .plaintext }
-        return .encrypted(try EncryptedFile.readHeader(at: path))
-    }
 }
 
 extension FileHeader {

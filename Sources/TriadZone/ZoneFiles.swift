@@ -66,47 +66,61 @@ public struct ZoneFiles {
     public func encrypt(_ paths: [String]) throws -> Report {
         let recipients = try access.recipients()
         let zoneID = zone.policy.zoneID
+        let directory = try ZoneDirectory(root: zone.root)
         return try run(paths, removingStale: true) { file in
-            let fd = open(file.path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw ZoneError.io(path: file.path, problem: "cannot open: \(FileIO.errorText())") }
-            defer { close(fd) }
-            if EncryptedFile.isEncrypted(fd: fd) {
-                let header = try EncryptedFile.readHeader(at: file.path)
+            // Beneath the zone root, no link followed, a regular file (docs/zone.md §1b).
+            let opened = try directory.open(file.path)
+            if EncryptedFile.isEncrypted(fd: opened.fd) {
+                let header = try EncryptedFile.readHeader(of: opened)
                 return .leave(header.zoneID == zoneID ? .alreadyDone : .otherZone)
             }
-            return .write(try EncryptedFile.encryptPending(inputFD: fd, inputPath: file.path, zoneID: zoneID,
-                                                           recipients: recipients), .done)
+            // Another name for the same inode may lie outside the zone (a member's private
+            // file): its content would become readable by every member.
+            guard opened.status.st_nlink == 1 else {
+                throw ZoneError.io(path: opened.path, problem: "has \(opened.status.st_nlink) hard links: another name, perhaps outside the zone, shares its content, so it is not encrypted for the zone; make it a file of its own (cp, then mv over it) and encrypt again")
+            }
+            return .write(try EncryptedFile.encryptPending(opened, zoneID: zoneID, recipients: recipients), .done)
         }
     }
 
     /// Decrypts in place, or (with `output`) writes plaintext copies under `output` keeping
     /// each file's path relative to the zone root. Plaintext files are copied as they are.
-    public func decrypt(_ paths: [String], output: String?) throws -> Report {
+    ///
+    /// Plaintext is written 0600 and gets its final mode (in place: the file's; copies: 0600)
+    /// only when committed. A copy never replaces an existing path unless `force`, and never
+    /// writes through a link: the rename replaces the name itself (docs/zone.md §5b).
+    public func decrypt(_ paths: [String], output: String?, force: Bool = false) throws -> Report {
         let identities = access.identities
-        let root = zone.root
-        let base = output.map(Zone.absolute)
+        let directory = try ZoneDirectory(root: zone.root)
+        let base = try output.map { folder -> DirectoryHandle in
+            let absolute = Zone.absolute(folder)
+            try ZoneTree.makeDirectories(absolute)
+            do { return try DirectoryHandle.open(absolute) } catch { throw ZoneDirectory.zoneError(error, absolute) }
+        }
         return try run(paths, removingStale: false) { file in
-            let target: String
-            if let base {
-                target = base + "/" + ZoneTree.relative(file.path, to: root)
-                try ZoneTree.makeDirectories(target.directory)
-            } else {
-                target = file.path
+            let opened = try directory.open(file.path)
+            let encrypted = EncryptedFile.isEncrypted(fd: opened.fd)
+            guard let base else {
+                guard encrypted else { return .leave(.notEncrypted) }
+                return .write(try mapNoKey(file.path) {
+                    try EncryptedFile.decryptPending(input: opened, to: opened.location, replacing: true, finalMode: opened.mode,
+                                                     identities: identities)
+                }, .done)
             }
-            guard EncryptedFile.isEncrypted(at: file.path) else {
-                // Copies of plaintext are private to their owner, like decrypted files (0600).
-                if base != nil { try FileIO.writeReplacing(target, try FileIO.readAll(file.path), mode: 0o600) }
-                return .leave(.notEncrypted)
-            }
+            let target = try ZoneDirectory.output(try directory.relative(file.path), in: base, force: force)
+            // Copies of plaintext are private to their owner, like decrypted files (0600).
+            guard encrypted else { return .write(try PendingFile.copy(opened, to: target, replacing: force, finalMode: 0o600), .notEncrypted) }
             return .write(try mapNoKey(file.path) {
-                try EncryptedFile.decryptPending(inputPath: file.path, outputPath: target, identities: identities)
+                try EncryptedFile.decryptPending(input: opened, to: target, replacing: force, finalMode: 0o600, identities: identities)
             }, .done)
         }
     }
 
-    /// Writes the plaintext of `file` to `fd` (stdout for `zone cat`).
+    /// Writes the plaintext of `file` to `fd` (stdout for `zone cat`). The file is opened
+    /// beneath the zone root like every other (docs/zone.md §1b): a link, FIFO or device is refused.
     public func cat(_ file: String, to fd: Int32) throws {
-        try mapNoKey(file) { try EncryptedFile.decrypt(inputPath: file, to: fd, identities: access.identities) }
+        let opened = try ZoneDirectory(root: zone.root).open(file)
+        try mapNoKey(file) { try EncryptedFile.decrypt(input: opened, to: fd, identities: access.identities) }
     }
 
     /// Re-wraps headers to the newest epoch and to every pinned recovery certificate, dropping
@@ -127,8 +141,10 @@ public struct ZoneFiles {
         let recovery = Dictionary(uniqueKeysWithValues: policy.recoveryCertificates.map {
             ($0.fingerprint, RecoveryRecipient(certificate: $0))
         })
+        let directory = try ZoneDirectory(root: zone.root)
         return try run(paths, removingStale: true) { file in
-            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(.notEncrypted) }
+            let opened = try directory.open(file.path)
+            guard case .encrypted(let header) = try FileProbe.read(opened) else { return .leave(.notEncrypted) }
             let state = FileState(header: header, expecting: expected)
             if state.otherZone { return .leave(.otherZone) }
             // A claim the newest epoch signed is checked against the file key itself: a marker
@@ -142,8 +158,7 @@ public struct ZoneFiles {
             // Whoever holds the key of a planted certificate slot may have the file key too.
             if reencrypt && (state.staleKeyOrigin || forgedOrigin || !state.unauthorisedCertificateSlots.isEmpty) {
                 return .write(try mapNoKey(file.path) {
-                    try EncryptedFile.reencryptPending(at: file.path, identities: identities, zoneID: policy.zoneID,
-                                                       recipients: full)
+                    try EncryptedFile.reencryptPending(opened, identities: identities, zoneID: policy.zoneID, recipients: full)
                 }, .done)
             }
             guard state.needsRewrap || forgedOrigin else { return .leave(.alreadyDone) }
@@ -152,7 +167,7 @@ public struct ZoneFiles {
             // re-grant slots a ceremony recorded are kept.
             let add: [any Recipient] = [newest] + state.missingRecovery.compactMap { recovery[$0.fingerprint] }
             return .write(try mapNoKey(file.path) {
-                try EncryptedFile.rewrapPending(at: file.path, identities: identities,
+                try EncryptedFile.rewrapPending(opened, identities: identities,
                                                 keep: { state.keepsOnRewrap($0, expecting: expected)
                                                         && !(forgedOrigin && $0.type == KeyOriginMarker.slotType) },
                                                 add: add)
@@ -165,6 +180,9 @@ public struct ZoneFiles {
                      _ job: @escaping (TreeFile) throws -> FileStep<Outcome>) throws -> Report {
         let listing = try ZoneTree.list(paths)
         if removingStale { ZoneTree.removeStale(listing.temporaries, olderThan: staleTemporaryAge) }
+        for entry in listing.skipped {
+            notice("\(entry.path) is \(entry.kind), not a regular file; skipped (links are never followed, FIFOs and devices never opened)")
+        }
         let run = engine.run(listing.files, job)
         var report = Report()
         for (file, outcome) in run.outcomes {

@@ -17,8 +17,9 @@ extension Zone {
         let removedFPs = Set(removed.map(\.fingerprint))
         let keptFPs = Set(kept.map(\.fingerprint))
         let zoneID = policy.zoneID
+        let directory = try ZoneDirectory(root: root)
         let run = TreeEngine().run(try ZoneTree.list([root]).files) { file -> FileStep<Bool> in
-            guard case .encrypted(let header) = try FileProbe.read(file.path), header.zoneID == zoneID else { return .leave(false) }
+            guard case .encrypted(let header) = try FileProbe.read(file.path, beneath: directory), header.zoneID == zoneID else { return .leave(false) }
             let present = Set(header.certificateSlots.map(\.certificateFingerprint))
             return .leave(!present.isDisjoint(with: removedFPs) && present.isDisjoint(with: keptFPs))
         }

@@ -100,8 +100,9 @@ public struct ZoneStatus {
         status.files.nestedZones = listing.nestedZones.count
         status.files.unreadable = listing.unreadable.count
         // Headers only, no key: each file is read once, by the engine's workers.
+        let directory = try ZoneDirectory(root: root)
         let run = TreeEngine().run(listing.files) { file -> FileStep<FileState?> in
-            guard case .encrypted(let header) = try FileProbe.read(file.path) else { return .leave(nil) }
+            guard case .encrypted(let header) = try FileProbe.read(file.path, beneath: directory) else { return .leave(nil) }
             return .leave(FileState(header: header, expecting: expected))
         }
         for failure in run.failures {

@@ -36,6 +36,9 @@ public enum ZoneTree {
         public var nestedZones: [String] = []
         /// Folders the walk could not read, with the reason.
         public var unreadable: [(path: String, reason: String)] = []
+        /// Symbolic links, FIFOs, sockets and devices found in the tree: never followed or
+        /// opened, named in the command's notes (docs/zone.md §1b).
+        public var skipped: [(path: String, kind: String)] = []
         /// Write journals of files being changed through `zone mount` (docs/format.md §14):
         /// never files of their own, never removed here (the next opener of their file does).
         public var journals: [String] = []
@@ -106,7 +109,7 @@ public enum ZoneTree {
                 add(path, st, into: &listing)
             default:
                 // Symbolic links, FIFOs, sockets, devices: never followed or opened.
-                continue
+                listing.skipped.append((path, Beneath.kind(st.st_mode)))
             }
         }
     }

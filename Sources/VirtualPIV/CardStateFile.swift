@@ -49,8 +49,13 @@ public struct CardStateFile: CardStatePersistence {
         defer { json.resetBytes(in: 0..<json.count) }
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/.\(url.lastPathComponent).tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // The folder is held open and the temporary made and renamed through it, created
+        // exclusively and never through a link (a planted link cannot redirect the write).
+        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dirFD >= 0 else { throw VirtualCardError.stateUnwritable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(dirFD) }
+        let temporary = ".\(url.lastPathComponent).tmp-" + Hex.encode(SecureRandom.bytes(count: 8))
+        let fd = openat(dirFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw VirtualCardError.stateUnwritable(path: path, reason: String(cString: strerror(errno))) }
         var ok = json.withUnsafeBytes { buffer -> Bool in
             var offset = 0
@@ -64,13 +69,12 @@ public struct CardStateFile: CardStatePersistence {
         ok = ok && fchmod(fd, 0o600) == 0 && fsync(fd) == 0
         let writeErrno = errno
         close(fd)
-        guard ok, rename(temporary, path) == 0 else {
+        guard ok, renameat(dirFD, temporary, dirFD, url.lastPathComponent) == 0 else {
             let reason = String(cString: strerror(ok ? errno : writeErrno))
-            unlink(temporary)
+            unlinkat(dirFD, temporary, 0)
             throw VirtualCardError.stateUnwritable(path: path, reason: reason)
         }
-        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 { fsync(dirFD); close(dirFD) }
+        fsync(dirFD)
     }
 }
 

@@ -158,6 +158,27 @@ final class RecoveryOperationsTests: XCTestCase {
         XCTAssertThrowsError(try Canary.verify(at: dir + "/canary.triad", expectedSHA256: canary.plaintextSHA256, key: other.key, recoveryCertificate: other.certificate))
     }
 
+    /// A file planted in the ceremony's own quarantine where a copy goes, before the step is
+    /// run again (resumed): not counted as "already done" — it is replaced by the real copy —
+    /// while the copies the first run made are recognised by their file-id label.
+    func testPlantedFileInTheQuarantineIsNotCountedAsDone() throws {
+        let m = try RecoveryKeyMaterial.generate(subject: "CN=R", days: 30)
+        _ = try makeFiles(3, recovery: m.certificate, zoneKey: .random(count: 32))
+        let q = dir + "/q"
+        var o = try RecoveryFiles.decrypt([dir + "/zone"], base: dir, quarantine: q, ceremonyID: "c1",
+                                          recoveryKey: m.key, recoveryCertificate: m.certificate)
+        XCTAssertEqual(o.done, 3)
+        // Planted: same owner, mode 0600, one link — only the label is missing.
+        XCTAssertEqual(unlink(q + "/zone/sub/f1"), 0)
+        try "planted".write(toFile: q + "/zone/sub/f1", atomically: false, encoding: .utf8)
+        XCTAssertEqual(chmod(q + "/zone/sub/f1", 0o600), 0)
+        o = try RecoveryFiles.decrypt([dir + "/zone"], base: dir, quarantine: q, ceremonyID: "c1",
+                                      recoveryKey: m.key, recoveryCertificate: m.certificate)
+        XCTAssertEqual(o.done, 1, "the planted file was replaced by the real copy")
+        XCTAssertEqual(o.alreadyDone, 2, "the first run's copies are recognised")
+        XCTAssertEqual(try String(contentsOfFile: q + "/zone/sub/f1", encoding: .utf8), "file 1 SECRET-CONTENT")
+    }
+
     func testDrillReportVerdict() throws {
         var r = DrillReport()
         for f in DrillReport.factorNames { r.set(f, .pass, "ok") }

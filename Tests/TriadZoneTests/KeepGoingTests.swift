@@ -147,4 +147,26 @@ final class KeepGoingTests: XCTestCase {
         XCTAssertEqual(r.status, 1, "status of the nested zone is refused too")
         XCTAssertEqual(s.files("z")["nested_zones"], 1)
     }
+
+    /// Every name the filesystem accepts can be processed: the temporary's name has a fixed
+    /// length (`.triad-tmp-<16 hex>`), so names of 228 to 255 bytes (NAME_MAX) are encrypted,
+    /// re-encrypted after a revocation and decrypted like any other.
+    func testNamesUpToNameMaxAreProcessed() throws {
+        let s = Scratch()
+        let bob = PKI.make("bob-p384", "p384")
+        let (officer, z) = makeZone(s, members: [bob])
+        let names = [228, 240, 255].map { "z/ward/" + String(repeating: "n", count: $0 - 3) + "\($0)" }
+        for name in names { s.write(name, Array(name.utf8)) }
+
+        var r = s.zone("encrypt", z, "--identity", "file:" + officer.key)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for name in names { XCTAssertTrue(EncryptedFile.isEncrypted(at: s.path(name)), name) }
+        XCTAssertEqual(s.zone("revoke", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
+        r = s.zone("rekey", z, "--reencrypt", "--identity", "file:" + officer.key)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.out.contains("re-encrypted or re-wrapped \(names.count) file(s)"), r.out)
+        r = s.zone("decrypt", z, "--identity", "file:" + officer.key)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for name in names { XCTAssertEqual(s.read(name), Array(name.utf8), name) }
+    }
 }

@@ -96,17 +96,19 @@ extension ZoneCommand {
 
     struct Decrypt: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Decrypt files in place, or into --output DIR keeping their paths relative to the zone.")
+            abstract: "Decrypt files in place, or into --output DIR keeping their paths relative to the zone (new files 0600; an existing file is never overwritten without --force).")
 
         @Argument(help: "Files or folders inside one zone.") var paths: [String]
         @Option(help: "Write plaintext copies under this folder instead of decrypting in place.") var output: String?
+        @Flag(help: "With --output: replace files that already exist there (a symbolic link is replaced by the file, its target never written).") var force = false
         @OptionGroup var identity: IdentityOptions
         @OptionGroup var trust: TrustOptions
         @OptionGroup var batch: BatchOptions
 
         func run() throws {
             let files = try zoneFiles(paths, identity: identity, trust: trust, batch: batch, label: "decrypting")
-            let report = try files.decrypt(paths, output: output)
+            guard output != nil || !force else { throw CLIError.usage(message: "--force only applies with --output DIR") }
+            let report = try files.decrypt(paths, output: output, force: force)
             print(summary(report, "decrypted", "were not encrypted") + (output.map { " (into \($0))" } ?? ""))
             try finish(report)
         }

@@ -1,0 +1,30 @@
+internal import CLinux
+
+/// The Linux system calls the C library does not wrap, through the CLinux shim: kept in this
+/// one file so that no other file of the target sees the shim's C declarations (its `stat`
+/// and `mode_t` would shadow Glibc's in public signatures).
+enum LinuxCalls {
+    /// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS (docs/zone.md §1b); -1 and errno
+    /// (ENOSYS before Linux 5.6).
+    static func openBeneath(_ directory: Int32, _ path: String, flags: Int32, mode: UInt32) -> Int32 {
+        triad_linux_open_beneath(directory, path, flags, mode)
+    }
+
+    /// renameat2(2) with RENAME_NOREPLACE: EEXIST rather than replace; EINVAL or ENOSYS where
+    /// unsupported.
+    static func renameNoReplace(_ directory: Int32, _ from: String, _ to: String) -> Int32 {
+        triad_linux_rename_noreplace(directory, from, directory, to)
+    }
+
+    /// fsetxattr(2); false when the filesystem keeps no user attributes.
+    static func setAttribute(_ fd: Int32, _ name: String, _ value: [UInt8]) -> Bool {
+        value.withUnsafeBytes { fsetxattr(fd, name, $0.baseAddress, $0.count, 0) == 0 }
+    }
+
+    /// fgetxattr(2) of at most 256 bytes, or nil.
+    static func attribute(_ fd: Int32, _ name: String) -> [UInt8]? {
+        var value = [UInt8](repeating: 0, count: 256)
+        let n = value.withUnsafeMutableBytes { fgetxattr(fd, name, $0.baseAddress, $0.count) }
+        return n >= 0 ? Array(value[0..<n]) : nil
+    }
+}
