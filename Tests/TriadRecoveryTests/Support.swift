@@ -105,10 +105,11 @@ final class World {
 
     /// Starts a ceremony without waiting (for tests that interrupt it); console output goes
     /// to `output`/console-started.log.
-    func startCeremony(_ script: String, output: String, pins: [String], set: [String: String]) throws -> Process {
+    func startCeremony(_ script: String, output: String, pins: [String], answers extra: [String] = [],
+                       set: [String: String]) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: product("ceremony"))
-        p.arguments = ceremonyArguments(script, output: output, set: set)
+        p.arguments = ceremonyArguments(script, output: output, answers: extra, set: set)
         p.environment = environment
         let log = output + "/console-started.log"
         FileManager.default.createFile(atPath: log, contents: nil)
