@@ -3,10 +3,26 @@
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "bench: installing $2 (for $1)" >&2; apt-get install -y "$2" >/dev/null; }; }
 
-# mkcert NAME: an EC P-256 key and self-signed certificate made with stock openssl.
+# mkcert NAME [P-256|P-384|RSA-4096]: a key (EC P-256 unless told) and self-signed
+# certificate made with stock openssl.
 mkcert() {
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/$1.key" -out "$P/$1.crt" \
-        -subj "/CN=bench $1" -days 30 2>/dev/null
+    local alg=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+    case "${2:-P-256}" in
+        P-384) alg=(-newkey ec -pkeyopt ec_paramgen_curve:P-384) ;;
+        RSA-4096) alg=(-newkey rsa:4096) ;;
+    esac
+    openssl req -x509 "${alg[@]}" -nodes -keyout "$P/$1.key" -out "$P/$1.crt" -subj "/CN=bench $1" -days 30 2>/dev/null
+}
+
+# row_ratio LABEL NAME BASE: the median wall time of NAME over that of BASE ("1.07 ×").
+row_ratio() {
+    local s t; s=$(stats "$2"); t=$(stats "$3")
+    if [ -z "$s" ] || [ -z "$t" ]; then printf '%-44s %9s\n' "$1" "n/a"; return; fi
+    python3 - "$1" $s $t <<'PY'
+import sys
+label, a, b = sys.argv[1], float(sys.argv[2]), float(sys.argv[7])
+print(f"{label:<44} {a / b:8.2f} ×   ({a:.2f} s / {b:.2f} s)")
+PY
 }
 
 # warm_memory MIB: touch and free MIB of anonymous memory, so the next command finds that
