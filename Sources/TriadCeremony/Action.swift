@@ -84,17 +84,26 @@ public struct ParameterSpec: Sendable {
     /// The kinds of value a `with:` argument may take; lint checks each against the script.
     public enum Kind: String, Sendable { case text, number, flag, textList = "list of text" }
     /// The argument's key in `with:`.
+    /// What `ceremony run --dry-run` checks about the value before anyone is in the room.
+    public enum Check: String, Sendable {
+        /// A file the step reads: it must exist.
+        case existingFile = "an existing file"
+        /// A card reader (name substring): pcscd must list a matching reader.
+        case reader = "a connected reader"
+    }
     public var name: String
     /// What kind of value lint accepts for it.
     public var kind: Kind
     /// True when lint refuses a step that leaves it out.
     public var required: Bool
+    /// What `--dry-run` checks about the value (nil: nothing).
+    public var check: Check?
     /// One line for `ceremony show` and the printed script.
     public var description: String
 
-    /// An argument `name` of `kind`, described for the printed script.
-    public init(_ name: String, _ kind: Kind, required: Bool = false, _ description: String) {
-        self.name = name; self.kind = kind; self.required = required; self.description = description
+    /// An argument `name` of `kind`, described for the printed script; `check` is what a dry run verifies.
+    public init(_ name: String, _ kind: Kind, required: Bool = false, check: Check? = nil, _ description: String) {
+        self.name = name; self.kind = kind; self.required = required; self.check = check; self.description = description
     }
 }
 
@@ -119,8 +128,14 @@ public struct ActionError: Error, Equatable, CustomStringConvertible {
     /// engine journals STEP_FAILED and closes the ceremony ABORTED at once, offering no
     /// retry or skip (docs/ceremony.md §3 rule 5: it stops at that factor and closes ABORTED).
     public var fatal: Bool
-    /// A failure with `message`; `fatal` ends the ceremony without an exception.
-    public init(_ message: String, fatal: Bool = false) { self.message = message; self.fatal = fatal }
+    /// A permission a witnessed exception may grant before the step is retried (e.g.
+    /// `last-pin-try`: spend the card's last PIN try), offered to the people as a choice.
+    public var grantable: String?
+    /// A failure with `message`; `fatal` ends the ceremony without an exception; `grantable`
+    /// names what a witnessed exception may allow for the retry.
+    public init(_ message: String, fatal: Bool = false, grantable: String? = nil) {
+        self.message = message; self.fatal = fatal; self.grantable = grantable
+    }
     /// The message, as printed and journaled.
     public var description: String { message }
 }

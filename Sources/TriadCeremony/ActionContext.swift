@@ -1,3 +1,4 @@
+import Foundation
 import TriadCrypto
 import TriadJournal
 
@@ -35,6 +36,12 @@ public struct ActionContext {
     /// Where the ceremony writes its outputs (transcript, summary, quarantine …).
     public let outputDirectory: String
     let prompter: Prompter
+    /// Outputs this step created that an aborted ceremony removes again (key generation), so
+    /// that a re-run into the same folder is not blocked by a half-finished result.
+    public internal(set) var discardOnAbort: [String] = []
+    /// Reports written during the ceremony that get its end (terminal entry, final hash) once
+    /// it is closed or aborted.
+    public internal(set) var stampAtClose: [String] = []
     let append: (_ event: String, _ role: String, _ payload: CanonicalValue) throws -> JournalEntry
     /// The newest entry (the head) as the action starts.
     public internal(set) var head: JournalEntry
@@ -75,6 +82,21 @@ public struct ActionContext {
     /// Admits a participant to a role (roll call); refuses one person in two roles.
     public mutating func admit(_ person: Person, to role: String) throws {
         try participants.admit(person, to: role)
+    }
+
+    /// Marks `path`, just created by this step, for removal if the ceremony ends ABORTED.
+    public mutating func discardIfAborted(_ path: String) { discardOnAbort.append(path) }
+
+    /// Names `path` (a report this step wrote) to receive the ceremony's end and final hash.
+    public mutating func stampWhenClosed(_ path: String) { stampAtClose.append(path) }
+
+    /// Where a practice run writes an output: the same folder, the name prefixed `PRACTICE-`
+    /// (docs/ceremony.md §9, item 6: practice is marked in every output name).
+    public func outputPath(_ path: String) -> String {
+        guard practice else { return path }
+        let url = URL(fileURLWithPath: path)
+        if url.lastPathComponent.contains("PRACTICE") { return path }
+        return url.deletingLastPathComponent().appendingPathComponent("PRACTICE-" + url.lastPathComponent).path
     }
 
     /// Puts another person in a role this roll call filled (a correction before the witness

@@ -1,63 +1,110 @@
 import TriadJournal
 
 /// What happened in one ceremony, read back from its journal entries for the printable
-/// summary (docs/ceremony.md §1 "After the ceremony"): who was present in each act, the
-/// breaks and who did not come back, the steps skipped, refused or retried.
+/// summary (docs/ceremony.md §10): who was present in each act and who was absent, the breaks,
+/// the steps skipped or refused, what was produced, the words written down mid-act, and the
+/// signatures.
 ///
 /// Read from the entries alone, like the verifier, so the summary says only what the
 /// transcript proves.
 struct CeremonyRecord {
     /// One break: where, why, and who did not come back.
     struct Break { var seq: Int64; var step: String; var reason: String; var absent: [String] }
+    /// One act: the roles present at some point of it, and those absent at its end.
+    struct ActPresence { var id: String; var title: String; var present: [String]; var absent: [String] }
 
     var titles: [String: String] = [:]
     /// Person (display form) by role, from the roll-call RECORD entries.
     var people: [String: String] = [:]
-    /// Acts in order, with the roles present while each ran.
-    var acts: [(id: String, title: String, present: [String])] = []
+    var acts: [ActPresence] = []
     var breaks: [Break] = []
     var skipped: [String] = []
-    var retried: [String] = []
     var refused: [String] = []
-    /// "step: kind …" of RECORD entries whose kind names a produced artefact.
-    var records: [(step: String, kind: String, payload: CanonicalValue)] = []
+    /// Plain-language lines for what the key actions produced or measured.
+    var produced: [String] = []
+    /// Mid-act words (`print-anchor`).
+    var checkpoints: [String] = []
+    /// Signatures carried by the transcript (ceremony key, participants' cards, the card's 9E).
+    var signatures: [String] = []
+    var drillStarted = false
+    var drillResult: String?
 
     init(_ entries: [JournalEntry]) {
         if let text = entries.first?.payload["script"]?["text"]?.stringValue,
            let script = try? ScriptLoader.parse(text, origin: "the transcript") {
             for role in script.roles { titles[role.id] = role.title }
         }
-        var present = Set<String>()
+        if let key = entries.first?.payload["ceremony_key"] {
+            signatures.append("ceremony key (made for this ceremony, destroyed at its end): \(Self.brief(key))")
+        }
+        var present = Set<String>(), absent = Set<String>()
         for e in entries {
             switch e.event {
             case EventType.record:
-                if ["participant", "participant-corrected"].contains(e.payload["kind"]?.stringValue ?? ""), let name = e.payload["name"]?.stringValue {
+                let kind = e.payload["kind"]?.stringValue ?? ""
+                if kind == "participant" || kind == "participant-corrected", let name = e.payload["name"]?.stringValue {
                     people[e.role] = "\(name) (\(e.payload["staff_id"]?.stringValue ?? "?"))"
-                    present.insert(e.role)
-                } else if let kind = e.payload["kind"]?.stringValue {
-                    records.append((e.step, kind, e.payload))
+                    present.insert(e.role); absent.remove(e.role)
+                } else {
+                    note(kind, e)
                 }
             case EventType.actStart:
-                acts.append((e.act, e.payload["title"]?.stringValue ?? e.act, []))
+                acts.append(ActPresence(id: e.act, title: e.payload["title"]?.stringValue ?? e.act, present: [], absent: []))
             case EventType.resume:
-                let absent = e.payload["absent"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                present.subtract(absent)
-                if let i = breaks.indices.last { breaks[i].absent = absent }
+                let gone = e.payload["absent"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                present.subtract(gone); absent.formUnion(gone)
+                if let i = breaks.indices.last { breaks[i].absent = gone }
             case EventType.pause:
                 breaks.append(Break(seq: e.seq, step: e.step, reason: e.payload["reason"]?.stringValue ?? "", absent: []))
             case EventType.exception:
-                let how = e.payload["continue"]?.stringValue ?? ""
-                if how == "skip" { skipped.append(e.step) }
-                if how == "retry" { retried.append(e.step) }
+                if e.payload["continue"]?.stringValue == "skip" { skipped.append(e.step) }
+                if let grant = e.payload["grants"]?.stringValue { produced.append("step \(e.step): the witness allowed \(grant)") }
             case EventType.refused:
-                refused.append("\(e.step): \(e.payload["reason"]?.stringValue ?? "")")
+                refused.append("step \(e.step): \(e.payload["reason"]?.stringValue ?? "")")
+            case EventType.stepDone where e.payload["action"]?.stringValue == "print-anchor":
+                if let seq = e.payload["result"]?["anchor_seq"]?.intValue, let words = e.payload["result"]?["anchor_words"]?.stringValue {
+                    checkpoints.append("entry \(seq) (checkpoint in step \(e.step)): \(words.split(separator: " ").prefix(8).joined(separator: " "))")
+                }
             default: break
             }
-            if !acts.isEmpty, e.event != EventType.actEnd {
+            if let sig = e.payload["signature"] { signatures.append("entry \(e.seq) (\(e.event)) signed: \(Self.brief(sig))") }
+            if !acts.isEmpty {
                 let i = acts.count - 1
                 for role in present.sorted() where !acts[i].present.contains(role) { acts[i].present.append(role) }
+                acts[i].absent = absent.sorted()
             }
         }
+    }
+
+    /// One line for each RECORD a key action journals that says what it produced or measured.
+    private mutating func note(_ kind: String, _ e: JournalEntry) {
+        let p = e.payload
+        func s(_ k: String) -> String { p[k]?.stringValue ?? p[k]?.intValue.map(String.init) ?? "?" }
+        switch kind {
+        case "recovery-key-generated": produced.append("recovery certificate \(s("certificate")): words \(s("words")), SHA-256 \(s("certificate_fingerprint").prefix(16))…")
+        case "card-enrolled": produced.append("recovery card \(s("label")) enrolled: serial \(s("serial")), certificate words \(s("words"))")
+        case "escrow-blob-written": produced.append("escrow blob \(s("blob")): words \(s("blob_words")); enrolment record words \(s("record_words"))")
+        case "escrow-blob-presented": produced.append("escrow blob presented: words \(s("blob_words"))")
+        case "card-presented": produced.append("recovery card serial \(s("serial")) presented: \(s("pin_tries_left")) PIN tries left before the PIN step")
+        case "pin-verified": produced.append("PIN accepted by the card: tries left before \(s("tries_left_before")), after \(s("tries_left_after"))")
+        case "pin-refused": produced.append("PIN refused by the card: \(s("tries_left_after")) tries left after")
+        case "pin-changed": produced.append("PIN changed\(p["by_puk"]?.boolValue == true ? " with the PUK" : ""): tries left before \(s("tries_left_before")), after \(s("tries_left_after"))")
+        case "recovery-key-unlocked": produced.append("recovery key unlocked in memory: public key SHA-256 \(s("public_key_fingerprint").prefix(16))…")
+        case "canary-recovered": produced.append("drill canary recovered and its content matches the enrolment record")
+        case "drill-started": drillStarted = true
+        case "drill-report": drillResult = s("result"); produced.append("drill report: \(s("result"))")
+        case "zeroised": produced.append("secrets zeroised in memory")
+        default: break
+        }
+    }
+
+    /// A signature or key value in one short line.
+    private static func brief(_ v: CanonicalValue) -> String {
+        if let s = v.stringValue { return String(s.prefix(32)) + (s.count > 32 ? "…" : "") }
+        if let o = v.objectValue {
+            return o.keys.sorted().map { k in "\(k) \((o[k]?.stringValue).map { String($0.prefix(24)) } ?? "…")" }.joined(separator: ", ")
+        }
+        return "present"
     }
 
     /// "Maria Moser (M-400) Management custodian" for a role.

@@ -1,4 +1,6 @@
+import Foundation
 import TriadJournal
+import TriadPCSC
 
 /// `ceremony run --dry-run`: what the run would show and do, step by step, with the
 /// `--set` values substituted — and nothing journaled, asked or touched (docs/ceremony.md
@@ -6,8 +8,22 @@ import TriadJournal
 public enum DryRun {
     /// The dry run's text for `script` with `parameters` substituted; throws what lint or substitution refuses.
     public static func text(_ script: CeremonyScript, parameters: [String: String], registry: ActionRegistry = .standard) throws -> String {
-        let problems = Lint.check(script, registry: registry)
-        if !problems.isEmpty { throw CeremonyError.scriptInvalid(origin: script.origin, problems: problems) }
+        try run(script, parameters: parameters, registry: registry, readers: nil).text
+    }
+
+    /// The dry run and what it found missing: every argument an action reads from a file must
+    /// name an existing file, and every reader must be connected to pcscd (`ParameterSpec.Check`).
+    /// - Parameter readers: the readers to check against; nil asks pcscd.
+    public static func run(_ script: CeremonyScript, parameters: [String: String], registry: ActionRegistry = .standard,
+                           readers: [String]?) throws -> (text: String, problems: [String]) {
+        var problems: [String] = []
+        var connected = readers
+        var readerProblem: String?
+        if readers == nil {
+            do { connected = try PCSCContext().readers() } catch { readerProblem = "the smartcard service (pcscd) cannot be reached: \(error)" }
+        }
+        let lint = Lint.check(script, registry: registry)
+        if !lint.isEmpty { throw CeremonyError.scriptInvalid(origin: script.origin, problems: lint) }
         var values: [String: String] = [:]
         for p in script.parameters { if let d = p.defaultValue { values[p.name] = d } }
         values.merge(parameters) { $1 }
@@ -24,6 +40,25 @@ public enum DryRun {
                 for key in arguments.keys.sorted() {
                     out.append("  Argument:   \(key) = \(arguments[key]!.canonicalText)")
                 }
+                for spec in action.parameters {
+                    guard let check = spec.check, let value = arguments[spec.name]?.stringValue, !value.isEmpty else { continue }
+                    var problem: String?
+                    switch check {
+                    case .existingFile:
+                        if !FileManager.default.fileExists(atPath: value) { problem = "file \(value) (\(spec.name)) does not exist" }
+                    case .reader:
+                        if let readerProblem { problem = "reader \(value): \(readerProblem)" }
+                        else if !(connected ?? []).contains(where: { $0.contains(value) }) {
+                            problem = "no reader matching \"\(value)\" (\(spec.name)); connected: \((connected ?? []).joined(separator: ", "))"
+                        }
+                    }
+                    if let problem {
+                        out.append("  Check:      ✗ \(problem)")
+                        problems.append("step \(step.id): \(problem)")
+                    } else {
+                        out.append("  Check:      ✓ \(spec.name) \(value) is \(check.rawValue)")
+                    }
+                }
                 let needs = action.allRequiredFacts(StepArguments(arguments)) + step.requires + step.after.map { "step \($0) completed" }
                 if !needs.isEmpty { out.append("  Runs only if: \(needs.joined(separator: ", "))") }
                 let produces = action.allProducedFacts(StepArguments(arguments))
@@ -32,6 +67,7 @@ public enum DryRun {
             out.append("  [end of act \(index + 1): the tool prints the journal head as words to write down]")
         }
         out.append("\n[CLOSED: the tool prints the final entry's words, writes the transcript and the summary]")
-        return out.joined(separator: "\n") + "\n"
+        if !problems.isEmpty { out.append("\nNOT READY: \(problems.count) problem(s) above (✗); fix them before the ceremony.") }
+        return (out.joined(separator: "\n") + "\n", problems)
     }
 }

@@ -23,6 +23,12 @@ public final class Engine {
     var completed = Set<String>()
     /// Which role presented each recovery factor in this run (docs/ceremony.md §3, rule 10).
     var presenters: [RecoveryFactor: String] = [:]
+    /// Outputs of key generation removed again when the ceremony ends ABORTED.
+    var discardOnAbort: [String] = []
+    /// Reports that receive the ceremony's end and final hash (the drill report).
+    var stampAtClose: [String] = []
+    /// Held while this process runs the ceremony; `ceremony abort` refuses while it is.
+    var runningLock: RunningLock?
     var head: JournalEntry?
     var position = (act: "", step: "", role: "")
     var counts = (done: 0, skipped: 0, exceptions: 0)
@@ -135,6 +141,7 @@ public final class Engine {
                 head = try journal.begin(ceremony: id, scriptName: script.name, scriptSHA256: script.sha256,
                                          practice: options.practice, payload: .object(payload))
                 ceremonyID = id
+                runningLock = try RunningLock(journal: journal.path, ceremony: id)
                 break
             } catch JournalError.ceremonyIDUsed(let used) where options.ceremonyID == nil && attempts < 3 {
                 attempts += 1
@@ -154,8 +161,14 @@ public final class Engine {
 
     private func abort(reason: String) throws -> JournalEntry {
         secrets.zeroise()
+        var payload: [String: CanonicalValue] = ["reason": .string(reason), "at_step": .string(position.step)]
+        let removed = discardOnAbort.filter { unlink($0) == 0 }
+        if !removed.isEmpty {
+            payload["removed_outputs"] = .array(removed.map { .string($0) })
+            prompter.show("Removed what this aborted ceremony had written, so that it can run again into the same folder: \(removed.joined(separator: ", "))")
+        }
         do {
-            let entry = try append(EventType.aborted, ["reason": .string(reason), "at_step": .string(position.step)])
+            let entry = try append(EventType.aborted, payload)
             prompter.show("CEREMONY ABORTED: \(reason)")
             prompter.show(AnchorBanner.text(seq: entry.seq, words: AnchorWords.anchor(hexHash: entry.hash), reason: "ABORTED"))
             return entry
@@ -166,6 +179,8 @@ public final class Engine {
 
     private func cannotLog(_ error: JournalError) -> CeremonyError {
         secrets.zeroise()
+        // The ceremony has stopped: `ceremony abort` may close it now.
+        runningLock?.release(); runningLock = nil
         let reason: String
         if case .cannotAppend(_, let r) = error { reason = r } else { reason = error.description }
         let where_ = position.step.isEmpty ? (position.act.isEmpty ? "the start" : "act \(position.act)") : position.step
@@ -173,6 +188,7 @@ public final class Engine {
     }
 
     private func finish(_ terminal: JournalEntry) throws -> RunResult {
+        defer { runningLock?.release(); runningLock = nil }
         var result = RunResult(ceremonyID: ceremonyID, terminal: terminal)
         let unused = prompter.unusedAnswers()
         if !unused.isEmpty { prompter.show("Note: answers never asked for: \(unused.joined(separator: ", "))") }
@@ -181,11 +197,34 @@ public final class Engine {
         let transcript = "\(options.outputDirectory)/\(ceremonyID).jsonl"
         let summary = "\(options.outputDirectory)/\(ceremonyID)-summary.txt"
         try Transcript.writeExclusive(Transcript.text(entries), to: transcript)
-        try Transcript.writeExclusive(Summary.text(entries, transcriptName: (transcript as NSString).lastPathComponent), to: summary)
+        let name = (transcript as NSString).lastPathComponent
+        try Transcript.writeExclusive(Summary.text(entries, transcriptName: name), to: summary)
+        let html = "\(options.outputDirectory)/\(ceremonyID)-summary.html"
+        try Transcript.writeExclusive(Summary.html(entries, transcriptName: name), to: html)
+        for path in stampAtClose { Self.stamp(path, terminal) }
         result.transcriptPath = transcript
         result.summaryPath = summary
-        prompter.show("Transcript: \(transcript)\nSummary:    \(summary)")
+        prompter.show("Transcript: \(transcript)\nSummary:    \(summary) (printable: \(html))")
         return result
+    }
+
+    /// Writes the ceremony's end into a report made during it: a line in a text report, a
+    /// `ceremony_end` object in a JSON one (docs/recovery.md: the drill report names its
+    /// ceremony and final hash).
+    static func stamp(_ path: String, _ terminal: JournalEntry) {
+        let end = "\(terminal.event) at journal entry \(terminal.seq); final hash \(terminal.hash)"
+        if path.hasSuffix(".json") {
+            guard let data = FileManager.default.contents(atPath: path),
+                  var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return }
+            object["ceremony_end"] = ["ceremony": terminal.ceremony, "event": terminal.event, "seq": terminal.seq, "hash": terminal.hash]
+            if let out = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+                try? out.write(to: URL(fileURLWithPath: path), options: .atomic)
+            }
+        } else if let handle = FileHandle(forWritingAtPath: path) {
+            handle.seekToEndOfFile()
+            handle.write(Data("\nCeremony \(terminal.ceremony) ended \(end)\n".utf8))
+            try? handle.close()
+        }
     }
 
     // MARK: Journal

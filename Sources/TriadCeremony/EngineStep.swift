@@ -46,6 +46,8 @@ extension Engine {
             do {
                 let outcome = try action.init().run(&context)
                 participants = context.participants
+                discardOnAbort += context.discardOnAbort
+                stampAtClose += context.stampAtClose
                 try confirmations(step)
                 let produced = action.allProducedFacts(arguments) + outcome.facts
                 facts.formUnion(produced)
@@ -77,12 +79,15 @@ extension Engine {
                 // a deviation the participants handle with an exception, or abort.
                 let message = (error as? ActionError)?.message ?? String(describing: error)
                 participants = context.participants
+                discardOnAbort += context.discardOnAbort
+                stampAtClose += context.stampAtClose
                 position.role = step.role
                 try append(EventType.stepFailed, ["error": .string(message)])
                 prompter.show("✗ Step \(step.id) did not succeed: \(message)")
                 // A fatal failure (a wrong or missing recovery factor) allows no exception.
                 if (error as? ActionError)?.fatal == true { throw Stop.aborted(step: step.id, reason: message) }
-                let decision = try exception(step, happened: message, choices: ["retry", "skip"])
+                let grant = (error as? ActionError)?.grantable
+                let decision = try exception(step, happened: message, choices: ["retry", "skip"] + (grant.map { [$0] } ?? []))
                 if decision == "skip" { counts.skipped += 1; return }
             }
         }
@@ -171,12 +176,17 @@ extension Engine {
             throw Stop.aborted(step: step.id, reason: "the witness did not confirm the exception record")
         }
         position.role = witnessRole.id
-        try append(EventType.exception, [
+        // A granted permission (e.g. the last PIN try) is a retry that the witness allowed more for.
+        let grant = ["retry", "skip", "continue"].contains(choice) ? nil : choice
+        var payload: [String: CanonicalValue] = [
             "expected": .string(expected), "happened": .string(happened), "decision": .string(decision),
-            "continue": .string(choice), "witness": .string(witness.display),
-        ], role: witnessRole.id)
+            "continue": .string(grant == nil ? choice : "retry"), "witness": .string(witness.display),
+        ]
+        if let grant { payload["grants"] = .string(grant) }
+        try append(EventType.exception, payload, role: witnessRole.id)
         position.role = step.role
         counts.exceptions += 1
+        if let grant { facts.insert("granted:\(grant)"); return "retry" }
         return choice
     }
 

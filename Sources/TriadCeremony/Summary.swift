@@ -1,78 +1,83 @@
 import TriadJournal
 
-/// The one-page, plain-language summary beside each transcript (evidence
-/// that compliance staff can read, docs/ceremony.md §1): who, what, when, result, exceptions,
-/// the head words, and how to check it.
+/// The one-page, plain-language summary beside each transcript — the ceremony's compliance
+/// certificate (docs/ceremony.md §10): who was present in each act, absences and breaks,
+/// exceptions, disagreements and skipped steps, the result, what was produced, the words
+/// written down, the signatures and how to check all of it. Text and HTML carry the same
+/// lines; both are read back from the journal entries only.
 public enum Summary {
-    /// The summary of the ceremony in `entries`, naming the transcript file it belongs to.
+    /// The summary as plain text (printed with the transcript, `-summary.txt`).
     public static func text(_ entries: [JournalEntry], transcriptName: String) -> String {
+        document(entries, transcriptName: transcriptName).text
+    }
+
+    /// The same summary as a printable HTML page (`-summary.html`).
+    public static func html(_ entries: [JournalEntry], transcriptName: String) -> String {
+        document(entries, transcriptName: transcriptName).html
+    }
+
+    static func document(_ entries: [JournalEntry], transcriptName: String) -> SummaryDocument {
         let transcript = Transcript.text(entries)
-        let report: VerifyReport
+        var report = VerifyReport()
         var problem: String?
         switch Verifier.verify(transcript: transcript) {
         case .success(let r): report = r
-        case .failure(let f):
-            problem = f.description
-            report = VerifyReport()
+        case .failure(let f): problem = f.description
         }
-        let last = entries.last!
-        let anchors = entries.filter { $0.event == EventType.actEnd || $0.isTerminal }
-        var out: [String] = []
-        out.append(report.practice ? "PRACTICE RUN — CEREMONY SUMMARY" : "CEREMONY SUMMARY")
-        out.append(String(repeating: "=", count: 60))
-        out.append("Ceremony:   \(last.ceremony)")
-        out.append("Script:     \(report.scriptName) version \(report.scriptVersion)")
-        out.append("Script SHA-256: \(report.scriptSHA256)")
-        out.append("Run:        \(report.mode)\(report.mode == "unattended" ? " (answers file; nobody typed at the terminal)" : "")")
-        out.append("Started:    \(entries.first!.time) (UTC)")
-        out.append("Ended:      \(last.time) (UTC)")
         let record = CeremonyRecord(entries)
-        if last.event == EventType.closed && record.skipped.isEmpty && report.exceptions.isEmpty {
-            out.append("Result:     COMPLETED — every step ran in order and the ceremony was closed.")
-        } else if last.event == EventType.closed {
-            let skipped = record.skipped.isEmpty ? "no step skipped" : "skipped by exception: \(record.skipped.joined(separator: ", "))"
-            out.append("Result:     CLOSED WITH EXCEPTIONS — \(report.exceptions.count) exception(s); \(skipped).")
-        } else {
-            out.append("Result:     ABORTED — \(last.payload["reason"]?.stringValue ?? "no reason given")")
-        }
-        out.append("")
-        out.append("Who was present:")
-        out += report.participants.isEmpty ? ["  (no roll call recorded)"] : report.participants.map { "  \($0)" }
-        out.append("")
-        out.append("Present in each act:")
-        for act in record.acts { out.append("  \(act.title): \(act.present.map(record.who).joined(separator: ", "))") }
-        out.append("Breaks: \(record.breaks.count)")
-        for b in record.breaks {
-            let absent = b.absent.isEmpty ? "everyone came back and was re-identified"
-                : "absent from then on: \(b.absent.map(record.who).joined(separator: ", "))"
-            out.append("  - entry \(b.seq), before step \(b.step) (\(b.reason)): \(absent)")
-        }
-        if !record.refused.isEmpty {
-            out.append("Refused by the tool:")
-            out += record.refused.map { "  - step \($0)" }
-        }
-        out.append("")
-        out.append("Exceptions (deviations from the script, each confirmed by the witness): \(report.exceptions.count)")
-        out += report.exceptions.map { "  - \($0)" }
-        if !report.disagreements.isEmpty {
-            out.append("Disagreements recorded: \(report.disagreements.count)")
-            out += report.disagreements.map { "  - \($0)" }
-        }
-        out.append("")
-        out.append("Words written down in the room (first 8 of 16 shown per line):")
-        for a in anchors {
-            let words = AnchorWords.anchor(hexHash: a.hash)
+        let first = entries.first!, last = entries.last!
+        let practice = first.payload["practice"]?.boolValue == true
+        var d = SummaryDocument(title: practice ? "PRACTICE RUN — CEREMONY SUMMARY" : "CEREMONY SUMMARY — COMPLIANCE CERTIFICATE")
+        d.field("Ceremony", last.ceremony)
+        d.field("Script", "\(report.scriptName) version \(report.scriptVersion)")
+        d.field("Script SHA-256", report.scriptSHA256)
+        d.field("Run", "\(report.mode)\(report.mode == "unattended" ? " (answers file; nobody typed at the terminal)" : "")")
+        if practice { d.field("PRACTICE", "a practice run: nothing it produced is for production use") }
+        d.field("Started", "\(first.time) (UTC)")
+        d.field("Ended", "\(last.time) (UTC)")
+        d.field("Result", result(last, record, exceptions: report.exceptions.count))
+        if let drill = record.drillResult { d.field("Drill", drill == "PASS" ? "PASS — every factor worked" : "FAIL — see the drill report") }
+        else if record.drillStarted { d.field("Drill", "FAIL — the drill did not reach its report") }
+
+        d.section("Present in each act", record.acts.map { act in
+            let absent = act.absent.isEmpty ? "" : "; absent: \(act.absent.map(record.who).joined(separator: ", "))"
+            return "\(act.title): \(act.present.map(record.who).joined(separator: ", "))\(absent)"
+        }, empty: "no act started")
+        d.section("Breaks", record.breaks.map { b in
+            "entry \(b.seq), before step \(b.step) (\(b.reason)): " + (b.absent.isEmpty ? "everyone came back and was re-identified"
+                : "absent from then on: \(b.absent.map(record.who).joined(separator: ", "))")
+        }, empty: "none")
+        d.section("Exceptions (deviations from the script, each confirmed by the witness)", report.exceptions, empty: "none")
+        d.section("Disagreements", report.disagreements, empty: "none")
+        d.section("Steps skipped by an exception", record.skipped, empty: "none")
+        d.section("Refused by the tool", record.refused, empty: "none")
+        d.section("What was produced", record.produced, empty: "nothing")
+        var words: [String] = []
+        for a in entries where a.event == EventType.actEnd || a.isTerminal {
             let what = a.event == EventType.actEnd ? "end of act \(a.act)" : a.event
-            out.append("  entry \(a.seq) (\(what)): \(words.prefix(8).joined(separator: " "))")
+            words.append("entry \(a.seq) (\(what)): \(AnchorWords.anchor(hexHash: a.hash).prefix(8).joined(separator: " "))")
         }
-        out.append("")
-        out.append("How to check this ceremony (offline, any machine with the tool):")
-        out.append("  ceremony verify \(transcriptName) --anchor \"\(last.seq): \(AnchorWords.anchor(hexHash: last.hash).prefix(8).joined(separator: " "))\"")
-        out.append("  It exits 0 only if no entry was changed, removed, added or reordered, the")
-        out.append("  steps follow the script, and the words match those written on paper.")
-        if let problem { out.append("\nWARNING: the transcript did not verify when this summary was made: \(problem)") }
-        out.append("")
-        out.append("Entries: \(entries.count)    Final hash: \(last.hash)")
-        return out.joined(separator: "\n") + "\n"
+        words += record.checkpoints
+        d.section("Words written down in the room (first 8 of 16)", words, empty: "none")
+        d.section("Signatures", record.signatures, empty: "none in this transcript")
+        let anchor = "\(last.seq): \(AnchorWords.anchor(hexHash: last.hash).prefix(8).joined(separator: " "))"
+        d.section("How to check this ceremony (offline, any machine with the tool)", [
+            "ceremony verify \(transcriptName) --anchor \"\(anchor)\"",
+            "It succeeds only if no entry was changed, removed, added or reordered, the steps follow the script, every signature holds and the words match those written on paper.",
+        ], empty: "")
+        if let problem { d.section("WARNING", ["the transcript did not verify when this summary was made: \(problem)"], empty: "") }
+        d.field("Entries", "\(entries.count)")
+        d.field("Final hash", last.hash)
+        return d
+    }
+
+    /// "COMPLETED" only when every step ran in order with no exception.
+    static func result(_ last: JournalEntry, _ record: CeremonyRecord, exceptions: Int) -> String {
+        guard last.event == EventType.closed else {
+            return "ABORTED — \(last.payload["reason"]?.stringValue ?? "no reason given")"
+        }
+        if record.skipped.isEmpty && exceptions == 0 { return "COMPLETED — every step ran in order and the ceremony was closed." }
+        let skipped = record.skipped.isEmpty ? "no step skipped" : "skipped by exception: \(record.skipped.joined(separator: ", "))"
+        return "CLOSED WITH EXCEPTIONS — \(exceptions) exception(s); \(skipped)."
     }
 }

@@ -56,6 +56,10 @@ public struct DrillReport: Codable, Equatable {
     public var coverage: [ZoneCoverage] = []
     /// When the drill ran.
     public var date: String = ISO8601DateFormatter().string(from: Date())
+    /// The ceremony that made this report (its transcript proves every line).
+    public var ceremonyID: String?
+    /// A practice run's report says so on its first line (docs/ceremony.md §1 "Practice runs").
+    public var practice: Bool?
 
     /// An empty report dated now; `set` records each factor as the drill reaches it.
     public init() {}
@@ -95,7 +99,9 @@ public struct DrillReport: Codable, Equatable {
 
     /// The printable report.
     public var text: String {
-        var lines = ["TRIAD RECOVERY DRILL REPORT — \(date)", ""]
+        var lines = ["\(practice == true ? "PRACTICE — NOT A PRODUCTION DRILL — " : "")TRIAD RECOVERY DRILL REPORT — \(date)"]
+        if let ceremonyID { lines.append("Ceremony: \(ceremonyID) (the transcript of this ceremony proves this report)") }
+        lines.append("")
         for name in Self.factorNames {
             let f = factors.first { $0.name == name } ?? Factor(name: name, result: .notReached, detail: "")
             func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }

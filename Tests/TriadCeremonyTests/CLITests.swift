@@ -5,7 +5,7 @@ import TriadJournal
 import TriadTestSupport
 
 final class CLITests: XCTestCase {
-    let parameters = ["--set", "bag_serial=BAG-2026-0042", "--set", "ticket=INC-4711"]
+    let parameters = ["--set", "bag_serial=BAG-2026-0042", "--set", "ticket=INC-4711", "--script-sha256", Support.keylessSHA256]
 
     /// The interactive run in a real terminal: a pseudo-terminal driven like a person at
     /// the keyboard (python3's pty), with the real `ceremony` binary reading the tty.
@@ -55,19 +55,14 @@ final class CLITests: XCTestCase {
     }
 
     /// Ctrl-C at a prompt asks before it acts; a second Ctrl-C ends the ceremony ABORTED with
-    /// the reason, and its transcript verifies as a complete, aborted ceremony. (Broken by
-    /// hand: with `askAboutInterrupt` aborting on the first Ctrl-C, the "nothing has been
-    /// done" prompt never came and the first test below failed.)
+    /// the reason, and its transcript verifies as a complete, aborted ceremony.
     func testCtrlCAsksAndASecondCtrlCAborts() throws {
         let dir = try Support.tempDir()
         let steps = [["[Enter] run this step", ""], ["Ceremony Administrator [", "Alice Adler"], ["staff or badge number", "^C"],
                      ["Ctrl-C: nothing has been done", "^C"]]
-        let run = try PseudoTerminal(steps).run(Support.binary, ["run", Support.testScript, "--journal", "\(dir)/journal.db",
-                                                                 "--output", "\(dir)/out"] + parameters, folder: dir)
+        let (run, verify) = try Support.terminalRun(steps, dir: dir, parameters)
         XCTAssertEqual(run.status, 1, run.description)
         XCTAssertTrue(run.screen.contains("CEREMONY ABORTED: interrupted"), run.description)
-        let path = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/out").first { $0.hasSuffix(".jsonl") })
-        let verify = try Support.cli(["verify", "\(dir)/out/\(path)"])
         XCTAssertEqual(verify.status, 3, verify.err)   // verified, but ABORTED (docs/ceremony.md §8)
         XCTAssertTrue(verify.out.contains("ended ABORTED: interrupted"), verify.out)
     }
@@ -131,10 +126,11 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(run.err.contains("step roll-call refused") && run.err.contains("one person, one role"), run.err)
         XCTAssertEqual(run.err.split(separator: "\n").count, 1, run.err)
         let pinned = try Support.cli(["run", Support.testScript, "--journal", "\(dir)/j.db", "--answers", "\(dir)/a.yaml",
-                                      "--script-sha256", String(repeating: "0", count: 64)] + parameters)
+                                      "--set", "bag_serial=BAG-2026-0042", "--script-sha256", String(repeating: "0", count: 64)])
         XCTAssertEqual(pinned.status, 1)
         XCTAssertTrue(pinned.err.contains("not the approved"), pinned.err)
-        let missing = try Support.cli(["run", Support.testScript, "--journal", "\(dir)/j.db", "--answers", "\(dir)/a.yaml"])
+        let missing = try Support.cli(["run", Support.testScript, "--journal", "\(dir)/j.db", "--answers", "\(dir)/a.yaml",
+                                       "--script-sha256", Support.keylessSHA256])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.err.contains("--set bag_serial=VALUE"), missing.err)
         let notFound = try Support.cli(["verify", "\(dir)/nothing.jsonl"])

@@ -7,7 +7,7 @@ import TriadTestSupport
 /// People recover from slips inside the ceremony (docs/ceremony.md §3, rule 11): every
 /// correction or retry is journaled, and the transcript still verifies.
 final class SlipTests: XCTestCase {
-    let parameters = ["--set", "bag_serial=BAG-2026-0042", "--set", "ticket=INC-4711"]
+    let parameters = ["--set", "bag_serial=BAG-2026-0042", "--set", "ticket=INC-4711", "--script-sha256", Support.keylessSHA256]
 
     /// A misspelt name is corrected before the witness confirms the roll call; the correction
     /// is journaled with the old entry and the verifier follows it.
@@ -28,8 +28,6 @@ final class SlipTests: XCTestCase {
 
     /// The witness says no to the roll call; after a witnessed retry the roll call runs again
     /// with the right name instead of "role medical is already filled", and the ceremony closes.
-    /// (Broken by hand: without emptying the roll call's roles on a retry, this was REFUSED
-    /// with "already filled".)
     func testRollCallRetriedAfterTheWitnessSaysNo() throws {
         let answers = Support.keylessAnswers([
             "roll-call.administrator.name": "[Alice Adler, Alice Adler]", "roll-call.administrator.id": "[A-100, A-100]",
@@ -65,12 +63,9 @@ final class SlipTests: XCTestCase {
         steps += [["to correct its name or number", "medical"], ["Medical custodian [medical]: your full name", "Mehmet Demir"],
                   ["staff or badge number", "D-500"], ["to correct its name or number", ""],
                   ["confirm step roll-call", "yes"], ["[Enter] run this step", "abort"], ["Reason for aborting", "enough"]]
-        let run = try PseudoTerminal(steps).run(Support.binary, ["run", Support.testScript, "--journal", "\(dir)/journal.db",
-                                                                 "--output", "\(dir)/out"] + parameters, folder: dir)
+        let (run, verify) = try Support.terminalRun(steps, dir: dir, parameters)
         XCTAssertEqual(run.status, 1, run.description)
         XCTAssertTrue(run.screen.contains("corrected — Medical custodian [medical]: Mehmet Demir (D-500) (was Mehmet Demri (D-500))"), run.description)
-        let path = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/out").first { $0.hasSuffix(".jsonl") })
-        let verify = try Support.cli(["verify", "\(dir)/out/\(path)"])
         XCTAssertEqual(verify.status, 3, verify.err)   // verified, ABORTED
         XCTAssertTrue(verify.out.contains("Mehmet Demir (D-500)"), verify.out)
     }

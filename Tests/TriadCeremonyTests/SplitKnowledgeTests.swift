@@ -41,8 +41,7 @@ final class SplitKnowledgeTests: XCTestCase {
 
     /// The break hole: PIN typed, a break, Management and Medical do not come back — the
     /// administrator and witness alone must not get the key. Refused, journaled, ABORTED, and
-    /// the unlock action never started. (Broken by hand: without the presenters check in
-    /// `Engine.splitKnowledgeProblems` the unlock ran and this failed.)
+    /// the unlock action never started.
     func testCombiningIsRefusedWhenCustodiansLeftAtABreak() throws {
         let (result, journal) = try runWithPIN(try factorScript(), breakAnswers(back: ["mgmt": false, "med": false]))
         guard case .refused(let id, let step, let reason)? = result.failure as? CeremonyError else { return XCTFail("\(result)") }

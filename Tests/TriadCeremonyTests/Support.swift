@@ -98,6 +98,19 @@ enum Support {
                        configure: configure)
     }
 
+    /// Runs test-keyless at a pseudo-terminal, typing `steps`; then `ceremony verify` on the one
+    /// transcript it wrote (status 0 CLOSED, 3 ABORTED, 1 invalid).
+    static func terminalRun(_ steps: [[String]], dir: String, _ arguments: [String])
+        throws -> (run: PseudoTerminal.Outcome, verify: (status: Int32, out: String, err: String)) {
+        let run = try PseudoTerminal(steps).run(binary, ["run", testScript, "--journal", "\(dir)/journal.db", "--output", "\(dir)/out"] + arguments,
+                                                folder: dir)
+        let path = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/out").first { $0.hasSuffix(".jsonl") } ?? "none.jsonl"
+        return (run, try cli(["verify", "\(dir)/out/\(path)"]))
+    }
+
+    /// The SHA-256 a production run of test-keyless is pinned to.
+    static var keylessSHA256: String { (try? keylessScript().sha256) ?? "" }
+
     /// Runs the `ceremony` binary; returns exit status, stdout, stderr.
     @discardableResult
     static func cli(_ arguments: [String], cwd: String? = nil, stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {

@@ -24,13 +24,14 @@ final class InteractiveDrillTests: XCTestCase {
         return plan
     }
 
-    func drill(_ s: RecoverySetup, _ name: String, _ plan: [[String]]) throws -> (PseudoTerminal.Outcome, String) {
+    static func drill(_ s: RecoverySetup, _ name: String, _ plan: [[String]]) throws -> (PseudoTerminal.Outcome, String) {
         let out = s.world.path(name)
         s.world.mkdir(name)
         var terminal = PseudoTerminal(plan)
         terminal.environment = s.world.environment
         terminal.timeout = 420  // a whole drill on a loaded machine; each prompt still within 30 s
-        let args = ["run", repositoryRoot + "/Ceremonies/quarterly-drill.yaml", "--journal", s.world.journal, "--output", out,
+        let script = repositoryRoot + "/Ceremonies/quarterly-drill.yaml"
+        let args = ["run", script, "--script-sha256", scriptSHA256(script), "--journal", s.world.journal, "--output", out,
                     "--set", "blob=\(s.blob)", "--set", "record=\(s.record)", "--set", "reader=\(s.primary.reader)",
                     "--set", "report=\(out)/drill-report"]
         return (try terminal.run(product("ceremony"), args, folder: out), out)
@@ -39,8 +40,6 @@ final class InteractiveDrillTests: XCTestCase {
     /// The break hole of the issue: the PIN is typed, the ceremony pauses, and on resume
     /// Management and Medical are not back. The unlock step is refused and journaled, the
     /// key is never unlocked, the summary names both as absent and the drill does not pass.
-    /// (Broken by hand: with `splitKnowledgeProblems` returning no problem for combining
-    /// steps, the unlock ran, the drill passed and this test failed.)
     func testBreakHoleIsClosed() throws {
         let s = try RecoverySetup("break-hole")
         var plan = Self.untilThePIN()
@@ -49,7 +48,7 @@ final class InteractiveDrillTests: XCTestCase {
                  ["Wanda Witt", "yes"], ["staff or badge number again", "W-200"],
                  ["Ivan Ito", "yes"], ["staff or badge number again", "I-300"],
                  ["Maria Moser", "no"], ["Mehmet Demir", "no"], [Self.go, ""]]
-        let (run, out) = try drill(s, "drill", plan)
+        let (run, out) = try Self.drill(s, "drill", plan)
         XCTAssertEqual(run.status, 1, run.description)
         XCTAssertTrue(run.screen.contains("REFUSED: step unlock"), run.description)
         XCTAssertTrue(run.screen.contains("Maria Moser (M-400), who presented the recovery card (Management), is not present"), run.description)

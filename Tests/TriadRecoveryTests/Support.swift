@@ -98,7 +98,9 @@ final class World {
         let answers = output + "/answers-\(UUID().uuidString.prefix(6)).yaml"
         let gen = runProcess("/usr/bin/env", ["python3", repositoryRoot + "/scripts/demo-answers", repositoryRoot + "/Ceremonies/\(script).yaml"] + extra)
         try! gen.stdout.write(toFile: answers, atomically: true, encoding: .utf8)
-        var args = ["run", repositoryRoot + "/Ceremonies/\(script).yaml", "--journal", journal, "--answers", answers, "--pin-fd", "0", "--output", output]
+        let path = repositoryRoot + "/Ceremonies/\(script).yaml"
+        var args = ["run", path, "--journal", journal, "--answers", answers, "--pin-fd", "0", "--output", output,
+                    "--script-sha256", scriptSHA256(path)]
         for (k, v) in set.sorted(by: { $0.key < $1.key }) { args += ["--set", "\(k)=\(v)"] }
         return args
     }
@@ -132,6 +134,11 @@ final class World {
         try cert.pem.write(toFile: path("\(name).pem"), atomically: true, encoding: .utf8)
         return (key, cert)
     }
+}
+
+/// A script's SHA-256 as `ceremony show` prints it: what a production run is pinned to.
+func scriptSHA256(_ path: String) -> String {
+    Hex.encode(SHA256.hash(Array(FileManager.default.contents(atPath: path) ?? Data())))
 }
 
 /// The last JSON entry of a transcript.

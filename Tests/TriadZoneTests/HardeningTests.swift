@@ -84,7 +84,7 @@ final class HardeningTests: XCTestCase {
         let journalDir = s.path("journal")
         try FileManager.default.createDirectory(atPath: journalDir, withIntermediateDirectories: true)
         XCTAssertEqual(chown(journalDir, 65534, 65534), 0)
-        let (ceremony, ceremonyInput) = try start([ceremonyBinary, "run", script, "--journal", journalDir + "/j.db", "--set", "bag_serial=1"])
+        let (ceremony, ceremonyInput) = try start([ceremonyBinary, "run", script, "--practice", "--journal", journalDir + "/j.db", "--set", "bag_serial=1"])
         let (control, controlInput) = try start(["/bin/sh", "-c", "read x"])
         defer {
             for p in [zone, ceremony, control] where p.isRunning { kill(p.processIdentifier, SIGKILL) }

@@ -44,6 +44,7 @@ struct Export: ParsableCommand {
         let t = "\(output)/\(ceremony).jsonl", s = "\(output)/\(ceremony)-summary.txt"
         try Transcript.writeExclusive(Transcript.text(entries), to: t)
         try Transcript.writeExclusive(Summary.text(entries, transcriptName: "\(ceremony).jsonl"), to: s)
+        try Transcript.writeExclusive(Summary.html(entries, transcriptName: "\(ceremony).jsonl"), to: "\(output)/\(ceremony)-summary.html")
         print("Transcript: \(t)\nSummary:    \(s)")
         if let last = entries.last, !last.isTerminal {
             print("Note: the ceremony has no terminal entry yet; this transcript will not verify.")
@@ -60,6 +61,9 @@ struct AbortCommand: ParsableCommand {
     @Option(help: "Why it is closed.") var reason: String
 
     func run() throws {
+        if let holder = RunningLock.holder(journal: journal, ceremony: ceremony) {
+            throw CommandFailure("ceremony \(ceremony) is still running (\(holder)); end it at its own terminal (abort, or Ctrl-C twice). `ceremony abort` closes only a ceremony whose process is gone")
+        }
         let db = try Journal(path: journal)
         let entry = try db.append(ceremony: ceremony, act: "", step: "", role: "", event: EventType.aborted,
                                   payload: ["reason": .string(reason), "at_step": "", "closed_by": "ceremony abort"])

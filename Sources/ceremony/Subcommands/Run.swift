@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TriadCLI
 import TriadCeremony
 import TriadJournal
 
@@ -19,6 +20,9 @@ struct Run: ParsableCommand {
     @Flag(help: "A practice run: marked in the journal and in every output name.") var practice = false
     @Option(help: "Folder for the transcript and summary.") var output: String?
     @Option(name: .customLong("script-sha256"), help: "The approved script's SHA-256; refuse any other script.") var scriptSHA256: String?
+    @Option(name: .customLong("approved"), help: """
+        The organisation's list of approved script SHA-256 values (sha256sum format). Default:         $TRIAD_APPROVED_CEREMONIES, else /etc/triad/approved-ceremonies. A production run (not --practice)         needs --script-sha256 or its script in this list.
+        """) var approved: String?
     @Option(name: .customLong("journal-timeout"), help: "Seconds an append waits for a locked journal before the ceremony stops.")
     var journalTimeout: Double = 5
     @OptionGroup var scripts: ScriptsOption
@@ -26,6 +30,22 @@ struct Run: ParsableCommand {
     func validate() throws {
         if journal == nil && !dryRun { throw ValidationError("--journal DB is needed (or --dry-run)") }
         for s in settings where !s.contains("=") || s.hasPrefix("=") { throw ValidationError("--set needs KEY=VALUE, not '\(s)'") }
+    }
+
+    /// A production run is pinned to an approved script (docs/ceremony.md §1 "Before the
+    /// ceremony"): the hash given with --script-sha256, or one the organisation's list holds.
+    func pinnedHash(_ s: CeremonyScript) throws -> String {
+        if let scriptSHA256 { return scriptSHA256 }
+        let env = ProcessInfo.processInfo.environment["TRIAD_APPROVED_CEREMONIES"].flatMap { $0.isEmpty ? nil : $0 }
+        let list = approved ?? env ?? "/etc/triad/approved-ceremonies"
+        guard let text = try? String(contentsOfFile: list, encoding: .utf8) else {
+            throw CommandFailure("\(script): a production run needs the approved script's SHA-256 — give --script-sha256 HEX (printed on top of `ceremony show`) or list it in \(list) (sha256sum format, kept by the organisation); rehearse with --practice")
+        }
+        let hashes = text.split(separator: "\n").compactMap { $0.split(separator: " ").first.map { $0.lowercased() } }
+        guard hashes.contains(s.sha256) else {
+            throw CommandFailure("\(script) (SHA-256 \(s.sha256)) is not in the approved list \(list): have this version of the script approved, or run the approved one")
+        }
+        return s.sha256
     }
 
     func run() throws {
@@ -36,7 +56,11 @@ struct Run: ParsableCommand {
             parameters[parts[0]] = parts.count > 1 ? parts[1] : ""
         }
         if dryRun {
-            print(try DryRun.text(s, parameters: parameters), terminator: "")
+            let (text, problems) = try DryRun.run(s, parameters: parameters, readers: nil)
+            print(text, terminator: "")
+            if !problems.isEmpty {
+                throw CommandFailure("dry run of \(script): not ready — \(problems.joined(separator: "; "))")
+            }
             return
         }
         guard let journal else { throw ValidationError("--journal DB is needed") }
@@ -44,7 +68,7 @@ struct Run: ParsableCommand {
         options.parameters = parameters
         options.practice = practice
         options.pinFD = pinFD
-        options.expectedScriptSHA256 = scriptSHA256
+        options.expectedScriptSHA256 = try practice ? scriptSHA256 : pinnedHash(s)
         let prompter: Prompter = try answers.map { try AnswersPrompter(path: $0) } ?? TerminalPrompter()
         let db = try Journal(path: journal, busyTimeout: journalTimeout)
         Interruption.install()

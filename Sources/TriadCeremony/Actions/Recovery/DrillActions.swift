@@ -12,15 +12,19 @@ struct StartDrillAction: CeremonyAction {
     init() {}
 
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let path = context.arguments.text("report")!
+        let path = context.outputPath(context.arguments.text("report")!)
         for ext in [".txt", ".json"] where FileManager.default.fileExists(atPath: path + ext) {
             throw ActionError("\(path)\(ext) exists; reports are never overwritten — choose a new report path", fatal: true)
         }
         var report = DrillReport()
+        report.ceremonyID = context.ceremonyID
+        report.practice = context.practice ? true : nil
         for f in DrillReport.factorNames { report.set(f, .notReached, "") }
         context.secrets.set(Slot.drillReport, SecureBytes(try report.json()))
         context.secrets.setText(Slot.drillReportPath, path)
         updateDrill(context) { _ in }
+        context.stampWhenClosed(path + ".txt")
+        context.stampWhenClosed(path + ".json")
         try context.record("drill-started", ["report": .string(path)])
         return ActionOutcome()
     }
@@ -31,7 +35,7 @@ struct DrillCanaryAction: CeremonyAction {
     static let name = "drill-canary"
     static let summary = "The tool recovers the drill canary in memory with the unlocked key and compares it with the enrolment record; no zone file is touched."
     static let parameters = [ParameterSpec("canary", .text, "canary path (default: the record's canary next to the record)"),
-                             ParameterSpec("record", .text, "the enrolment record path, to find the canary")]
+                             ParameterSpec("record", .text, check: .existingFile, "the enrolment record path, to find the canary")]
     static func requires(_ a: StepArguments) -> [String] { ["recovery-key-unlocked"] }
     static func produces(_ a: StepArguments) -> [String] { ["canary-recovered"] }
     init() {}
@@ -49,6 +53,7 @@ struct DrillCanaryAction: CeremonyAction {
             guard ok else { throw ActionError("canary \(path): recovered, but its content is not the recorded one: the canary was replaced", fatal: true) }
             try context.record("canary-recovered", ["canary": .string(path), "plaintext_sha256": .string(canary.plaintextSHA256)])
             updateDrill(context) { $0.set("canary recovered", .pass, "content SHA-256 matches the enrolment record") }
+            context.show("✓ Canary \(path) recovered in memory; its content matches the enrolment record.")
             return ActionOutcome(["canary": .string(path)])
         }
     }
@@ -80,26 +85,49 @@ struct DrillReportAction: CeremonyAction {
 }
 
 /// PIN change (or unblock with the PUK) by the Medical custodian, card held by Management.
+/// The retry counter is read first: a blocked PIN is unblocked with the PUK (RESET RETRY
+/// COUNTER, SP 800-73-4 Part 2 §3.2.3) without being told; the last PIN try is not spent
+/// unless a witnessed exception allows it; two different new PINs, or a wrong current PIN
+/// while tries remain, are retried with the witness.
 struct ChangeCardPINAction: CeremonyAction {
     static let name = "change-card-pin"
-    static let summary = "The Medical custodian types the current PIN (or the PUK if the PIN is blocked) and the new PIN twice; the card changes it."
-    static let parameters = [ParameterSpec("use-puk", .flag, "the PIN is blocked: unblock with the PUK")]
+    static let summary = "The Medical custodian types the current PIN (or the PUK when the PIN is blocked) and the new PIN twice; the card changes it and the tool shows the tries left."
+    static let parameters = [ParameterSpec("use-puk", .flag, "unblock with the PUK even if the PIN is not blocked")]
     static func requires(_ a: StepArguments) -> [String] { ["card-identified"] }
     static func produces(_ a: StepArguments) -> [String] { ["pin-changed"] }
     init() {}
 
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let usePUK = context.arguments.flag("use-puk") == true
+        let card = try waitForCard(&context, reader: nil)
+        let id = try factorStep("recovery card in \(card.reader)") { try RecoveryCard.identify(transport: card) }
+        let usePUK = context.arguments.flag("use-puk") == true || id.pinBlocked
+        if !usePUK && id.pinTriesLeft == 1 && !context.facts.contains(Grant.fact(Grant.lastPINTry)) {
+            throw lastTryRefusal("PIN change")
+        }
+        context.show(usePUK ? "The PIN is \(id.pinBlocked ? "blocked" : "to be reset"): type the PUK, then the new PIN twice."
+                            : "PIN tries left: \(id.pinTriesLeft.map(String.init) ?? "unknown"). Type the current PIN, then the new PIN twice.")
         let old = try context.readSecret(prompt: usePUK ? "PUK: " : "Current PIN: ")
         let new = try context.readSecret(prompt: "New PIN: ")
         let again = try context.readSecret(prompt: "New PIN again: ")
-        guard new == again else { throw ActionError("the two new PIN entries differ; the PIN was not changed", fatal: true) }
-        let card = try connectCard(context, reader: nil)
-        try factorStep("PIN change") {
-            try RecoveryCard.changePIN(transport: card, old: usePUK ? nil : old, puk: usePUK ? old : nil, new: new)
+        guard new == again else {
+            try context.record("new-pin-entries-differ", [:])
+            throw ActionError("the two new PIN entries differ; nothing was sent to the card. The witness may allow a retry.")
         }
-        try context.record("pin-changed", ["by_puk": .bool(usePUK), "reader": .string(card.reader)])
-        return ActionOutcome()
+        do {
+            try RecoveryCard.changePIN(transport: card, old: usePUK ? nil : old, puk: usePUK ? old : nil, new: new)
+        } catch RecoveryError.pinIncorrect(let left) {
+            try context.record("pin-refused", ["by_puk": .bool(usePUK), "tries_left_after": left.map { .int(Int64($0)) } ?? .null])
+            if usePUK { throw ActionError("the card refused the PUK\(left.map { "; \($0) PUK tries left" } ?? ""). The witness may allow a retry.", fatal: left == 0) }
+            throw wrongPIN("PIN change", left: left)
+        } catch {
+            throw ActionError("PIN change: \(error)", fatal: true)
+        }
+        let after = try? RecoveryCard.identify(transport: card)
+        try context.record("pin-changed", ["by_puk": .bool(usePUK), "reader": .string(card.reader),
+                                           "tries_left_before": id.pinTriesLeft.map { .int(Int64($0)) } ?? .null,
+                                           "tries_left_after": after?.pinTriesLeft.map { .int(Int64($0)) } ?? .null])
+        context.show("✓ The card's PIN was \(usePUK ? "unblocked and " : "")changed; \(after?.pinTriesLeft.map { "\($0) tries left" } ?? "tries left unknown").")
+        return ActionOutcome(["by_puk": .bool(usePUK)])
     }
 }
 

@@ -11,8 +11,8 @@ struct LoadEscrowBlobAction: CeremonyAction {
     static let name = "load-escrow-blob"
     static let summary = "IT presents the escrow blob; the tool checks it against the enrolment record before any card is used and shows its fingerprint as words."
     static let parameters = [
-        ParameterSpec("blob", .text, required: true, "path of the escrow blob IT presents"),
-        ParameterSpec("record", .text, required: true, "path of the enrolment record"),
+        ParameterSpec("blob", .text, required: true, check: .existingFile, "path of the escrow blob IT presents"),
+        ParameterSpec("record", .text, required: true, check: .existingFile, "path of the enrolment record"),
     ]
     static var presents: [RecoveryFactor] { [.escrowBlob] }
     static func produces(_ a: StepArguments) -> [String] { ["blob-loaded"] }
@@ -50,8 +50,9 @@ struct LoadEscrowBlobAction: CeremonyAction {
 struct IdentifyRecoveryCardAction: CeremonyAction {
     static let name = "identify-recovery-card"
     static let summary = "Management inserts the recovery card; the tool reads its serial, certificate and PIN retry counter and checks them against the enrolment record."
-    static let parameters = [ParameterSpec("reader", .text, required: true, "reader name (substring)"),
-                             ParameterSpec("record", .text, "the enrolment record, when no blob was loaded (PIN change)")]
+    static let parameters = [ParameterSpec("reader", .text, required: true, check: .reader, "reader name (substring)"),
+                             ParameterSpec("record", .text, check: .existingFile, "the enrolment record, when no blob was loaded (PIN change)"),
+                             ParameterSpec("allow-blocked", .flag, "accept a card whose PIN is blocked (PIN change with the PUK)")]
     static var presents: [RecoveryFactor] { [.recoveryCard] }
     static func produces(_ a: StepArguments) -> [String] { ["card-identified"] }
     init() {}
@@ -64,7 +65,8 @@ struct IdentifyRecoveryCardAction: CeremonyAction {
                 context.secrets.set(Slot.record, SecureBytes(bytes))
             }
             let record = try loadRecord(context)
-            let card = try connectCard(context, reader: context.arguments.text("reader"))
+            let reader = context.arguments.text("reader")
+            let card = try waitForCard(&context, reader: reader)
             let id = try factorStep("recovery card in \(card.reader)") { try RecoveryCard.identify(transport: card) }
             updateDrill(context) {
                 $0.cardSerial = id.serial; $0.pinTriesLeft = id.pinTriesLeft
@@ -75,10 +77,19 @@ struct IdentifyRecoveryCardAction: CeremonyAction {
                 "card_certificate_fingerprint": .string(id.certificateFingerprint),
                 "pin_tries_left": id.pinTriesLeft.map { .int(Int64($0)) } ?? .null, "pin_blocked": .bool(id.pinBlocked),
             ])
-            try factorStep("recovery card in \(card.reader)") { try RecoveryCard.check(id, against: record) }
+            do {
+                try RecoveryCard.check(id, against: record)
+            } catch RecoveryError.cardBlocked where context.arguments.flag("allow-blocked") == true {
+                context.show("The card's PIN is blocked; the next step unblocks it with the PUK.")
+            } catch {
+                try factorStep("recovery card in \(card.reader)") { () throws -> Void in throw error }
+            }
             if let blobBytes = context.secrets.get(Slot.blob) {
                 let blob = try factorStep("escrow blob") { try EscrowBlob(parsing: blobBytes.bytes) }
                 _ = try factorStep("recovery card in \(card.reader)") { try EscrowSeal.slot(in: blob, for: id.certificate) }
+            }
+            if id.pinTriesLeft == 1 && !id.pinBlocked && !context.facts.contains(Grant.fact(Grant.lastPINTry)) {
+                throw lastTryRefusal("card step: card serial \(id.serial.map(String.init) ?? "unknown")")
             }
             context.secrets.setText(Slot.cardReader, card.reader)
             context.secrets.setCertificate(Slot.cardCertificate, id.certificate)
@@ -92,26 +103,72 @@ struct IdentifyRecoveryCardAction: CeremonyAction {
 }
 
 /// Factor 3 (Medical): the PIN, read from the terminal (echo off) or `--pin-fd`, never from
-/// an answers file; kept in memory until the unlock step, which verifies it on the card.
+/// an answers file, and verified on the card at this step, in one card transaction, so that a
+/// mistyped PIN is found here and can be retried (witnessed) while two or more tries remain.
+/// The tries left before and after are shown and journaled; the PIN stays in memory for the
+/// unlock step, which verifies it again in the transaction that uses the key.
 struct TakePINAction: CeremonyAction {
     static let name = "take-pin"
-    static let summary = "The Medical custodian types the recovery card's PIN (not echoed, never logged); the tool shows the tries left first."
-    static let parameters = [ParameterSpec("allow-last-try", .flag, "spend the last PIN try (otherwise refused)")]
+    static let summary = "The Medical custodian types the recovery card's PIN (not echoed, never logged); the card checks it at once and the tool shows the tries left before and after."
+    static let parameters = [ParameterSpec("allow-last-try", .flag, "spend the last PIN try (otherwise only a witnessed exception allows it)")]
     static var presents: [RecoveryFactor] { [.cardPIN] }
     static func requires(_ a: StepArguments) -> [String] { ["card-identified"] }
     init() {}
 
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let tries = context.secrets.text(Slot.cardTries).flatMap { Int($0) }
-        if tries == 1 && context.arguments.flag("allow-last-try") != true {
-            updateDrill(context) { $0.set("PIN known", .fail, "only one PIN try left; not spent") }
-            throw ActionError("PIN: only one try is left on the card; refused without allow-last-try. Check the PIN and run a ceremony that allows the last try.", fatal: true)
+        let allowLast = context.arguments.flag("allow-last-try") == true || context.facts.contains(Grant.fact(Grant.lastPINTry))
+        guard let identified = context.secrets.certificate(Slot.cardCertificate) else {
+            throw ActionError("no card was identified in this ceremony: run the card step first", fatal: true)
         }
-        context.show("PIN tries left: \(tries.map(String.init) ?? "unknown"). The tool never retries by itself.")
-        let pin = try factorStep("PIN") { try context.readSecret(prompt: "Recovery card PIN: ") }
+        let card = try waitForCard(&context, reader: nil)
+        var before: Int?
+        var typed: SecureBytes?
+        let asking = context
+        let ops = try factorStep("recovery card") {
+            try RecoveryCard.key(transport: card, allowLastPinTry: allowLast) { tries in
+                before = tries
+                asking.show("PIN tries left: \(tries.map(String.init) ?? "unknown"). The tool never retries by itself.")
+                let pin = try asking.readSecret(prompt: "Recovery card PIN: ")
+                typed = pin
+                return pin
+            }
+        }
+        guard ops.certificate == identified else {
+            throw ActionError("the card in the reader is not the one identified earlier in this ceremony", fatal: true)
+        }
+        do {
+            try ops.verifyPIN()
+        } catch PIVError.lastPinTryRefused {
+            updateDrill(context) { $0.pinTriesLeft = 1 }
+            throw lastTryRefusal("PIN step")
+        } catch PIVError.pinIncorrect(let left) {
+            context.secrets.setText(Slot.cardTries, String(left))
+            updateDrill(context) { $0.pinTriesLeft = left; $0.set("PIN known", left >= 1 ? .notReached : .fail, "the card refused a PIN; \(left) tries left") }
+            try context.record("pin-refused", ["tries_left_before": before.map { .int(Int64($0)) } ?? .null, "tries_left_after": .int(Int64(left))])
+            throw wrongPIN("PIN step", left: left)
+        } catch PIVError.pinBlocked {
+            updateDrill(context) { $0.pinTriesLeft = 0; $0.set("PIN known", .fail, "the card's PIN is blocked") }
+            throw wrongPIN("PIN step", left: 0)
+        } catch {
+            throw ActionError("PIN step: \(error)", fatal: true)
+        }
+        guard let pin = typed else { throw ActionError("PIN step: the card did not ask for a PIN", fatal: true) }
         context.secrets.set(Slot.pin, pin)
-        try context.record("pin-entered", ["tries_left_before": tries.map { .int(Int64($0)) } ?? .null])
-        return ActionOutcome()
+        // Clear the verified state again (the unlock step verifies in its own transaction) and
+        // read the counter the correct PIN reset.
+        let client = PIVClient(transport: card)
+        let after: Int? = (try? card.withTransaction { () -> Int? in
+            _ = try client.select()
+            try? client.logout()
+            if case .triesLeft(let n) = try client.pinStatus() { return n }
+            return nil
+        }) ?? nil
+        let shown = after.map { "\($0) tries left" } ?? "the counter is back to its maximum"
+        try context.record("pin-verified", ["tries_left_before": before.map { .int(Int64($0)) } ?? .null,
+                                            "tries_left_after": after.map { .int(Int64($0)) } ?? .null])
+        context.show("✓ The card accepted the PIN (checked now, in one card transaction); \(shown).")
+        updateDrill(context) { $0.pinTriesLeft = after ?? $0.pinTriesLeft }
+        return ActionOutcome(["pin_verified": .bool(true), "tries_left_before": before.map { .int(Int64($0)) } ?? .null])
     }
 }
 
@@ -154,6 +211,7 @@ struct UnlockRecoveryKeyAction: CeremonyAction {
             "public_key_fingerprint": .string(hex(kcv)), "matches_certificate": .bool(key.publicKey == cert.publicKey),
             "recovery_certificate_fingerprint": .string(hex(cert.fingerprint)),
         ])
+        context.show("✓ Recovery key unlocked in memory only; it matches the recovery certificate (public key words \(words(kcv))).")
         return ActionOutcome(["public_key_fingerprint": .string(hex(kcv))])
     }
 }

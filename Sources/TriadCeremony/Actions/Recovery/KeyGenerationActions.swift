@@ -50,9 +50,13 @@ struct GenerateRecoveryKeyAction: CeremonyAction {
             try RecoveryKeyMaterial.generate(algorithm: algorithm, subject: subject, days: Int(a.text("days") ?? "") ?? 3650,
                                              withSigningRequest: a.text("csr") != nil)
         }
-        let certPath = a.text("certificate")!
+        let certPath = context.outputPath(a.text("certificate")!)
         try writeNew(certPath, Array(material.certificate.pem.utf8))
-        if let csr = a.text("csr"), let pem = material.signingRequestPEM { try writeNew(csr, Array(pem.utf8)) }
+        if !isNew { context.discardIfAborted(certPath) }
+        if let csr = a.text("csr").map(context.outputPath), let pem = material.signingRequestPEM {
+            try writeNew(csr, Array(pem.utf8))
+            if !isNew { context.discardIfAborted(csr) }
+        }
         context.secrets.set(keySlot, try material.key.pkcs8DER())
         context.secrets.setCertificate(certSlot, material.certificate)
         let fp = material.certificate.fingerprint
@@ -74,7 +78,7 @@ struct EnrolRecoveryCardAction: CeremonyAction {
     static let name = "enrol-recovery-card"
     static let summary = "The tool generates a key in slot 9D of the inserted card, certifies it, sets the PIN and PUK typed by the Medical custodian and locks the card's management key."
     static let parameters = [
-        ParameterSpec("reader", .text, required: true, "reader name (substring) holding the blank card"),
+        ParameterSpec("reader", .text, required: true, check: .reader, "reader name (substring) holding the blank card"),
         ParameterSpec("label", .text, "card label, e.g. primary or backup"),
         ParameterSpec("pin-role", .text, "role that types the PIN (default medical)"),
         ParameterSpec("with-key", .text, "current (default) or new: which recovery key certifies the card"),
@@ -91,15 +95,23 @@ struct EnrolRecoveryCardAction: CeremonyAction {
             throw ActionError("no recovery key in memory: generate or unlock it first", fatal: true)
         }
         let label = a.text("label") ?? "card"
-        let card = try connectCard(context, reader: a.text("reader"))
+        let card = try waitForCard(&context, reader: a.text("reader"))
         let pinRole = context.roleTitles[a.text("pin-role") ?? "medical"] ?? "Medical custodian"
         context.show("\(pinRole): choose the recovery card's PIN (6–8 digits) and PUK (8 digits). Management looks away.")
+        // Two different entries are a slip, not a failure: nothing has touched the card yet,
+        // and the witness may allow the step to run again.
         let pin = try context.readSecret(prompt: "New PIN: ")
         let pin2 = try context.readSecret(prompt: "New PIN again: ")
-        guard pin == pin2 else { throw ActionError("the two PIN entries differ; nothing was written to the card — run the step again", fatal: true) }
+        guard pin == pin2 else {
+            try context.record("new-pin-entries-differ", ["what": "PIN"])
+            throw ActionError("the two PIN entries differ; nothing was written to the card. The witness may allow a retry.")
+        }
         let puk = try context.readSecret(prompt: "New PUK: ")
         let puk2 = try context.readSecret(prompt: "New PUK again: ")
-        guard puk == puk2 else { throw ActionError("the two PUK entries differ; nothing was written to the card", fatal: true) }
+        guard puk == puk2 else {
+            try context.record("new-pin-entries-differ", ["what": "PUK"])
+            throw ActionError("the two PUK entries differ; nothing was written to the card. The witness may allow a retry.")
+        }
         let enrolment = try factorStep("card enrolment") {
             try RecoveryCard.enrol(transport: card, subject: "CN=Triad recovery card \(label)", issuer: issuer, issuerKey: issuerKey,
                                    pin: pin, puk: puk)
@@ -113,6 +125,7 @@ struct EnrolRecoveryCardAction: CeremonyAction {
             "card_certificate_fingerprint": .string(hex(fp)), "words": .string(words(fp)),
             "management_key": .string("replaced by a random key, discarded"), "pin_set_by": .string(a.text("pin-role") ?? "medical"),
         ])
+        context.show("✓ Card \(label) enrolled: serial \(enrolment.serial.map(String.init) ?? "unknown"), certificate words \(words(fp)); PIN and PUK set, management key locked.")
         return ActionOutcome(["serial": enrolment.serial.map { .int(Int64($0)) } ?? .null, "card_certificate_fingerprint": .string(hex(fp))])
     }
 }
@@ -153,13 +166,19 @@ struct WriteEscrowBlobAction: CeremonyAction {
         let certs = try factorStep("escrow blob") { try cards.map { try $0.certificate() } }
         let blob = try factorStep("escrow blob") { try EscrowSeal.create(recoveryKey: key, recoveryCertificate: cert, cards: certs) }
         let bytes = blob.encoded
-        let blobPath = a.text("blob")!, recordPath = a.text("record")!
-        let canaryPath = a.text("canary") ?? ((recordPath as NSString).deletingLastPathComponent + "/canary.triad")
+        let blobPath = context.outputPath(a.text("blob")!), recordPath = context.outputPath(a.text("record")!)
+        let canaryPath = context.outputPath(a.text("canary") ?? ((a.text("record")! as NSString).deletingLastPathComponent + "/canary.triad"))
+        // A first key generation that aborts leaves nothing behind; a rotation or card
+        // replacement keeps what it wrote (it resumes from it).
+        let fresh = !useNew && a.text("keep-cards") == nil
         try writeNew(blobPath, bytes, mode: 0o600)
+        if fresh { context.discardIfAborted(blobPath) }
         let canary = try factorStep("canary") { try Canary.create(at: canaryPath, recoveryCertificate: cert) }
+        if fresh { context.discardIfAborted(canaryPath) }
         let record = EnrolmentRecord(recoveryCertificate: cert, blob: bytes, parsed: blob, cards: cards, canary: canary)
         let recordBytes = try record.encoded()
         try writeNew(recordPath, recordBytes)
+        if fresh { context.discardIfAborted(recordPath) }
         let blobDigest = EscrowBlob.digest(bytes), recordDigest = SHA256.hash(recordBytes)
         try context.record("escrow-blob-written", [
             "blob": .string(blobPath), "blob_id": .string(hex(blob.blobID)), "blob_sha256": .string(hex(blobDigest)),
