@@ -70,10 +70,14 @@ extension MountFilesystem {
             // open here; reading every header on unlink would slow down `rm -rf`. A journal
             // left by a crash beside a deleted file is never replayed (no file has its id).
             var st = stat()
+            var open: OpenFile?
             if backing.status(relative, into: &st) == 0 {
-                fileID = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)))?.fileID
+                open = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)))
+                fileID = open?.fileID
             }
             result = inFolder(relative) { folder, name in unlinkat(folder, name, 0) == 0 ? 0 : -errno }
+            // Its handles keep the unlinked file; a new file under the name is not theirs (§4).
+            if result == 0 { open?.path = nil }
         }
         audit?.record(AuditRecord(path: relative, fileID: fileID, operation: "unlink", result: -result))
         return result
@@ -99,7 +103,13 @@ extension MountFilesystem {
                 result = toFolder
             } else {
                 fileID = Self.fileID(folder: fromFolder, name: fromName)
+                // A file open here under the target name keeps its inode, not the name (§4).
+                var target = stat()
+                let replaced = from != to && backing.status(to, into: &target) == 0
+                    ? openFile(identity: OpenFile.Identity(device: UInt64(target.st_dev), inode: UInt64(target.st_ino))) : nil
                 result = triad_renameat2(fromFolder, fromName, toFolder, toName, flags) == 0 ? 0 : -errno
+                // Flag 2 is RENAME_EXCHANGE (rename(2)): the target now has the source name.
+                if result == 0 { replaced?.path = flags & 2 != 0 ? from : nil }
                 // A pending journal travels with its file (docs/format.md §14.1).
                 if result == 0, let fileID {
                     let journal = WriteJournal.name(fileID: fileID)

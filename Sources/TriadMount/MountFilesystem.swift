@@ -14,6 +14,8 @@ final class MountFilesystem: @unchecked Sendable {
     let readOnly: Bool
     private let table = Mutex<Table>(Table())
     let checkpointer: Checkpointer
+    /// Plaintext sizes of closed files (§9).
+    let sizes = SizeCache()
 
     struct Table {
         var files: [OpenFile.Identity: OpenFile] = [:]
@@ -27,6 +29,56 @@ final class MountFilesystem: @unchecked Sendable {
         self.audit = audit
         self.readOnly = readOnly
         checkpointer = Checkpointer(rootFD: backing.rootFD)
+        follower = Follower(current: { [unowned self] relative in
+            var st = stat()
+            guard backing.status(relative, into: &st) == 0 else { return nil }
+            return OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        }, reopen: { [unowned self] relative, writable in reopen(relative, writable: writable) })
+    }
+
+    /// Given to every open file, to follow its name when the file is replaced (§4).
+    private(set) var follower: Follower?
+
+    /// Opens the file now at `relative` for an open file whose backing file was replaced by
+    /// a rename: converted to suite 2 first when it is written (docs/mount.md §3.4, §4).
+    private func reopen(_ relative: String, writable: Bool) -> Result<(Int32, OpenFile.Content), Int32Error> {
+        guard let identities = vault.identities else { return .failure(Int32Error(code: EACCES)) }
+        for _ in 0..<3 {
+            let fd = backing.open(relative, flags: (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOFOLLOW)
+            guard fd >= 0 else { return .failure(Int32Error(code: -fd)) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                close(fd)
+                return .failure(Int32Error(code: EIO))
+            }
+            let shape = EncryptedFile.shape(fd: fd, fileSize: Int(st.st_size))
+            if writable, shape != .damaged, !isMutable(shape) {
+                let r = convert(fd: fd, relative: relative, identities: identities, empty: false)
+                close(fd)
+                guard r == 0 else { return .failure(Int32Error(code: -r)) }
+                continue
+            }
+            switch shape {
+            case .plaintext:
+                return .success((fd, .plaintext))
+            case .damaged:
+                close(fd)
+                return .failure(Int32Error(code: EIO))
+            case .encrypted:
+                do {
+                    let file = try MutableFile(fd: fd, path: relative, identities: identities)
+                    if writable { try recoverJournal(file, relative: relative) }
+                    return .success((fd, .encrypted(file)))
+                } catch let error as FormatError {
+                    close(fd)
+                    return .failure(Int32Error(code: OpenFile.errnoCode(for: error)))
+                } catch {
+                    close(fd)
+                    return .failure(Int32Error(code: EIO))
+                }
+            }
+        }
+        return .failure(Int32Error(code: EIO))
     }
 
     // MARK: - Handles
@@ -41,6 +93,7 @@ final class MountFilesystem: @unchecked Sendable {
                 file = existing
             } else {
                 file = make()
+                file.follower = follower
                 t.files[identity] = file
             }
             file.handles += 1
@@ -89,15 +142,19 @@ final class MountFilesystem: @unchecked Sendable {
         }
         if let open = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) {
             st.st_size = off_t(open.size)
+        } else if st.st_size > 0, let known = sizes.size(for: st) {
+            st.st_size = known
         } else if st.st_size > 0 {
             let fd = backing.open(relative, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
             if fd >= 0 {
+                let key = st
                 switch EncryptedFile.shape(fd: fd, fileSize: Int(st.st_size)) {
                 case .plaintext: break
                 case .encrypted(let length, _, _): st.st_size = off_t(length)
                 case .damaged: st.st_size = 0
                 }
                 close(fd)
+                sizes.store(st.st_size, for: key)
             }
         }
         st.st_blocks = (st.st_size + 511) / 512

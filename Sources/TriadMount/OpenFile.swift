@@ -19,8 +19,15 @@ final class OpenFile: @unchecked Sendable {
     struct Identity: Hashable { let device: UInt64; let inode: UInt64 }
 
     let identity: Identity
-    let fd: Int32
+    /// The backing file's descriptor; a new one after the file was replaced (§4).
+    var fd: Int32 { currentFD.load(ordering: .acquiring) }
+    private let currentFD: Atomic<Int32>
+    /// Descriptors of replaced files, closed with this object (a racing fstat stays valid).
+    private var retiredFDs: [Int32] = []
     let writable: Bool
+    /// How the file finds its name again after a replacement (set once, at open).
+    var follower: Follower?
+    private var checkedAt: time_t = 0
     private let mutex = Mutex<Void>(())
     // Guarded by `mutex`:
     private var content: Content
@@ -43,7 +50,7 @@ final class OpenFile: @unchecked Sendable {
 
     init(identity: Identity, fd: Int32, writable: Bool, content: Content) {
         self.identity = identity
-        self.fd = fd
+        currentFD = Atomic(fd)
         self.writable = writable
         self.content = content
     }
@@ -53,6 +60,7 @@ final class OpenFile: @unchecked Sendable {
         scratch.deallocate()
         for key in overlays.keys { overlays[key]?.wipe() }
         close(fd)
+        for old in retiredFDs { close(old) }
     }
 
     var fileID: [UInt8]? {
@@ -85,6 +93,10 @@ final class OpenFile: @unchecked Sendable {
     func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int {
         mutex.withLock { _ in
             guard !dead else { return -Int(EIO) }
+            if time(nil) != checkedAt {
+                checkedAt = time(nil)
+                if let e = followIfReplaced() { return -Int(e) }
+            }
             switch content {
             case .plaintext:
                 let n = pread(fd, buffer, count, off_t(offset))
@@ -196,16 +208,29 @@ final class OpenFile: @unchecked Sendable {
             let boundary = truncate / segment
             overlays[boundary]?.clip(at: Int(truncate - boundary * segment))
         }
-        do {
-            try CommitLock.withExclusive(fd: fd, path: file.path) {
-                try file.refresh()
-                try file.commit(overlays, truncate: truncate, journal: folder.map { JournalTarget(directoryFD: $0.fd) })
+        // A command that replaces the file (zone rekey, encrypt, a conversion by another daemon)
+        // holds the commit lock until its rename; once we hold it, the name must still be ours,
+        // else we follow the name and commit into the new file (§4).
+        var file = file
+        var committed = false
+        for attempt in 0..<3 where !committed {
+            if attempt > 0, let e = followIfReplaced() { return e }
+            guard case .encrypted(let current) = content, current.suite == .mutable else { return EBADF }
+            file = current
+            do {
+                try CommitLock.withExclusive(fd: fd, path: file.path) {
+                    guard !isReplaced else { return }
+                    try file.refresh()
+                    try file.commit(overlays, truncate: truncate, journal: folder.map { JournalTarget(directoryFD: $0.fd) })
+                    committed = true
+                }
+            } catch let error as FormatError {
+                return Self.errnoCode(for: error)
+            } catch {
+                return EIO
             }
-        } catch let error as FormatError {
-            return Self.errnoCode(for: error)
-        } catch {
-            return EIO
         }
+        guard committed else { return EAGAIN }
         for key in Array(overlays.keys) { if let buffer = overlays[key]?.recycle() { OverlayPool.shared.give(buffer) } }
         overlays = [:]
         dirtyBytes = 0
@@ -240,6 +265,31 @@ final class OpenFile: @unchecked Sendable {
         }
     }
 
+    /// True when the name this file was opened by now names another file.
+    private var isReplaced: Bool {
+        guard let follower, let path = lastPath, let now = follower.current(path) else { return false }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return false }
+        return now != Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    /// Follows a replaced file: opens the new file at the name (converted to suite 2 first if
+    /// this handle writes) and reads and commits there from now on. Uncommitted writes stay
+    /// and land on the new file. Returns nil, or an errno when the new file cannot be opened.
+    private func followIfReplaced() -> Int32? {
+        guard isReplaced, let follower, let path = lastPath else { return nil }
+        switch follower.reopen(path, writable) {
+        case .failure(let e):
+            return e.code
+        case .success(let (newFD, newContent)):
+            retiredFDs.append(fd)
+            currentFD.store(newFD, ordering: .releasing)
+            content = newContent
+            checkedAt = time(nil)
+            return nil
+        }
+    }
+
     /// True once `kill()` ran: a mount unlocked again opens the file anew (§7).
     var isDead: Bool { mutex.withLock { _ in dead } }
 
@@ -251,6 +301,16 @@ final class OpenFile: @unchecked Sendable {
         }
     }
 }
+
+/// How an open file finds its name again (docs/mount.md §4): the inode the name points at
+/// now, and a fresh open of it (suite 2 first when writing).
+struct Follower {
+    let current: (String) -> OpenFile.Identity?
+    let reopen: (String, Bool) -> Result<(Int32, OpenFile.Content), Int32Error>
+}
+
+/// An errno as an `Error` (for `Result`).
+struct Int32Error: Error { let code: Int32 }
 
 /// An open folder descriptor for a commit's journal (closed by `close()`).
 struct JournalFolder {

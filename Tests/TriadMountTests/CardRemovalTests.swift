@@ -54,15 +54,10 @@ final class CardRemovalTests: XCTestCase {
     }
 
     private func removal(policy: String) throws {
-        let lane = try CardLane()
-        let card = try lane.startCard()
+        let (lane, f, audit) = try mountedCard(extra: ["--on-removal", policy])
+        let card = lane.card
         defer { card.harness.remove() }
-        let f = MountFixture(members: ["alice"], extraMemberCertificates: [card.certificate])
-        let audit = f.root + "/audit.jsonl"
-        let mounted = try f.mountCard(reader: card.harness.reader, pin: "123456",
-                                      extra: ["--audit", audit, "--syslog-socket", f.root + "/no-syslog", "--on-removal", policy])
-        XCTAssertEqual(mounted.status, 0, mounted.description)
-        guard mounted.status == 0 else { return }
+        guard let f else { return }
 
         // A record of 1 MiB, every 64 KiB block starting with a marker the reader checks.
         let block = Array("ward 7: ".utf8) + [UInt8](repeating: 0x2E, count: 65_536 - 8)
@@ -132,15 +127,10 @@ final class CardRemovalTests: XCTestCase {
     /// `zone unlock` (PIN on descriptor 3, to the daemon's control socket) opens the keys again
     /// in place; a wrong PIN is refused with the tries left and leaves the mount locked.
     func testReinsertedCardUnlocksWithThePIN() throws {
-        let lane = try CardLane()
-        let card = try lane.startCard()
+        let (lane, f, audit) = try mountedCard(extra: [])
+        let card = lane.card
         defer { card.harness.remove() }
-        let f = MountFixture(members: ["alice"], extraMemberCertificates: [card.certificate])
-        let audit = f.root + "/audit.jsonl"
-        let mounted = try f.mountCard(reader: card.harness.reader, pin: "123456",
-                                      extra: ["--audit", audit, "--syslog-socket", f.root + "/no-syslog"])
-        XCTAssertEqual(mounted.status, 0, mounted.description)
-        guard mounted.status == 0 else { return }
+        guard let f else { return }
         writeBytes(f.m("record.txt"), Array("ward 7: before\n".utf8))
 
         card.harness.remove()
@@ -172,6 +162,19 @@ final class CardRemovalTests: XCTestCase {
         let ops = Self.auditRecords(audit).compactMap { r in (r["op"] as? String).map { "\($0) \(r["result"] ?? "")" } }
             .filter { $0.hasPrefix("card") || $0.hasPrefix("unlock") }
         XCTAssertEqual(ops, ["card-removed ok", "unlock EACCES", "unlock EACCES", "unlock ok", "card-removed ok"])
+    }
+
+    /// A zone whose member is a fresh virtual card, mounted with that card (PIN 123456 on
+    /// descriptor 3) and an audit file; the fixture is nil (and the test has failed) if the
+    /// mount failed.
+    private func mountedCard(extra: [String]) throws -> (CardLane, MountFixture?, String) {
+        let lane = try CardLane()
+        let f = MountFixture(members: ["alice"], extraMemberCertificates: [lane.card.certificate])
+        let audit = f.root + "/audit.jsonl"
+        let mounted = try f.mountCard(reader: lane.card.harness.reader, pin: "123456",
+                                      extra: ["--audit", audit, "--syslog-socket", f.root + "/no-syslog"] + extra)
+        XCTAssertEqual(mounted.status, 0, mounted.description)
+        return (lane, mounted.status == 0 ? f : nil, audit)
     }
 
     private func unlock(_ f: MountFixture, pin: String) throws -> ProcessResult {
@@ -211,13 +214,15 @@ struct CardLane {
         let certificate: String
     }
     let folder: TemporaryDirectory
+    let card: Card
 
     init() throws {
         folder = try TemporaryDirectory("mount-card")
         try PCSCReaders.requireService()
+        card = try Self.startCard(in: folder)
     }
 
-    func startCard(port: UInt16 = PCSCReaders.ports[0]) throws -> Card {
+    static func startCard(in folder: TemporaryDirectory, port: UInt16 = PCSCReaders.ports[0]) throws -> Card {
         let harness = try VirtualCardHarness(state: folder.path("card.state"), port: port)
         try harness.insert()
         let pub = folder.path("card-pub.pem")
