@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""An independent reader of the Triad encrypted file (docs/format.md, suite 1) and of the
+"""An independent reader of the Triad encrypted file (docs/format.md, suites 1 and 2) and of the
 escrow blob (docs/escrow.md), written from those two pages alone with Python's
 `cryptography` package (Debian: python3-cryptography), to check that the specs and the Swift
 code agree. It opens every slot type: zone (0x0001), recovery per-file wrap (0x0002, EC and
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography import x509
 
 MAGIC = bytes([0x89, 0x54, 0x52, 0x44, 0x0D, 0x0A, 0x1A, 0x0A])
@@ -158,7 +159,6 @@ def parse_header(data):
     if area < 4 * count: refuse("malformedHeader", "slot area too small for the count")
     end = 66 + area
     if len(data) < end + 32: refuse("truncated", "inside the header")
-    if suite != 1: refuse("decoderLimit", "suite 2 is not read by this decoder")
     slots, off = [], 66
     for _ in range(count):
         if end - off < 4: refuse("malformedHeader", "slot overruns the area")
@@ -229,13 +229,51 @@ def decrypt_payload(payload, key):
         pos += len(seg); i += 1
 
 
+def xaes_256_gcm_open(key, nonce, sealed, aad):
+    """C2SP XAES-256-GCM (docs/format.md §13.1): the first 12 nonce bytes and the key give a
+    fresh AES-256 key (SP 800-108r1 counter KDF with AES-256-CMAC, one block per half), the
+    last 12 are the AES-256-GCM nonce."""
+    aes = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    l = int.from_bytes(aes.update(bytes(16)), "big")
+    k1 = ((l << 1) ^ (0x87 if l >> 127 else 0)) & ((1 << 128) - 1)
+    def block(counter):
+        m = bytes([0, counter]) + b"X" + b"\x00" + nonce[:12]
+        return aes.update((int.from_bytes(m, "big") ^ k1).to_bytes(16, "big"))
+    return AESGCM(block(1) + block(2)).decrypt(nonce[12:], sealed, aad)
+
+
+def decrypt_payload_suite2(payload, key):
+    """Payload suite 2 (docs/format.md §13.2): sealed segment i = nonce (24) || ciphertext ||
+    tag (16), aad = BE64(i) || final flag; the segment rules of §6 with 40 bytes of overhead."""
+    over = 24 + TAG
+    if len(payload) < over: refuse("truncated", "payload shorter than one sealed segment")
+    out, i, pos = bytearray(), 0, 0
+    def opens(seg, final):
+        try: return xaes_256_gcm_open(key, seg[:24], seg[24:], i.to_bytes(8, "big") + (b"\x01" if final else b"\x00"))
+        except Exception: return None
+    while True:
+        seg = payload[pos:pos + S + over]
+        final = pos + len(seg) == len(payload)
+        plain = opens(seg, final) if len(seg) >= over else None
+        if plain is None:
+            if final and len(seg) >= over and opens(seg, False) is not None: refuse("truncated", f"segment {i} is not final")
+            if not final and opens(seg, True) is not None: refuse("trailingData", f"bytes after final segment {i}")
+            if len(seg) < over: refuse("truncated", f"segment {i} shorter than its overhead")
+            refuse("segmentAuthenticationFailed", f"segment {i}")
+        if final and i > 0 and len(seg) == over: refuse("malformedPayload", "empty final segment after others")
+        out += plain
+        if final: return bytes(out)
+        pos += len(seg); i += 1
+
+
 def decode_file(path, identity, cache):
     data = open(path, "rb").read()
     core, file_id, slots, end = parse_header(data)
     fk = file_key(identity, file_id, slots, cache)
     mac = hmac.new(hkdf(fk, file_id, b"triad/v1/header-mac" + core), data[:end], hashlib.sha256).digest()
     if not hmac.compare_digest(mac, data[end:end + 32]): refuse("headerAuthenticationFailed")
-    plain = decrypt_payload(data[end + 32:], hkdf(fk, file_id, b"triad/v1/payload" + core))
+    decrypt = decrypt_payload_suite2 if data[10] == 2 else decrypt_payload
+    plain = decrypt(data[end + 32:], hkdf(fk, file_id, b"triad/v1/payload" + core))
     return f"ok {len(plain)} {hashlib.sha256(plain).hexdigest()}"
 
 
