@@ -59,12 +59,12 @@ public struct TLV: Equatable, Sendable {
             length = Int(first)
         } else {
             let n = Int(first & 0x7F)
-            guard n >= 1, n <= 3 else { throw TLVError.badLengthForm(first) }
+            guard n >= 1, n <= 3 else { throw TLVError.badLengthForm(byte: first) }
             guard i + n <= b.count else { throw TLVError.truncated }
             for k in 0..<n { length = length << 8 | Int(b[i + k]) }
             i += n
         }
-        guard length <= maximumLength else { throw TLVError.tooLong(length) }
+        guard length <= maximumLength else { throw TLVError.tooLong(length: length) }
         guard length <= b.count - i else { throw TLVError.lengthBeyondData(length: length, available: b.count - i) }
         return (TLV(tag: tag, value: Array(b[i..<(i + length)])), i + length)
     }
@@ -108,9 +108,9 @@ public enum TLVError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A tag of more than 3 bytes.
     case tagTooLong
     /// The indefinite form `80` or a length of more than 3 bytes.
-    case badLengthForm(UInt8)
+    case badLengthForm(byte: UInt8)
     /// A length above `TLV.maximumLength`.
-    case tooLong(Int)
+    case tooLong(length: Int)
     /// A length larger than what follows.
     case lengthBeyondData(length: Int, available: Int)
 

@@ -63,28 +63,28 @@ public enum CardIdentity {
 
 /// Why a `piv:` identity could not be opened, with what to do.
 public enum CardIdentityError: Error, CustomStringConvertible {
-    case pcsc(PCSCError)
+    case pcsc(cause: PCSCError)
     case noReader
-    case noMatchingReader(String, available: [String])
+    case noMatchingReader(wanted: String, available: [String])
     case noCard(reader: String)
-    case noCardInAnyReader([String])
+    case noCardInAnyReader(readers: [String])
     case noPIVApplet(reader: String)
     case noCertificate(reader: String)
-    case card(reader: String, PIVError)
+    case card(reader: String, cause: PIVError)
 
     /// The reader selection's error, with the PIV reasons a card was refused named.
     init(_ error: CardSelectionError) {
         switch error {
-        case .service(let e): self = .pcsc(e)
+        case .service(let e): self = .pcsc(cause: e)
         case .noReader: self = .noReader
-        case let .noMatchingReader(wanted, available): self = .noMatchingReader(wanted, available: available)
+        case let .noMatchingReader(wanted, available): self = .noMatchingReader(wanted: wanted, available: available)
         case .noCard(let reader): self = .noCard(reader: reader)
-        case .noCardInAnyReader(let readers): self = .noCardInAnyReader(readers)
-        case let .connectFailed(reader, e): self = e.kind == .noCard ? .noCard(reader: reader) : .card(reader: reader, .transport(e.description))
+        case .noCardInAnyReader(let readers): self = .noCardInAnyReader(readers: readers)
+        case let .connectFailed(reader, e): self = e.kind == .noCard ? .noCard(reader: reader) : .card(reader: reader, cause: .transport(problem: e.description))
         case let .refused(reader, PIVError.noPIVApplet): self = .noPIVApplet(reader: reader)
         case let .refused(reader, PIVError.notFound): self = .noCertificate(reader: reader)
-        case let .refused(reader, e as PIVError): self = .card(reader: reader, e)
-        case let .refused(reader, e): self = .card(reader: reader, .transport(String(describing: e)))
+        case let .refused(reader, e as PIVError): self = .card(reader: reader, cause: e)
+        case let .refused(reader, e): self = .card(reader: reader, cause: .transport(problem: String(describing: e)))
         }
     }
 

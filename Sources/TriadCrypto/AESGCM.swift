@@ -62,7 +62,7 @@ public final class AESGCMSegmentCipher {
 
     /// A cipher with `key` set once, sealing (`encrypting`) or opening; refuses a key that is not 32 bytes.
     public init(key: SecureBytes, encrypting: Bool) throws {
-        guard key.count == 32 else { throw CryptoError.invalidKey("AES-256-GCM needs a 32-byte key, got \(key.count)") }
+        guard key.count == 32 else { throw CryptoError.invalidKey(problem: "AES-256-GCM needs a 32-byte key, got \(key.count)") }
         guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError.fromOpenSSL("EVP_CIPHER_CTX_new") }
         context = ctx
         self.encrypting = encrypting
@@ -114,7 +114,7 @@ public final class AESGCMSegmentCipher {
     }
 
     private func start(nonce: [UInt8], aad: [UInt8]) throws {
-        guard nonce.count == 12 else { throw CryptoError.invalidKey("AES-GCM nonce must be 12 bytes") }
+        guard nonce.count == 12 else { throw CryptoError.invalidKey(problem: "AES-GCM nonce must be 12 bytes") }
         try check(EVP_CipherInit_ex2(context, nil, nil, nonce, encrypting ? 1 : 0, nil), "AES-GCM nonce setup")
         if !aad.isEmpty {
             var ignored: Int32 = 0

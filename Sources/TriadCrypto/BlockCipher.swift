@@ -71,14 +71,14 @@ public enum BlockCipher: Sendable, Equatable, CaseIterable {
         guard key.count == keySize else {
             throw BlockCipherError.badLength(what: "key", expected: keySize, actual: key.count)
         }
-        guard let ctx = EVP_CIPHER_CTX_new() else { throw BlockCipherError.openSSL("EVP_CIPHER_CTX_new") }
+        guard let ctx = EVP_CIPHER_CTX_new() else { throw BlockCipherError.openSSL(call: "EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(ctx) }
         let initOK = key.withUnsafeBytes { keyBytes -> Int32 in
             EVP_CipherInit_ex(ctx, evpCipher, nil,
                               keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), nil,
                               encrypt ? 1 : 0)
         }
-        guard initOK == 1 else { throw BlockCipherError.openSSL("EVP_CipherInit_ex") }
+        guard initOK == 1 else { throw BlockCipherError.openSSL(call: "EVP_CipherInit_ex") }
         EVP_CIPHER_CTX_set_padding(ctx, 0)
         var out = [UInt8](repeating: 0, count: blockSize * 2)
         var written: Int32 = 0
@@ -87,7 +87,7 @@ public enum BlockCipher: Sendable, Equatable, CaseIterable {
             guard EVP_CipherUpdate(ctx, outBuf.baseAddress, &written, block, Int32(block.count)) == 1 else { return false }
             return EVP_CipherFinal_ex(ctx, outBuf.baseAddress! + Int(written), &final) == 1
         }
-        guard ok, Int(written + final) == blockSize else { throw BlockCipherError.openSSL("EVP_CipherUpdate") }
+        guard ok, Int(written + final) == blockSize else { throw BlockCipherError.openSSL(call: "EVP_CipherUpdate") }
         return Array(out.prefix(blockSize))
     }
 }
@@ -97,7 +97,7 @@ public enum BlockCipherError: Error, Equatable, CustomStringConvertible {
     /// A block or key had the wrong length for the cipher.
     case badLength(what: String, expected: Int, actual: Int)
     /// libcrypto refused an operation (the named call).
-    case openSSL(String)
+    case openSSL(call: String)
 
     /// One sentence naming the operation that failed.
     public var description: String {

@@ -22,13 +22,13 @@ public struct Certificate: @unchecked Sendable, Equatable, Hashable {
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
             return d2i_X509(nil, &cursor, der.count)
         }
-        guard let x509 else { throw CryptoError.invalidCertificate("not DER X.509: \(CryptoError.fromOpenSSL("d2i_X509"))") }
+        guard let x509 else { throw CryptoError.invalidCertificate(problem: "not DER X.509: \(CryptoError.fromOpenSSL("d2i_X509"))") }
         try self.init(handle: Handle(x509))
     }
 
     /// The first certificate of a PEM text.
     public init(pem: String) throws {
-        guard let first = try Certificate.all(pem: pem).first else { throw CryptoError.invalidPEM("no CERTIFICATE block") }
+        guard let first = try Certificate.all(pem: pem).first else { throw CryptoError.invalidPEM(problem: "no CERTIFICATE block") }
         self = first
     }
 
@@ -42,7 +42,7 @@ public struct Certificate: @unchecked Sendable, Equatable, Hashable {
             _ = i2d_X509(handle.pointer, &cursor)
         }
         self.der = der
-        guard let pkey = X509_get_pubkey(handle.pointer) else { throw CryptoError.invalidCertificate("no public key") }
+        guard let pkey = X509_get_pubkey(handle.pointer) else { throw CryptoError.invalidCertificate(problem: "no public key") }
         publicKey = try PublicKey(handle: KeyHandle(pkey))
     }
 

@@ -58,7 +58,7 @@ extension Certificate {
         guard let name = X509_NAME_new() else { throw CryptoError.fromOpenSSL("X509_NAME_new") }
         for part in subject.split(separator: ",") {
             let pieces = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pieces.count == 2, !pieces[1].isEmpty else { X509_NAME_free(name); throw CryptoError.invalidCertificate("bad subject part '\(part)'") }
+            guard pieces.count == 2, !pieces[1].isEmpty else { X509_NAME_free(name); throw CryptoError.invalidCertificate(problem: "bad subject part '\(part)'") }
             guard X509_NAME_add_entry_by_txt(name, pieces[0], MBSTRING_UTF8, pieces[1], -1, -1, 0) == 1 else {
                 X509_NAME_free(name); throw CryptoError.fromOpenSSL("subject attribute \(pieces[0])")
             }
@@ -90,7 +90,7 @@ public enum CertificateChain {
         if X509_verify_cert(context) != 1 {
             let code = X509_STORE_CTX_get_error(context)
             triad_ERR_clear()
-            throw CryptoError.chainVerificationFailed(String(cString: X509_verify_cert_error_string(Int(code))))
+            throw CryptoError.chainVerificationFailed(problem: String(cString: X509_verify_cert_error_string(Int(code))))
         }
     }
 }

@@ -10,7 +10,7 @@ extension Certificate {
     /// (TriadRecovery, docs/recovery.md). Also used to issue member certificates for cards.
     public static func issue(subject: String, publicKey: PublicKey, issuer: Certificate, issuerKey: PrivateKey, days: Int,
                              keyUsage: String = "critical,keyEncipherment,keyAgreement") throws -> Certificate {
-        guard issuerKey.publicKey == issuer.publicKey else { throw CryptoError.invalidKey("the issuer key is not the issuer certificate's key") }
+        guard issuerKey.publicKey == issuer.publicKey else { throw CryptoError.invalidKey(problem: "the issuer key is not the issuer certificate's key") }
         return try build(subject: subject, publicKey: publicKey, issuer: issuer, signingKey: issuerKey, days: days, keyUsage: keyUsage)
     }
 }

@@ -9,13 +9,13 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
     case authenticationFailed
     /// A wrapped key does not open with this private key (it was wrapped for another one).
     case unwrapFailed
-    case invalidKey(String)
-    case unsupportedAlgorithm(String)
-    case invalidPEM(String)
-    case invalidCertificate(String)
+    case invalidKey(problem: String)
+    case unsupportedAlgorithm(algorithm: String)
+    case invalidPEM(problem: String)
+    case invalidCertificate(problem: String)
     /// The PEM is encrypted and the passphrase was missing or wrong.
     case wrongPassphrase
-    case chainVerificationFailed(String)
+    case chainVerificationFailed(problem: String)
 
     /// One sentence naming the operation and why it failed.
     public var description: String {

@@ -9,8 +9,8 @@ extension PrivateKey {
     /// - Throws: `CryptoError.invalidKey` for an RSA key (a card signs RSA with the raw
     ///   private operation on a block the client padded), `.openssl` when libcrypto fails.
     public func signDigest(_ digest: [UInt8]) throws -> [UInt8] {
-        guard algorithm.isEC else { throw CryptoError.invalidKey("digest signing is ECDSA; an RSA card key signs with rsaRawPrivate") }
-        guard !digest.isEmpty, digest.count <= 64 else { throw CryptoError.invalidKey("a digest of \(digest.count) bytes cannot be signed") }
+        guard algorithm.isEC else { throw CryptoError.invalidKey(problem: "digest signing is ECDSA; an RSA card key signs with rsaRawPrivate") }
+        guard !digest.isEmpty, digest.count <= 64 else { throw CryptoError.invalidKey(problem: "a digest of \(digest.count) bytes cannot be signed") }
         guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, handle.pointer, nil) else { throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_new") }
         defer { EVP_PKEY_CTX_free(ctx) }
         try check(EVP_PKEY_sign_init(ctx), "ECDSA init")

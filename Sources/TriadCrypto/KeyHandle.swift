@@ -105,7 +105,7 @@ public enum KeyAlgorithm: Equatable, Hashable, Sendable, CustomStringConvertible
         switch EVP_PKEY_get_base_id(pkey) {
         case EVP_PKEY_RSA:
             let bits = Int(EVP_PKEY_get_bits(pkey))
-            guard bits >= 2048 else { throw CryptoError.unsupportedAlgorithm("RSA-\(bits) (at least 2048 bits)") }
+            guard bits >= 2048 else { throw CryptoError.unsupportedAlgorithm(algorithm: "RSA-\(bits) (at least 2048 bits)") }
             return .rsa(bits: bits)
         case EVP_PKEY_EC:
             var name = [CChar](repeating: 0, count: 64)
@@ -116,10 +116,10 @@ public enum KeyAlgorithm: Equatable, Hashable, Sendable, CustomStringConvertible
             switch String(cString: name) {
             case "prime256v1", "P-256", "secp256r1": return .ecP256
             case "secp384r1", "P-384": return .ecP384
-            case let other: throw CryptoError.unsupportedAlgorithm("EC curve \(other)")
+            case let other: throw CryptoError.unsupportedAlgorithm(algorithm: "EC curve \(other)")
             }
         default:
-            throw CryptoError.unsupportedAlgorithm("key type \(EVP_PKEY_get_base_id(pkey))")
+            throw CryptoError.unsupportedAlgorithm(algorithm: "key type \(EVP_PKEY_get_base_id(pkey))")
         }
     }
 

@@ -28,7 +28,7 @@ public struct PrivateKey: PrivateKeyOperations, SigningKeyOperations, @unchecked
         try check(EVP_PKEY_keygen_init(ctx), "key generation init")
         switch algorithm {
         case let .rsa(bits):
-            guard bits >= 2048 else { throw CryptoError.unsupportedAlgorithm("RSA-\(bits)") }
+            guard bits >= 2048 else { throw CryptoError.unsupportedAlgorithm(algorithm: "RSA-\(bits)") }
             try check(EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, Int32(bits)), "RSA key size")
         case .ecP256, .ecP384:
             try check(EVP_PKEY_CTX_set_group_name(ctx, algorithm.groupName!), "EC group")
@@ -58,7 +58,7 @@ public struct PrivateKey: PrivateKeyOperations, SigningKeyOperations, @unchecked
             let error = CryptoError.fromOpenSSL("PEM_read_bio_PrivateKey")
             let text = pem.withUnsafeBytes { String(decoding: $0.prefix(64), as: UTF8.self) }
             if text.contains("ENCRYPTED") || String(describing: error).contains("bad decrypt") { throw CryptoError.wrongPassphrase }
-            throw CryptoError.invalidPEM("no private key could be read (\(error))")
+            throw CryptoError.invalidPEM(problem: "no private key could be read (\(error))")
         }
         try self.init(handle: KeyHandle(pkey))
     }
@@ -69,7 +69,7 @@ public struct PrivateKey: PrivateKeyOperations, SigningKeyOperations, @unchecked
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
             return d2i_AutoPrivateKey(nil, &cursor, buffer.count)
         }
-        guard let pkey else { throw CryptoError.invalidKey("not a DER private key: \(CryptoError.fromOpenSSL("d2i_AutoPrivateKey"))") }
+        guard let pkey else { throw CryptoError.invalidKey(problem: "not a DER private key: \(CryptoError.fromOpenSSL("d2i_AutoPrivateKey"))") }
         try self.init(handle: KeyHandle(pkey))
     }
 
@@ -120,7 +120,7 @@ public struct PrivateKey: PrivateKeyOperations, SigningKeyOperations, @unchecked
     /// AUTHENTICATE with tag 85 returns it.
     public func ecdh(with peer: PublicKey) throws -> SecureBytes {
         guard algorithm.isEC, peer.algorithm == algorithm else {
-            throw CryptoError.invalidKey("ECDH needs two keys on the same curve (\(algorithm) and \(peer.algorithm))")
+            throw CryptoError.invalidKey(problem: "ECDH needs two keys on the same curve (\(algorithm) and \(peer.algorithm))")
         }
         return try PrivateKey.ecdh(handle.pointer, peer.handle.pointer)
     }
@@ -158,7 +158,7 @@ public struct PrivateKey: PrivateKeyOperations, SigningKeyOperations, @unchecked
         guard EVP_PKEY_generate(ctx, &pkey) == 1, let pkey else { throw CryptoError.fromOpenSSL("ephemeral key generation") }
         let handle = KeyHandle(pkey)
         guard let point = PublicKey.encodedPoint(pkey), point.count == peer.algorithm.ecPointByteCount else {
-            throw CryptoError.invalidKey("the ephemeral key is not on \(peer.algorithm)")
+            throw CryptoError.invalidKey(problem: "the ephemeral key is not on \(peer.algorithm)")
         }
         return (handle, point)
     }
@@ -166,9 +166,9 @@ public struct PrivateKey: PrivateKeyOperations, SigningKeyOperations, @unchecked
     /// The raw RSA private operation `input^d mod n` with no padding removed: what a PIV
     /// card's RSA GENERAL AUTHENTICATE returns (SP 800-73-4 Part 2 §3.2.4, Appendix A.3).
     public func rsaRawPrivate(_ input: [UInt8]) throws -> SecureBytes {
-        guard case let .rsa(bits) = algorithm else { throw CryptoError.invalidKey("raw RSA needs an RSA key, this is \(algorithm)") }
+        guard case let .rsa(bits) = algorithm else { throw CryptoError.invalidKey(problem: "raw RSA needs an RSA key, this is \(algorithm)") }
         let size = (bits + 7) / 8
-        guard input.count <= size else { throw CryptoError.invalidKey("RSA input longer than the modulus") }
+        guard input.count <= size else { throw CryptoError.invalidKey(problem: "RSA input longer than the modulus") }
         let padded = [UInt8](repeating: 0, count: size - input.count) + input
         guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, handle.pointer, nil) else { throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_new") }
         defer { EVP_PKEY_CTX_free(ctx) }

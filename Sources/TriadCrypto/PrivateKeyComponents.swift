@@ -9,7 +9,7 @@ extension PrivateKey {
     /// must rebuild a key from them.
     /// - Throws: `CryptoError.invalidKey` when d is not in [1, n-1] for the curve.
     public init(ecPrivateScalar d: SecureBytes, curve: KeyAlgorithm) throws {
-        guard curve.isEC, let groupName = curve.groupName else { throw CryptoError.unsupportedAlgorithm("\(curve) is not an EC curve") }
+        guard curve.isEC, let groupName = curve.groupName else { throw CryptoError.unsupportedAlgorithm(algorithm: "\(curve) is not an EC curve") }
         let nid = curve == .ecP256 ? NID_X9_62_prime256v1 : NID_secp384r1
         guard let group = EC_GROUP_new_by_curve_name(nid) else { throw CryptoError.fromOpenSSL("EC_GROUP_new_by_curve_name") }
         defer { EC_GROUP_free(group) }
@@ -17,7 +17,7 @@ extension PrivateKey {
         let order = BN_dup(EC_GROUP_get0_order(group))
         defer { BN_free(order) }
         guard BN_is_zero(scalar.pointer) == 0, BN_cmp(scalar.pointer, order) < 0 else {
-            throw CryptoError.invalidKey("the EC private scalar is out of range for \(curve)")
+            throw CryptoError.invalidKey(problem: "the EC private scalar is out of range for \(curve)")
         }
         guard let point = EC_POINT_new(group) else { throw CryptoError.fromOpenSSL("EC_POINT_new") }
         defer { EC_POINT_clear_free(point) }
@@ -51,9 +51,9 @@ extension PrivateKey {
     /// order (48 bytes for P-256, 56 for P-384) so the reduction's bias is negligible.
     /// - Throws: `CryptoError.invalidKey` when the seed is too short for the curve.
     public init(ecSeed seed: SecureBytes, curve: KeyAlgorithm) throws {
-        guard curve.isEC, let size = curve.ecScalarByteCount else { throw CryptoError.unsupportedAlgorithm("\(curve) is not an EC curve") }
+        guard curve.isEC, let size = curve.ecScalarByteCount else { throw CryptoError.unsupportedAlgorithm(algorithm: "\(curve) is not an EC curve") }
         guard seed.count >= size + 8 else {
-            throw CryptoError.invalidKey("a seed of \(seed.count) bytes is too short to derive a \(curve) key (at least \(size + 8))")
+            throw CryptoError.invalidKey(problem: "a seed of \(seed.count) bytes is too short to derive a \(curve) key (at least \(size + 8))")
         }
         let nid = curve == .ecP256 ? NID_X9_62_prime256v1 : NID_secp384r1
         guard let group = EC_GROUP_new_by_curve_name(nid) else { throw CryptoError.fromOpenSSL("EC_GROUP_new_by_curve_name") }
@@ -93,7 +93,7 @@ extension PrivateKey {
         guard BN_mod_inverse(d.pointer, be, phi.pointer, ctx) != nil,
               BN_mod_inverse(qinv.pointer, bq.pointer, bp.pointer, ctx) != nil else {
             triad_ERR_clear()
-            throw CryptoError.invalidKey("the RSA primes do not form a key with exponent \(e)")
+            throw CryptoError.invalidKey(problem: "the RSA primes do not form a key with exponent \(e)")
         }
         try check(BN_div(nil, dp.pointer, d.pointer, p1.pointer, ctx), "dP")
         try check(BN_div(nil, dq.pointer, d.pointer, q1.pointer, ctx), "dQ")
@@ -117,7 +117,7 @@ extension PrivateKey {
         var pkey: OpaquePointer? = nil
         let selection = triad_EVP_PKEY_PUBLIC_KEY() | OSSL_KEYMGMT_SELECT_PRIVATE_KEY
         guard EVP_PKEY_fromdata(ctx, &pkey, selection, params) == 1, let pkey else {
-            throw CryptoError.invalidKey("OpenSSL rejected the \(type) key components: \(CryptoError.fromOpenSSL("EVP_PKEY_fromdata"))")
+            throw CryptoError.invalidKey(problem: "OpenSSL rejected the \(type) key components: \(CryptoError.fromOpenSSL("EVP_PKEY_fromdata"))")
         }
         return KeyHandle(pkey)
     }

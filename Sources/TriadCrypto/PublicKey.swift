@@ -55,7 +55,7 @@ public struct PublicKey: Sendable, Equatable, Hashable {
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
             return d2i_PUBKEY(nil, &cursor, der.count)
         }
-        guard let pkey else { throw CryptoError.invalidKey("not a DER SubjectPublicKeyInfo: \(CryptoError.fromOpenSSL("d2i_PUBKEY"))") }
+        guard let pkey else { throw CryptoError.invalidKey(problem: "not a DER SubjectPublicKeyInfo: \(CryptoError.fromOpenSSL("d2i_PUBKEY"))") }
         try self.init(handle: KeyHandle(pkey))
     }
 
@@ -63,16 +63,16 @@ public struct PublicKey: Sendable, Equatable, Hashable {
     public init(pem: String) throws {
         let bio = try MemoryBIO(bytes: Array(pem.utf8))
         guard let pkey = PEM_read_bio_PUBKEY(bio.pointer, nil, nil, nil) else {
-            throw CryptoError.invalidPEM("no PUBLIC KEY block: \(CryptoError.fromOpenSSL("PEM_read_bio_PUBKEY"))")
+            throw CryptoError.invalidPEM(problem: "no PUBLIC KEY block: \(CryptoError.fromOpenSSL("PEM_read_bio_PUBKEY"))")
         }
         try self.init(handle: KeyHandle(pkey))
     }
 
     /// An RSA key from its big-endian modulus and public exponent.
     public init(rsaModulus: [UInt8], exponent: [UInt8]) throws {
-        guard !rsaModulus.isEmpty, !exponent.isEmpty, exponent.count <= 8 else { throw CryptoError.invalidKey("empty or oversized RSA component") }
+        guard !rsaModulus.isEmpty, !exponent.isEmpty, exponent.count <= 8 else { throw CryptoError.invalidKey(problem: "empty or oversized RSA component") }
         guard let pkey = triad_rsa_public_from_components(rsaModulus, rsaModulus.count, exponent, exponent.count) else {
-            throw CryptoError.invalidKey("OpenSSL rejected the RSA public key: \(CryptoError.fromOpenSSL("EVP_PKEY_fromdata"))")
+            throw CryptoError.invalidKey(problem: "OpenSSL rejected the RSA public key: \(CryptoError.fromOpenSSL("EVP_PKEY_fromdata"))")
         }
         try self.init(handle: KeyHandle(pkey))
     }
@@ -80,10 +80,10 @@ public struct PublicKey: Sendable, Equatable, Hashable {
     /// An EC key from an uncompressed point `04 ‖ X ‖ Y` on `curve`.
     public init(ecPoint: [UInt8], curve: KeyAlgorithm) throws {
         guard let group = curve.groupName, ecPoint.count == curve.ecPointByteCount, ecPoint.first == 0x04 else {
-            throw CryptoError.invalidKey("an uncompressed \(curve) point must be \(curve.ecPointByteCount ?? 0) bytes starting with 04")
+            throw CryptoError.invalidKey(problem: "an uncompressed \(curve) point must be \(curve.ecPointByteCount ?? 0) bytes starting with 04")
         }
         guard let pkey = triad_ec_public_from_point(group, ecPoint, ecPoint.count) else {
-            throw CryptoError.invalidKey("the point is not a valid \(curve) public key (\(CryptoError.fromOpenSSL("EVP_PKEY_fromdata")))")
+            throw CryptoError.invalidKey(problem: "the point is not a valid \(curve) public key (\(CryptoError.fromOpenSSL("EVP_PKEY_fromdata")))")
         }
         try self.init(handle: KeyHandle(pkey), uncompressedPoint: ecPoint)
         // EVP_PKEY_fromdata does not check that the point is on the curve; do it here so a
@@ -95,7 +95,7 @@ public struct PublicKey: Sendable, Equatable, Hashable {
         defer { EVP_PKEY_CTX_free(ctx) }
         guard EVP_PKEY_public_check_quick(ctx) == 1 else {
             triad_ERR_clear()
-            throw CryptoError.invalidKey("the EC point is not on \(curve)")
+            throw CryptoError.invalidKey(problem: "the EC point is not on \(curve)")
         }
     }
 

@@ -57,7 +57,7 @@ public enum PublicKeyWrap {
     /// Returns the ephemeral point (the ciphertext) and the 32-byte derived key.
     static func ecdhESEncapsulate(to recipient: PublicKey, info: [UInt8]) throws -> (point: [UInt8], key: SecureBytes) {
         let (ephemeral, ephemeralPoint) = try PrivateKey.ephemeralEC(like: recipient)
-        guard let recipientPoint = recipient.ecPoint else { throw CryptoError.invalidKey("EC point unavailable") }
+        guard let recipientPoint = recipient.ecPoint else { throw CryptoError.invalidKey(problem: "EC point unavailable") }
         let shared = try PrivateKey.ecdh(ephemeral.pointer, recipient.handle.pointer)
         return (ephemeralPoint, HKDF.deriveKey(inputKey: shared, salt: ephemeralPoint + recipientPoint, info: info, outputByteCount: 32))
     }

@@ -33,10 +33,10 @@ extension PublicKey {
     public func rsaSignatureBlock(digest: [UInt8], scheme: SignatureScheme) throws -> [UInt8] {
         try scheme.requireCompatible(with: algorithm)
         guard case let .rsa(bits) = algorithm, !scheme.isECDSA else {
-            throw CryptoError.unsupportedAlgorithm("an RSA signature block for \(algorithm)")
+            throw CryptoError.unsupportedAlgorithm(algorithm: "an RSA signature block for \(algorithm)")
         }
         guard digest.count == scheme.digestByteCount else {
-            throw CryptoError.invalidKey("a \(scheme.rawValue) digest has \(scheme.digestByteCount) bytes, not \(digest.count)")
+            throw CryptoError.invalidKey(problem: "a \(scheme.rawValue) digest has \(scheme.digestByteCount) bytes, not \(digest.count)")
         }
         let size = (bits + 7) / 8
         var block = [UInt8](repeating: 0, count: size)
@@ -51,7 +51,7 @@ extension PublicKey {
             let info = SignatureScheme.sha256DigestInfoPrefix + digest
             try check(RSA_padding_add_PKCS1_type_1(&block, Int32(size), info, Int32(info.count)), "EMSA-PKCS1-v1_5 encoding")
         case .ecdsaSHA256, .ecdsaSHA384:
-            throw CryptoError.unsupportedAlgorithm("an RSA signature block for \(scheme.rawValue)")
+            throw CryptoError.unsupportedAlgorithm(algorithm: "an RSA signature block for \(scheme.rawValue)")
         }
         return block
     }

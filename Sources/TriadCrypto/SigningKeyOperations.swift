@@ -60,7 +60,7 @@ public enum SignatureScheme: String, Sendable, CaseIterable, Codable {
     /// Refuses a scheme the key cannot use.
     func requireCompatible(with algorithm: KeyAlgorithm) throws {
         guard isCompatible(with: algorithm) else {
-            throw CryptoError.unsupportedAlgorithm("signature scheme \(rawValue) with an \(algorithm) key")
+            throw CryptoError.unsupportedAlgorithm(algorithm: "signature scheme \(rawValue) with an \(algorithm) key")
         }
     }
 }

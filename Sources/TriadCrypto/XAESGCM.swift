@@ -30,7 +30,7 @@ public final class XAESGCMSegmentCipher {
 
     /// A cipher with `key` set once, sealing (`encrypting`) or opening; refuses a key that is not 32 bytes.
     public init(key: SecureBytes, encrypting: Bool) throws {
-        guard key.count == 32 else { throw CryptoError.invalidKey("XAES-256-GCM needs a 32-byte key, got \(key.count)") }
+        guard key.count == 32 else { throw CryptoError.invalidKey(problem: "XAES-256-GCM needs a 32-byte key, got \(key.count)") }
         guard let b = EVP_CIPHER_CTX_new() else { throw CryptoError.fromOpenSSL("EVP_CIPHER_CTX_new") }
         guard let g = EVP_CIPHER_CTX_new() else {
             EVP_CIPHER_CTX_free(b)
@@ -134,7 +134,7 @@ public final class XAESGCMSegmentCipher {
     /// Derives K_X from the first 12 nonce bytes and keys the GCM context with it and the
     /// last 12 bytes as the GCM nonce (C2SP XAES-256-GCM, "Encryption").
     private func start(nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer) throws {
-        guard nonce.count == Self.nonceByteCount else { throw CryptoError.invalidKey("XAES-256-GCM nonce must be 24 bytes") }
+        guard nonce.count == Self.nonceByteCount else { throw CryptoError.invalidKey(problem: "XAES-256-GCM nonce must be 24 bytes") }
         // M1 = 0x00 0x01 'X' 0x00 ‖ N[0:12], M2 = 0x00 0x02 'X' 0x00 ‖ N[0:12]; K_X = AES(M1 ⊕ K1) ‖ AES(M2 ⊕ K1).
         var derived = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         defer { withUnsafeMutableBytes(of: &derived) { OPENSSL_cleanse($0.baseAddress, 32) } }

@@ -43,7 +43,7 @@ extension EncryptedFile {
         _ = try geometry(payloadLength: size - header.encodedLength, suite: header.payloadSuite, path: path)
         var slots = header.slots.filter(keep)
         slots += try add.map { try $0.wrap(fileKey, fileID: header.fileID) }
-        guard !slots.isEmpty else { throw FormatError.invalidArgument("\(path): the rewrite would leave no key slot") }
+        guard !slots.isEmpty else { throw FormatError.invalidArgument(problem: "\(path): the rewrite would leave no key slot") }
         let encoded = try HeaderCodec.encode(core: header.core, slots: slots, fileKey: fileKey)
         let temp = try AtomicFile(location)
         do {
@@ -93,8 +93,8 @@ extension EncryptedFile {
 
     private static func reencryptPending(input: FileHandle, location: FileLocation, mode: mode_t, identities: [any Identity],
                                          zoneID: [UInt8], recipients: [any Recipient], random: RandomSource) throws -> PendingFile {
-        guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument("a zone id is 16 bytes") }
-        guard !recipients.isEmpty else { throw FormatError.invalidArgument("a file needs at least one recipient") }
+        guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument(problem: "a zone id is 16 bytes") }
+        guard !recipients.isEmpty else { throw FormatError.invalidArgument(problem: "a file needs at least one recipient") }
         let path = input.path
         try input.seek(to: 0)
         let header = try readHeader(from: input)

@@ -42,8 +42,8 @@ public enum EncryptedFile {
 
     static func encryptStream(from input: FileHandle, to output: FileHandle, zoneID: [UInt8],
                               recipients: [any Recipient], random: RandomSource, inputStatus: stat? = nil) throws {
-        guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument("a zone id is 16 bytes") }
-        guard !recipients.isEmpty else { throw FormatError.invalidArgument("a file needs at least one recipient") }
+        guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument(problem: "a zone id is 16 bytes") }
+        guard !recipients.isEmpty else { throw FormatError.invalidArgument(problem: "a file needs at least one recipient") }
         let fileKey = random.key(Layout.fileKeyLength)
         let fileID = random.bytes(Layout.fileIDLength)
         let core = HeaderCodec.core(fileID: fileID, zoneID: zoneID)
@@ -112,7 +112,7 @@ public enum EncryptedFile {
     public static func decrypt(inputPath: String, to fd: Int32, identities: [any Identity]) throws {
         let input = try FileHandle(path: inputPath, flags: O_RDONLY)
         guard (try input.status().st_mode & S_IFMT) == S_IFREG else {
-            throw FormatError.invalidArgument("\(inputPath) is not a regular file; decrypting to a stream needs to read it twice")
+            throw FormatError.invalidArgument(problem: "\(inputPath) is not a regular file; decrypting to a stream needs to read it twice")
         }
         try decrypt(input: input, journal: try FileLocation.byPath(inputPath), to: fd, identities: identities)
     }
@@ -135,7 +135,7 @@ public enum EncryptedFile {
         let after = try input.status()
         guard after.st_size == before.st_size, after.st_mtim.tv_sec == before.st_mtim.tv_sec,
               after.st_mtim.tv_nsec == before.st_mtim.tv_nsec else {
-            throw FormatError.invalidArgument("\(inputPath) changed while it was being verified; try again")
+            throw FormatError.invalidArgument(problem: "\(inputPath) changed while it was being verified; try again")
         }
         try input.seek(to: header.encodedLength)
         let output = FileHandle(borrowing: fd, path: "<output>")

@@ -45,7 +45,7 @@ public final class EncryptedFileReader {
 
     /// Reads and authenticates segment `index` into `buffer` (at least its length); returns the byte count.
     public func readSegment(_ index: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard index < segmentCount else { throw FormatError.invalidArgument("segment \(index) is past the end (\(segmentCount) segments)") }
+        guard index < segmentCount else { throw FormatError.invalidArgument(problem: "segment \(index) is past the end (\(segmentCount) segments)") }
         let bodyCount = length(ofSegment: index)
         precondition(buffer.count >= bodyCount)
         let sealedCount = bodyCount + opener.suite.overhead

@@ -138,11 +138,11 @@ enum HeaderCodec {
 
     /// Encodes core ‖ key block ‖ MAC, the MAC keyed from the file key (docs/format.md §4).
     static func encode(core: [UInt8], slots: [KeySlot], fileKey: SecureBytes) throws -> [UInt8] {
-        guard !slots.isEmpty else { throw FormatError.invalidArgument("a header needs at least one key slot") }
+        guard !slots.isEmpty else { throw FormatError.invalidArgument(problem: "a header needs at least one key slot") }
         var out = core
         let area = slots.reduce(0) { $0 + $1.encodedLength }
         guard area <= Layout.maxSlotAreaLength, slots.count <= Int(UInt16.max) else {
-            throw FormatError.invalidArgument("the key slots exceed the 1 MiB header limit")
+            throw FormatError.invalidArgument(problem: "the key slots exceed the 1 MiB header limit")
         }
         out.appendBE(UInt32(area))
         out.appendBE(UInt16(slots.count))

@@ -34,7 +34,7 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
     /// A system call failed.
     case io(path: String, operation: String, errno: Int32)
     /// A caller-supplied value is out of range (e.g. a zone id that is not 16 bytes).
-    case invalidArgument(String)
+    case invalidArgument(problem: String)
 
     /// One sentence naming the file and what is wrong with it.
     public var description: String {

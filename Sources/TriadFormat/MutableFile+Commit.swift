@@ -91,7 +91,7 @@ extension MutableFile {
     @discardableResult
     public func commit(_ overlays: [UInt64: SegmentOverlay], truncate: UInt64? = nil, journal: JournalTarget?) throws -> UInt64 {
         guard suite == .mutable else {
-            throw FormatError.invalidArgument("\(path) uses payload suite \(header.suite); only suite 2 files are rewritten in place")
+            throw FormatError.invalidArgument(problem: "\(path) uses payload suite \(header.suite); only suite 2 files are rewritten in place")
         }
         if let journal { try settle(journal) }
         let size = UInt64(Layout.segmentSize)

@@ -33,7 +33,7 @@ extension MutableFile {
             try source.seek(to: 0)
             let header = try EncryptedFile.readHeader(from: source)
             guard header.payloadSuite == .stream else {
-                throw FormatError.invalidArgument("\(path) is already a suite 2 file")
+                throw FormatError.invalidArgument(problem: "\(path) is already a suite 2 file")
             }
             old = (header, try EncryptedFile.unlockFileKey(header, identities: identities, path: path))
         }

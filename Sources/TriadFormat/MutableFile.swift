@@ -75,14 +75,14 @@ public final class MutableFile {
 
     static func newHeader(zoneID: [UInt8], recipients: [any Recipient], path: String,
                           keeping old: (header: FileHeader, fileKey: SecureBytes)? = nil) throws -> (FileHeader, SecureBytes) {
-        guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument("a zone id is 16 bytes") }
+        guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument(problem: "a zone id is 16 bytes") }
         if let old {
             // A suite-1 file becomes suite 2 with its file key, file id and slots (§13.4).
             let core = HeaderCodec.core(fileID: old.header.fileID, zoneID: old.header.zoneID, suite: .mutable)
             let bytes = try HeaderCodec.encode(core: core, slots: old.header.slots, fileKey: old.fileKey)
             return (try HeaderCodec.parse(bytes, path: path), old.fileKey)
         }
-        guard !recipients.isEmpty else { throw FormatError.invalidArgument("a file needs at least one recipient") }
+        guard !recipients.isEmpty else { throw FormatError.invalidArgument(problem: "a file needs at least one recipient") }
         let fileKey = SecureBytes.random(count: Layout.fileKeyLength)
         let fileID = SecureRandom.bytes(count: Layout.fileIDLength)
         let core = HeaderCodec.core(fileID: fileID, zoneID: zoneID, suite: .mutable)

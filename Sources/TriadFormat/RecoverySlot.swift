@@ -78,8 +78,8 @@ public struct RecoveryRecipient: Recipient {
 
     /// Wraps `fileKey` to the certificate, bound to `fileID`; the slot starts with the certificate's fingerprint.
     public func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot {
-        guard fileID.count == Layout.fileIDLength else { throw FormatError.invalidArgument("a file id is 32 bytes") }
-        guard fileKey.count == Layout.fileKeyLength else { throw FormatError.invalidArgument("a file key is 32 bytes") }
+        guard fileID.count == Layout.fileIDLength else { throw FormatError.invalidArgument(problem: "a file id is 32 bytes") }
+        guard fileKey.count == Layout.fileKeyLength else { throw FormatError.invalidArgument(problem: "a file key is 32 bytes") }
         let shared = try run.encapsulation()
         let fingerprint = certificate.fingerprint
         let kek = KeySchedule.recoveryFileKey(runSecret: shared.secret, kemHash: shared.kemHash, fileID: fileID, fingerprint: fingerprint)
@@ -97,7 +97,7 @@ struct PerFileRecoveryRecipient: Recipient {
     let certificate: Certificate
 
     func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot {
-        guard fileID.count == Layout.fileIDLength else { throw FormatError.invalidArgument("a file id is 32 bytes") }
+        guard fileID.count == Layout.fileIDLength else { throw FormatError.invalidArgument(problem: "a file id is 32 bytes") }
         let wrapped = try PublicKeyWrap.wrap(fileKey, to: certificate.publicKey, label: KeySchedule.recoveryLabel(fileID: fileID))
         return KeySlot(type: SlotType.recovery, body: certificate.fingerprint + wrapped)
     }

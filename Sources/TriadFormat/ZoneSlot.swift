@@ -34,7 +34,7 @@ public struct ZoneSlotKey: Recipient, Identity {
     /// Wraps `fileKey` under a key derived from the zone key and `fileID`, with a random nonce (docs/format.md §3.2).
     public func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot {
         try checkArguments(fileID: fileID)
-        guard fileKey.count == Layout.fileKeyLength else { throw FormatError.invalidArgument("a file key is 32 bytes") }
+        guard fileKey.count == Layout.fileKeyLength else { throw FormatError.invalidArgument(problem: "a file key is 32 bytes") }
         let kek = KeySchedule.zoneSlotKey(zoneKey: zoneKey, fileID: fileID, zoneID: zoneID, epoch: epoch)
         let nonce = random.bytes(AESGCM.nonceByteCount)
         var plain = fileKey.bytes
@@ -68,9 +68,9 @@ public struct ZoneSlotKey: Recipient, Identity {
     }
 
     private func checkArguments(fileID: [UInt8]) throws {
-        guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument("a zone id is 16 bytes") }
-        guard fileID.count == Layout.fileIDLength else { throw FormatError.invalidArgument("a file id is 32 bytes") }
-        guard zoneKey.count == 32 else { throw FormatError.invalidArgument("a zone key is 32 bytes") }
+        guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument(problem: "a zone id is 16 bytes") }
+        guard fileID.count == Layout.fileIDLength else { throw FormatError.invalidArgument(problem: "a file id is 32 bytes") }
+        guard zoneKey.count == 32 else { throw FormatError.invalidArgument(problem: "a zone key is 32 bytes") }
     }
 }
 

@@ -38,7 +38,7 @@ public struct Journal: Sendable {
         do {
             return try db.write { db -> JournalEntry in
                 if try Bool.fetchOne(db, sql: "SELECT 1 FROM ceremony WHERE id = ?", arguments: [id]) != nil {
-                    throw JournalError.ceremonyIDUsed(id)
+                    throw JournalError.ceremonyIDUsed(ceremony: id)
                 }
                 let time = JournalTime.format(now)
                 try db.execute(sql: "INSERT INTO ceremony (id, scriptName, scriptSHA256, practice, createdAt) VALUES (?, ?, ?, ?, ?)",
@@ -66,9 +66,9 @@ public struct Journal: Sendable {
             return try db.write { db -> JournalEntry in
                 guard let head = try Row.fetchOne(db, sql: """
                     SELECT seq, time, event, hash FROM entry WHERE ceremonyId = ? ORDER BY seq DESC LIMIT 1
-                    """, arguments: [id]) else { throw JournalError.unknownCeremony(id) }
+                    """, arguments: [id]) else { throw JournalError.unknownCeremony(ceremony: id) }
                 let headEvent: String = head["event"]
-                if headEvent == EventType.closed || headEvent == EventType.aborted { throw JournalError.ceremonyTerminated(id) }
+                if headEvent == EventType.closed || headEvent == EventType.aborted { throw JournalError.ceremonyTerminated(ceremony: id) }
                 let headTime: String = head["time"]
                 let time = max(JournalTime.format(now), headTime)
                 let seq: Int64 = head["seq"]
@@ -90,7 +90,7 @@ public struct Journal: Sendable {
         let rows = try db.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM entry WHERE ceremonyId = ? ORDER BY seq", arguments: [id])
         }
-        guard !rows.isEmpty else { throw JournalError.unknownCeremony(id) }
+        guard !rows.isEmpty else { throw JournalError.unknownCeremony(ceremony: id) }
         var previous = ChainHash.genesis
         var result: [JournalEntry] = []
         for (index, row) in rows.enumerated() {

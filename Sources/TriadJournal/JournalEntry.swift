@@ -62,17 +62,17 @@ public struct JournalEntry: Equatable, Sendable {
 
     /// Reads an entry from a parsed transcript line, checking field names and types only.
     public init(parsing value: CanonicalValue) throws {
-        guard case .object(let m) = value else { throw JournalError.malformedEntry("a line is not a JSON object") }
+        guard case .object(let m) = value else { throw JournalError.malformedEntry(problem: "a line is not a JSON object") }
         let extra = Set(m.keys).subtracting(Self.fieldNames)
         let missing = Set(Self.fieldNames).subtracting(m.keys)
-        if !extra.isEmpty { throw JournalError.malformedEntry("unexpected field(s) \(extra.sorted().joined(separator: ", "))") }
-        if !missing.isEmpty { throw JournalError.malformedEntry("missing field(s) \(missing.sorted().joined(separator: ", "))") }
+        if !extra.isEmpty { throw JournalError.malformedEntry(problem: "unexpected field(s) \(extra.sorted().joined(separator: ", "))") }
+        if !missing.isEmpty { throw JournalError.malformedEntry(problem: "missing field(s) \(missing.sorted().joined(separator: ", "))") }
         func string(_ k: String) throws -> String {
-            guard let s = m[k]?.stringValue else { throw JournalError.malformedEntry("field \(k) is not a string") }
+            guard let s = m[k]?.stringValue else { throw JournalError.malformedEntry(problem: "field \(k) is not a string") }
             return s
         }
-        guard let seq = m["seq"]?.intValue else { throw JournalError.malformedEntry("field seq is not an integer") }
-        guard case .object = m["payload"]! else { throw JournalError.malformedEntry("field payload is not an object") }
+        guard let seq = m["seq"]?.intValue else { throw JournalError.malformedEntry(problem: "field seq is not an integer") }
+        guard case .object = m["payload"]! else { throw JournalError.malformedEntry(problem: "field payload is not an object") }
         ceremony = try string("ceremony"); self.seq = seq; time = try string("time"); act = try string("act")
         step = try string("step"); role = try string("role"); event = try string("event")
         payload = m["payload"]!; prevHash = try string("prev_hash"); hash = try string("hash")

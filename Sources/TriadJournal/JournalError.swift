@@ -5,13 +5,13 @@ public enum JournalError: Error, Equatable, CustomStringConvertible {
     /// An append did not commit: the ceremony must stop (cannot log ⇒ cannot act).
     case cannotAppend(ceremony: String, reason: String)
     /// The ceremony id is already in this journal; ids are never reused.
-    case ceremonyIDUsed(String)
-    case unknownCeremony(String)
+    case ceremonyIDUsed(ceremony: String)
+    case unknownCeremony(ceremony: String)
     /// The ceremony already has its CLOSED or ABORTED entry.
-    case ceremonyTerminated(String)
+    case ceremonyTerminated(ceremony: String)
     /// The stored chain does not verify (the database was edited outside the tool).
     case chainBroken(ceremony: String, seq: Int64, reason: String)
-    case malformedEntry(String)
+    case malformedEntry(problem: String)
 
     /// One sentence naming the ceremony or entry and what to do.
     public var description: String {

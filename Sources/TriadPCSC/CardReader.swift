@@ -26,7 +26,7 @@ public enum CardReader {
             context = try PCSCContext()
             all = try context.readers()
         } catch let error as PCSCError {
-            throw CardSelectionError.service(error)
+            throw CardSelectionError.service(cause: error)
         }
         guard !all.isEmpty else { throw CardSelectionError.noReader }
         let wanted = substring.flatMap { $0.isEmpty ? nil : $0.lowercased() }
@@ -67,7 +67,7 @@ public enum CardReader {
 /// Why no card could be picked; each case names the readers involved.
 public enum CardSelectionError: Error, CustomStringConvertible {
     /// pcscd cannot be reached (or listing readers failed).
-    case service(PCSCError)
+    case service(cause: PCSCError)
     /// pcscd knows no reader at all.
     case noReader
     /// No reader name contains `wanted`; `available` lists the readers there are.

@@ -27,7 +27,7 @@ struct APDUExchange {
     /// final status word. It does not judge the status word: callers map it.
     func send(_ command: CommandAPDU, instruction: Instruction) throws -> ResponseAPDU {
         guard command.data.count <= Self.maximumCommandLength else {
-            throw PIVError.transport("\(instruction.name) command data of \(command.data.count) bytes is too long")
+            throw PIVError.transport(problem: "\(instruction.name) command data of \(command.data.count) bytes is too long")
         }
         var last = command
         if command.data.count > 255 {
@@ -38,11 +38,11 @@ struct APDUExchange {
                 let r = try transmit(chunk)
                 guard r.sw == 0x9000 else {
                     // The card refused a chunk: the chain is abandoned (Part 2 §3.2.4: no effect).
-                    if r.sw1 == 0x61 { throw PIVError.malformedResponse("\(instruction.name): the card answered a chained chunk with 61xx") }
+                    if r.sw1 == 0x61 { throw PIVError.malformedResponse(problem: "\(instruction.name): the card answered a chained chunk with 61xx") }
                     return ResponseAPDU(data: [], sw: r.sw)
                 }
                 guard r.data.isEmpty else {
-                    throw PIVError.malformedResponse("\(instruction.name): the card returned data for a chained chunk")
+                    throw PIVError.malformedResponse(problem: "\(instruction.name): the card returned data for a chained chunk")
                 }
                 offset += 255
             }
@@ -55,7 +55,7 @@ struct APDUExchange {
             last.le = response.sw2 == 0 ? 256 : Int(response.sw2)
             response = try transmit(last)
             if response.sw1 == 0x6C {
-                throw PIVError.malformedResponse("\(instruction.name): the card asked twice for a different Le")
+                throw PIVError.malformedResponse(problem: "\(instruction.name): the card asked twice for a different Le")
             }
         }
         return try collect(response, instruction: instruction)
@@ -69,20 +69,20 @@ struct APDUExchange {
         while current.sw1 == 0x61 {
             rounds += 1
             guard rounds <= Self.maximumRounds else {
-                throw PIVError.malformedResponse("\(instruction.name): more than \(Self.maximumRounds) GET RESPONSE rounds")
+                throw PIVError.malformedResponse(problem: "\(instruction.name): more than \(Self.maximumRounds) GET RESPONSE rounds")
             }
             let le = current.sw2 == 0 ? 256 : Int(current.sw2)
             current = try transmit(CommandAPDU(ins: Instruction.getResponse.rawValue, p1: 0, p2: 0, le: le))
             guard current.data.count <= 256 else {
-                throw PIVError.malformedResponse("\(instruction.name): GET RESPONSE returned \(current.data.count) bytes, more than 256")
+                throw PIVError.malformedResponse(problem: "\(instruction.name): GET RESPONSE returned \(current.data.count) bytes, more than 256")
             }
             data.append(contentsOf: current.data)
             guard data.count <= Self.maximumResponseLength else {
-                throw PIVError.malformedResponse("\(instruction.name): response longer than \(Self.maximumResponseLength) bytes")
+                throw PIVError.malformedResponse(problem: "\(instruction.name): response longer than \(Self.maximumResponseLength) bytes")
             }
         }
         guard data.count <= Self.maximumResponseLength else {
-            throw PIVError.malformedResponse("\(instruction.name): response longer than \(Self.maximumResponseLength) bytes")
+            throw PIVError.malformedResponse(problem: "\(instruction.name): response longer than \(Self.maximumResponseLength) bytes")
         }
         if current.sw != 0x9000 {
             // PIV defines no response data with an error status: drop whatever arrived.

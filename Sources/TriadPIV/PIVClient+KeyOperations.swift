@@ -13,9 +13,9 @@ extension PIVClient {
     /// Request `7C 82 01 06 {82 00, 81 82 01 00 input}`, chained in 255-byte chunks.
     /// - Returns: the 256-byte raw result, in `SecureBytes`.
     public func rsaRawOperation(_ input: [UInt8], slot: PIVSlot = .keyManagement, algorithm: PIVAlgorithm = .rsa2048) throws -> SecureBytes {
-        guard algorithm == .rsa2048 else { throw PIVError.unsupportedAlgorithm("RSA decryption needs an RSA key, the card key is \(algorithm)") }
+        guard algorithm == .rsa2048 else { throw PIVError.unsupportedAlgorithm(algorithm: "RSA decryption needs an RSA key, the card key is \(algorithm)") }
         guard input.count == algorithm.keyBytes else {
-            throw PIVError.unsupportedAlgorithm("RSA input has \(input.count) bytes; the card's RSA-2048 key takes exactly \(algorithm.keyBytes)")
+            throw PIVError.unsupportedAlgorithm(algorithm: "RSA input has \(input.count) bytes; the card's RSA-2048 key takes exactly \(algorithm.keyBytes)")
         }
         let body = TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x81, value: input).encoded
         let r = try exchange.send(CommandAPDU(ins: Instruction.generalAuthenticate.rawValue, p1: algorithm.rawValue, p2: slot.rawValue,
@@ -29,9 +29,9 @@ extension PIVClient {
     ///
     /// Request `7C L {82 00, 85 L point}`; response `7C L {82 L Z}`.
     public func ecdh(peerPoint: [UInt8], slot: PIVSlot = .keyManagement, algorithm: PIVAlgorithm) throws -> SecureBytes {
-        guard algorithm != .rsa2048 else { throw PIVError.unsupportedAlgorithm("ECDH needs an EC key, the card key is RSA") }
+        guard algorithm != .rsa2048 else { throw PIVError.unsupportedAlgorithm(algorithm: "ECDH needs an EC key, the card key is RSA") }
         guard peerPoint.count == algorithm.pointBytes, peerPoint.first == 0x04 else {
-            throw PIVError.unsupportedAlgorithm("the peer key does not match the card's \(algorithm) key")
+            throw PIVError.unsupportedAlgorithm(algorithm: "the peer key does not match the card's \(algorithm) key")
         }
         let body = TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x85, value: peerPoint).encoded
         let r = try exchange.send(CommandAPDU(ins: Instruction.generalAuthenticate.rawValue, p1: algorithm.rawValue, p2: slot.rawValue,
@@ -49,10 +49,10 @@ extension PIVClient {
     /// verifies every signature with the slot's public key before returning it.
     public func signDigest(_ digest: [UInt8], slot: PIVSlot = .signature, algorithm: PIVAlgorithm) throws -> [UInt8] {
         guard algorithm != .rsa2048 else {
-            throw PIVError.unsupportedAlgorithm("ECDSA needs an EC key, the card key is RSA; RSA signs with rsaRawOperation")
+            throw PIVError.unsupportedAlgorithm(algorithm: "ECDSA needs an EC key, the card key is RSA; RSA signs with rsaRawOperation")
         }
         guard (1...64).contains(digest.count) else {
-            throw PIVError.unsupportedAlgorithm("a digest of \(digest.count) bytes cannot be signed")
+            throw PIVError.unsupportedAlgorithm(algorithm: "a digest of \(digest.count) bytes cannot be signed")
         }
         let body = TLV(tag: 0x82, value: []).encoded + TLV(tag: 0x81, value: digest).encoded
         let r = try exchange.send(CommandAPDU(ins: Instruction.generalAuthenticate.rawValue, p1: algorithm.rawValue, p2: slot.rawValue,
@@ -65,9 +65,9 @@ extension PIVClient {
         // SEQUENCE of two INTEGERs spanning the whole value.
         let sequence = try TLV.parseSingle(signature, tag: 0x30, context: context)
         let integers: [TLV]
-        do { integers = try TLV.parseAll(sequence.value) } catch let error as TLVError { throw PIVError.malformedResponse("\(context): \(error)") }
+        do { integers = try TLV.parseAll(sequence.value) } catch let error as TLVError { throw PIVError.malformedResponse(problem: "\(context): \(error)") }
         guard integers.count == 2, integers.allSatisfy({ $0.tag == 0x02 && !$0.value.isEmpty }) else {
-            throw PIVError.malformedResponse("\(context): not a DER SEQUENCE of two INTEGERs")
+            throw PIVError.malformedResponse(problem: "\(context): not a DER SEQUENCE of two INTEGERs")
         }
         return signature
     }

@@ -15,7 +15,7 @@ extension PIVClient {
     ///   encrypt our challenge; `.malformedResponse` for wrong lengths or tags.
     public func authenticateManagementKey(_ key: SecureBytes, algorithm: ManagementKeyAlgorithm = .tripleDES) throws {
         guard key.count == algorithm.keyLength else {
-            throw PIVError.invalidPINFormat("a management key for algorithm \(hex8(algorithm.rawValue)) has \(algorithm.keyLength) bytes, this one has \(key.count)")
+            throw PIVError.invalidPINFormat(problem: "a management key for algorithm \(hex8(algorithm.rawValue)) has \(algorithm.keyLength) bytes, this one has \(key.count)")
         }
         let cipher = algorithm.blockCipher
         let block = algorithm.blockLength
@@ -31,7 +31,7 @@ extension PIVClient {
             witness = try cipher.decryptBlock(encryptedWitness, key: key)
             expected = try cipher.encryptBlock(challenge, key: key)
         } catch {
-            throw PIVError.malformedResponse("management-key cipher failed: \(error)")
+            throw PIVError.malformedResponse(problem: "management-key cipher failed: \(error)")
         }
         let body = TLV(tag: 0x80, value: witness).encoded + TLV(tag: 0x81, value: challenge).encoded
         let step2 = try exchange.send(CommandAPDU(ins: Instruction.generalAuthenticate.rawValue, p1: p1, p2: p2,
@@ -49,7 +49,7 @@ extension PIVClient {
     /// `alg ‖ 9B ‖ len ‖ key`). Needs a prior `authenticateManagementKey`.
     public func setManagementKey(_ key: SecureBytes, algorithm: ManagementKeyAlgorithm = .tripleDES) throws {
         guard key.count == algorithm.keyLength else {
-            throw PIVError.invalidPINFormat("a management key for algorithm \(hex8(algorithm.rawValue)) has \(algorithm.keyLength) bytes, this one has \(key.count)")
+            throw PIVError.invalidPINFormat(problem: "a management key for algorithm \(hex8(algorithm.rawValue)) has \(algorithm.keyLength) bytes, this one has \(key.count)")
         }
         var data = [algorithm.rawValue, PIVSlot.cardManagement.rawValue, UInt8(key.count)] + key.bytes
         defer { wipe(&data) }
@@ -74,18 +74,18 @@ extension PIVClient {
         switch algorithm {
         case .rsa2048:
             guard fields.count == 2, let n = fields[0x81], let e = fields[0x82] else {
-                throw PIVError.malformedResponse("GENERATE: an RSA key needs exactly tags 81 and 82")
+                throw PIVError.malformedResponse(problem: "GENERATE: an RSA key needs exactly tags 81 and 82")
             }
             guard n.count == algorithm.keyBytes, n[0] & 0x80 != 0 else {
-                throw PIVError.malformedResponse("GENERATE: the RSA modulus has \(n.count) bytes, not a 2048-bit number")
+                throw PIVError.malformedResponse(problem: "GENERATE: the RSA modulus has \(n.count) bytes, not a 2048-bit number")
             }
             guard (1...4).contains(e.count), e.last! & 1 == 1, e.reduce(0, { $0 << 8 | UInt32($1) }) >= 3 else {
-                throw PIVError.malformedResponse("GENERATE: the RSA public exponent is not valid")
+                throw PIVError.malformedResponse(problem: "GENERATE: the RSA public exponent is not valid")
             }
             return try Self.publicKey { try PublicKey(rsaModulus: n, exponent: e) }
         case .eccP256, .eccP384:
             guard fields.count == 1, let point = fields[0x86] else {
-                throw PIVError.malformedResponse("GENERATE: an EC key needs exactly tag 86")
+                throw PIVError.malformedResponse(problem: "GENERATE: an EC key needs exactly tag 86")
             }
             return try Self.ecPublicKey(point, algorithm: algorithm, context: "GENERATE")
         }
@@ -102,17 +102,17 @@ extension PIVClient {
         if contents.isEmpty { throw PIVError.notFound }
         let fields = try TLV.children(of: contents, context: "certificate object")
         guard let der = fields[0x70], !der.isEmpty else {
-            throw PIVError.malformedResponse("certificate object without a certificate (tag 70)")
+            throw PIVError.malformedResponse(problem: "certificate object without a certificate (tag 70)")
         }
         if let info = fields[0x71] {
-            guard info.count == 1 else { throw PIVError.malformedResponse("CertInfo (tag 71) must be one byte") }
-            guard info[0] & 0x01 == 0 else { throw PIVError.unsupportedAlgorithm("the certificate on the card is compressed (CertInfo 01)") }
+            guard info.count == 1 else { throw PIVError.malformedResponse(problem: "CertInfo (tag 71) must be one byte") }
+            guard info[0] & 0x01 == 0 else { throw PIVError.unsupportedAlgorithm(algorithm: "the certificate on the card is compressed (CertInfo 01)") }
         }
         for tag in fields.keys where ![0x70, 0x71, 0xFE].contains(tag) {
-            throw PIVError.malformedResponse("certificate object has unexpected tag \(TLV.tagName(tag))")
+            throw PIVError.malformedResponse(problem: "certificate object has unexpected tag \(TLV.tagName(tag))")
         }
         do { return try Certificate(der: der) } catch {
-            throw PIVError.malformedResponse("the certificate in slot \(hex8(slot.rawValue)) is not valid DER X.509")
+            throw PIVError.malformedResponse(problem: "the certificate in slot \(hex8(slot.rawValue)) is not valid DER X.509")
         }
     }
 
@@ -136,24 +136,24 @@ extension PIVClient {
         let outer = try TLV.parseSingle(data, tag: 0x7C, context: context)
         let fields = try TLV.children(of: outer.value, context: context)
         guard fields.count == 1, let value = fields[tag] else {
-            throw PIVError.malformedResponse("\(context): expected only tag \(TLV.tagName(tag)) in the dynamic authentication template")
+            throw PIVError.malformedResponse(problem: "\(context): expected only tag \(TLV.tagName(tag)) in the dynamic authentication template")
         }
         guard lengths.contains(value.count) else {
             let expected = lengths.count == 1 ? "\(lengths.lowerBound)" : "\(lengths.lowerBound) to \(lengths.upperBound)"
-            throw PIVError.malformedResponse("\(context): \(value.count) bytes where \(expected) were expected")
+            throw PIVError.malformedResponse(problem: "\(context): \(value.count) bytes where \(expected) were expected")
         }
         return value
     }
 
     static func ecPublicKey(_ point: [UInt8], algorithm: PIVAlgorithm, context: String) throws -> PublicKey {
         guard point.count == algorithm.pointBytes, point.first == 0x04 else {
-            throw PIVError.malformedResponse("\(context): the EC point has \(point.count) bytes, not an uncompressed \(algorithm) point")
+            throw PIVError.malformedResponse(problem: "\(context): the EC point has \(point.count) bytes, not an uncompressed \(algorithm) point")
         }
         return try publicKey { try PublicKey(ecPoint: point, curve: algorithm == .eccP256 ? .ecP256 : .ecP384) }
     }
 
     static func publicKey(_ make: () throws -> PublicKey) throws -> PublicKey {
-        do { return try make() } catch { throw PIVError.malformedResponse("the card's public key is not valid: \(error)") }
+        do { return try make() } catch { throw PIVError.malformedResponse(problem: "the card's public key is not valid: \(error)") }
     }
 }
 

@@ -46,18 +46,18 @@ public final class PIVClient {
         // tags are allowed here; the AID (`4F`) must appear at most once.
         let entries: [TLV]
         do { entries = try TLV.parseAll(template.value) } catch let error as TLVError {
-            throw PIVError.malformedResponse("SELECT application property template: \(error)")
+            throw PIVError.malformedResponse(problem: "SELECT application property template: \(error)")
         }
         var fields: [UInt32: [UInt8]] = [:]
         for entry in entries where fields[entry.tag] == nil { fields[entry.tag] = entry.value }
         guard entries.filter({ $0.tag == 0x4F }).count <= 1 else {
-            throw PIVError.malformedResponse("SELECT application property template: tag 4F appears twice")
+            throw PIVError.malformedResponse(problem: "SELECT application property template: tag 4F appears twice")
         }
         if let aid = fields[0x4F] {
             // Full AID, or only the PIX (YubiKey): both must name the PIV application.
             let pix: [UInt8] = [0x00, 0x00, 0x10, 0x00]
             guard aid.starts(with: PIVIdentifiers.applicationID) || aid.starts(with: pix) else {
-                throw PIVError.malformedResponse("SELECT: the application identifier is not PIV's")
+                throw PIVError.malformedResponse(problem: "SELECT: the application identifier is not PIV's")
             }
         }
         return fields
@@ -69,7 +69,7 @@ public final class PIVClient {
     public func pinStatus() throws -> PINStatus {
         let r = try exchange.send(CommandAPDU(ins: Instruction.verify.rawValue, p1: 0x00, p2: PIVIdentifiers.pinReference),
                                   instruction: .verify)
-        guard r.data.isEmpty else { throw PIVError.malformedResponse("VERIFY status query returned data") }
+        guard r.data.isEmpty else { throw PIVError.malformedResponse(problem: "VERIFY status query returned data") }
         switch r.sw {
         case 0x9000: return .verified
         case 0x63C1...0x63CF, 0x6301...0x630F: return .triesLeft(Int(r.sw.rawValue & 0x0F))
@@ -139,9 +139,9 @@ public final class PIVClient {
         var bytes = secret.bytes
         defer { wipe(&bytes) }
         guard (6...8).contains(bytes.count) else {
-            throw PIVError.invalidPINFormat("the \(what) must have 6 to 8 characters, it has \(bytes.count)")
+            throw PIVError.invalidPINFormat(problem: "the \(what) must have 6 to 8 characters, it has \(bytes.count)")
         }
-        guard !bytes.contains(0xFF) else { throw PIVError.invalidPINFormat("the \(what) contains a byte FF") }
+        guard !bytes.contains(0xFF) else { throw PIVError.invalidPINFormat(problem: "the \(what) contains a byte FF") }
         return bytes + [UInt8](repeating: 0xFF, count: 8 - bytes.count)
     }
 
@@ -168,7 +168,7 @@ public final class PIVClient {
 
     /// Commands without response data (VERIFY, CHANGE REFERENCE DATA, …) must return none.
     static func expectNoData(_ r: ResponseAPDU, _ instruction: Instruction) throws {
-        guard r.data.isEmpty else { throw PIVError.malformedResponse("\(instruction.name) returned \(r.data.count) bytes of data where none are defined") }
+        guard r.data.isEmpty else { throw PIVError.malformedResponse(problem: "\(instruction.name) returned \(r.data.count) bytes of data where none are defined") }
     }
 
     // MARK: - YubiKey extensions (ykpiv.h: GET VERSION FD, GET SERIAL F8)
@@ -178,7 +178,7 @@ public final class PIVClient {
         let r = try exchange.send(CommandAPDU(ins: Instruction.getVersion.rawValue, p1: 0, p2: 0, le: 256), instruction: .getVersion)
         if r.sw == 0x6D00 || r.sw == 0x6E00 || r.sw == 0x6A81 { return nil }
         guard r.sw == 0x9000 else { throw PIVError.status(r.sw, for: .getVersion) }
-        guard r.data.count == 3 else { throw PIVError.malformedResponse("GET VERSION returned \(r.data.count) bytes, not 3") }
+        guard r.data.count == 3 else { throw PIVError.malformedResponse(problem: "GET VERSION returned \(r.data.count) bytes, not 3") }
         return (r.data[0], r.data[1], r.data[2])
     }
 
@@ -187,7 +187,7 @@ public final class PIVClient {
         let r = try exchange.send(CommandAPDU(ins: Instruction.getSerial.rawValue, p1: 0, p2: 0, le: 256), instruction: .getSerial)
         if r.sw == 0x6D00 || r.sw == 0x6E00 || r.sw == 0x6A81 { return nil }
         guard r.sw == 0x9000 else { throw PIVError.status(r.sw, for: .getSerial) }
-        guard r.data.count == 4 else { throw PIVError.malformedResponse("GET SERIAL returned \(r.data.count) bytes, not 4") }
+        guard r.data.count == 4 else { throw PIVError.malformedResponse(problem: "GET SERIAL returned \(r.data.count) bytes, not 4") }
         return r.data.reduce(0) { $0 << 8 | UInt32($1) }
     }
 }

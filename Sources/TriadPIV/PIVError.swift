@@ -23,7 +23,7 @@ public enum PIVError: Error, Equatable, Sendable {
     /// the certificate is not the key's, or the card is faulty or hostile.
     case invalidSignature(slot: UInt8)
     /// The PIN or PUK does not have the form the card takes (6–8 characters).
-    case invalidPINFormat(String)
+    case invalidPINFormat(problem: String)
     /// `6982`: the command needs a verified PIN or an authenticated management key.
     case securityStatusNotSatisfied
     /// Management-key authentication failed: wrong key, or the card did not prove it has it.
@@ -33,17 +33,17 @@ public enum PIVError: Error, Equatable, Sendable {
     /// `6A82` on SELECT: the card has no PIV application.
     case noPIVApplet
     /// The card's key or certificate is of a kind this client does not handle.
-    case unsupportedAlgorithm(String)
+    case unsupportedAlgorithm(algorithm: String)
     /// A status word the command does not define, with the instruction it answered.
-    case unexpectedStatus(StatusWord, instruction: String)
+    case unexpectedStatus(status: StatusWord, instruction: String)
     /// The response broke the specification (bad TLV, wrong length, wrong tag…).
-    case malformedResponse(String)
+    case malformedResponse(problem: String)
     /// The card left the reader (or the reader went away) during the operation.
     case cardRemoved
     /// Another program reset the card between our commands; repeat the step.
     case cardReset
     /// Any other transport failure (pcscd down, sharing violation…), described.
-    case transport(String)
+    case transport(problem: String)
 
     /// Maps the status word of a failed command (SP 800-73-4 Part 1 Table 6 / Part 2 §3).
     /// - Parameter reference: the key reference the command addressed (`80` PIN, `81` PUK),
@@ -60,7 +60,7 @@ public enum PIVError: Error, Equatable, Sendable {
         case 0x6982:
             return instruction == .generalAuthenticate && reference == 0x9B ? .authenticationFailed : .securityStatusNotSatisfied
         case 0x6A82: return instruction == .select ? .noPIVApplet : .notFound
-        default: return .unexpectedStatus(sw, instruction: instruction.name)
+        default: return .unexpectedStatus(status: sw, instruction: instruction.name)
         }
     }
 
@@ -71,10 +71,10 @@ public enum PIVError: Error, Equatable, Sendable {
             switch pcsc.kind {
             case .cardRemoved, .noCard, .noReader: return .cardRemoved
             case .cardReset: return .cardReset
-            default: return .transport(pcsc.description)
+            default: return .transport(problem: pcsc.description)
             }
         }
-        return .transport(String(describing: error))
+        return .transport(problem: String(describing: error))
     }
 }
 

@@ -51,7 +51,7 @@ public final class PIVKeyOperations: PrivateKeyOperations, SigningKeyOperations 
     ///   `.unsupportedAlgorithm`, `.cardRemoved`, `.malformedResponse`, `.pinUnavailable`.
     public init(transport: CardTransport, slot: PIVSlot = .keyManagement, allowLastPinTry: Bool = false,
                 askPIN: ((_ triesLeft: Int?) throws -> SecureBytes)?) throws {
-        guard slot != .cardManagement else { throw PIVError.unsupportedAlgorithm("slot 9B holds the management key, not a key pair") }
+        guard slot != .cardManagement else { throw PIVError.unsupportedAlgorithm(algorithm: "slot 9B holds the management key, not a key pair") }
         guard askPIN != nil || !slot.requiresPIN else { throw PIVError.pinUnavailable(slot: slot.rawValue) }
         let client = PIVClient(transport: transport)
         let certificate: Certificate = try Self.mapped {
@@ -64,7 +64,7 @@ public final class PIVKeyOperations: PrivateKeyOperations, SigningKeyOperations 
         case .rsa(bits: 2048): algorithm = .rsa2048
         case .ecP256: algorithm = .eccP256
         case .ecP384: algorithm = .eccP384
-        case let other: throw PIVError.unsupportedAlgorithm("the certificate in slot \(hex8(slot.rawValue)) holds an \(other) key")
+        case let other: throw PIVError.unsupportedAlgorithm(algorithm: "the certificate in slot \(hex8(slot.rawValue)) holds an \(other) key")
         }
         self.client = client
         self.certificate = certificate
@@ -82,7 +82,7 @@ public final class PIVKeyOperations: PrivateKeyOperations, SigningKeyOperations 
     /// ECDH with the card key (GENERAL AUTHENTICATE, tag 85): Z, the shared x-coordinate.
     public func ecdh(with peer: PublicKey) throws -> SecureBytes {
         guard peer.algorithm == publicKey.algorithm, let point = peer.ecPoint else {
-            throw PIVError.unsupportedAlgorithm("ECDH between the card's \(publicKey.algorithm) key and a \(peer.algorithm) key")
+            throw PIVError.unsupportedAlgorithm(algorithm: "ECDH between the card's \(publicKey.algorithm) key and a \(peer.algorithm) key")
         }
         return try withCardSession { client in try client.ecdh(peerPoint: point, slot: slot, algorithm: algorithm) }
     }
@@ -91,10 +91,10 @@ public final class PIVKeyOperations: PrivateKeyOperations, SigningKeyOperations 
     /// Shorter input is left-padded with zeros to the modulus length, as for software keys.
     public func rsaRawPrivate(_ input: [UInt8]) throws -> SecureBytes {
         guard algorithm == .rsa2048 else {
-            throw PIVError.unsupportedAlgorithm("raw RSA on the card's \(publicKey.algorithm) key")
+            throw PIVError.unsupportedAlgorithm(algorithm: "raw RSA on the card's \(publicKey.algorithm) key")
         }
         guard input.count <= algorithm.keyBytes else {
-            throw PIVError.unsupportedAlgorithm("RSA input of \(input.count) bytes is longer than the card's modulus")
+            throw PIVError.unsupportedAlgorithm(algorithm: "RSA input of \(input.count) bytes is longer than the card's modulus")
         }
         let block = [UInt8](repeating: 0, count: algorithm.keyBytes - input.count) + input
         return try withCardSession { client in try client.rsaRawOperation(block, slot: slot, algorithm: algorithm) }
@@ -110,7 +110,7 @@ public final class PIVKeyOperations: PrivateKeyOperations, SigningKeyOperations 
     ///   key, the PIN errors, `.invalidSignature`, transport errors.
     public func sign(_ message: [UInt8], scheme: SignatureScheme) throws -> [UInt8] {
         guard scheme.isCompatible(with: publicKey.algorithm) else {
-            throw PIVError.unsupportedAlgorithm("signature scheme \(scheme.rawValue) with the card's \(publicKey.algorithm) key")
+            throw PIVError.unsupportedAlgorithm(algorithm: "signature scheme \(scheme.rawValue) with the card's \(publicKey.algorithm) key")
         }
         let digest = scheme.digest(message)
         let signature: [UInt8]
@@ -119,7 +119,7 @@ public final class PIVKeyOperations: PrivateKeyOperations, SigningKeyOperations 
         } else {
             let block: [UInt8]
             do { block = try publicKey.rsaSignatureBlock(digest: digest, scheme: scheme) } catch {
-                throw PIVError.unsupportedAlgorithm("RSA signature padding: \(error)")
+                throw PIVError.unsupportedAlgorithm(algorithm: "RSA signature padding: \(error)")
             }
             signature = try withCardSession { client in try client.rsaRawOperation(block, slot: slot, algorithm: algorithm) }.bytes
         }
@@ -158,7 +158,7 @@ public final class PIVKeyOperations: PrivateKeyOperations, SigningKeyOperations 
             guard let askPIN else { throw PIVError.pinUnavailable(slot: slot.rawValue) }
             pin = try askPIN(tries)
         }
-        guard let pin else { throw PIVError.invalidPINFormat("no PIN was given") }
+        guard let pin else { throw PIVError.invalidPINFormat(problem: "no PIN was given") }
         return try Self.mapped {
             try client.transport.withTransaction {
                 try client.select()

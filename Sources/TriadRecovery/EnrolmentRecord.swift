@@ -36,7 +36,7 @@ public struct EnrolmentRecord: Codable, Equatable, Sendable {
         /// The 9D certificate, parsed.
         public func certificate() throws -> Certificate {
             do { return try Certificate(pem: certificatePEM) } catch {
-                throw RecoveryError.recordMalformed("card \(certificateFingerprint.prefix(16))…: certificate does not parse")
+                throw RecoveryError.recordMalformed(problem: "card \(certificateFingerprint.prefix(16))…: certificate does not parse")
             }
         }
     }
@@ -94,10 +94,10 @@ public struct EnrolmentRecord: Codable, Equatable, Sendable {
     public func recoveryCertificate() throws -> Certificate {
         let cert: Certificate
         do { cert = try Certificate(pem: recoveryCertificatePEM) } catch {
-            throw RecoveryError.recordMalformed("the recovery certificate does not parse")
+            throw RecoveryError.recordMalformed(problem: "the recovery certificate does not parse")
         }
         guard Hex.encode(cert.fingerprint) == recoveryCertificateFingerprint.lowercased() else {
-            throw RecoveryError.recordMalformed("the recovery certificate does not match its recorded fingerprint")
+            throw RecoveryError.recordMalformed(problem: "the recovery certificate does not match its recorded fingerprint")
         }
         return cert
     }
@@ -122,12 +122,12 @@ public struct EnrolmentRecord: Codable, Equatable, Sendable {
     public init(json bytes: [UInt8], path: String = "enrolment record") throws {
         let d = JSONDecoder()
         do { self = try d.decode(EnrolmentRecord.self, from: Data(bytes)) } catch {
-            throw RecoveryError.recordMalformed("\(path) is not a Triad enrolment record (\(error))")
+            throw RecoveryError.recordMalformed(problem: "\(path) is not a Triad enrolment record (\(error))")
         }
         guard format == Self.formatName else {
-            throw RecoveryError.recordMalformed("\(path) has format \"\(format)\", expected \"\(Self.formatName)\"")
+            throw RecoveryError.recordMalformed(problem: "\(path) has format \"\(format)\", expected \"\(Self.formatName)\"")
         }
-        guard !cards.isEmpty else { throw RecoveryError.recordMalformed("\(path) lists no enrolled card") }
+        guard !cards.isEmpty else { throw RecoveryError.recordMalformed(problem: "\(path) lists no enrolled card") }
     }
 
     /// Reads and parses the record at `path`.

@@ -103,36 +103,36 @@ public struct EscrowBlob: Equatable, Sendable {
     public init(parsing bytes: [UInt8]) throws {
         var r = ByteReader(bytes)
         guard bytes.count >= Self.magic.count, try r.take(8) == Self.magic else {
-            throw RecoveryError.blobMalformed("wrong magic; expected \"TRIADESC\"")
+            throw RecoveryError.blobMalformed(problem: "wrong magic; expected \"TRIADESC\"")
         }
         let version = try r.u16()
-        guard version == Self.version else { throw RecoveryError.blobUnsupportedVersion(version) }
-        guard try r.u16() == 0 else { throw RecoveryError.blobMalformed("reserved flags are not zero") }
+        guard version == Self.version else { throw RecoveryError.blobUnsupportedVersion(version: version) }
+        guard try r.u16() == 0 else { throw RecoveryError.blobMalformed(problem: "reserved flags are not zero") }
         let blobID = try r.take(Self.blobIDByteCount)
         let certFP = try r.take(32)
         let count = Int(try r.u16())
         guard (1...Self.maxSlots).contains(count) else {
-            throw RecoveryError.blobMalformed("card slot count \(count) is outside 1…\(Self.maxSlots)")
+            throw RecoveryError.blobMalformed(problem: "card slot count \(count) is outside 1…\(Self.maxSlots)")
         }
         var slots: [CardSlot] = []
         for _ in 0..<count {
             let fp = try r.take(32)
             let length = Int(try r.u16())
-            guard length > 0 else { throw RecoveryError.blobMalformed("empty card slot") }
+            guard length > 0 else { throw RecoveryError.blobMalformed(problem: "empty card slot") }
             slots.append(CardSlot(cardCertificateFingerprint: fp, body: try r.take(length)))
         }
         guard Set(slots.map { Hex.encode($0.cardCertificateFingerprint) }).count == slots.count else {
-            throw RecoveryError.blobMalformed("two card slots for the same card")
+            throw RecoveryError.blobMalformed(problem: "two card slots for the same card")
         }
         let nonce = try r.take(AESGCM.nonceByteCount)
         let sealedLength = Int(try r.u32())
         guard sealedLength > AESGCM.tagByteCount, sealedLength <= 16_384 else {
-            throw RecoveryError.blobMalformed("sealed key length \(sealedLength) is implausible")
+            throw RecoveryError.blobMalformed(problem: "sealed key length \(sealedLength) is implausible")
         }
         let sealed = try r.take(sealedLength)
         let checksumOffset = r.offset
         let checksum = try r.take(32)
-        guard r.isAtEnd else { throw RecoveryError.blobMalformed("\(bytes.count - r.offset) unexpected bytes after the checksum") }
+        guard r.isAtEnd else { throw RecoveryError.blobMalformed(problem: "\(bytes.count - r.offset) unexpected bytes after the checksum") }
         guard constantTimeEquals(SHA256.hash(Array(bytes[0..<checksumOffset])), checksum) else {
             throw RecoveryError.blobChecksumMismatch
         }
@@ -149,7 +149,7 @@ struct ByteReader {
 
     mutating func take(_ n: Int) throws -> [UInt8] {
         guard n >= 0, bytes.count - offset >= n else {
-            throw RecoveryError.blobMalformed("truncated at byte \(offset) (needed \(n) more)")
+            throw RecoveryError.blobMalformed(problem: "truncated at byte \(offset) (needed \(n) more)")
         }
         defer { offset += n }
         return Array(bytes[offset..<offset + n])

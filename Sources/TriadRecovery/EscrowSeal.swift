@@ -10,7 +10,7 @@ public enum EscrowSeal {
     public static func create(recoveryKey: PrivateKey, recoveryCertificate: Certificate, cards: [Certificate]) throws -> EscrowBlob {
         guard recoveryKey.publicKey == recoveryCertificate.publicKey else { throw RecoveryError.blobKeyDoesNotMatchCertificate }
         guard (1...EscrowBlob.maxSlots).contains(cards.count) else {
-            throw RecoveryError.blobMalformed("a blob needs 1…\(EscrowBlob.maxSlots) cards, got \(cards.count)")
+            throw RecoveryError.blobMalformed(problem: "a blob needs 1…\(EscrowBlob.maxSlots) cards, got \(cards.count)")
         }
         let blobID = SecureRandom.bytes(count: EscrowBlob.blobIDByteCount)
         let certFP = recoveryCertificate.fingerprint

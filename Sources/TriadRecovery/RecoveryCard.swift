@@ -147,7 +147,7 @@ public enum RecoveryCard {
             case .pinIncorrect(let n): throw RecoveryError.pinIncorrect(triesLeft: n)
             case .pinBlocked: throw RecoveryError.cardBlocked
             case .lastPinTryRefused: throw RecoveryError.pinRefusedLastTry
-            default: throw RecoveryError.card(String(describing: e))
+            default: throw RecoveryError.card(problem: String(describing: e))
             }
         }
     }
@@ -159,10 +159,10 @@ public enum RecoveryCard {
             return try CardReader.connect(matching: readerSubstring)
         } catch let error as CardSelectionError {
             switch error {
-            case .service(let e): throw RecoveryError.card("the smartcard service: \(e): check that pcscd runs")
+            case .service(let e): throw RecoveryError.card(problem: "the smartcard service: \(e): check that pcscd runs")
             case .noReader, .noMatchingReader, .noCard, .noCardInAnyReader:
-                throw RecoveryError.card("no card in a reader matching \"\(readerSubstring)\": insert the recovery card")
-            case .connectFailed, .refused: throw RecoveryError.card(String(describing: error))
+                throw RecoveryError.card(problem: "no card in a reader matching \"\(readerSubstring)\": insert the recovery card")
+            case .connectFailed, .refused: throw RecoveryError.card(problem: String(describing: error))
             }
         }
     }

@@ -5,8 +5,8 @@ import TriadCrypto
 /// values a person needs to act (docs/recovery.md §1: a ceremony stops at the factor that failed).
 public enum RecoveryError: Error, Equatable, CustomStringConvertible {
     // Factor 1: the escrow blob (IT).
-    case blobMalformed(String)
-    case blobUnsupportedVersion(UInt16)
+    case blobMalformed(problem: String)
+    case blobUnsupportedVersion(version: UInt16)
     case blobChecksumMismatch
     case blobNotInRecord(expected: String, found: String)
     case blobBoundToOtherCertificate(expected: String, found: String)
@@ -19,13 +19,13 @@ public enum RecoveryError: Error, Equatable, CustomStringConvertible {
     case cardHasNoSlotInBlob(certificateFingerprint: String)
     case cardUnwrapFailed
     case cardBlocked
-    case card(String)
+    case card(problem: String)
     // Factor 3: the PIN (Medical).
     case pinIncorrect(triesLeft: Int?)
     case pinRefusedLastTry
     // Records and operations.
-    case recordMalformed(String)
-    case certificateExpired(String, notAfter: Date)
+    case recordMalformed(problem: String)
+    case certificateExpired(certificate: String, notAfter: Date)
     case io(path: String, reason: String)
     case notRecoverable(path: String, reason: String)
     /// A quarantine folder that exists and was not made by this ceremony (docs/recovery.md §4).

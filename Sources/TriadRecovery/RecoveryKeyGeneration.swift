@@ -21,7 +21,7 @@ public struct RecoveryKeyMaterial {
     public static func generate(algorithm: KeyAlgorithm = .ecP256, subject: String, days: Int = 3650,
                                 withSigningRequest: Bool = false) throws -> RecoveryKeyMaterial {
         if case let .rsa(bits) = algorithm, bits < 3072 {
-            throw RecoveryError.blobMalformed("a recovery RSA key needs at least 3072 bits, not \(bits)")
+            throw RecoveryError.blobMalformed(problem: "a recovery RSA key needs at least 3072 bits, not \(bits)")
         }
         let key = try PrivateKey.generate(algorithm)
         // keyCertSign lets the recovery key certify the enrolled cards' 9D keys; digitalSignature

@@ -177,7 +177,7 @@ public enum VirtualCardError: Error, Equatable, CustomStringConvertible {
     case stateUnreadable(path: String, reason: String)
     case stateUnwritable(path: String, reason: String)
     case stateExists(path: String)
-    case serialOutOfRange(UInt64)
+    case serialOutOfRange(serial: UInt64)
     case vpcdUnreachable(port: UInt16, reason: String)
 
     /// One sentence naming the state file and what to do.

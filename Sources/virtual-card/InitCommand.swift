@@ -30,7 +30,7 @@ struct InitCommand: ParsableCommand {
 
     func validate() throws {
         if let serial, resolvedSerial(serial) == nil {
-            throw ValidationError(VirtualCardError.serialOutOfRange(serial).description)
+            throw ValidationError(VirtualCardError.serialOutOfRange(serial: serial).description)
         }
     }
 

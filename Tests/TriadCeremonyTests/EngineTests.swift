@@ -47,7 +47,7 @@ final class EngineTests: XCTestCase {
         XCTAssertNotEqual(try second.0.get().ceremonyID, id)
         let before = try first.1.entries(ceremony: id).count
         let reuse = try Support.run(script: script, answers: Support.keylessAnswers(), dir: dir, ceremonyID: id, journal: first.1)
-        XCTAssertEqual(reuse.0.failure as? JournalError, .ceremonyIDUsed(id))
+        XCTAssertEqual(reuse.0.failure as? JournalError, .ceremonyIDUsed(ceremony: id))
         XCTAssertEqual(try first.1.entries(ceremony: id).count, before)
         XCTAssertEqual(try first.1.ceremonies().count, 2)
     }

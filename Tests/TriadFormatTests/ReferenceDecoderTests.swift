@@ -23,7 +23,7 @@ final class ReferenceDecoderTests: XCTestCase {
         case "recovery": return "recovery:\(key("recovery.key.pem")):\(Hex.encode(try TestKeys.recoveryCertificate().fingerprint))"
         case "recovery-any": return "recovery:\(key("recovery.key.pem"))"
         case "recovery-rsa", "recovery-p384": return "recovery:\(key("\(name).key.pem"))"
-        default: throw FormatError.invalidArgument("unknown identity \(name) in vectors.json")
+        default: throw FormatError.invalidArgument(problem: "unknown identity \(name) in vectors.json")
         }
     }
 

@@ -205,7 +205,7 @@ final class RoundTripTests: XCTestCase {
 
     func testFailedEncryptLeavesNothingBehind() throws {
         struct Refusing: Recipient {
-            func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot { throw FormatError.invalidArgument("refused") }
+            func wrap(_ fileKey: SecureBytes, fileID: [UInt8]) throws -> KeySlot { throw FormatError.invalidArgument(problem: "refused") }
         }
         let scratch = ScratchDirectory()
         try writeFile(scratch.file("p"), [1, 2, 3])

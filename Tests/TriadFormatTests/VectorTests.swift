@@ -21,7 +21,7 @@ final class VectorTests: XCTestCase {
         case "recovery-rsa", "recovery-p384":
             let pem = try String(contentsOf: TestKeys.fixtures.appendingPathComponent("\(name).key.pem"), encoding: .utf8)
             return RecoveryIdentity(key: try PrivateKey(pem: SecureBytes(Array(pem.utf8))))
-        default: throw FormatError.invalidArgument("unknown identity \(name) in vectors.json")
+        default: throw FormatError.invalidArgument(problem: "unknown identity \(name) in vectors.json")
         }
     }
 

@@ -34,7 +34,7 @@ final class JournalTests: XCTestCase {
         try j.begin(ceremony: "c1", scriptName: "s", scriptSHA256: "00", practice: false, payload: [:])
         try j.append(ceremony: "c1", act: "", step: "", role: "", event: EventType.aborted, payload: ["reason": "x"])
         XCTAssertThrowsError(try j.begin(ceremony: "c1", scriptName: "s", scriptSHA256: "00", practice: false, payload: [:])) {
-            XCTAssertEqual($0 as? JournalError, .ceremonyIDUsed("c1"))
+            XCTAssertEqual($0 as? JournalError, .ceremonyIDUsed(ceremony: "c1"))
         }
         XCTAssertEqual(try j.entries(ceremony: "c1").count, 2)
     }
@@ -44,7 +44,7 @@ final class JournalTests: XCTestCase {
         try j.begin(ceremony: "c1", scriptName: "s", scriptSHA256: "00", practice: false, payload: [:])
         try j.append(ceremony: "c1", act: "", step: "", role: "", event: EventType.closed, payload: [:])
         XCTAssertThrowsError(try j.append(ceremony: "c1", act: "", step: "", role: "", event: EventType.record, payload: [:])) {
-            XCTAssertEqual($0 as? JournalError, .ceremonyTerminated("c1"))
+            XCTAssertEqual($0 as? JournalError, .ceremonyTerminated(ceremony: "c1"))
         }
     }
 

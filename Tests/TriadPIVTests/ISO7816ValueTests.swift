@@ -76,9 +76,9 @@ final class ISO7816ValueTests: XCTestCase {
         XCTAssertEqual(try TLV.parseAll([0x53, 0x81, 0x01, 0xAA]), [TLV(tag: 0x53, value: [0xAA])])
         XCTAssertEqual(try TLV.parseAll([0x5F, 0xC1, 0x0B, 0x00]), [TLV(tag: 0x5FC10B, value: [])])
         let refusals: [([UInt8], TLVError)] = [
-            ([0x53], .truncated), ([0x53, 0x02, 0x00], .lengthBeyondData(length: 2, available: 1)), ([0x53, 0x80], .badLengthForm(0x80)),
-            ([0x53, 0x84, 0, 0, 0, 1, 0], .badLengthForm(0x84)), ([0x53, 0x82, 0x01], .truncated), ([0x5F], .truncated),
-            ([0x5F, 0xC1, 0x82, 0x01, 0x00], .tagTooLong), ([0x53, 0x83, 0xFF, 0xFF, 0xFF], .tooLong(0xFFFFFF)),
+            ([0x53], .truncated), ([0x53, 0x02, 0x00], .lengthBeyondData(length: 2, available: 1)), ([0x53, 0x80], .badLengthForm(byte: 0x80)),
+            ([0x53, 0x84, 0, 0, 0, 1, 0], .badLengthForm(byte: 0x84)), ([0x53, 0x82, 0x01], .truncated), ([0x5F], .truncated),
+            ([0x5F, 0xC1, 0x82, 0x01, 0x00], .tagTooLong), ([0x53, 0x83, 0xFF, 0xFF, 0xFF], .tooLong(length: 0xFFFFFF)),
         ]
         for (bad, reason) in refusals {
             XCTAssertThrowsError(try TLV.parseAll(bad), "\(bad)") { XCTAssertEqual($0 as? TLVError, reason, "\(bad)") }
@@ -93,7 +93,7 @@ final class ISO7816ValueTests: XCTestCase {
         XCTAssertEqual(TLV.encodeLength(256), [0x82, 0x01, 0x00])
         XCTAssertEqual(TLV.encodeLength(65536), [0x83, 0x01, 0x00, 0x00])
         XCTAssertThrowsError(try TLV.parseAll(TLV(tag: 0x70, value: [UInt8](repeating: 7, count: 65536)).encoded)) {
-            XCTAssertEqual($0 as? TLVError, .tooLong(65536))
+            XCTAssertEqual($0 as? TLVError, .tooLong(length: 65536))
         }
         XCTAssertEqual([TLV(tag: 0x80, value: [1]), TLV(tag: 0x81, value: [2]), TLV(tag: 0x81, value: [3])].value(0x81), [2])
         XCTAssertEqual(TLV.tagName(0x7C), "7C")

@@ -43,8 +43,8 @@ final class PIVClientAppletTests: XCTestCase {
         XCTAssertEqual(PIVError.status(0x6982, for: .generalAuthenticate, reference: 0x9B), .authenticationFailed)
         XCTAssertEqual(PIVError.status(0x6A82, for: .getData), .notFound)
         XCTAssertEqual(PIVError.status(0x6A82, for: .select), .noPIVApplet)
-        XCTAssertEqual(PIVError.status(0x6A80, for: .putData), .unexpectedStatus(0x6A80, instruction: "PUT DATA"))
-        XCTAssertTrue(PIVError.unexpectedStatus(0x6A80, instruction: "PUT DATA").description.contains("6A80"))
+        XCTAssertEqual(PIVError.status(0x6A80, for: .putData), .unexpectedStatus(status: 0x6A80, instruction: "PUT DATA"))
+        XCTAssertTrue(PIVError.unexpectedStatus(status: 0x6A80, instruction: "PUT DATA").description.contains("6A80"))
         XCTAssertEqual(PIVError.transport(PCSCError(code: Int(bitPattern: 0x8010_0069), function: "SCardTransmit")), .cardRemoved)
     }
 

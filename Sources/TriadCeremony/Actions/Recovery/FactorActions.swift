@@ -197,7 +197,7 @@ struct UnlockRecoveryKeyAction: CeremonyAction {
                 try factorStep("unlock") {
                     let ops = try RecoveryCard.key(transport: card, allowLastPinTry: true) { _ in pin }
                     guard ops.certificate == identified else {
-                        throw RecoveryError.card("the card in the reader is not the one identified earlier in this ceremony")
+                        throw RecoveryError.card(problem: "the card in the reader is not the one identified earlier in this ceremony")
                     }
                     let blob = try EscrowBlob(parsing: blobBytes.bytes)
                     return try RecoveryCard.unlock(blob, card: ops, recoveryCertificate: cert)
