@@ -17,6 +17,8 @@ public final class Engine {
     let options: RunOptions
     let secrets = SecretStore()
     let nonce = Hex.encode(SecureRandom.bytes(count: 16))
+    /// Signs act ends and the terminal entry; made at BEGIN, dropped after the terminal entry.
+    var ceremonyKey: CeremonyKey?
     var ceremonyID = ""
     var participants = Participants()
     var facts = Set<String>()
@@ -50,7 +52,7 @@ public final class Engine {
     @discardableResult
     public func run() throws -> RunResult {
         try preflight()
-        defer { secrets.zeroise() }
+        defer { secrets.zeroise(); ceremonyKey?.zeroise() }
         try begin()
         var terminal: JournalEntry?
         do {
@@ -69,6 +71,7 @@ public final class Engine {
                 "exceptions": .int(Int64(counts.exceptions)),
             ])
             secrets.zeroise()
+            ceremonyKey?.zeroise()
             prompter.show(AnchorBanner.text(seq: closed.seq, words: AnchorWords.anchor(hexHash: closed.hash), reason: "CLOSED"))
             terminal = closed
         } catch let stop as Stop {
@@ -133,6 +136,9 @@ public final class Engine {
             "nonce": .string(nonce),
         ]
         if let answers = prompter as? AnswersPrompter { payload["answers_sha256"] = .string(answers.sha256) }
+        let key = try CeremonyKey()
+        ceremonyKey = key
+        payload[Seal.keyField] = Seal.keyMember(key.publicKey)
         var attempts = 0
         while true {
             let id = options.ceremonyID ?? Self.newID(script.name, practice: options.practice)
@@ -169,6 +175,7 @@ public final class Engine {
         }
         do {
             let entry = try append(EventType.aborted, payload)
+            ceremonyKey?.zeroise()
             prompter.show("CEREMONY ABORTED: \(reason)")
             prompter.show(AnchorBanner.text(seq: entry.seq, words: AnchorWords.anchor(hexHash: entry.hash), reason: "ABORTED"))
             return entry
@@ -231,8 +238,10 @@ public final class Engine {
 
     @discardableResult
     func append(_ event: String, _ payload: [String: CanonicalValue], role: String? = nil) throws -> JournalEntry {
+        // ACT_END, CLOSED and ABORTED carry the ceremony key's signature (docs/ceremony.md §7).
+        let seal = Seal.isSealed(event) ? ceremonyKey.map { key in { try key.seal($0) } } : nil
         let entry = try journal.append(ceremony: ceremonyID, act: position.act, step: position.step,
-                                       role: role ?? position.role, event: event, payload: .object(payload))
+                                       role: role ?? position.role, event: event, payload: .object(payload), seal: seal)
         head = entry
         return entry
     }

@@ -11,7 +11,9 @@ import TriadJournal
 ///    ceremony id, time order, event name;
 /// 2. exactly one terminal entry, last (a cut-off transcript fails at the missing entry);
 /// 3. conformance of the events to the script (`Conformance`);
-/// 4. every anchor given against the entry it names.
+/// 4. the ceremony key's signature on every ACT_END and on the terminal entry, and the
+///    terminal entry's checkpoint (`SealCheck`);
+/// 5. every anchor given against the entry it names.
 /// A transcript that passes still has its exceptions and disagreements listed.
 public enum Verifier {
     /// Verifies a transcript's text: chain, conformance to its embedded (or `pinnedScript`) script, and each anchor in `anchors`.
@@ -20,8 +22,27 @@ public enum Verifier {
         do {
             let entries = try checkChain(Transcript.lines(text))
             var report = try Conformance.check(entries, pinnedScript: pinnedScript, registry: registry)
+            try SealCheck.check(entries)
+            report.ceremonyKeySHA256 = (try? Seal.key(of: entries[0]).get()).map { Hex.encode(SHA256.hash($0.spkiDER)).lowercased() } ?? ""
             for anchor in anchors { report.anchorsChecked.append(try checkAnchor(anchor, entries)) }
             return .success(report)
+        } catch let failure as VerifyFailure {
+            return .failure(failure)
+        } catch {
+            return .failure(VerifyFailure(entry: 1, message: "\(error)"))
+        }
+    }
+
+    /// Everything but the replay of the script (steps 1, 2, 4, 5): what a verifier that
+    /// knows the transcript format but not the actions can check — the share of
+    /// docs/ceremony.md §8 that scripts/verify-transcript.py implements. Returns the
+    /// terminal event.
+    static func verifyWithoutReplay(transcript text: String, anchors: [String] = []) -> Result<String, VerifyFailure> {
+        do {
+            let entries = try checkChain(Transcript.lines(text))
+            try SealCheck.check(entries)
+            for anchor in anchors { _ = try checkAnchor(anchor, entries) }
+            return .success(entries.last!.event)
         } catch let failure as VerifyFailure {
             return .failure(failure)
         } catch {
@@ -150,4 +171,6 @@ public struct VerifyReport: Equatable {
     public var disagreements: [String] = []
     /// The anchors given that matched.
     public var anchorsChecked: [String] = []
+    /// SHA-256 of the ceremony key's SPKI: every act end and the terminal entry verified with it.
+    public var ceremonyKeySHA256 = ""
 }

@@ -59,9 +59,14 @@ public struct Journal: Sendable {
     ///
     /// The time is clamped to be no earlier than the previous entry's, so a clock stepping
     /// back during a ceremony cannot make its transcript fail the order check.
+    /// - Parameter seal: called inside the write transaction with the entry as it will be
+    ///   stored (seq, time and prev_hash fixed); returns the payload to store instead — the
+    ///   ceremony key adds its signature here (`Seal`), so no other writer can slip an entry
+    ///   between what was signed and what is stored.
     @discardableResult
     public func append(ceremony id: String, act: String, step: String, role: String, event: String,
-                       payload: CanonicalValue, now: Date = Date()) throws -> JournalEntry {
+                       payload: CanonicalValue, now: Date = Date(),
+                       seal: ((JournalEntry) throws -> CanonicalValue)? = nil) throws -> JournalEntry {
         do {
             return try db.write { db -> JournalEntry in
                 guard let head = try Row.fetchOne(db, sql: """
@@ -72,8 +77,12 @@ public struct Journal: Sendable {
                 let headTime: String = head["time"]
                 let time = max(JournalTime.format(now), headTime)
                 let seq: Int64 = head["seq"]
-                let entry = JournalEntry(ceremony: id, seq: seq + 1, time: time, act: act, step: step, role: role,
+                var entry = JournalEntry(ceremony: id, seq: seq + 1, time: time, act: act, step: step, role: role,
                                          event: event, payload: payload, prevHash: head["hash"])
+                if let seal {
+                    entry = JournalEntry(ceremony: id, seq: entry.seq, time: time, act: act, step: step, role: role,
+                                         event: event, payload: try seal(entry), prevHash: entry.prevHash)
+                }
                 try insert(entry, db)
                 return entry
             }

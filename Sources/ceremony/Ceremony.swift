@@ -10,7 +10,7 @@ struct CeremonyCommand: ParsableCommand {
         commandName: "ceremony",
         abstract: "Scripted, role-checked ceremonies with a tamper-evident journal and an offline verifier.",
         discussion: "See docs/ceremony.md for the script format, the journal and how to verify a transcript.",
-        subcommands: [List.self, Show.self, Lint.self, Run.self, Verify.self, Log.self, Export.self, AbortCommand.self])
+        subcommands: [List.self, Show.self, Lint.self, Run.self, Verify.self, CheckpointCommand.self, Log.self, Export.self, AbortCommand.self])
 }
 
 /// Runs `ceremony` in the shell all three commands share (docs/ceremony.md §1, README

@@ -285,7 +285,12 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(abort.status, 0, abort.err)
         let closed = try journal.entries(ceremony: id)
         XCTAssertEqual(closed.last?.event, EventType.aborted)
-        XCTAssertNoThrow(try Verifier.verify(transcript: Transcript.text(closed), registry: Support.registry).get())
+        // Closed afterwards, without the ceremony key (gone with the process): the record is
+        // complete but its tail is unsigned, which is what a forged ending looks like, so it
+        // does not verify — and the verifier says who closed it (docs/ceremony.md §8).
+        let f = Verifier.verify(transcript: Transcript.text(closed), registry: Support.registry).failure
+        XCTAssertEqual(f?.entry, closed.count)
+        XCTAssertTrue(f?.message.contains("ceremony abort") == true, "\(String(describing: f))")
     }
 
     /// An error from a lower layer inside an action is a deviation like any other: journaled

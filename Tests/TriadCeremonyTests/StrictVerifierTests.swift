@@ -203,8 +203,8 @@ final class StrictVerifierTests: XCTestCase {
     }
 
     /// Finding: a transcript cut after act 2 and closed with a forged, re-chained ABORTED
-    /// verified with exit 0. Without signatures it is now at best a verified ABORTED (exit 3,
-    /// "NO PAPER ANCHOR COMPARED"), and the words of the real CLOSED refuse it (exit 1).
+    /// verified with exit 0. Now its ABORTED lacks the ceremony key's signature: exit 1
+    /// without any words, and with the words of the real CLOSED.
     func testCutAfterActTwoWithForgedAbortedIsNotASuccess() throws {
         let all = try entries()
         let ends = all.indices.filter { all[$0].event == EventType.actEnd }
@@ -216,8 +216,8 @@ final class StrictVerifierTests: XCTestCase {
         let dir = try Support.tempDir()
         try TamperTests.rechain(cut).write(toFile: "\(dir)/forged.jsonl", atomically: false, encoding: .utf8)
         let plain = try Support.cli(["verify", "\(dir)/forged.jsonl"])
-        XCTAssertNotEqual(plain.status, 0, plain.out)
-        XCTAssertTrue(plain.status == 1 || plain.out.contains("NO PAPER ANCHOR COMPARED"), plain.out)
+        XCTAssertEqual(plain.status, 1, plain.out)
+        XCTAssertTrue(plain.err.contains("entry \(cut.count): ABORTED"), plain.err)
         let closed = all.last!
         let withWords = try Support.cli(["verify", "\(dir)/forged.jsonl", "--anchor",
                                          "\(closed.seq): " + AnchorWords.anchor(hexHash: closed.hash).prefix(8).joined(separator: " ")])

@@ -42,6 +42,7 @@ struct Verify: ParsableCommand {
                 print("   disagreements: \(r.disagreements.count)")
                 for d in r.disagreements { print("     - \(d)") }
             }
+            print("   signed: every act end and the terminal entry by the ceremony key of BEGIN (SPKI SHA-256 \(r.ceremonyKeySHA256)); checkpoint verified")
             for a in r.anchorsChecked { print("   anchor \(a)") }
             if anchor.isEmpty {
                 print("""
