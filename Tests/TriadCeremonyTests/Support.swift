@@ -75,7 +75,39 @@ enum Support {
         let quiet = FileHandle(forWritingAtPath: "/dev/null")!
         let engine = Engine(script: script, journal: db, prompter: try AnswersPrompter(path: answersPath, output: quiet), options: options)
         configure?(engine)
-        return (Result { try engine.run() }, db)
+        let result = Result { try engine.run() }
+        // Every transcript a test makes goes through both verifiers (docs/ceremony.md §8).
+        let made = ((try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/out")) ?? []).filter { $0.hasSuffix(".jsonl") }
+        try assertVerifiersAgree(made.map { "\(dir)/out/\($0)" })
+        return (result, db)
+    }
+
+    /// scripts/verify-transcript.py, the second verifier written from docs/ceremony.md.
+    static var secondVerifier: String { root.appendingPathComponent("scripts/verify-transcript.py").path }
+
+    /// Runs the second verifier once over `paths` and requires, for each, the exit status
+    /// and first bad entry of the tool's verifier without the script replay (the part of
+    /// docs/ceremony.md §8 both implement); a transcript the full verifier accepts must be
+    /// accepted by both with the same status.
+    static func assertVerifiersAgree(_ paths: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        guard !paths.isEmpty else { return }
+        let r = try Command("/usr/bin/env", ["python3", secondVerifier, "--each"] + paths).run()
+        XCTAssertEqual(r.status, 0, r.err, file: file, line: line)
+        let verdicts = r.out.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 2).map(String.init) }
+        XCTAssertEqual(verdicts.count, paths.count, r.out, file: file, line: line)
+        for v in verdicts where v.count == 3 {
+            let text = String(decoding: FileManager.default.contents(atPath: v[2]) ?? Data(), as: UTF8.self)
+            let swift: (String, String)
+            switch Verifier.verifyWithoutReplay(transcript: text) {
+            case .success(let terminal): swift = (terminal == EventType.closed ? "0" : "3", "0")
+            case .failure(let f): swift = ("1", String(f.entry))
+            }
+            XCTAssertTrue(swift == (v[0], v[1]), "\(v[2]): python says status \(v[0]) entry \(v[1]), ceremony verify \(swift.0) entry \(swift.1)",
+                          file: file, line: line)
+            if case .success(let full) = Verifier.verify(transcript: text, registry: registry) {
+                XCTAssertEqual(v[0], full.terminal == EventType.closed ? "0" : "3", v[2], file: file, line: line)
+            }
+        }
     }
 
     static func keylessScript() throws -> CeremonyScript { try ScriptLoader.load(path: testScript) }

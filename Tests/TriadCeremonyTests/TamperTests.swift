@@ -102,6 +102,20 @@ final class TamperTests: XCTestCase {
         return cases
     }
 
+    /// Every structural case, and for every entry one edit of each of its fields.
+    static func binaryCases() throws -> [Case] {
+        let lines = try transcript().lines
+        var cases = structuralCases(lines)
+        for i in 1...lines.count {
+            var seen = Set<String>()
+            for c in fieldEdits(lines, i) {
+                let field = String(c.name.split(separator: ":")[1].split(separator: " ")[0])
+                if seen.insert(field).inserted { cases.append(c) }
+            }
+        }
+        return cases
+    }
+
     static func allCases() throws -> [Case] {
         let lines = try transcript().lines
         return structuralCases(lines) + (1...lines.count).flatMap { fieldEdits(lines, $0) }
@@ -130,15 +144,7 @@ final class TamperTests: XCTestCase {
     /// Through the binary: every structural case, and for every entry one edit of each of
     /// its fields (the library test above runs every variant of every field).
     func testEveryTamperingMakesTheBinaryExitOneNamingTheEntry() throws {
-        let lines = try Self.transcript().lines
-        var cases = Self.structuralCases(lines)
-        for i in 1...lines.count {
-            var seen = Set<String>()
-            for c in Self.fieldEdits(lines, i) {
-                let field = String(c.name.split(separator: ":")[1].split(separator: " ")[0])
-                if seen.insert(field).inserted { cases.append(c) }
-            }
-        }
+        let cases = try Self.binaryCases()
         XCTAssertGreaterThan(cases.count, 600)
         print("tamper cases run through the binary: \(cases.count)")
         let dir = try Support.tempDir()

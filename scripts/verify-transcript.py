@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""A second, independent verifier of ceremony transcripts, written from docs/ceremony.md §7-§8.
+
+usage: scripts/verify-transcript.py TRANSCRIPT [--anchor "ENTRY: word word ..."]...
+       scripts/verify-transcript.py --each TRANSCRIPT...   (one line per file: STATUS ENTRY FILE)
+
+It checks what needs no script knowledge: every line's JSON, its ten fields and their types,
+its canonical bytes, its hash (the chain rule), seq, prev_hash, the ceremony id, time form
+and order, event names, BEGIN first, exactly one terminal entry last, the ceremony key in
+BEGIN, the signature of every ACT_END and of the terminal entry, the terminal entry's C2SP
+checkpoint, and the anchors given. It does NOT replay the embedded script (order, roles,
+facts): `ceremony verify` does; the output says so.
+
+Exit status (the same as `ceremony verify`): 0 verified and CLOSED; 3 verified and ABORTED;
+1 does not verify (the first bad entry is named on stderr); 2 usage error.
+Needs python3 and the `cryptography` package (Debian: python3-cryptography).
+"""
+import base64, hashlib, json, os, re, sys
+
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+except ImportError:
+    sys.stderr.write("verify-transcript: the python3 'cryptography' package is missing (apt-get install python3-cryptography)\n")
+    sys.exit(2)
+
+FIELDS = ["act", "ceremony", "event", "hash", "payload", "prev_hash", "role", "seq", "step", "time"]
+EVENTS = {"BEGIN", "ACT_START", "ACT_END", "STEP_START", "RECORD", "CONFIRM", "STEP_DONE", "STEP_FAILED",
+          "REFUSED", "EXCEPTION", "PAUSE", "RESUME", "CLOSED", "ABORTED"}
+TERMINAL = {"CLOSED", "ABORTED"}
+SEALED = {"ACT_END", "CLOSED", "ABORTED"}
+CHAIN_TAG = b"triad-ceremony-journal-v1\n"
+SEAL_TAG = b"triad-ceremony-seal-v1\n"
+GENESIS = "0" * 64
+TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$")
+INT64 = (-(1 << 63), (1 << 63) - 1)
+ANCHOR_BYTES, MIN_WORDS = 16, 8
+
+
+class Bad(Exception):
+    """The first bad entry (1-based; one past the end for a missing one) and why."""
+    def __init__(self, entry, message):
+        super().__init__(message)
+        self.entry, self.message = entry, message
+
+
+# ---- canonical encoding (docs/ceremony.md §7 "Canonical encoding") ----
+
+def enc_string(s):
+    out = bytearray(b'"')
+    for b in s.encode("utf-8"):
+        if b == 0x22: out += b'\\"'
+        elif b == 0x5C: out += b'\\\\'
+        elif b == 0x08: out += b'\\b'
+        elif b == 0x0C: out += b'\\f'
+        elif b == 0x0A: out += b'\\n'
+        elif b == 0x0D: out += b'\\r'
+        elif b == 0x09: out += b'\\t'
+        elif b < 0x20: out += b'\\u00%02x' % b
+        else: out.append(b)
+    out += b'"'
+    return bytes(out)
+
+
+def canonical(v):
+    if v is None: return b"null"
+    if v is True: return b"true"
+    if v is False: return b"false"
+    if isinstance(v, int): return str(v).encode()
+    if isinstance(v, str): return enc_string(v)
+    if isinstance(v, list): return b"[" + b",".join(canonical(x) for x in v) + b"]"
+    if isinstance(v, dict):
+        keys = sorted(v, key=lambda k: k.encode("utf-8"))
+        return b"{" + b",".join(enc_string(k) + b":" + canonical(v[k]) for k in keys) + b"}"
+    raise ValueError("not a journal value")
+
+
+def no_duplicates(pairs):
+    d = {}
+    for k, v in pairs:
+        if k in d: raise ValueError("duplicate key %r" % k)
+        d[k] = v
+    return d
+
+
+def reject(what):
+    def f(text): raise ValueError("%s %s is not allowed (integers only)" % (what, text))
+    return f
+
+
+def parse(line):
+    v = json.loads(line, object_pairs_hook=no_duplicates, parse_float=reject("number"), parse_constant=reject("constant"))
+    def ints_in_range(x):
+        if isinstance(x, bool) or x is None or isinstance(x, str): return
+        if isinstance(x, int):
+            if not INT64[0] <= x <= INT64[1]: raise ValueError("integer out of range")
+        elif isinstance(x, list):
+            for y in x: ints_in_range(y)
+        elif isinstance(x, dict):
+            for y in x.values(): ints_in_range(y)
+    ints_in_range(v)
+    return v
+
+
+def unhashed(e):
+    return {k: v for k, v in e.items() if k != "hash"}
+
+
+def chain_hash(e):
+    return hashlib.sha256(CHAIN_TAG + canonical(unhashed(e))).hexdigest()
+
+
+# ---- step 1 and 2: the chain ----
+
+def check_chain(raw_lines):
+    if not raw_lines: raise Bad(1, "missing: the transcript is empty")
+    entries, prev = [], None
+    for i, raw in enumerate(raw_lines):
+        n = i + 1
+        try:
+            e = parse(raw.decode("utf-8"))
+            canonical(e)  # a lone surrogate parses but has no UTF-8 encoding
+        except ValueError as x:
+            raise Bad(n, "not a JSON object with whole numbers only (%s)" % x)
+        if not isinstance(e, dict): raise Bad(n, "a line is not a JSON object")
+        if sorted(e) != FIELDS: raise Bad(n, "fields are %s, not the ten of docs/ceremony.md §7" % ", ".join(sorted(e)))
+        for f in FIELDS:
+            want = int if f == "seq" else dict if f == "payload" else str
+            if not isinstance(e[f], want) or isinstance(e[f], bool): raise Bad(n, "field %s has the wrong type" % f)
+        if e["hash"] != chain_hash(e): raise Bad(n, "its hash does not match its contents: the entry was changed")
+        if canonical(e) != raw: raise Bad(n, "not in canonical form (the line was re-encoded or edited)")
+        if e["seq"] != n: raise Bad(n, "seq is %d but this is entry %d" % (e["seq"], n))
+        if prev is not None:
+            if prev["event"] in TERMINAL: raise Bad(n, "follows the terminal %s entry" % prev["event"])
+            if e["prev_hash"] != prev["hash"]: raise Bad(n, "prev_hash is not the hash of entry %d" % (n - 1))
+            if e["ceremony"] != prev["ceremony"]: raise Bad(n, "belongs to another ceremony")
+            if e["time"] < prev["time"]: raise Bad(n, "time goes back")
+            if e["event"] == "BEGIN": raise Bad(n, "a second BEGIN entry")
+        else:
+            if e["prev_hash"] != GENESIS: raise Bad(n, "the first entry's prev_hash must be 64 zeros")
+            if e["event"] != "BEGIN": raise Bad(n, "the first entry must be BEGIN")
+        if not TIME.match(e["time"]): raise Bad(n, "time is not a UTC time like 2026-01-31T12:00:00.000Z")
+        if e["event"] not in EVENTS: raise Bad(n, "unknown event %r" % e["event"])
+        entries.append(e)
+        prev = e
+    if entries[-1]["event"] not in TERMINAL:
+        raise Bad(len(entries) + 1, "missing: the transcript ends without a CLOSED or ABORTED entry (cut off?)")
+    return entries
+
+
+# ---- signatures and the checkpoint (docs/ceremony.md §7 "Signatures", "Checkpoint") ----
+
+def ceremony_key(begin):
+    k = begin["payload"].get("ceremony_key")
+    if not isinstance(k, dict): raise Bad(1, "BEGIN names no ceremony key; the transcript is unsigned")
+    try:
+        if k.get("algorithm") != "ecdsa-p256-sha256": raise ValueError("algorithm")
+        der = bytes.fromhex(k["spki"])
+        key = serialization.load_der_public_key(der)
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1": raise ValueError("curve")
+        if key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) != der: raise ValueError("DER")
+    except (ValueError, KeyError, TypeError):
+        raise Bad(1, "BEGIN's ceremony key is not an ecdsa-p256-sha256 public key in SPKI hex")
+    return key, der
+
+
+def verifies(key, signature, message):
+    try:
+        key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+        return True
+    except InvalidSignature:
+        return False
+
+
+def check_checkpoint(e, key, der):
+    n = e["seq"]
+    note = e["payload"].get("checkpoint")
+    if not isinstance(note, str): raise Bad(n, "%s carries no checkpoint" % e["event"])
+    origin = "triad-ceremony/" + e["ceremony"]
+    body = "%s\n%d\n%s\n" % (origin, n - 1, base64.b64encode(bytes.fromhex(e["prev_hash"])).decode())
+    split = note.rfind("\n\n")
+    if split < 0 or note[:split + 1] != body: raise Bad(n, "the checkpoint's body is not origin, size %d and entry %d's hash" % (n - 1, n - 1))
+    sig_lines = note[split + 2:].split("\n")
+    prefix = "\u2014 " + origin + " "
+    if len(sig_lines) != 2 or sig_lines[1] != "" or not sig_lines[0].startswith(prefix):
+        raise Bad(n, "the checkpoint must carry exactly one signature line by %s" % origin)
+    try:
+        blob = base64.b64decode(sig_lines[0][len(prefix):], validate=True)
+    except ValueError:
+        raise Bad(n, "the checkpoint's signature is not base64")
+    if blob[:4] != hashlib.sha256(der).digest()[:4]: raise Bad(n, "the checkpoint's key ID is not the ceremony key's")
+    if not verifies(key, blob[4:], body.encode("utf-8")): raise Bad(n, "the checkpoint's signature does not verify")
+
+
+def check_signatures(entries):
+    key, der = ceremony_key(entries[0])
+    for e in entries:
+        if e["event"] not in SEALED: continue
+        sig = e["payload"].get("signature")
+        unsigned = dict(e, payload={k: v for k, v in e["payload"].items() if k != "signature"})
+        try:
+            good = isinstance(sig, str) and verifies(key, bytes.fromhex(sig), SEAL_TAG + canonical(unhashed(unsigned)))
+        except ValueError:
+            good = False
+        if not good: raise Bad(e["seq"], "%s is not signed by the ceremony key of BEGIN" % e["event"])
+        if e["event"] in TERMINAL: check_checkpoint(e, key, der)
+    return der
+
+
+# ---- anchors (docs/ceremony.md §7 "Anchors") ----
+
+def word_lists():
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "Fixtures", "ceremony", "pgp-words.json")) as f:
+        lists = json.load(f)
+    return lists["even"], lists["odd"]
+
+
+def anchor_words(hex_hash, even, odd):
+    return [(even if i % 2 == 0 else odd)[b] for i, b in enumerate(bytes.fromhex(hex_hash)[:ANCHOR_BYTES])]
+
+
+def check_anchor(anchor, entries, even, odd):
+    seq, words_part = None, anchor
+    if ":" in anchor:
+        head, words_part = anchor.split(":", 1)
+        try: seq = int(head.strip())
+        except ValueError: raise Bad(1, "anchor %r: write it as 'SEQ: word word ...'" % anchor)
+    words = [w for w in re.split(r"[\s\u00b7]+", words_part) if w]
+    if len(words) < MIN_WORDS: raise Bad(seq or 1, "anchor %r has %d words; give at least %d" % (anchor, len(words), MIN_WORDS))
+    def first_mismatch(e):
+        expected = anchor_words(e["hash"], even, odd)
+        if len(words) > len(expected): return 0
+        for i, w in enumerate(words):
+            if w.lower() != expected[i].lower(): return i
+        return None
+    if seq is not None:
+        if not 1 <= seq <= len(entries): raise Bad(seq, "missing: the anchor names entry %d" % seq)
+        bad = first_mismatch(entries[seq - 1])
+        if bad is not None: raise Bad(seq, "the written-down anchor differs at word %d" % (bad + 1))
+        return "entry %d: %d words match" % (seq, len(words))
+    for e in entries:
+        if (e["event"] == "ACT_END" or e["event"] in TERMINAL) and first_mismatch(e) is None:
+            return "entry %d: %d words match" % (e["seq"], len(words))
+    raise Bad(len(entries), "the anchor matches no act boundary or terminal entry")
+
+
+def split_lines(data):
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"": lines.pop()
+    return lines
+
+
+def judge(path, anchors):
+    """(status, first bad entry or 0, message or summary lines) of one transcript."""
+    try:
+        with open(path, "rb") as f: data = f.read()
+    except OSError as x:
+        return 1, 0, "cannot read the transcript: %s" % x.strerror
+    try:
+        entries = check_chain(split_lines(data))
+        der = check_signatures(entries)
+        even, odd = word_lists() if anchors else ([], [])
+        matched = [check_anchor(a, entries, even, odd) for a in anchors]
+    except Bad as b:
+        return 1, b.entry, "entry %d: %s" % (b.entry, b.message)
+    last = entries[-1]
+    lines = ["%s %s: ceremony %s, %d entries, ended %s" % ("OK" if last["event"] == "CLOSED" else "VERIFIED, ABORTED", path,
+                                                          last["ceremony"], len(entries), last["event"]),
+             "   ceremony key SPKI SHA-256 %s; every act end and the terminal entry signed; checkpoint verified" % hashlib.sha256(der).hexdigest()]
+    lines += ["   anchor " + m for m in matched]
+    if not anchors: lines.append("   NO PAPER ANCHOR COMPARED: give the words written down in the room with --anchor")
+    lines.append("   the script was NOT replayed (order, roles, facts): run `ceremony verify` for that")
+    return (0 if last["event"] == "CLOSED" else 3), 0, "\n".join(lines)
+
+
+def main(argv):
+    if argv[:1] == ["--each"]:
+        for path in argv[1:]:
+            status, entry, _ = judge(path, [])
+            print("%d %d %s" % (status, entry, path))
+        return 0
+    args, anchors, i = [], [], 0
+    while i < len(argv):
+        if argv[i] == "--anchor" and i + 1 < len(argv):
+            anchors.append(argv[i + 1]); i += 2
+        elif argv[i].startswith("-"):
+            sys.stderr.write(__doc__.split("\n\n")[1] + "\n"); return 2
+        else:
+            args.append(argv[i]); i += 1
+    if len(args) != 1:
+        sys.stderr.write(__doc__.split("\n\n")[1] + "\n"); return 2
+    status, _, text = judge(args[0], anchors)
+    if status == 1:
+        sys.stderr.write("verify-transcript: %s: %s — the transcript does NOT verify\n" % (args[0], text))
+    else:
+        print(text)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
