@@ -32,6 +32,15 @@ final class AnchorWordsTests: XCTestCase {
         }
     }
 
+    /// Fixtures/ceremony/pgp-words.json — the lists the second verifier
+    /// (scripts/verify-transcript.py) reads — is these lists, word for word.
+    func testTheWordListFixtureIsTheseLists() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Products.source("Fixtures/ceremony/pgp-words.json")))
+        let lists = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        XCTAssertEqual(lists["even"] as? [String], AnchorWords.evenList)
+        XCTAssertEqual(lists["odd"] as? [String], AnchorWords.oddList)
+    }
+
     func testAnchorIsFirst16BytesOfTheHash() {
         let hash = String(repeating: "ab", count: 32)
         let anchor = AnchorWords.anchor(hexHash: hash)
