@@ -29,6 +29,8 @@ private struct Replay {
     var completed = Set<String>()
     /// The `--set` values of BEGIN (defaults included), substituted into step arguments.
     var parameters: [String: String] = [:]
+    /// The role that presented each recovery factor (docs/ceremony.md §3 rule 9).
+    var presenters: [RecoveryFactor: String] = [:]
     /// What CLOSED must count: steps done, steps skipped, exceptions.
     var counts = (done: 0, skipped: 0, exceptions: 0)
     var report = VerifyReport()
@@ -190,6 +192,12 @@ private struct Replay {
         for earlier in step.after where !completed.contains(earlier) {
             throw fail(startIndex, "step \(step.id) ran although step \(earlier) was not completed")
         }
+        // Split knowledge: whoever presented a factor is in the room when it is combined.
+        for factor in action?.combines ?? [] {
+            if let role = presenters[factor], !participants.isPresent(role) {
+                throw fail(startIndex, "step \(step.id) combined \(factor.displayName) although role \(role), who presented it, was not present")
+            }
+        }
         for fact in (action?.allRequiredFacts(arguments) ?? []) + step.requires where !facts.contains(fact) {
             throw fail(startIndex, "step \(step.id) ran although '\(fact)' did not hold")
         }
@@ -234,6 +242,7 @@ private struct Replay {
                 facts.formUnion(produced)
                 completed.insert(step.id)
                 counts.done += 1
+                for factor in action?.presents ?? [] { presenters[factor] = step.role }
                 return true
             case EventType.refused:
                 guard abortedHere else { throw fail(k + 1, "a REFUSED step must be followed by ABORTED") }

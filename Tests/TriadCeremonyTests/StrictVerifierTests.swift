@@ -66,6 +66,30 @@ final class StrictVerifierTests: XCTestCase {
         XCTAssertTrue(g?.message.contains("claims facts") == true && g?.message.contains("factor:card-pin") == true, "\(String(describing: g))")
     }
 
+    /// The break hole: a break before the unlock, Management and Medical do not come back,
+    /// and the unlock still runs. A transcript recording that is refused at the unlock's
+    /// STEP_START, whoever made it.
+    func testCombiningWhileAPresenterIsAbsentIsRefused() throws {
+        let genuine = try Self.factorCeremony()
+        let start = genuine.firstIndex { $0.step == "unlock" && $0.event == EventType.stepStart }!
+        let at = genuine[start]
+        var forged = genuine
+        forged.insert(contentsOf: [
+            JournalEntry(ceremony: at.ceremony, seq: 0, time: at.time, act: at.act, step: at.step, role: at.role,
+                         event: EventType.pause, payload: ["reason": "lunch"], prevHash: ""),
+            JournalEntry(ceremony: at.ceremony, seq: 0, time: at.time, act: at.act, step: at.step, role: at.role,
+                         event: EventType.resume, payload: ["present": ["admin", "witness", "it"], "absent": ["mgmt", "med"]], prevHash: ""),
+        ], at: start)
+        let f = failure(TamperTests.rechain(forged))
+        XCTAssertEqual(f?.entry, start + 3)
+        XCTAssertTrue(f?.message.contains("who presented it, was not present") == true, "\(String(describing: f))")
+        // Only the card holder left: still refused; nobody left: the unlock may run.
+        forged[start + 1].payload = ["present": ["admin", "witness", "it", "med"], "absent": ["mgmt"]]
+        XCTAssertTrue(failure(TamperTests.rechain(forged))?.message.contains("role mgmt") == true)
+        forged[start + 1].payload = ["present": ["admin", "witness", "it", "mgmt", "med"], "absent": []]
+        XCTAssertNotEqual(failure(TamperTests.rechain(forged))?.entry, start + 3)
+    }
+
     /// Any fact added to any STEP_DONE of the keyless transcript, chain recomputed, is refused
     /// at that entry.
     func testEveryExtraFactIsRefusedWhereItIsClaimed() throws {
