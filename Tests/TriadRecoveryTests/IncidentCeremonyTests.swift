@@ -131,10 +131,10 @@ final class IncidentCeremonyTests: XCTestCase {
         try s.makeZone(count: 1)
         let before = s.snapshot()
         let q = s.world.path("quarantine")
-        func attempt(_ name: String, pins: [String] = [RecoverySetup.pin], set: [String: String]) -> (Run, String) {
+        func attempt(_ name: String, pins: [String] = [RecoverySetup.pin], answers: [String] = [], set: [String: String]) -> (Run, String) {
             var all = ["mode": "decrypt", "paths": s.zone, "quarantine": q]
             all.merge(set) { $1 }
-            return (s.incident(name, pins: pins, set: all), s.world.path(name))
+            return (s.incident(name, pins: pins, answers: answers, set: all), s.world.path(name))
         }
 
         // Tampered blob: one byte changed.
@@ -169,9 +169,10 @@ final class IncidentCeremonyTests: XCTestCase {
         (r, o) = attempt("nopin", pins: [], set: [:])
         try assertAborted(r, output: o, at: "pin", mentioning: "nothing was read from --pin-fd")
 
-        // Wrong PIN: the card says so, one try is spent, nothing is recovered.
-        (r, o) = attempt("wrongpin", pins: ["11223344"], set: [:])
-        try assertAborted(r, output: o, at: "unlock", mentioning: "PIN: incorrect (2 tries left)")
+        // Wrong PIN: the card says so at the PIN step (docs/ceremony.md §9, items 11–15), one try
+        // is spent; the witnessed retry is declined, so nothing is recovered.
+        (r, o) = attempt("wrongpin", pins: ["11223344"], answers: ["pin.exception.choice=abort"], set: [:])
+        try assertAborted(r, output: o, at: "pin", mentioning: "2 tries left")
 
         // Nothing was recovered: no quarantine, zone files untouched (bytes and mtimes).
         XCTAssertFalse(FileManager.default.fileExists(atPath: q))

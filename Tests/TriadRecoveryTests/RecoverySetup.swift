@@ -66,10 +66,10 @@ final class RecoverySetup {
     }
 
     /// Incident ceremony with the given factors; `set` overrides blob/record/reader/mode …
-    func incident(_ output: String, pins: [String] = [RecoverySetup.pin], set extra: [String: String]) -> Run {
+    func incident(_ output: String, pins: [String] = [RecoverySetup.pin], answers: [String] = [], set extra: [String: String]) -> Run {
         var set = ["blob": blob, "record": record, "reader": primary.reader, "ticket": "INC-1"]
         set.merge(extra) { $1 }
-        return world.ceremony("incident-recovery", output: world.path(output), pins: pins, answers: ["ticket.value=INC-1"], set: set)
+        return world.ceremony("incident-recovery", output: world.path(output), pins: pins, answers: ["ticket.value=INC-1"] + answers, set: set)
     }
 
     /// Unlocks the recovery key in-process with `card` (for checks, not as a ceremony).
