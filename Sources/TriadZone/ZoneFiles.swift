@@ -76,6 +76,9 @@ public struct ZoneFiles {
             }
             // Another name for the same inode may lie outside the zone (a member's private
             // file): its content would become readable by every member.
+            // No link left: another member's encrypt replaced (or someone removed) this name
+            // after we listed it; what is there now is theirs to have written.
+            if opened.status.st_nlink == 0 { return .leave(.alreadyDone) }
             guard opened.status.st_nlink == 1 else {
                 throw ZoneError.io(path: opened.path, problem: "has \(opened.status.st_nlink) hard links: another name, perhaps outside the zone, shares its content, so it is not encrypted for the zone; make it a file of its own (cp, then mv over it) and encrypt again")
             }
