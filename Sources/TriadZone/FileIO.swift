@@ -13,21 +13,6 @@ import TriadCrypto
 enum FileIO {
     static func errorText() -> String { String(cString: strerror(errno)) }
 
-    static func readAll(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ZoneError.io(path: path, problem: "cannot open: \(errorText())") }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw ZoneError.io(path: path, problem: "cannot read: \(errorText())") }
-            if n == 0 { break }
-            out += buf[0..<n]
-        }
-        return out
-    }
-
     static func exists(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0
@@ -48,7 +33,7 @@ enum FileIO {
     static func writeTemporary(beside path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws -> String {
         let dir = path.directory
         let tmp = dir + "/.triad-tmp-" + SecureRandom.bytes(count: 8).hex
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw ZoneError.io(path: tmp, problem: "cannot create: \(errorText())") }
         var ok = true
         bytes.withUnsafeBytes { raw in
