@@ -197,12 +197,16 @@ private final class RunState<Value>: @unchecked Sendable {
         }
     }
 
-    /// Closes the open batch (no file of it in hand) and hands it to the committer. Lock held.
+    /// Closes the open batch (no file of it in hand) and hands it to the committer, or, once a
+    /// commit has failed, discards it: nothing is renamed past a failed commit, whichever of the
+    /// two threads gets the lock first (a batch can complete after the failure). Lock held.
     func cut() {
         let batch = open
         open = Batch(number: batch.number + 1)
         guard !batch.pending.isEmpty else { return }
-        if committing { queued = batch } else { submit(batch) }
+        if commitFailure != nil {
+            for item in batch.pending { item.file.discard() }
+        } else if committing { queued = batch } else { submit(batch) }
     }
 
     /// Commits `batch` on the committer thread. Lock held.
@@ -237,13 +241,7 @@ private final class RunState<Value>: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while queued != nil { condition.wait() }
-        if commitFailure == nil {
-            cut()
-        } else {
-            // Nothing is renamed past a failed commit: the originals stay as they were.
-            for item in open.pending { item.file.discard() }
-            open.pending = []
-        }
+        cut()
         while committing || queued != nil { condition.wait() }
 
         var run = TreeRun<Value>()
