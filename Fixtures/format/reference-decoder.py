@@ -11,7 +11,8 @@ Usage:
     reference-decoder.py format recovery:KEY.pem[:CERT_FINGERPRINT_HEX] FILE...
     reference-decoder.py escrow CARD_KEY.pem CARD_CERT.pem RECOVERY_CERT.pem RECORD.json|- BLOB...
 
-One line per file: "ok <plaintext length> <sha256 hex>" (format), "ok <recovery certificate
+One line per file: "ok <plaintext length> <sha256 hex>" (format; for a suite-2 file with a write
+journal beside it, followed by "journal:replayed" or "journal:discarded:<why>"), "ok <recovery certificate
 sha256 hex>" (escrow), or "fail <reason> <detail>", where <reason> is the error name the
 vectors expect (FormatError / RecoveryError case names).
 """
@@ -266,15 +267,59 @@ def decrypt_payload_suite2(payload, key):
         pos += len(seg); i += 1
 
 
+def journal_problem(journal, header, file_id, core, fk):
+    """docs/format.md §14.1 and §14.3: why the journal must be discarded, or None with its
+    (new size, entries) when it is to be replayed."""
+    if len(journal) < 8 + 16 + 32 + 32 + 8 + 4 + 32: return "short", None
+    if journal[:8] != b"TRIADWJ1": return "malformed", None
+    if journal[24:56] != file_id: return "another file id", None
+    if journal[56:88] != sha256(header): return "another header", None
+    new_size, count = struct.unpack(">QI", journal[88:100])
+    pos, entries, previous_end = 100, [], len(header)
+    for _ in range(count):
+        if len(journal) - 32 - pos < 12: return "short", None
+        offset, length = struct.unpack(">QI", journal[pos:pos + 12])
+        if len(journal) - 32 - pos - 12 < length: return "short", None
+        # Sorted, not overlapping, at or after the header, within the new size.
+        if offset < previous_end or offset + length > new_size or not 0 < length <= S + 40: return "malformed", None
+        entries.append((offset, journal[pos + 12:pos + 12 + length]))
+        previous_end = offset + length
+        pos += 12 + length
+    if pos + 32 != len(journal): return "malformed", None
+    k_journal = hkdf(fk, file_id, b"triad/v1/write-journal" + core)
+    mac = hmac.new(k_journal, sha256(journal[:pos]), hashlib.sha256).digest()
+    if not hmac.compare_digest(mac, journal[pos:]): return "bad MAC", None
+    return None, (new_size, entries)
+
+
+def apply_journal(path, data, header, file_id, core, fk):
+    """§14.3: the journal `.triad-journal-<file id hex>` beside a suite-2 file is replayed (in
+    memory here: this reader changes no file) or, if it does not verify, ignored. Returns the
+    file's bytes to decode and what happened to the journal."""
+    import os
+    journal_path = os.path.join(os.path.dirname(path) or ".", ".triad-journal-" + file_id.hex())
+    if not os.path.exists(journal_path): return data, ""
+    problem, record = journal_problem(open(journal_path, "rb").read(), header, file_id, core, fk)
+    if problem: return data, " journal:discarded:" + problem.replace(" ", "-")
+    new_size, entries = record
+    out = bytearray(data[:new_size]) + bytes(max(0, new_size - len(data)))
+    for offset, sealed in entries:
+        out[offset:offset + len(sealed)] = sealed
+    return bytes(out), " journal:replayed"
+
+
 def decode_file(path, identity, cache):
     data = open(path, "rb").read()
     core, file_id, slots, end = parse_header(data)
     fk = file_key(identity, file_id, slots, cache)
     mac = hmac.new(hkdf(fk, file_id, b"triad/v1/header-mac" + core), data[:end], hashlib.sha256).digest()
     if not hmac.compare_digest(mac, data[end:end + 32]): refuse("headerAuthenticationFailed")
+    journal = ""
+    if data[10] == 2:
+        data, journal = apply_journal(path, data, data[:end + 32], file_id, core, fk)
     decrypt = decrypt_payload_suite2 if data[10] == 2 else decrypt_payload
     plain = decrypt(data[end + 32:], hkdf(fk, file_id, b"triad/v1/payload" + core))
-    return f"ok {len(plain)} {hashlib.sha256(plain).hexdigest()}"
+    return f"ok {len(plain)} {hashlib.sha256(plain).hexdigest()}{journal}"
 
 
 def load_private_key(path):
