@@ -91,6 +91,7 @@ public struct ParameterSpec: Sendable {
         /// A card reader (name substring): pcscd must list a matching reader.
         case reader = "a connected reader"
     }
+    /// The argument's name under a step's `with:`.
     public var name: String
     /// What kind of value lint accepts for it.
     public var kind: Kind

@@ -58,6 +58,7 @@ public enum ConfinementError: Error, Equatable, CustomStringConvertible {
     /// A system call failed.
     case cannotOpen(path: String, errno: Int32)
 
+    /// A message naming the path, why it was refused and what to give instead.
     public var description: String {
         switch self {
         case .symbolicLink(let path, let root):
@@ -216,9 +217,12 @@ public enum Beneath {
 /// Where a file is: its folder (held open) and its name there. Writers create their temporary
 /// in that folder and rename it there, by descriptor (docs/format.md §7.1).
 public struct FileLocation: Sendable {
+    /// The folder, held open: every later step goes through this descriptor.
     public let directory: DirectoryHandle
+    /// The file's name in that folder (no slash).
     public let name: String
 
+    /// `name` in the already opened `directory`.
     public init(directory: DirectoryHandle, name: String) {
         self.directory = directory
         self.name = name
@@ -239,9 +243,11 @@ public struct FileLocation: Sendable {
 
 /// A regular file opened by `Beneath`, closed when the value goes away.
 public final class OpenedFile: @unchecked Sendable {
+    /// The descriptor (closed on deinit).
     public let fd: Int32
     /// `fstat` of the descriptor when it was opened.
     public let status: stat
+    /// Its folder (held open) and name, for the temporary that replaces it.
     public let location: FileLocation
 
     init(fd: Int32, status: stat, location: FileLocation) {
@@ -252,6 +258,7 @@ public final class OpenedFile: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// The path, for messages.
     public var path: String { location.path }
     /// The permission bits.
     public var mode: mode_t { status.st_mode & 0o7777 }

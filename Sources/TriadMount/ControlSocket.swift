@@ -83,6 +83,7 @@ public enum ControlSocketError: Error, CustomStringConvertible, Equatable {
     case pathTooLong(path: String)
     case cannotListen(path: String, errno: Int32)
 
+    /// The message `zone unlock` prints: the socket, what failed, what to check.
     public var description: String {
         switch self {
         case let .unreachable(path, e):

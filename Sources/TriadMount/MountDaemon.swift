@@ -10,8 +10,11 @@ import TriadZone
 
 /// What to mount and how (docs/mount.md).
 public struct MountConfiguration: Sendable {
+    /// The zone folder (the backing tree of ciphertext files).
     public var zoneRoot: String
+    /// The empty folder the decrypted view appears in.
     public var mountPoint: String
+    /// `--read-only`: every write, create, rename and unlink fails with EROFS.
     public var readOnly = false
     /// `--audit FILE`: JSON lines (§8).
     public var auditFile: String?
@@ -22,8 +25,10 @@ public struct MountConfiguration: Sendable {
     /// What happens then: `.lock` keeps the mount and refuses everything; `.unmount` unmounts.
     public var onRemoval: RemovalPolicy = .lock
 
+    /// `--on-removal lock|unmount` (docs/mount.md §7).
     public enum RemovalPolicy: String, Sendable { case lock, unmount }
 
+    /// A read-write mount of `zoneRoot` at `mountPoint`, no audit file, locking on card removal.
     public init(zoneRoot: String, mountPoint: String) {
         self.zoneRoot = zoneRoot
         self.mountPoint = mountPoint
@@ -34,6 +39,7 @@ public struct MountConfiguration: Sendable {
 /// failure is reported before the caller detaches); `run` serves requests until the mount is
 /// unmounted or `stop` is called, then wipes the keys.
 public final class MountDaemon: @unchecked Sendable {
+    /// What was mounted and how.
     public let configuration: MountConfiguration
     let filesystem: MountFilesystem
     private let fuse: OpaquePointer

@@ -13,6 +13,7 @@ public enum MountError: Error, CustomStringConvertible, Equatable {
     /// `zone unlock` was refused (docs/mount.md §7).
     case unlock(reason: String)
 
+    /// A message naming the path or step and what to do.
     public var description: String {
         switch self {
         case let .zoneFolder(path, e): return "\(path): cannot open the zone folder (\(String(cString: strerror(e))))"

@@ -8,18 +8,30 @@ import TriadCrypto
 /// file system type `fuse.triad`) joined with one small record per running daemon in the
 /// user's runtime folder (`$XDG_RUNTIME_DIR/triad/mounts/`, else `/tmp/triad-<uid>/mounts/`).
 public enum MountRegistry {
+    /// One running daemon's record (`zone mounts --json` prints these fields).
     public struct Entry: Codable, Equatable {
+        /// Where the view is mounted.
         public var mountPoint: String
+        /// The zone folder behind it.
         public var zone: String
+        /// The zone id (hex) of the zone's first policy.
         public var zoneID: String
+        /// The daemon's process id; a record whose process is gone is dropped when listed.
         public var pid: Int32
+        /// The identity as given (`piv:READER` or `file:PATH`), never a key or PIN.
         public var identity: String
+        /// The member certificate's subject.
         public var subject: String
+        /// The member certificate's SHA-256 fingerprint (hex).
         public var fingerprint: String
+        /// Whether the mount is read-only.
         public var readOnly: Bool
+        /// The `--audit` file, if any.
         public var audit: String?
+        /// When the daemon started (seconds since 1970).
         public var started: Int
 
+        /// A record with every field given.
         public init(mountPoint: String, zone: String, zoneID: String, pid: Int32, identity: String, subject: String,
                     fingerprint: String, readOnly: Bool, audit: String?, started: Int) {
             self.mountPoint = mountPoint; self.zone = zone; self.zoneID = zoneID; self.pid = pid; self.identity = identity
@@ -50,12 +62,15 @@ public enum MountRegistry {
         }
     }
 
+    /// Writes `entry` to the private runtime folder (0700), replacing a record for the same
+    /// mount point.
     public static func record(_ entry: Entry) throws {
         makeFolder()
         let data = try JSONEncoder().encode(entry)
         try data.write(to: URL(fileURLWithPath: file(for: entry.mountPoint)), options: .atomic)
     }
 
+    /// Removes the record of the daemon at `mountPoint` (when it stops).
     public static func remove(mountPoint: String) {
         unlink(file(for: mountPoint))
     }
@@ -77,12 +92,17 @@ public enum MountRegistry {
 
 /// The kernel's view of the mounts: `fuse.triad` entries of `/proc/self/mountinfo`.
 public enum MountTable {
+    /// One `fuse.triad` line of the mount table.
     public struct Mounted: Equatable {
+        /// Where it is mounted (mountinfo's escapes undone).
         public var mountPoint: String
+        /// The mount source the daemon gave: the zone folder.
         public var source: String
+        /// Mounted with the `ro` option.
         public var readOnly: Bool
     }
 
+    /// The `fuse.triad` mounts the kernel lists for this process's mount namespace.
     public static func current() -> [Mounted] {
         guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
