@@ -1,11 +1,16 @@
+import TriadPIV
 import TriadZone
 
 /// The command-line half of an error message: for the errors whose remedy is an option of
-/// `zone`, the option to give. The zone layer says what is wrong and which values are
-/// involved; only the CLI knows its flags (docs/zone.md §5a).
+/// `zone`, the option to give. The zone and card layers say what is wrong and which values are
+/// involved; only the CLI knows its flags (docs/zone.md §5a) — a ceremony, which has no such
+/// flag, shows the card's refusal without one.
 public enum CommandLineHint {
     /// The option that resolves `error`, as a clause appended to its message, or nil.
     public static func hint(for error: Error) -> String? {
+        if case .lastPinTryRefused? = error as? PIVError {
+            return "--allow-last-pin-try spends it"
+        }
         switch error as? ZoneError {
         case .lastRecoveryCertificate?:
             return "--add-cert CERT does that"

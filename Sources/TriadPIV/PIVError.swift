@@ -91,7 +91,7 @@ extension PIVError: CustomStringConvertible {
         case .pukBlocked:
             return "the card's PUK is blocked: the PIN can no longer be unblocked; run the card replacement ceremony"
         case .lastPinTryRefused:
-            return "the card has only 1 PIN try left: refusing to spend it; give --allow-last-pin-try if the PIN is certainly right, or unblock with the PUK (yubico-piv-tool -a unblock-pin)"
+            return "the card has only 1 PIN try left: refusing to spend it unless that is explicitly allowed (only when the PIN is certainly right); or unblock the PIN with the PUK (yubico-piv-tool -a unblock-pin)"
         case .pinUnavailable(let slot):
             return "the key in slot \(hex8(slot)) needs the PIN and no PIN entry was set up for it"
         case .invalidSignature(let slot):

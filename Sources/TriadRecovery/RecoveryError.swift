@@ -65,7 +65,7 @@ public enum RecoveryError: Error, Equatable, CustomStringConvertible {
         case .pinIncorrect(let left):
             return "PIN: incorrect (\(left.map { "\($0) tries left" } ?? "tries left unknown")): the Medical department re-enters it in a new ceremony; nothing was recovered"
         case .pinRefusedLastTry:
-            return "PIN: only one try is left; refused without an explicit decision to spend it (--allow-last-pin-try)"
+            return "PIN: only one try is left; refused without an explicit decision to spend it (in a ceremony: the witnessed last-pin-try exception)"
         case .recordMalformed(let why):
             return "enrolment record: \(why): present the record written by the key-generation ceremony"
         case .certificateExpired(let what, let date):

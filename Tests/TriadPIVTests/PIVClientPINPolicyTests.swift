@@ -4,6 +4,7 @@ import XCTest
 import TriadCrypto
 import TriadPCSC
 @testable import TriadPIV
+import TriadCLI
 
 extension PIVTestCard {
     /// Generates a 9D key with Triad's client and stores an openssl-made certificate for it.
@@ -67,7 +68,9 @@ final class PIVClientPINPolicyTests: XCTestCase {
         let careful = try PIVKeyOperations(transport: try card.connect()) { tries in asked.append(tries); return Self.right }
         XCTAssertThrowsError(try careful.ecdh(with: peer.publicKey)) { error in
             XCTAssertEqual(error as? PIVError, .lastPinTryRefused)
-            XCTAssertTrue(String(describing: error).contains("--allow-last-pin-try"), "\(error)")
+            XCTAssertTrue(String(describing: error).contains("only 1 PIN try left"), "\(error)")
+            XCTAssertFalse(String(describing: error).contains("--"), "the card layer names no command-line option: \(error)")
+            XCTAssertEqual(ErrorReport.message(for: error).components(separatedBy: "; ").last, "--allow-last-pin-try spends it", "the CLI adds its option")
         }
         XCTAssertEqual(asked, [])
         XCTAssertEqual(try card.pinStatus(), .triesLeft(1))
