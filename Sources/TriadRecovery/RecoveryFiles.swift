@@ -36,7 +36,7 @@ public enum RecoveryFiles {
     /// Re-grant, header only: adds to each file a certificate slot (format type 0x0003, the
     /// file key wrapped to `holder`'s public key under the run's one encapsulation to it,
     /// docs/format.md §3.4) so the new holder opens it with their own card or key file, and a
-    /// re-grant record (`RegrantRecord`, signed by the recovery key) that keeps `zone rekey`
+    /// re-grant record (`RegrantRecord`, delegated by the recovery key) that keeps `zone rekey`
     /// from removing it; no plaintext is produced anywhere — the
     /// file key is unwrapped with the recovery key and re-wrapped in memory, the payload
     /// bytes are copied unchanged. A file that already has a slot for `holder` is left alone.
@@ -44,16 +44,18 @@ public enum RecoveryFiles {
                                to holder: Certificate, engine: TreeEngine = TreeEngine()) throws -> Outcome {
         let identity = RecoveryIdentity(key: recoveryKey, certificateFingerprint: recoveryCertificate.fingerprint)
         let recipient = RecoveryRecipient(certificate: holder)
+        // One delegation per zone and run, signed by the recovery key; each file's record is
+        // signed by the run's delegate (RegrantRecord, docs/zone.md §7).
+        let records = RegrantRecords(holder: holder.fingerprint, recoveryCertificate: recoveryCertificate, recoveryKey: recoveryKey)
         let roots = try ZoneDirectory.roots(of: paths)
         return try run(paths, engine) { file in
             let opened = try ZoneDirectory.open(file.path, in: roots)
             guard case .encrypted(let header) = try FileProbe.read(opened) else { return .leave(.plaintext) }
             if header.hasCertificateSlot(for: holder.fingerprint) { return .leave(.alreadyDone) }
             guard header.hasCertificateSlot(for: recoveryCertificate.fingerprint) else { return .leave(.noRecoverySlot) }
-            // The record, signed by the recovery key, is what tells `zone status` and `zone rekey`
-            // this slot was given by a ceremony and not planted (docs/zone.md §7).
-            let record = RegrantRecord(zoneID: header.zoneID, holder: holder.fingerprint,
-                                       recoveryCertificate: recoveryCertificate, recoveryKey: recoveryKey)
+            // The record is what tells `zone status` and `zone rekey` this slot was given by a
+            // ceremony and not planted (docs/zone.md §7).
+            let record = try records.record(zoneID: header.zoneID)
             return .write(try EncryptedFile.rewrapPending(opened, identities: [identity], keep: { _ in true },
                                                           add: [recipient, record]), .done)
         }

@@ -165,7 +165,7 @@ final class RevokedMemberTests: XCTestCase {
         try bobRewrites("b", keep: { _ in true }, add: [
             RecoveryRecipient(certificate: malloryCert),
             // A record naming the zone's real recovery certificate, signed with Bob's key.
-            RegrantRecord(zoneID: zoneID, holder: malloryCert.fingerprint, recoveryCertificate: PKI.certificate(recovery.cert),
+            try RegrantRecord(zoneID: zoneID, holder: malloryCert.fingerprint, recoveryCertificate: PKI.certificate(recovery.cert),
                           recoveryKey: PKI.privateKey(bob.key)),
         ])
         let aliceKeys = try Zone.open(root: z, context: s.context).zoneKeys(for: PKI.privateKey(alice.key), name: "alice")
@@ -173,7 +173,7 @@ final class RevokedMemberTests: XCTestCase {
                                  keep: { _ in true }, add: [RecoveryRecipient(certificate: malloryCert)])
         try EncryptedFile.rewrap(at: s.path("z/c"), identities: [RecoveryIdentity(key: PKI.privateKey(recovery.key))], keep: { _ in true },
                                  add: [RecoveryRecipient(certificate: holderCert),
-                                       RegrantRecord(zoneID: zoneID, holder: holderCert.fingerprint,
+                                       try RegrantRecord(zoneID: zoneID, holder: holderCert.fingerprint,
                                                      recoveryCertificate: PKI.certificate(recovery.cert), recoveryKey: PKI.privateKey(recovery.key))])
         XCTAssertEqual(cat("a", bob.key).out, texts["a"], "Bob's own key opens a through his slot")
         XCTAssertEqual(cat("b", mallory.key).out, texts["b"])
