@@ -63,7 +63,7 @@ public struct ActionContext {
             let a = try ask(key, "\(question) (yes/no)", default: defaultAnswer).lowercased()
             if ["yes", "y"].contains(a) { return true }
             if ["no", "n"].contains(a) { return false }
-            if prompter.mode != "interactive" { throw ActionError("answer to \(step.id).\(key) must be yes or no, not '\(a)'") }
+            if prompter.mode != .interactive { throw ActionError("answer to \(step.id).\(key) must be yes or no, not '\(a)'") }
             show("Please answer yes or no.")
         }
     }

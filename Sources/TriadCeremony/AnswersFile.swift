@@ -52,7 +52,7 @@ public final class AnswersPrompter: Prompter {
     }
 
     /// Recorded in BEGIN, so a transcript says no one typed the answers.
-    public var mode: String { "unattended" }
+    public var mode: PrompterMode { .unattended }
 
     /// Writes `text` to the output, as the terminal would.
     public func show(_ text: String) { output.write(Data((text + "\n").utf8)) }

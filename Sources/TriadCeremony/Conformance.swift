@@ -60,9 +60,10 @@ private struct Replay {
             throw fail(1, "BEGIN names a different script name or version than the embedded text")
         }
         guard b.payload["ceremony_id"]?.stringValue == b.ceremony else { throw fail(1, "ceremony_id differs from the entry's ceremony") }
-        guard let practice = b.payload["practice"]?.boolValue, let mode = b.payload["mode"]?.stringValue else {
+        guard let practice = b.payload["practice"]?.boolValue, let text = b.payload["mode"]?.stringValue else {
             throw fail(1, "BEGIN lacks practice or mode")
         }
+        guard let mode = PrompterMode(rawValue: text) else { throw fail(1, "BEGIN's mode '\(text)' is neither interactive nor unattended") }
         if practice != b.ceremony.hasPrefix("PRACTICE-") { throw fail(1, "practice flag and ceremony id disagree") }
         report.ceremonyID = b.ceremony; report.scriptName = script.name; report.scriptVersion = script.version
         report.scriptSHA256 = sha; report.practice = practice; report.mode = mode

@@ -131,7 +131,7 @@ public final class Engine {
             "tool": ["version": .string(Environment.toolVersion), "sha256": .string(env.toolSHA256)],
             "host": .string(env.host),
             "practice": .bool(options.practice),
-            "mode": .string(prompter.mode),
+            "mode": .string(prompter.mode.rawValue),
             "parameters": .object(parameters.mapValues { .string($0) }),
             "nonce": .string(nonce),
         ]
@@ -154,7 +154,7 @@ public final class Engine {
                 _ = used
             }
         }
-        prompter.show(StepCard.header(script, ceremonyID: ceremonyID, practice: options.practice, mode: prompter.mode))
+        prompter.show(StepCard.header(script, ceremonyID: ceremonyID, practice: options.practice, mode: prompter.mode.rawValue))
     }
 
     /// `[PRACTICE-]<script>-<UTC time>-<8 hex>`: readable, sortable, and unique with the

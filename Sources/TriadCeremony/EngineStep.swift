@@ -13,7 +13,7 @@ extension Engine {
         var attempt = 0
         while true {
             // At the terminal a first Ctrl-C is answered at the next prompt (TerminalPrompter).
-            if Interruption.final || (Interruption.requested && prompter.mode != "interactive") { throw Stop.aborted(step: step.id, reason: CeremonyError.interrupted.description) }
+            if Interruption.final || (Interruption.requested && prompter.mode != .interactive) { throw Stop.aborted(step: step.id, reason: CeremonyError.interrupted.description) }
             prompter.show(StepCard.card(script, act, step, action: action, participants: participants))
             let choice = try prompter.ask(key: "\(step.id).go", question: "[Enter] run this step · pause · exception · abort",
                                           defaultAnswer: "go").lowercased()
@@ -29,7 +29,7 @@ extension Engine {
                 let decision = try exception(step, happened: nil, choices: ["continue", "skip"])
                 if decision == "skip" { counts.skipped += 1; return }
             default:
-                if prompter.mode != "interactive" { throw Stop.aborted(step: step.id, reason: "answer '\(choice)' to \(step.id).go is not go, pause, exception or abort") }
+                if prompter.mode != .interactive { throw Stop.aborted(step: step.id, reason: "answer '\(choice)' to \(step.id).go is not go, pause, exception or abort") }
                 prompter.show("Type Enter, pause, exception or abort."); continue
             }
             try checkPreconditions(step, action, arguments)
@@ -156,7 +156,7 @@ extension Engine {
         while !options.contains(choice) {
             choice = try prompter.ask(key: "\(step.id).exception.choice", question: "Deviation at step \(step.id). Type \(options.joined(separator: ", "))",
                                       defaultAnswer: nil).lowercased()
-            if !options.contains(choice) && prompter.mode != "interactive" {
+            if !options.contains(choice) && prompter.mode != .interactive {
                 throw Stop.aborted(step: step.id, reason: "answer '\(choice)' is not one of \(options.joined(separator: ", "))")
             }
         }
@@ -198,7 +198,7 @@ extension Engine {
         try append(EventType.pause, ["reason": .string(reason)])
         prompter.show("PAUSED. Secrets stay only in this process's memory. Type resume when everyone is back.")
         while try prompter.ask(key: "\(step.id).resume", question: "Type resume", defaultAnswer: nil).lowercased() != "resume" {
-            if prompter.mode != "interactive" { throw Stop.aborted(step: step.id, reason: "the break did not end with resume") }
+            if prompter.mode != .interactive { throw Stop.aborted(step: step.id, reason: "the break did not end with resume") }
         }
         var present: [CanonicalValue] = [], absent: [CanonicalValue] = []
         for role in script.roles where participants.isPresent(role.id) {
@@ -228,7 +228,7 @@ extension Engine {
             let a = try prompter.ask(key: key, question: "\(question) (yes/no)", defaultAnswer: nil).lowercased()
             if ["yes", "y"].contains(a) { return true }
             if ["no", "n"].contains(a) { return false }
-            if prompter.mode != "interactive" { throw Stop.aborted(step: position.step, reason: "answer to \(key) must be yes or no, not '\(a)'") }
+            if prompter.mode != .interactive { throw Stop.aborted(step: position.step, reason: "answer to \(key) must be yes or no, not '\(a)'") }
             prompter.show("Please answer yes or no.")
         }
     }

@@ -5,13 +5,23 @@ import Foundation
 /// Every question has a stable key (`<step>.<what>`, e.g. `roll-call.witness.name`), so
 /// an answers file can drive the same ceremony unattended (`AnswersPrompter`).
 public protocol Prompter: AnyObject {
-    /// "interactive" or "unattended"; recorded in the BEGIN entry.
-    var mode: String { get }
+    /// Who answers; recorded in the BEGIN entry.
+    var mode: PrompterMode { get }
     func show(_ text: String)
     /// Asks `question`; `defaultAnswer` is taken for an empty reply (or a missing answer).
     func ask(key: String, question: String, defaultAnswer: String?) throws -> String
     /// Answers that were supplied but never asked for (typos in an answers file).
     func unusedAnswers() -> [String]
+}
+
+/// Who answers a ceremony's questions, as BEGIN records it (docs/ceremony.md §2): people at the
+/// terminal, who may correct a slip and be asked again, or an answers file, where an answer
+/// that does not fit ends the ceremony instead.
+public enum PrompterMode: String, Sendable {
+    /// People type the answers at the terminal.
+    case interactive
+    /// The answers come from a file (`--answers`); nobody types.
+    case unattended
 }
 
 /// Prompts on the terminal: output on stdout, one line of input per question on stdin.
@@ -26,7 +36,7 @@ public final class TerminalPrompter: Prompter {
     }
 
     /// Recorded in BEGIN: people typed the answers.
-    public var mode: String { "interactive" }
+    public var mode: PrompterMode { .interactive }
 
     /// Prints `text` on its own line.
     public func show(_ text: String) { output.write(Data((text + "\n").utf8)) }

@@ -31,7 +31,7 @@ public enum Summary {
         d.field("Ceremony", last.ceremony)
         d.field("Script", "\(report.scriptName) version \(report.scriptVersion)")
         d.field("Script SHA-256", report.scriptSHA256)
-        d.field("Run", "\(report.mode)\(report.mode == "unattended" ? " (answers file; nobody typed at the terminal)" : "")")
+        d.field("Run", report.mode == .unattended ? "unattended (answers file; nobody typed at the terminal)" : "interactive")
         if practice { d.field("PRACTICE", "a practice run: nothing it produced is for production use") }
         d.field("Started", "\(first.time) (UTC)")
         d.field("Ended", "\(last.time) (UTC)")

@@ -151,8 +151,8 @@ public struct VerifyReport: Equatable {
     public var scriptSHA256 = ""
     /// True for a practice run.
     public var practice = false
-    /// "interactive" or "unattended".
-    public var mode = ""
+    /// Who answered: people at the terminal or an answers file.
+    public var mode = PrompterMode.interactive
     /// How many entries verified.
     public var entries = 0
     /// CLOSED or ABORTED.

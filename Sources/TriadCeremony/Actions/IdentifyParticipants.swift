@@ -48,7 +48,7 @@ public struct IdentifyParticipantsAction: CeremonyAction {
                                        default: "").trimmingCharacters(in: .whitespaces)
             if role.isEmpty { return }
             guard roles.contains(role), let old = context.participants.person(for: role) else {
-                if context.prompter.mode != "interactive" { throw CeremonyError.invalidParticipant(role: role, reason: "not a role of this roll call") }
+                if context.prompter.mode != .interactive { throw CeremonyError.invalidParticipant(role: role, reason: "not a role of this roll call") }
                 context.show("\(role) is not one of \(roles.joined(separator: ", ")).")
                 continue
             }
@@ -70,7 +70,7 @@ public struct IdentifyParticipantsAction: CeremonyAction {
         while true {
             let answer = try context.ask(key, question).trimmingCharacters(in: .whitespaces)
             if !answer.isEmpty { return answer }
-            if context.prompter.mode != "interactive" { throw CeremonyError.invalidParticipant(role: key, reason: "empty answer") }
+            if context.prompter.mode != .interactive { throw CeremonyError.invalidParticipant(role: key, reason: "empty answer") }
             context.show("An answer is needed.")
         }
     }

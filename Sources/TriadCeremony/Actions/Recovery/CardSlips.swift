@@ -25,7 +25,7 @@ func waitForCard(_ context: inout ActionContext, reader: String?, holder: String
             switch error {
             case .noCard, .noCardInAnyReader:
                 looks += 1
-                if context.prompter.mode != "interactive" {
+                if context.prompter.mode != .interactive {
                     guard looks < 3 else { throw ActionError("no card in the reader \"\(name)\": insert the recovery card and run the ceremony again", fatal: true) }
                     sleep(2)
                     continue
