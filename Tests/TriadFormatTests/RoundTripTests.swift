@@ -184,6 +184,60 @@ final class RoundTripTests: XCTestCase {
         XCTAssertThrowsError(try reader.readSegment(6))
     }
 
+    /// Random access reports a file cut short after it was opened as `truncated` (docs/format.md
+    /// §6.3): the reader authenticated the final segment at open, so a later short read must not
+    /// open whatever the segment buffer still holds from an earlier read. Cut within the final
+    /// segment (its full bytes are in the buffer since open) and within a middle segment that
+    /// was read just before the cut: a reader that opened the buffer anyway would return the
+    /// segment as if the file were whole.
+    func testRandomAccessReportsAFileCutAfterOpening() throws {
+        let scratch = ScratchDirectory()
+        let plain = SecureRandom.bytes(count: 5 * 65536 + 1234)
+        try writeFile(scratch.file("p"), plain)
+        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        let whole = try readFile(scratch.file("c"))
+        let headerLength = try EncryptedFile.readHeader(at: scratch.file("c")).encodedLength
+
+        // Within the final segment (1234 + 16 bytes): 100 bytes go.
+        var path = scratch.file("c")
+        var reader = try EncryptedFileReader(path: path, identities: [TestKeys.zone])
+        XCTAssertEqual(truncate(path, off_t(whole.count - 100)), 0)
+        XCTAssertThrowsError(try reader.readSegment(5)) { XCTAssertEqual($0 as? FormatError, .truncated(path: path)) }
+        XCTAssertThrowsError(try reader.read(offset: UInt64(plain.count - 5), count: 5)) {
+            XCTAssertEqual($0 as? FormatError, .truncated(path: path))
+        }
+        XCTAssertEqual(try reader.readSegment(4), Array(plain[4 * 65536..<5 * 65536]), "the segments before the cut still read")
+
+        // Within a middle segment, just read in full: segment 2 keeps 1000 of its bytes.
+        path = scratch.file("c2")
+        try writeFile(path, whole)
+        reader = try EncryptedFileReader(path: path, identities: [TestKeys.zone])
+        XCTAssertEqual(try reader.readSegment(2), Array(plain[2 * 65536..<3 * 65536]))
+        XCTAssertEqual(truncate(path, off_t(headerLength + 2 * (65536 + 16) + 1000)), 0)
+        XCTAssertThrowsError(try reader.readSegment(2)) { XCTAssertEqual($0 as? FormatError, .truncated(path: path)) }
+        XCTAssertEqual(try reader.readSegment(1), Array(plain[65536..<2 * 65536]))
+        XCTAssertThrowsError(try reader.read(offset: 65536 + 10, count: 65536)) {
+            XCTAssertEqual($0 as? FormatError, .truncated(path: path))
+        }
+    }
+
+    /// A zone identity considers only the zone slots of its own zone and epoch (docs/format.md
+    /// §3.2, "not mine" otherwise). The identity of another zone holding the very same key bytes
+    /// and epoch — only the zone id differs — finds no slot in this zone's file: `noMatchingKey`,
+    /// not a `slotUnwrapFailed` that would call this zone's intact slot damaged.
+    func testAnotherZonesIdentityFindsNoSlot() throws {
+        let scratch = ScratchDirectory()
+        try writeFile(scratch.file("p"), Array("secret".utf8))
+        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        let otherZone = ZoneSlotKey(zoneID: Array(0x60..<0x70), epoch: TestKeys.epoch, zoneKey: TestKeys.zoneKey)
+        let header = try EncryptedFile.readHeader(at: scratch.file("c"))
+        XCTAssertNil(try otherZone.unwrap(header.slots, fileID: header.fileID), "another zone's slot is not mine")
+        XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: scratch.file("c"), outputPath: scratch.file("d"), identities: [otherZone])) {
+            XCTAssertEqual($0 as? FormatError, .noMatchingKey(path: scratch.file("c")))
+        }
+        XCTAssertEqual(Set(scratch.entries()), ["c", "p"])
+    }
+
     func testStreamEncryptFromAPipe() throws {
         let scratch = ScratchDirectory()
         let plain = SecureRandom.bytes(count: 3 * 65536)   // exact multiple through a pipe: the read-ahead decides the flag

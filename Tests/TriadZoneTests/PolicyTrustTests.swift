@@ -153,6 +153,71 @@ final class PolicyTrustTests: XCTestCase {
         }
     }
 
+    /// Signs `policy` as the zone's real officer and writes it as `policy.<its version>`: what
+    /// only an officer can produce, so every check but the one under test passes.
+    func writeOfficerSigned(_ policy: ZonePolicy) throws -> String {
+        let path = Zone.policyPath(root: z, version: policy.version)
+        let signed = try SignedPolicy.sign(policy, officer: PKI.certificate(officer.cert), key: PKI.privateKey(officer.key))
+        try Data(signed.fileBytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Version 1 names no predecessor (docs/zone.md §3, "Continuity"): a first policy is where a
+    /// history starts. The officer's own first policy re-signed naming a previous policy keeps
+    /// its zone id bound (the id does not cover that hash), so only this rule refuses it — in
+    /// the history a status lists and for a client with no state that verifies from version 1.
+    func testFirstPolicyNamingAPreviousPolicyIsRefused() throws {
+        var policy = try Zone.load(root: z).policy
+        policy.previousPolicyHash = SHA256.hash(Array("a policy before the first".utf8))
+        XCTAssertTrue(ZoneIdentity.isBound(policy))
+        let v1 = try writeOfficerSigned(policy)
+        let expected = ZoneError.malformed(what: v1, problem: "it is version 1 but names a previous policy").description
+        XCTAssertEqual(try PolicyHistory.verify(root: z).problems, [expected])
+        try FileManager.default.removeItem(atPath: s.state)
+        try FileManager.default.createDirectory(atPath: s.state, withIntermediateDirectories: true)
+        assertRefused(alice, containing: expected)
+    }
+
+    /// Version k + 1 has the same zone id *and* genesis nonce as version 1 (docs/zone.md §3,
+    /// "Continuity"). An officer-signed version 2, chained by hash to version 1 and carrying the
+    /// zone's id, but another genesis nonce (the start of another history) is refused as a
+    /// version of another zone, by the walk from version 1 and by a member with local state.
+    func testSuccessorWithAnotherGenesisNonceIsRefused() throws {
+        let zone = try Zone.load(root: z)
+        var next = zone.policy
+        next.version = 2
+        next.previousPolicyHash = zone.signed.hash
+        next.genesisNonce = SHA256.hash(Array("another history's genesis".utf8))
+        let v2 = try writeOfficerSigned(next)
+        let id = zone.policy.zoneID.hex
+        let expected = ZoneError.otherZoneInHistory(file: v2, zoneID: id, firstZoneID: id).description
+        XCTAssertEqual(try PolicyHistory.verify(root: z).problems, [expected])
+        assertRefused(alice, containing: expected)
+    }
+
+    /// Every epoch key a member unwraps must derive the signing public key the policy publishes
+    /// (docs/zone.md §2, "Epoch signing key"), or what members sign as that epoch (a file's
+    /// key-origin marker, §7) would not verify. An officer-signed version 2 keeps epoch 1's
+    /// commitment but publishes another valid P-256 key (derived from another zone key): the
+    /// history is intact, and neither the member nor the officer uses the zone's keys.
+    func testEpochSigningKeyNotDerivedFromTheZoneKeyIsRefused() throws {
+        let zone = try Zone.load(root: z)
+        var next = zone.policy
+        next.version = 2
+        next.previousPolicyHash = zone.signed.hash
+        next.epochs[0].signingPublicKey = try EpochSigningKey.derive(zoneID: next.zoneID, epoch: 1,
+                                                                     zoneKey: SecureBytes.random(count: 32)).publicKey.spkiDER
+        XCTAssertNotEqual(next.epochs[0].signingPublicKey, zone.policy.epochs[0].signingPublicKey)
+        let v2 = try writeOfficerSigned(next)
+        XCTAssertEqual(try PolicyHistory.verify(root: z), PolicyHistory(versions: 2, problems: []))
+        let expected = ZoneError.malformed(what: v2, problem: "the signing key of epoch 1 is not the one its zone key derives").description
+        assertRefused(alice, containing: expected, checkStatus: false)
+        let r = s.zone("grant", z, "--cert", mallory.cert, "--identity", "file:" + officer.key)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains(expected), r.stderr)
+        XCTAssertEqual(try PolicyHistory.verify(root: z).versions, 2, "nothing published")
+    }
+
     func testTrustFileWithOfficerCA() throws {
         let ca = PKI.make("officer-ca", "p384")
         let caOfficer = PKI.make("officer-by-ca", "p256", issuer: "officer-ca")

@@ -132,6 +132,73 @@ final class ZoneIdentityTests: XCTestCase {
         XCTAssertEqual(s.read("z/old").count > 0, true)
     }
 
+    /// Writes, in place of `policy.<version>`, the officer's own signature of a policy that differs
+    /// from the one there only in its clock: a second genuine version the officer signed (a draft,
+    /// a retry), which every link and signature check accepts. Returns the file it replaced.
+    @discardableResult
+    func putOfficersOtherSignature(version: UInt64) throws -> [UInt8] {
+        let path = Zone.policyPath(root: z, version: version)
+        let before = s.read("z/.zone/policy.\(version)")
+        var policy = try SignedPolicy(fileBytes: before, context: path).policy
+        policy.createdAt += 1
+        let other = try SignedPolicy.sign(policy, officer: PKI.certificate(officer.cert), key: PKI.privateKey(officer.key))
+        try Data(other.fileBytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertNotEqual(s.read("z/.zone/policy.\(version)"), before)
+        XCTAssertEqual(try PolicyHistory.verify(root: z), PolicyHistory(versions: Int(version), problems: []), "a history intact link by link")
+        return before
+    }
+
+    /// Moving from first use to a trust file checks the whole history against the trust file,
+    /// without the recorded version as anchor, yet the record still binds the version seen
+    /// (docs/zone.md §3, "Local state": "a different file under that version a replacement").
+    /// Alice saw version 2 on first use; IT swaps in the officer's other signed version 2, then
+    /// the organisation deploys a trust file listing that officer. Every link verifies against
+    /// the trust file, but version 2 is not the file alice saw: refused until it is restored.
+    func testVersionSeenOnFirstUseReplacedBeforeTheTrustFileIsRefused() throws {
+        initZone()
+        let bob = PKI.make("bob-p384", "p384")
+        XCTAssertEqual(s.zone("grant", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
+        aliceEncryptsNewFile(expectRefusal: nil)
+        let seen = try putOfficersOtherSignature(version: 2)
+        writeTrust([officer.cert, recovery.cert])
+        aliceEncryptsNewFile(expectRefusal: "\(Zone.policyPath(root: z, version: 2)) differs from the policy version 2 seen before")
+        try Data(seen).write(to: URL(fileURLWithPath: Zone.policyPath(root: z, version: 2)))
+        aliceEncryptsNewFile(expectRefusal: nil)
+    }
+
+    /// The first policy is recorded as well (docs/zone.md §3, "Local state": "a different first
+    /// policy is refused"). Only one of a zone's first officers can sign a first policy with its
+    /// id, but that officer can sign two. Alice recorded one on first use; IT puts the other in
+    /// its place before a trust file listing the officer arrives. The history verifies against
+    /// the trust file; the record refuses it as a different first policy, naming the record.
+    func testFirstPolicyReplacedBeforeTheTrustFileIsRefused() throws {
+        initZone()
+        let zoneID = try Zone.load(root: z).policy.zoneID
+        let seen = try putOfficersOtherSignature(version: 1)
+        writeTrust([officer.cert, recovery.cert])
+        let record = LocalState(directory: s.state + "/triad").path(zoneID: zoneID)
+        aliceEncryptsNewFile(expectRefusal: "zone \(zoneID.hex) now starts with a different first policy than the one recorded in \(record)")
+        try Data(seen).write(to: URL(fileURLWithPath: Zone.policyPath(root: z, version: 1)))
+        aliceEncryptsNewFile(expectRefusal: nil)
+    }
+
+    /// A trust file's pin of a later version (docs/zone.md §3: "its pinned versions are present
+    /// and are exactly the pinned files"). IT pinned version 2 after the grant; the officer's
+    /// other signed version 2 is put in the folder. A client with no state (nothing recorded
+    /// to compare with) verifies every link of that history, and refuses it by the pin alone.
+    func testPinnedVersionReplacedByAnotherOfficerSignedOneIsRefused() throws {
+        initZone()
+        let bob = PKI.make("bob-p384", "p384")
+        XCTAssertEqual(s.zone("grant", z, "--cert", bob.cert, "--identity", "file:" + officer.key).status, 0)
+        let zoneID = try Zone.load(root: z).policy.zoneID.hex
+        let pinned = try putOfficersOtherSignature(version: 2)
+        freshState()
+        writeTrust([officer.cert, recovery.cert], extra: "zone \(zoneID) 2 \(SHA256.hash(pinned).hex)\n")
+        aliceEncryptsNewFile(expectRefusal: "\(Zone.policyPath(root: z, version: 2)) is not the policy version 2 the trust file \(s.trust!) pins for this zone")
+        try Data(pinned).write(to: URL(fileURLWithPath: Zone.policyPath(root: z, version: 2)))
+        aliceEncryptsNewFile(expectRefusal: nil)
+    }
+
     /// A client with no state and a trust file that pins the zone's first policy: IT replacing
     /// the zone with one whose creator it listed in the trust file is refused.
     func testTrustFilePinOfTheFirstPolicyClosesTheStatelessGap() throws {
