@@ -8,7 +8,8 @@ It checks what needs no script knowledge: every line's JSON, its ten fields and 
 its canonical bytes, its hash (the chain rule), seq, prev_hash, the ceremony id, time form
 and order, event names, BEGIN first, exactly one terminal entry last, the ceremony key in
 BEGIN, the signature of every ACT_END and of the terminal entry, the terminal entry's C2SP
-checkpoint, and the anchors given. It does NOT replay the embedded script (order, roles,
+checkpoint, the recovery card's signature at every identify-recovery-card step (docs/ceremony.md
+§7 "Card signatures", docs/recovery.md §2a), and the anchors given. It does NOT replay the embedded script (order, roles,
 facts): `ceremony verify` does; the output says so.
 
 Exit status (the same as `ceremony verify`): 0 verified and CLOSED; 3 verified and ABORTED;
@@ -20,7 +21,8 @@ import base64, hashlib, json, os, re, sys
 try:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography import x509
 except ImportError:
     sys.stderr.write("verify-transcript: the python3 'cryptography' package is missing (apt-get install python3-cryptography)\n")
     sys.exit(2)
@@ -208,6 +210,71 @@ def check_signatures(entries):
     return der
 
 
+# ---- the recovery card's signature (docs/ceremony.md §7 "Card signatures") ----
+
+CARD_AUTH_TAG = b"triad-recovery-card-auth-v1\n"
+CARD_AUTH_MEMBERS = {"certificate", "certificate_fingerprint", "issuer_certificate", "serial",
+                     "card_certificate_fingerprint", "signature"}
+
+
+def lower_hex(value):
+    if not isinstance(value, str) or not re.fullmatch(r"(?:[0-9a-f]{2})+", value): raise ValueError("not lowercase hex")
+    return bytes.fromhex(value)
+
+
+def issued_by(cert, issuer):
+    key = issuer.public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
+        else:
+            return False
+        return True
+    except InvalidSignature:
+        return False
+
+
+def check_card_signatures(entries):
+    """Every STEP_DONE of identify-recovery-card: result.card_auth is "not-enrolled" (reported) or verifies."""
+    begin = entries[0]
+    notes = []
+    for e in entries:
+        if e["event"] != "STEP_DONE" or e["payload"].get("action") != "identify-recovery-card": continue
+        n, where = e["seq"], "the recovery card's signature at step %s: " % e["step"]
+        result = e["payload"].get("result")
+        auth = result.get("card_auth") if isinstance(result, dict) else None
+        if auth is None: raise Bad(n, where + "missing (no card_auth in STEP_DONE): card presence is not proven")
+        if auth == "not-enrolled":
+            notes.append("step %s: card presence NOT proven by signature (card enrolled before card authentication)" % e["step"])
+            continue
+        if not isinstance(auth, dict) or set(auth) != CARD_AUTH_MEMBERS:
+            raise Bad(n, where + "card_auth is neither \"not-enrolled\" nor an object with exactly the six members")
+        try:
+            cert_der, issuer_der = lower_hex(auth["certificate"]), lower_hex(auth["issuer_certificate"])
+            fingerprint, card_fp = lower_hex(auth["certificate_fingerprint"]), lower_hex(auth["card_certificate_fingerprint"])
+            signature = lower_hex(auth["signature"])
+            cert, issuer = x509.load_der_x509_certificate(cert_der), x509.load_der_x509_certificate(issuer_der)
+            nonce, begin_hash = bytes.fromhex(begin["payload"]["nonce"]), bytes.fromhex(begin["hash"])
+        except (ValueError, KeyError, TypeError):
+            raise Bad(n, where + "a member is not lowercase hex, or a certificate is not DER X.509")
+        serial = auth["serial"]
+        if serial is not None and (not isinstance(serial, int) or isinstance(serial, bool) or not 0 <= serial <= 0xFFFFFFFF):
+            raise Bad(n, where + "serial is neither null nor a 32-bit number")
+        if hashlib.sha256(cert_der).digest() != fingerprint: raise Bad(n, where + "certificate_fingerprint is not the SHA-256 of certificate")
+        if len(nonce) != 16 or len(card_fp) != 32: raise Bad(n, where + "the nonce or the 9D certificate fingerprint has the wrong length")
+        if not issued_by(cert, issuer): raise Bad(n, where + "the card authentication certificate is not signed by its issuer")
+        key = cert.public_key()
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+            raise Bad(n, where + "the card authentication key is not EC P-256")
+        message = CARD_AUTH_TAG + nonce + begin_hash + (serial or 0).to_bytes(4, "big") + card_fp
+        if not verifies(key, signature, message): raise Bad(n, where + "the signature does not verify with the 9E key")
+        notes.append("step %s: card serial %s signed this ceremony's nonce; 9E certificate issued by %s"
+                     % (e["step"], "unknown" if serial is None else serial, hashlib.sha256(issuer_der).hexdigest()))
+    return notes
+
+
 # ---- anchors (docs/ceremony.md §7 "Anchors") ----
 
 def word_lists():
@@ -261,6 +328,7 @@ def judge(path, anchors):
     try:
         entries = check_chain(split_lines(data))
         der = check_signatures(entries)
+        cards = check_card_signatures(entries)
         even, odd = word_lists() if anchors else ([], [])
         matched = [check_anchor(a, entries, even, odd) for a in anchors]
     except Bad as b:
@@ -269,6 +337,7 @@ def judge(path, anchors):
     lines = ["%s %s: ceremony %s, %d entries, ended %s" % ("OK" if last["event"] == "CLOSED" else "VERIFIED, ABORTED", path,
                                                           last["ceremony"], len(entries), last["event"]),
              "   ceremony key SPKI SHA-256 %s; every act end and the terminal entry signed; checkpoint verified" % hashlib.sha256(der).hexdigest()]
+    lines += ["   recovery card: " + c for c in cards]
     lines += ["   anchor " + m for m in matched]
     if not anchors: lines.append("   NO PAPER ANCHOR COMPARED: give the words written down in the room with --anchor")
     lines.append("   the script was NOT replayed (order, roles, facts): run `ceremony verify` for that")

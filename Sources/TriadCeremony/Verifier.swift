@@ -12,7 +12,8 @@ import TriadJournal
 /// 2. exactly one terminal entry, last (a cut-off transcript fails at the missing entry);
 /// 3. conformance of the events to the script (`Conformance`);
 /// 4. the ceremony key's signature on every ACT_END and on the terminal entry, and the
-///    terminal entry's checkpoint (`SealCheck`);
+///    terminal entry's checkpoint (`SealCheck`); then the recovery card's signature at each
+///    card identification (`CardAuthCheck`);
 /// 5. every anchor given against the entry it names.
 /// A transcript that passes still has its exceptions and disagreements listed.
 public enum Verifier {
@@ -23,6 +24,7 @@ public enum Verifier {
             let entries = try checkChain(Transcript.lines(text))
             var report = try Conformance.check(entries, pinnedScript: pinnedScript, registry: registry)
             try SealCheck.check(entries)
+            report.cardSignatures = try CardAuthCheck.check(entries)
             report.ceremonyKeySHA256 = (try? Seal.key(of: entries[0]).get()).map { Hex.encode(SHA256.hash($0.spkiDER)).lowercased() } ?? ""
             for anchor in anchors { report.anchorsChecked.append(try checkAnchor(anchor, entries)) }
             return .success(report)
@@ -41,6 +43,7 @@ public enum Verifier {
         do {
             let entries = try checkChain(Transcript.lines(text))
             try SealCheck.check(entries)
+            _ = try CardAuthCheck.check(entries)
             for anchor in anchors { _ = try checkAnchor(anchor, entries) }
             return .success(entries.last!.event)
         } catch let failure as VerifyFailure {
@@ -173,4 +176,6 @@ public struct VerifyReport: Equatable {
     public var anchorsChecked: [String] = []
     /// SHA-256 of the ceremony key's SPKI: every act end and the terminal entry verified with it.
     public var ceremonyKeySHA256 = ""
+    /// One line per recovery-card identification: its signature verified, or presence not proven.
+    public var cardSignatures: [String] = []
 }

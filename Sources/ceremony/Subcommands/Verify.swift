@@ -43,6 +43,7 @@ struct Verify: ParsableCommand {
                 for d in r.disagreements { print("     - \(d)") }
             }
             print("   signed: every act end and the terminal entry by the ceremony key of BEGIN (SPKI SHA-256 \(r.ceremonyKeySHA256)); checkpoint verified")
+            for line in r.cardSignatures { print("   recovery card: \(line)") }
             for a in r.anchorsChecked { print("   anchor \(a)") }
             if anchor.isEmpty {
                 print("""
