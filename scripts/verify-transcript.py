@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A second, independent verifier of ceremony transcripts, written from docs/ceremony.md §7-§8.
 
-usage: scripts/verify-transcript.py TRANSCRIPT [--anchor "ENTRY: word word ..."]...
+usage: scripts/verify-transcript.py TRANSCRIPT [--anchor "ENTRY: word word ..."]... [--record ENROLMENT_RECORD]...
        scripts/verify-transcript.py --each TRANSCRIPT...   (one line per file: STATUS ENTRY FILE)
 
 It checks what needs no script knowledge: every line's JSON, its ten fields and their types,
@@ -236,8 +236,24 @@ def issued_by(cert, issuer):
         return False
 
 
-def check_card_signatures(entries):
-    """Every STEP_DONE of identify-recovery-card: result.card_auth is "not-enrolled" (reported) or verifies."""
+def load_records(paths):
+    """The cards of each enrolment record (docs/escrow.md §4): (9D fingerprint, 9E fingerprint or None, issuer DER SHA-256 or None)."""
+    cards = []
+    for path in paths:
+        with open(path, "rb") as f: record = json.load(f)
+        if record.get("format") not in ("triad-recovery-enrolment/1", "triad-recovery-enrolment/2"):
+            raise ValueError("%s is not a Triad enrolment record" % path)
+        for c in record["cards"]:
+            issuer = c.get("card_auth_issuer_pem")
+            issuer_fp = hashlib.sha256(x509.load_pem_x509_certificate(issuer.encode()).public_bytes(serialization.Encoding.DER)).digest() if issuer else None
+            auth = c.get("card_auth_certificate_fingerprint")
+            cards.append((c["certificate_fingerprint"].lower(), auth.lower() if auth else None, issuer_fp))
+    return cards
+
+
+def check_card_signatures(entries, records=None):
+    """Every STEP_DONE of identify-recovery-card: result.card_auth is "not-enrolled" (reported) or verifies.
+    With records (--record), the card, its 9E certificate and issuer must be enrolled, and a card with a 9E key may not say not-enrolled."""
     begin = entries[0]
     notes = []
     for e in entries:
@@ -247,6 +263,10 @@ def check_card_signatures(entries):
         auth = result.get("card_auth") if isinstance(result, dict) else None
         if auth is None: raise Bad(n, where + "missing (no card_auth in STEP_DONE): card presence is not proven")
         if auth == "not-enrolled":
+            presented = [r["payload"].get("card_certificate_fingerprint") for r in entries if r["seq"] < n and r["step"] == e["step"]
+                         and r["event"] == "RECORD" and r["payload"].get("kind") == "card-presented"]
+            if records and presented and any(c[0] == presented[-1] and c[1] for c in records):
+                raise Bad(n, where + "\"not-enrolled\", but the enrolment record gives this card a card authentication key")
             notes.append("step %s: card presence NOT proven by signature (card enrolled before card authentication)" % e["step"])
             continue
         if not isinstance(auth, dict) or set(auth) != CARD_AUTH_MEMBERS:
@@ -270,6 +290,8 @@ def check_card_signatures(entries):
             raise Bad(n, where + "the card authentication key is not EC P-256")
         message = CARD_AUTH_TAG + nonce + begin_hash + (serial or 0).to_bytes(4, "big") + card_fp
         if not verifies(key, signature, message): raise Bad(n, where + "the signature does not verify with the 9E key")
+        if records and (card_fp.hex(), fingerprint.hex(), hashlib.sha256(issuer_der).digest()) not in records:
+            raise Bad(n, where + "the card, its 9E certificate or its issuer is not the one the enrolment record lists")
         notes.append("step %s: card serial %s signed this ceremony's nonce; 9E certificate issued by %s"
                      % (e["step"], "unknown" if serial is None else serial, hashlib.sha256(issuer_der).hexdigest()))
     return notes
@@ -319,7 +341,7 @@ def split_lines(data):
     return lines
 
 
-def judge(path, anchors):
+def judge(path, anchors, records=None):
     """(status, first bad entry or 0, message or summary lines) of one transcript."""
     try:
         with open(path, "rb") as f: data = f.read()
@@ -328,7 +350,7 @@ def judge(path, anchors):
     try:
         entries = check_chain(split_lines(data))
         der = check_signatures(entries)
-        cards = check_card_signatures(entries)
+        cards = check_card_signatures(entries, records)
         even, odd = word_lists() if anchors else ([], [])
         matched = [check_anchor(a, entries, even, odd) for a in anchors]
     except Bad as b:
@@ -350,17 +372,23 @@ def main(argv):
             status, entry, _ = judge(path, [])
             print("%d %d %s" % (status, entry, path))
         return 0
-    args, anchors, i = [], [], 0
+    args, anchors, record_paths, i = [], [], [], 0
     while i < len(argv):
         if argv[i] == "--anchor" and i + 1 < len(argv):
             anchors.append(argv[i + 1]); i += 2
+        elif argv[i] == "--record" and i + 1 < len(argv):
+            record_paths.append(argv[i + 1]); i += 2
         elif argv[i].startswith("-"):
             sys.stderr.write(__doc__.split("\n\n")[1] + "\n"); return 2
         else:
             args.append(argv[i]); i += 1
     if len(args) != 1:
         sys.stderr.write(__doc__.split("\n\n")[1] + "\n"); return 2
-    status, _, text = judge(args[0], anchors)
+    try:
+        records = load_records(record_paths)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as x:
+        sys.stderr.write("verify-transcript: enrolment record: %s — the transcript was not checked\n" % x); return 1
+    status, _, text = judge(args[0], anchors, records)
     if status == 1:
         sys.stderr.write("verify-transcript: %s: %s — the transcript does NOT verify\n" % (args[0], text))
     else:

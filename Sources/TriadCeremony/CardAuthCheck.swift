@@ -40,9 +40,11 @@ enum CardAuthCheck {
         ])
     }
 
-    /// Checks every card signature in `entries` (a chain already verified).
+    /// Checks every card signature in `entries` (a chain already verified), and with
+    /// `records` (`ceremony verify --record`) that each comes from an enrolled card's enrolled
+    /// 9E certificate and issuer, and that no card the records give a 9E key says `not-enrolled`.
     /// - Returns: one line per identification, for the report.
-    static func check(_ entries: [JournalEntry]) throws -> [String] {
+    static func check(_ entries: [JournalEntry], records: [EnrolmentRecord] = []) throws -> [String] {
         guard let begin = entries.first else { return [] }
         let nonce = begin.payload["nonce"]?.stringValue ?? ""
         var notes: [String] = []
@@ -54,16 +56,32 @@ enum CardAuthCheck {
                 throw fail("missing (no \(field) in STEP_DONE): card presence is not proven")
             }
             if value.stringValue == notEnrolled {
+                let presented = entries.last { $0.seq < e.seq && $0.step == e.step && $0.event == EventType.record
+                    && $0.payload["kind"]?.stringValue == "card-presented" }?.payload["card_certificate_fingerprint"]?.stringValue
+                if let presented, records.contains(where: { $0.cards.contains { $0.certificateFingerprint.lowercased() == presented && $0.hasCardAuthentication } }) {
+                    throw fail("\"\(notEnrolled)\", but the enrolment record gives card \(presented.prefix(16))… a card authentication key")
+                }
                 notes.append("step \(e.step): card presence NOT proven by signature (card enrolled before card authentication)")
                 continue
             }
             let proof: CardAuthentication
             do { proof = try parse(value) } catch { throw fail("\(error)") }
             if let problem = proof.problem(nonce: nonce, beginHash: begin.hash) { throw fail(problem) }
+            if !records.isEmpty && !records.contains(where: { $0.cards.contains { enrolled(proof, as: $0) } }) {
+                throw fail("the card, its 9E certificate or its issuer is not the one the enrolment record lists")
+            }
             notes.append("step \(e.step): card serial \(proof.serial.map(String.init) ?? "unknown") signed this ceremony's nonce; "
                          + "9E certificate \(Hex.encode(proof.certificate.fingerprint).prefix(16))… issued by \(Hex.encode(proof.issuer.fingerprint))")
         }
         return notes
+    }
+
+    /// True when `card` is the card of `proof`: 9D and 9E certificates and the 9E issuer as recorded.
+    static func enrolled(_ proof: CardAuthentication, as card: EnrolmentRecord.Card) -> Bool {
+        guard card.certificateFingerprint.lowercased() == Hex.encode(proof.cardCertificateFingerprint),
+              card.cardAuthCertificateFingerprint?.lowercased() == Hex.encode(proof.certificate.fingerprint),
+              let issuer = try? card.cardAuthIssuer() else { return false }
+        return issuer == proof.issuer
     }
 
     struct Malformed: Error, CustomStringConvertible { let description: String }

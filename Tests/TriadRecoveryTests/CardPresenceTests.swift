@@ -119,6 +119,40 @@ final class CardPresenceTests: XCTestCase {
             XCTAssertTrue(python.stderr.contains("entry \(at + 1): the recovery card's signature"), "\(name): \(python.stderr)")
             XCTAssertTrue(python.stderr.contains(message), "\(name): \(python.stderr)")
         }
+
+        // With the enrolment record (--record), the genuine transcript verifies, and so does the
+        // control; a card signature under a 9E certificate and issuer of the forger's own, or a
+        // "not-enrolled" for a card the record gives a 9E key, verify only without it
+        // (docs/ceremony.md §7 "Card signatures": the issuer's fingerprint is printed to compare).
+        let record = ["--record", s.record]
+        XCTAssertEqual(verifyBoth(t, record).swift.status, 0, verifyBoth(t, record).swift.stderr)
+        XCTAssertEqual(verifyBoth(t, record).python.status, 0, verifyBoth(t, record).python.stderr)
+        XCTAssertEqual(verifyBoth(control, record).swift.status, 0)
+        XCTAssertEqual(verifyBoth(control, record).python.status, 0)
+        let caKey = try PrivateKey.generate(.ecP256)
+        let ca = try Certificate.selfSigned(subject: "CN=Forger", key: caKey, days: 30, keyUsage: "critical,keyCertSign,digitalSignature")
+        let authKey = try PrivateKey.generate(.ecP256)
+        let authCert = try Certificate.issue(subject: "CN=Forger 9E", publicKey: authKey.publicKey, issuer: ca, issuerKey: caKey, days: 30,
+                                             keyUsage: "critical,digitalSignature")
+        let ownIssuer = try resealed(genuine, to: out + "/forged-own-issuer.jsonl") { beginHash in
+            let fp = Hex.decode(enrolled.certificateFingerprint)!
+            let message = try CardAuthentication.message(nonce: nonce, beginHash: beginHash, serial: enrolled.serial, cardCertificateFingerprint: fp)
+            return CardAuthCheck.journalValue(CardAuthentication(serial: enrolled.serial, cardCertificateFingerprint: fp, certificate: authCert,
+                                                                 issuer: ca, signature: try authKey.sign(message, scheme: .ecdsaSHA256)))
+        }
+        let notEnrolled = try resealed(genuine, to: out + "/forged-not-enrolled.jsonl") { _ in .string(CardAuthCheck.notEnrolled) }
+        for (name, path, without) in [("own issuer", ownIssuer, Hex.encode(ca.fingerprint)), ("not-enrolled", notEnrolled, "NOT proven")] {
+            let (swift, python) = verifyBoth(path)
+            XCTAssertEqual(swift.status, 0, "\(name) without the record: \(swift.stderr)")
+            XCTAssertTrue(swift.stdout.contains(without), "\(name): \(swift.stdout)")
+            XCTAssertEqual(python.status, 0, "\(name) without the record: \(python.stderr)")
+            XCTAssertTrue(python.stdout.contains(without), "\(name): \(python.stdout)")
+            let (swiftR, pythonR) = verifyBoth(path, record)
+            XCTAssertEqual(swiftR.status, 1, "\(name) with the record: \(swiftR.stdout)")
+            XCTAssertTrue(swiftR.stderr.contains("entry \(at + 1): the recovery card's signature"), "\(name): \(swiftR.stderr)")
+            XCTAssertEqual(pythonR.status, 1, "\(name) with the record: \(pythonR.stdout)")
+            XCTAssertTrue(pythonR.stderr.contains("entry \(at + 1): the recovery card's signature"), "\(name): \(pythonR.stderr)")
+        }
     }
 
     /// docs/recovery.md §2a "Cards enrolled before": a record whose card has no 9E (format 1)
@@ -155,10 +189,10 @@ func cardAuth(_ path: String) throws -> [Any] {
     }.map { (($0["payload"] as! [String: Any])["result"] as! [String: Any])["card_auth"] ?? NSNull() }
 }
 
-/// `ceremony verify` and scripts/verify-transcript.py on the same transcript.
-func verifyBoth(_ path: String) -> (swift: Run, python: Run) {
-    (runProcess(product("ceremony"), ["verify", path]),
-     runProcess("/usr/bin/env", ["python3", repositoryRoot + "/scripts/verify-transcript.py", path]))
+/// `ceremony verify` and scripts/verify-transcript.py on the same transcript (`extra`: options for both).
+func verifyBoth(_ path: String, _ extra: [String] = []) -> (swift: Run, python: Run) {
+    (runProcess(product("ceremony"), ["verify", path] + extra),
+     runProcess("/usr/bin/env", ["python3", repositoryRoot + "/scripts/verify-transcript.py", path] + extra))
 }
 
 /// `entries` rewritten from BEGIN with a ceremony key of the forger's: BEGIN names it, the

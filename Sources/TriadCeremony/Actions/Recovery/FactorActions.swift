@@ -100,7 +100,8 @@ struct IdentifyRecoveryCardAction: CeremonyAction {
             context.secrets.setCertificate(Slot.cardCertificate, id.certificate)
             context.secrets.setText(Slot.cardTries, id.pinTriesLeft.map(String.init) ?? "")
             context.show("Card serial \(id.serial.map(String.init) ?? "unknown") is enrolled; \(id.pinTriesLeft.map { "\($0) PIN tries left" } ?? "PIN state unknown").")
-            updateDrill(context) { $0.set("card present and matching", .pass, "serial \(id.serial.map(String.init) ?? "?"), certificate \(id.certificateFingerprint.prefix(16))… enrolled") }
+            updateDrill(context) { $0.set("card present and matching", .pass, "serial \(id.serial.map(String.init) ?? "?"), certificate \(id.certificateFingerprint.prefix(16))… enrolled; "
+                + (cardAuth.stringValue == nil ? "presence proven by its 9E signature" : "presence NOT proven by signature (enrolled before card authentication)")) }
             return ActionOutcome(["serial": id.serial.map { .int(Int64($0)) } ?? .null,
                                   "pin_tries_left": id.pinTriesLeft.map { .int(Int64($0)) } ?? .null,
                                   CardAuthCheck.field: cardAuth])
