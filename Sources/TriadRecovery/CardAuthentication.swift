@@ -78,7 +78,17 @@ public struct CardAuthentication: Equatable, Sendable {
                 let cardCert = try client.readCertificate(slot: .keyManagement)
                 let message = try Self.message(nonce: nonce, beginHash: beginHash, serial: serial,
                                                cardCertificateFingerprint: cardCert.fingerprint)
-                let signature = try? client.signDigest(SHA256.hash(message), slot: .cardAuthentication, algorithm: .eccP256)
+                // A card that refuses or answers nonsense (no 9E key, a PIN asked for it, a
+                // malformed reply) is not the enrolled card; a removed card is just that.
+                var signature: [UInt8]?
+                do {
+                    signature = try client.signDigest(SHA256.hash(message), slot: .cardAuthentication, algorithm: .eccP256)
+                } catch let error as PIVError {
+                    switch error {
+                    case .cardRemoved, .cardReset, .transport: throw error
+                    default: signature = nil
+                    }
+                }
                 return (serial, cardCert, signature)
             }
         }
