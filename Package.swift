@@ -61,7 +61,7 @@ let package = Package(
         // and the thin CLIs: each main() is one call to CommandShell.main.
         .target(name: "TriadCLI", dependencies: ["TriadZone", "TriadPIV", "TriadPCSC", "TriadFormat", "TriadCrypto", argumentParser]),
         .executableTarget(name: "zone", dependencies: ["TriadCLI", "TriadZone", "TriadMount", "TriadCrypto", argumentParser]),
-        .executableTarget(name: "ceremony", dependencies: ["TriadCLI", "TriadCeremony", "TriadJournal", argumentParser]),
+        .executableTarget(name: "ceremony", dependencies: ["TriadCLI", "TriadCeremony", "TriadJournal", "TriadRecovery", argumentParser]),
         .executableTarget(name: "virtual-card", dependencies: ["TriadCLI", "VirtualPIV", argumentParser]),
 
         // Benchmarks are not products: the format alone, timed by scripts/bench (docs/performance.md).

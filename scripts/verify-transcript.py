@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """A second, independent verifier of ceremony transcripts, written from docs/ceremony.md §7-§8.
 
-usage: scripts/verify-transcript.py TRANSCRIPT [--anchor "ENTRY: word word ..."]...
+usage: scripts/verify-transcript.py TRANSCRIPT [--anchor "ENTRY: word word ..."]... [--record ENROLMENT_RECORD]...
        scripts/verify-transcript.py --each TRANSCRIPT...   (one line per file: STATUS ENTRY FILE)
 
 It checks what needs no script knowledge: every line's JSON, its ten fields and their types,
 its canonical bytes, its hash (the chain rule), seq, prev_hash, the ceremony id, time form
 and order, event names, BEGIN first, exactly one terminal entry last, the ceremony key in
 BEGIN, the signature of every ACT_END and of the terminal entry, the terminal entry's C2SP
-checkpoint, and the anchors given. It does NOT replay the embedded script (order, roles,
+checkpoint, the recovery card's signature at every identify-recovery-card step (docs/ceremony.md
+§7 "Card signatures", docs/recovery.md §2a), and the anchors given. It does NOT replay the embedded script (order, roles,
 facts): `ceremony verify` does; the output says so.
 
 Exit status (the same as `ceremony verify`): 0 verified and CLOSED; 3 verified and ABORTED;
@@ -20,7 +21,8 @@ import base64, hashlib, json, os, re, sys
 try:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography import x509
 except ImportError:
     sys.stderr.write("verify-transcript: the python3 'cryptography' package is missing (apt-get install python3-cryptography)\n")
     sys.exit(2)
@@ -208,6 +210,93 @@ def check_signatures(entries):
     return der
 
 
+# ---- the recovery card's signature (docs/ceremony.md §7 "Card signatures") ----
+
+CARD_AUTH_TAG = b"triad-recovery-card-auth-v1\n"
+CARD_AUTH_MEMBERS = {"certificate", "certificate_fingerprint", "issuer_certificate", "serial",
+                     "card_certificate_fingerprint", "signature"}
+
+
+def lower_hex(value):
+    if not isinstance(value, str) or not re.fullmatch(r"(?:[0-9a-f]{2})+", value): raise ValueError("not lowercase hex")
+    return bytes.fromhex(value)
+
+
+def issued_by(cert, issuer):
+    key = issuer.public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
+        else:
+            return False
+        return True
+    except InvalidSignature:
+        return False
+
+
+def load_records(paths):
+    """The cards of each enrolment record (docs/escrow.md §4): (9D fingerprint, 9E fingerprint or None, issuer DER SHA-256 or None)."""
+    cards = []
+    for path in paths:
+        with open(path, "rb") as f: record = json.load(f)
+        if record.get("format") not in ("triad-recovery-enrolment/1", "triad-recovery-enrolment/2"):
+            raise ValueError("%s is not a Triad enrolment record" % path)
+        for c in record["cards"]:
+            issuer = c.get("card_auth_issuer_pem")
+            issuer_fp = hashlib.sha256(x509.load_pem_x509_certificate(issuer.encode()).public_bytes(serialization.Encoding.DER)).digest() if issuer else None
+            auth = c.get("card_auth_certificate_fingerprint")
+            cards.append((c["certificate_fingerprint"].lower(), auth.lower() if auth else None, issuer_fp))
+    return cards
+
+
+def check_card_signatures(entries, records=None):
+    """Every STEP_DONE of identify-recovery-card: result.card_auth is "not-enrolled" (reported) or verifies.
+    With records (--record), the card, its 9E certificate and issuer must be enrolled, and a card with a 9E key may not say not-enrolled."""
+    begin = entries[0]
+    notes = []
+    for e in entries:
+        if e["event"] != "STEP_DONE" or e["payload"].get("action") != "identify-recovery-card": continue
+        n, where = e["seq"], "the recovery card's signature at step %s: " % e["step"]
+        result = e["payload"].get("result")
+        auth = result.get("card_auth") if isinstance(result, dict) else None
+        if auth is None: raise Bad(n, where + "missing (no card_auth in STEP_DONE): card presence is not proven")
+        if auth == "not-enrolled":
+            presented = [r["payload"].get("card_certificate_fingerprint") for r in entries if r["seq"] < n and r["step"] == e["step"]
+                         and r["event"] == "RECORD" and r["payload"].get("kind") == "card-presented"]
+            if records and presented and any(c[0] == presented[-1] and c[1] for c in records):
+                raise Bad(n, where + "\"not-enrolled\", but the enrolment record gives this card a card authentication key")
+            notes.append("step %s: card presence NOT proven by signature (card enrolled before card authentication)" % e["step"])
+            continue
+        if not isinstance(auth, dict) or set(auth) != CARD_AUTH_MEMBERS:
+            raise Bad(n, where + "card_auth is neither \"not-enrolled\" nor an object with exactly the six members")
+        try:
+            cert_der, issuer_der = lower_hex(auth["certificate"]), lower_hex(auth["issuer_certificate"])
+            fingerprint, card_fp = lower_hex(auth["certificate_fingerprint"]), lower_hex(auth["card_certificate_fingerprint"])
+            signature = lower_hex(auth["signature"])
+            cert, issuer = x509.load_der_x509_certificate(cert_der), x509.load_der_x509_certificate(issuer_der)
+            nonce, begin_hash = bytes.fromhex(begin["payload"]["nonce"]), bytes.fromhex(begin["hash"])
+        except (ValueError, KeyError, TypeError):
+            raise Bad(n, where + "a member is not lowercase hex, or a certificate is not DER X.509")
+        serial = auth["serial"]
+        if serial is not None and (not isinstance(serial, int) or isinstance(serial, bool) or not 0 <= serial <= 0xFFFFFFFF):
+            raise Bad(n, where + "serial is neither null nor a 32-bit number")
+        if hashlib.sha256(cert_der).digest() != fingerprint: raise Bad(n, where + "certificate_fingerprint is not the SHA-256 of certificate")
+        if len(nonce) != 16 or len(card_fp) != 32: raise Bad(n, where + "the nonce or the 9D certificate fingerprint has the wrong length")
+        if not issued_by(cert, issuer): raise Bad(n, where + "the card authentication certificate is not signed by its issuer")
+        key = cert.public_key()
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+            raise Bad(n, where + "the card authentication key is not EC P-256")
+        message = CARD_AUTH_TAG + nonce + begin_hash + (serial or 0).to_bytes(4, "big") + card_fp
+        if not verifies(key, signature, message): raise Bad(n, where + "the signature does not verify with the 9E key")
+        if records and (card_fp.hex(), fingerprint.hex(), hashlib.sha256(issuer_der).digest()) not in records:
+            raise Bad(n, where + "the card, its 9E certificate or its issuer is not the one the enrolment record lists")
+        notes.append("step %s: card serial %s signed this ceremony's nonce; 9E certificate issued by %s"
+                     % (e["step"], "unknown" if serial is None else serial, hashlib.sha256(issuer_der).hexdigest()))
+    return notes
+
+
 # ---- anchors (docs/ceremony.md §7 "Anchors") ----
 
 def word_lists():
@@ -252,7 +341,7 @@ def split_lines(data):
     return lines
 
 
-def judge(path, anchors):
+def judge(path, anchors, records=None):
     """(status, first bad entry or 0, message or summary lines) of one transcript."""
     try:
         with open(path, "rb") as f: data = f.read()
@@ -261,6 +350,7 @@ def judge(path, anchors):
     try:
         entries = check_chain(split_lines(data))
         der = check_signatures(entries)
+        cards = check_card_signatures(entries, records)
         even, odd = word_lists() if anchors else ([], [])
         matched = [check_anchor(a, entries, even, odd) for a in anchors]
     except Bad as b:
@@ -269,6 +359,7 @@ def judge(path, anchors):
     lines = ["%s %s: ceremony %s, %d entries, ended %s" % ("OK" if last["event"] == "CLOSED" else "VERIFIED, ABORTED", path,
                                                           last["ceremony"], len(entries), last["event"]),
              "   ceremony key SPKI SHA-256 %s; every act end and the terminal entry signed; checkpoint verified" % hashlib.sha256(der).hexdigest()]
+    lines += ["   recovery card: " + c for c in cards]
     lines += ["   anchor " + m for m in matched]
     if not anchors: lines.append("   NO PAPER ANCHOR COMPARED: give the words written down in the room with --anchor")
     lines.append("   the script was NOT replayed (order, roles, facts): run `ceremony verify` for that")
@@ -281,17 +372,23 @@ def main(argv):
             status, entry, _ = judge(path, [])
             print("%d %d %s" % (status, entry, path))
         return 0
-    args, anchors, i = [], [], 0
+    args, anchors, record_paths, i = [], [], [], 0
     while i < len(argv):
         if argv[i] == "--anchor" and i + 1 < len(argv):
             anchors.append(argv[i + 1]); i += 2
+        elif argv[i] == "--record" and i + 1 < len(argv):
+            record_paths.append(argv[i + 1]); i += 2
         elif argv[i].startswith("-"):
             sys.stderr.write(__doc__.split("\n\n")[1] + "\n"); return 2
         else:
             args.append(argv[i]); i += 1
     if len(args) != 1:
         sys.stderr.write(__doc__.split("\n\n")[1] + "\n"); return 2
-    status, _, text = judge(args[0], anchors)
+    try:
+        records = load_records(record_paths)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as x:
+        sys.stderr.write("verify-transcript: enrolment record: %s — the transcript was not checked\n" % x); return 1
+    status, _, text = judge(args[0], anchors, records)
     if status == 1:
         sys.stderr.write("verify-transcript: %s: %s — the transcript does NOT verify\n" % (args[0], text))
     else:

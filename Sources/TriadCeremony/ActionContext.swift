@@ -13,6 +13,9 @@ public struct ActionContext {
     /// Random per-ceremony nonce (hex), for binding factor operations to this ceremony
     /// (docs/ceremony.md §9, item 9).
     public let nonce: String
+    /// The hash of entry 1 (BEGIN), hex: with the nonce it binds a card's signature to this
+    /// ceremony and its ceremony key (docs/recovery.md §2a).
+    public let beginHash: String
     /// True in a practice run; actions mark what they write as practice.
     public let practice: Bool
     /// The act the step belongs to.

@@ -86,6 +86,8 @@ struct CeremonyRecord {
         case "escrow-blob-written": produced.append("escrow blob \(s("blob")): words \(s("blob_words")); enrolment record words \(s("record_words"))")
         case "escrow-blob-presented": produced.append("escrow blob presented: words \(s("blob_words"))")
         case "card-presented": produced.append("recovery card serial \(s("serial")) presented: \(s("pin_tries_left")) PIN tries left before the PIN step")
+        case "card-authenticated": produced.append("recovery card serial \(s("serial")) proved its presence: its card authentication key (9E) signed this ceremony's nonce (docs/recovery.md §2a)")
+        case "card-presence-not-proven": produced.append("recovery card serial \(s("serial")): presence NOT proven by signature (enrolled before card authentication; replace it in a card-replacement ceremony)")
         case "pin-verified": produced.append("PIN accepted by the card: tries left before \(s("tries_left_before")), after \(s("tries_left_after"))")
         case "pin-refused": produced.append("PIN refused by the card: \(s("tries_left_after")) tries left after")
         case "pin-changed": produced.append("PIN changed\(p["by_puk"]?.boolValue == true ? " with the PUK" : ""): tries left before \(s("tries_left_before")), after \(s("tries_left_after"))")

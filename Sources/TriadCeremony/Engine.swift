@@ -32,6 +32,8 @@ public final class Engine {
     /// Held while this process runs the ceremony; `ceremony abort` refuses while it is.
     var runningLock: RunningLock?
     var head: JournalEntry?
+    /// The BEGIN entry's hash, for actions that bind a signature to this ceremony.
+    var beginHash = ""
     var position = (act: "", step: "", role: "")
     var counts = (done: 0, skipped: 0, exceptions: 0)
 
@@ -147,6 +149,7 @@ public final class Engine {
                 head = try journal.begin(ceremony: id, scriptName: script.name, scriptSHA256: script.sha256,
                                          practice: options.practice, payload: .object(payload))
                 ceremonyID = id
+                beginHash = head?.hash ?? ""
                 runningLock = try RunningLock(journal: journal.path, ceremony: id)
                 break
             } catch JournalError.ceremonyIDUsed(let used) where options.ceremonyID == nil && attempts < 3 {

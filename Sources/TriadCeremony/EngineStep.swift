@@ -120,7 +120,7 @@ extension Engine {
 
     private func makeContext(_ act: Act, _ step: Step, _ arguments: StepArguments) -> ActionContext {
         ActionContext(
-            ceremonyID: ceremonyID, nonce: nonce, practice: options.practice, act: act, step: step, arguments: arguments,
+            ceremonyID: ceremonyID, nonce: nonce, beginHash: beginHash, practice: options.practice, act: act, step: step, arguments: arguments,
             parameters: parameters, participants: participants,
             roleTitles: Dictionary(uniqueKeysWithValues: script.roles.map { ($0.id, $0.title) }),
             secrets: secrets, facts: facts, secretInput: SecretInput(pinFD: options.pinFD),

@@ -1,6 +1,7 @@
 import Foundation
 import TriadCrypto
 import TriadJournal
+import TriadRecovery
 
 /// The offline verifier behind `ceremony verify` (docs/ceremony.md §8).
 ///
@@ -12,17 +13,22 @@ import TriadJournal
 /// 2. exactly one terminal entry, last (a cut-off transcript fails at the missing entry);
 /// 3. conformance of the events to the script (`Conformance`);
 /// 4. the ceremony key's signature on every ACT_END and on the terminal entry, and the
-///    terminal entry's checkpoint (`SealCheck`);
+///    terminal entry's checkpoint (`SealCheck`); then the recovery card's signature at each
+///    card identification (`CardAuthCheck`);
 /// 5. every anchor given against the entry it names.
 /// A transcript that passes still has its exceptions and disagreements listed.
 public enum Verifier {
     /// Verifies a transcript's text: chain, conformance to its embedded (or `pinnedScript`) script, and each anchor in `anchors`.
+    /// With `records`, every card signature must come from a card and 9E certificate one of
+    /// them lists, issued as it records, and no card it gives a 9E key may say `not-enrolled`.
     public static func verify(transcript text: String, pinnedScript: CeremonyScript? = nil, anchors: [String] = [],
+                              records: [EnrolmentRecord] = [],
                               registry: ActionRegistry = .standard) -> Result<VerifyReport, VerifyFailure> {
         do {
             let entries = try checkChain(Transcript.lines(text))
             var report = try Conformance.check(entries, pinnedScript: pinnedScript, registry: registry)
             try SealCheck.check(entries)
+            report.cardSignatures = try CardAuthCheck.check(entries, records: records)
             report.ceremonyKeySHA256 = (try? Seal.key(of: entries[0]).get()).map { Hex.encode(SHA256.hash($0.spkiDER)).lowercased() } ?? ""
             for anchor in anchors { report.anchorsChecked.append(try checkAnchor(anchor, entries)) }
             return .success(report)
@@ -37,10 +43,11 @@ public enum Verifier {
     /// knows the transcript format but not the actions can check — the share of
     /// docs/ceremony.md §8 that scripts/verify-transcript.py implements. Returns the
     /// terminal event.
-    static func verifyWithoutReplay(transcript text: String, anchors: [String] = []) -> Result<String, VerifyFailure> {
+    static func verifyWithoutReplay(transcript text: String, anchors: [String] = [], records: [EnrolmentRecord] = []) -> Result<String, VerifyFailure> {
         do {
             let entries = try checkChain(Transcript.lines(text))
             try SealCheck.check(entries)
+            _ = try CardAuthCheck.check(entries, records: records)
             for anchor in anchors { _ = try checkAnchor(anchor, entries) }
             return .success(entries.last!.event)
         } catch let failure as VerifyFailure {
@@ -173,4 +180,6 @@ public struct VerifyReport: Equatable {
     public var anchorsChecked: [String] = []
     /// SHA-256 of the ceremony key's SPKI: every act end and the terminal entry verified with it.
     public var ceremonyKeySHA256 = ""
+    /// One line per recovery-card identification: its signature verified, or presence not proven.
+    public var cardSignatures: [String] = []
 }

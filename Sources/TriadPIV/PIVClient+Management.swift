@@ -63,9 +63,17 @@ extension PIVClient {
     // MARK: - GENERATE ASYMMETRIC KEY PAIR (Part 2 §3.3.2)
 
     /// Generates a key pair on the card. Needs the management key.
+    /// - Parameters:
+    ///   - pinPolicy, touchPolicy: the YubiKey extension tags `AA` and `AB` inside the `AC`
+    ///     control template (Yubico's `ykpiv.h`; SP 800-73-4 leaves the PIN rule to the slot).
+    ///     Nil sends nothing, and the card applies its default (9E: PIN never, touch never).
     /// - Returns: the public key, parsed from `7F49 {81 n, 82 e}` or `7F49 {86 point}`.
-    public func generateKeyPair(slot: PIVSlot = .keyManagement, algorithm: PIVAlgorithm) throws -> PublicKey {
-        let template = TLV(tag: 0xAC, value: TLV(tag: 0x80, value: [algorithm.rawValue]).encoded).encoded
+    public func generateKeyPair(slot: PIVSlot = .keyManagement, algorithm: PIVAlgorithm,
+                                pinPolicy: PINPolicy? = nil, touchPolicy: TouchPolicy? = nil) throws -> PublicKey {
+        var control = TLV(tag: 0x80, value: [algorithm.rawValue]).encoded
+        if let pinPolicy { control += TLV(tag: 0xAA, value: [pinPolicy.rawValue]).encoded }
+        if let touchPolicy { control += TLV(tag: 0xAB, value: [touchPolicy.rawValue]).encoded }
+        let template = TLV(tag: 0xAC, value: control).encoded
         let r = try exchange.send(CommandAPDU(ins: Instruction.generateAsymmetricKeyPair.rawValue, p1: 0x00, p2: slot.rawValue,
                                               data: template, le: 256), instruction: .generateAsymmetricKeyPair)
         guard r.sw == 0x9000 else { throw PIVError.status(r.sw, for: .generateAsymmetricKeyPair) }

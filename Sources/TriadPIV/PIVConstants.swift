@@ -72,6 +72,18 @@ public enum PIVSlot: UInt8, Sendable, CaseIterable {
     }
 }
 
+/// YubiKey PIN policy of a generated key (tag `AA` in GENERATE's control template, Yubico
+/// `ykpiv.h`): when the card asks for the PIN before using it. The recovery card's 9E key is
+/// generated with `.never` (SP 800-73-4 Part 1 §3.1.4: the card authentication key needs no PIN).
+public enum PINPolicy: UInt8, Sendable {
+    case never = 1, once = 2, always = 3
+}
+
+/// YubiKey touch policy of a generated key (tag `AB`): whether a touch is needed per use.
+public enum TouchPolicy: UInt8, Sendable {
+    case never = 1, always = 2, cached = 3
+}
+
 /// Asymmetric algorithm identifiers for slots 9A–9E (SP 800-78-4 Table 6-2).
 public enum PIVAlgorithm: UInt8, Sendable, CaseIterable {
     case rsa2048 = 0x07

@@ -10,8 +10,12 @@ import TriadCrypto
 /// The blob's SHA-256 here is what detects a deliberately altered blob *before* any card
 /// is asked for anything (check 3 in docs/escrow.md §3).
 public struct EnrolmentRecord: Codable, Equatable, Sendable {
-    /// The `format` value this version writes and reads; another value is refused.
-    public static let formatName = "triad-recovery-enrolment/1"
+    /// The `format` value this version writes. Version 2 added the card authentication key
+    /// (9E) of each card enrolled since (docs/recovery.md §2a); version 1 records, whose cards
+    /// have none, still read.
+    public static let formatName = "triad-recovery-enrolment/2"
+    /// Every `format` value this version reads; another value is refused.
+    public static let readableFormats: Set<String> = ["triad-recovery-enrolment/1", formatName]
 
     /// An enrolled recovery card.
     public struct Card: Codable, Equatable, Sendable {
@@ -23,15 +27,50 @@ public struct EnrolmentRecord: Codable, Equatable, Sendable {
         public var certificatePEM: String
         /// When the card was enrolled (ISO 8601).
         public var enrolledAt: String
+        /// The 9E (card authentication) certificate, for cards enrolled since format 2; nil
+        /// for a card enrolled before, whose presence a ceremony cannot prove by signature.
+        public var cardAuthCertificatePEM: String?
+        /// SHA-256 of the 9E certificate, hex.
+        public var cardAuthCertificateFingerprint: String?
+        /// The certificate that issued the 9E certificate (the recovery certificate at
+        /// enrolment; kept here because a later rotation replaces the record's).
+        public var cardAuthIssuerPEM: String?
         enum CodingKeys: String, CodingKey {
             case serial, certificateFingerprint = "certificate_fingerprint", certificatePEM = "certificate_pem", enrolledAt = "enrolled_at"
+            case cardAuthCertificatePEM = "card_auth_certificate_pem", cardAuthCertificateFingerprint = "card_auth_certificate_fingerprint"
+            case cardAuthIssuerPEM = "card_auth_issuer_pem"
         }
-        /// The record of a card with `serial` and 9D `certificate`.
-        public init(serial: UInt32?, certificate: Certificate, enrolledAt: Date = Date()) {
+        /// The record of a card with `serial`, 9D `certificate` and, when enrolment made
+        /// one, the 9E `cardAuthCertificate` issued by `cardAuthIssuer`.
+        public init(serial: UInt32?, certificate: Certificate, cardAuthCertificate: Certificate? = nil,
+                    cardAuthIssuer: Certificate? = nil, enrolledAt: Date = Date()) {
             self.serial = serial
             self.certificateFingerprint = Hex.encode(certificate.fingerprint)
             self.certificatePEM = certificate.pem
+            self.cardAuthCertificatePEM = cardAuthCertificate?.pem
+            self.cardAuthCertificateFingerprint = cardAuthCertificate.map { Hex.encode($0.fingerprint) }
+            self.cardAuthIssuerPEM = cardAuthCertificate == nil ? nil : cardAuthIssuer?.pem
             self.enrolledAt = ISO8601DateFormatter().string(from: enrolledAt)
+        }
+        /// True when the card was enrolled with a card authentication key.
+        public var hasCardAuthentication: Bool { cardAuthCertificatePEM != nil }
+        /// The 9E certificate, parsed and checked against its recorded fingerprint; nil for a
+        /// card enrolled without one.
+        public func cardAuthCertificate() throws -> Certificate? {
+            guard let pem = cardAuthCertificatePEM else { return nil }
+            guard let cert = try? Certificate(pem: pem),
+                  Hex.encode(cert.fingerprint) == cardAuthCertificateFingerprint?.lowercased() else {
+                throw RecoveryError.recordMalformed(problem: "card \(certificateFingerprint.prefix(16))…: the card authentication certificate does not parse or does not match its fingerprint")
+            }
+            return cert
+        }
+        /// The issuer of the 9E certificate, parsed; nil for a card enrolled without one.
+        public func cardAuthIssuer() throws -> Certificate? {
+            guard cardAuthCertificatePEM != nil else { return nil }
+            guard let pem = cardAuthIssuerPEM, let cert = try? Certificate(pem: pem) else {
+                throw RecoveryError.recordMalformed(problem: "card \(certificateFingerprint.prefix(16))…: the issuer of the card authentication certificate is missing or does not parse")
+            }
+            return cert
         }
         /// The 9D certificate, parsed.
         public func certificate() throws -> Certificate {
@@ -124,7 +163,7 @@ public struct EnrolmentRecord: Codable, Equatable, Sendable {
         do { self = try d.decode(EnrolmentRecord.self, from: Data(bytes)) } catch {
             throw RecoveryError.recordMalformed(problem: "\(path) is not a Triad enrolment record (\(error))")
         }
-        guard format == Self.formatName else {
+        guard Self.readableFormats.contains(format) else {
             throw RecoveryError.recordMalformed(problem: "\(path) has format \"\(format)\", expected \"\(Self.formatName)\"")
         }
         guard !cards.isEmpty else { throw RecoveryError.recordMalformed(problem: "\(path) lists no enrolled card") }

@@ -36,13 +36,18 @@ public enum RecoveryCard {
         public var serial: UInt32?
         /// The certificate enrolment wrote to slot 9D.
         public var certificate: Certificate
+        /// The certificate enrolment wrote to slot 9E (card authentication, no PIN), nil
+        /// when enrolment was asked to make none (tests of cards enrolled before format 2).
+        public var cardAuthCertificate: Certificate?
     }
 
     /// Enrols a card, all in one PC/SC transaction (docs/recovery.md §2):
     /// SELECT; management-key mutual authentication with the current (default) key;
     /// GENERATE ASYMMETRIC KEY PAIR in 9D (the private key is born on the card); a
     /// certificate for it issued by `issuer` (the recovery key during key generation)
-    /// written to 9D; PIN and PUK changed from the defaults to `pin` and `puk` (typed by
+    /// written to 9D; the same for a P-256 card authentication key in 9E with PIN policy
+    /// and touch policy "never" (SP 800-73-4 Part 1 §3.1.4; docs/recovery.md §2a), which
+    /// later signs each ceremony's nonce to prove the card is in the room; PIN and PUK changed from the defaults to `pin` and `puk` (typed by
     /// the Medical role); finally the management key replaced by 24 random bytes that are
     /// zeroised at once and recorded nowhere.
     ///
@@ -56,7 +61,7 @@ public enum RecoveryCard {
                              pin: SecureBytes, puk: SecureBytes,
                              currentPIN: SecureBytes = defaultPIN, currentPUK: SecureBytes = defaultPUK,
                              managementKey: SecureBytes = defaultManagementKey,
-                             replaceManagementKey: Bool = true) throws -> Enrolment {
+                             replaceManagementKey: Bool = true, cardAuthentication: Bool = true) throws -> Enrolment {
         let client = PIVClient(transport: transport)
         return try mapped {
             try transport.withTransaction {
@@ -67,13 +72,23 @@ public enum RecoveryCard {
                 let certificate = try Certificate.issue(subject: subject, publicKey: publicKey, issuer: issuer,
                                                         issuerKey: issuerKey, days: days)
                 try client.writeCertificate(certificate, slot: .keyManagement)
+                var cardAuth: Certificate?
+                if cardAuthentication {
+                    let authKey = try client.generateKeyPair(slot: .cardAuthentication, algorithm: .eccP256,
+                                                             pinPolicy: .never, touchPolicy: .never)
+                    let authCert = try Certificate.issue(subject: subject + " card authentication", publicKey: authKey,
+                                                         issuer: issuer, issuerKey: issuerKey, days: days,
+                                                         keyUsage: "critical,digitalSignature")
+                    try client.writeCertificate(authCert, slot: .cardAuthentication)
+                    cardAuth = authCert
+                }
                 if !(pin == currentPIN) { try client.changePIN(old: currentPIN, new: pin) }
                 if !(puk == currentPUK) { try client.changePUK(old: currentPUK, new: puk) }
                 if replaceManagementKey {
                     let random = SecureBytes.random(count: 24)
                     try client.setManagementKey(random)
                 }
-                return Enrolment(serial: serial, certificate: certificate)
+                return Enrolment(serial: serial, certificate: certificate, cardAuthCertificate: cardAuth)
             }
         }
     }

@@ -19,6 +19,8 @@ public enum RecoveryError: Error, Equatable, CustomStringConvertible {
     case cardHasNoSlotInBlob(certificateFingerprint: String)
     case cardUnwrapFailed
     case cardBlocked
+    /// The card's 9E key did not sign this ceremony's message as the enrolled key (docs/recovery.md §2a).
+    case cardNotPresenceProven(serial: UInt32?)
     case card(problem: String)
     // Factor 3: the PIN (Medical).
     case pinIncorrect(triesLeft: Int?)
@@ -60,6 +62,8 @@ public enum RecoveryError: Error, Equatable, CustomStringConvertible {
             return "recovery card: the card could not unwrap the key-encryption key: insert the enrolled card"
         case .cardBlocked:
             return "recovery card: the PIN is blocked: unblock it with the PUK in a PIN-change ceremony, or use the backup card"
+        case .cardNotPresenceProven(let serial):
+            return "recovery card: serial \(serial.map(String.init) ?? "unknown") did not sign with the enrolled card authentication key (9E) — it carries copies of the enrolled certificates but is not the enrolled card: stop, keep this card as evidence, and use the enrolled card or the backup card"
         case .card(let what):
             return "recovery card: \(what)"
         case .pinIncorrect(let left):
@@ -97,6 +101,7 @@ extension RecoveryError {
         case .cardHasNoSlotInBlob: return "cardHasNoSlotInBlob"
         case .cardUnwrapFailed: return "cardUnwrapFailed"
         case .cardBlocked: return "cardBlocked"
+        case .cardNotPresenceProven: return "cardNotPresenceProven"
         case .card: return "card"
         case .pinIncorrect: return "pinIncorrect"
         case .pinRefusedLastTry: return "pinRefusedLastTry"

@@ -28,6 +28,10 @@ final class IncidentCeremonyTests: XCTestCase {
         XCTAssertEqual(r.status, 0, String(r.stdout.suffix(800)) + r.stderr)
         let t = try XCTUnwrap(transcripts(in: s.world.path("incident-grant")).last)
         XCTAssertEqual(try transcriptEntries(t).last?["event"] as? String, "CLOSED")
+        // The card proved its presence (docs/recovery.md §2a); both verifiers check the signature.
+        XCTAssertNotNil(try cardAuth(t).first as? [String: Any], "the card step journals the card's signature")
+        XCTAssertEqual(verifyBoth(t).swift.status, 0)
+        XCTAssertEqual(verifyBoth(t).python.status, 0)
 
         // ward-a files now carry a slot for the holder; ward-b (not named) does not.
         for f in s.files {

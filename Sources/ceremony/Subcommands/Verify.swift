@@ -3,6 +3,7 @@ import TriadCLI
 import Foundation
 import TriadCeremony
 import TriadJournal
+import TriadRecovery
 
 /// `ceremony verify`: exit 0 for a verified CLOSED ceremony, 3 for a verified ABORTED one,
 /// 1 for anything that does not verify, 2 for a usage error (docs/ceremony.md §8).
@@ -20,6 +21,8 @@ struct Verify: ParsableCommand {
     @Argument(help: "The transcript (.jsonl).") var transcript: String
     @Option(help: "The approved script; the transcript must have been made with exactly this one.") var script: String?
     @Option(help: "Words written down in the room: \"ENTRY: word word …\" (repeatable).") var anchor: [String] = []
+    @Option(help: "An enrolment record the ceremony's card must be enrolled in, with its card authentication key (repeatable; docs/ceremony.md §7 \"Card signatures\").")
+    var record: [String] = []
     @OptionGroup var scripts: ScriptsOption
 
     func run() throws {
@@ -27,7 +30,9 @@ struct Verify: ParsableCommand {
             throw CommandFailure("\(transcript): cannot read the transcript")
         }
         let pinned = try script.map { try scripts.load($0) }
-        switch Verifier.verify(transcript: String(decoding: data, as: UTF8.self), pinnedScript: pinned, anchors: anchor) {
+        let records: [EnrolmentRecord]
+        do { records = try record.map { try EnrolmentRecord.load(path: $0) } } catch { throw CommandFailure("\(error)") }
+        switch Verifier.verify(transcript: String(decoding: data, as: UTF8.self), pinnedScript: pinned, anchors: anchor, records: records) {
         case .failure(let f):
             throw CommandFailure("\(transcript): \(f) — the transcript does NOT verify")
         case .success(let r):
@@ -43,6 +48,7 @@ struct Verify: ParsableCommand {
                 for d in r.disagreements { print("     - \(d)") }
             }
             print("   signed: every act end and the terminal entry by the ceremony key of BEGIN (SPKI SHA-256 \(r.ceremonyKeySHA256)); checkpoint verified")
+            for line in r.cardSignatures { print("   recovery card: \(line)") }
             for a in r.anchorsChecked { print("   anchor \(a)") }
             if anchor.isEmpty {
                 print("""

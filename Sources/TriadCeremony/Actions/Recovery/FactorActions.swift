@@ -1,6 +1,7 @@
 import Foundation
 import TriadCrypto
 import TriadJournal
+import TriadPCSC
 import TriadPIV
 import TriadRecovery
 
@@ -47,6 +48,9 @@ struct LoadEscrowBlobAction: CeremonyAction {
 
 /// Factor 2 (Management): the recovery card. Serial, 9D certificate and PIN retry counter
 /// are read (no PIN) and checked against the enrolment record; all three are journaled.
+/// A card enrolled with a card authentication key then signs this ceremony's nonce with it
+/// (no PIN; docs/recovery.md §2a), checked against the record's 9E certificate before the
+/// signature is journaled in STEP_DONE (`card_auth`); a card that cannot is refused here.
 struct IdentifyRecoveryCardAction: CeremonyAction {
     static let name = "identify-recovery-card"
     static let summary = "Management inserts the recovery card; the tool reads its serial, certificate and PIN retry counter and checks them against the enrolment record."
@@ -91,14 +95,39 @@ struct IdentifyRecoveryCardAction: CeremonyAction {
             if id.pinTriesLeft == 1 && !id.pinBlocked && !context.facts.contains(Grant.fact(Grant.lastPINTry)) {
                 throw lastTryRefusal("card step: card serial \(id.serial.map(String.init) ?? "unknown")")
             }
+            let cardAuth = try proveCardPresence(&context, card: card, record: record, id: id)
             context.secrets.setText(Slot.cardReader, card.reader)
             context.secrets.setCertificate(Slot.cardCertificate, id.certificate)
             context.secrets.setText(Slot.cardTries, id.pinTriesLeft.map(String.init) ?? "")
             context.show("Card serial \(id.serial.map(String.init) ?? "unknown") is enrolled; \(id.pinTriesLeft.map { "\($0) PIN tries left" } ?? "PIN state unknown").")
-            updateDrill(context) { $0.set("card present and matching", .pass, "serial \(id.serial.map(String.init) ?? "?"), certificate \(id.certificateFingerprint.prefix(16))… enrolled") }
+            updateDrill(context) { $0.set("card present and matching", .pass, "serial \(id.serial.map(String.init) ?? "?"), certificate \(id.certificateFingerprint.prefix(16))… enrolled; "
+                + (cardAuth.stringValue == nil ? "presence proven by its 9E signature" : "presence NOT proven by signature (enrolled before card authentication)")) }
             return ActionOutcome(["serial": id.serial.map { .int(Int64($0)) } ?? .null,
-                                  "pin_tries_left": id.pinTriesLeft.map { .int(Int64($0)) } ?? .null])
+                                  "pin_tries_left": id.pinTriesLeft.map { .int(Int64($0)) } ?? .null,
+                                  CardAuthCheck.field: cardAuth])
         }
+    }
+
+    /// The card's 9E key signs this ceremony's message; the result is what STEP_DONE carries
+    /// as `card_auth` (docs/ceremony.md §7 "Card signatures"): the signature with what checks
+    /// it, or `not-enrolled` for a card enrolled before card authentication existed.
+    func proveCardPresence(_ context: inout ActionContext, card: any CardTransport, record: EnrolmentRecord,
+                           id: CardIdentification) throws -> CanonicalValue {
+        let serialText = id.serial.map(String.init) ?? "unknown"
+        guard let enrolled = record.card(withFingerprint: id.certificate.fingerprint), enrolled.hasCardAuthentication else {
+            try context.record("card-presence-not-proven", ["serial": id.serial.map { .int(Int64($0)) } ?? .null,
+                                                            "reason": "card enrolled without a card authentication key"])
+            context.show("⚠ Card serial \(serialText) was enrolled before card authentication: its presence is NOT proven by a signature. Replace it in a card-replacement ceremony.")
+            return .string(CardAuthCheck.notEnrolled)
+        }
+        let proof = try factorStep("card step (\(context.step.id)): recovery card in \(card.reader)") {
+            try CardAuthentication.prove(transport: card, nonce: context.nonce, beginHash: context.beginHash, enrolled: enrolled)
+        }
+        let value = CardAuthCheck.journalValue(proof)
+        try context.record("card-authenticated", ["serial": proof.serial.map { .int(Int64($0)) } ?? .null,
+                                                  "card_auth_certificate_fingerprint": .string(hex(proof.certificate.fingerprint))])
+        context.show("✓ Card serial \(serialText) signed this ceremony's nonce with its enrolled card authentication key (9E, no PIN).")
+        return value
     }
 }
 

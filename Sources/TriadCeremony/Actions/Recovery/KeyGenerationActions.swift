@@ -76,7 +76,7 @@ struct GenerateRecoveryKeyAction: CeremonyAction {
 /// is replaced by a random one that is discarded.
 struct EnrolRecoveryCardAction: CeremonyAction {
     static let name = "enrol-recovery-card"
-    static let summary = "The tool generates a key in slot 9D of the inserted card, certifies it, sets the PIN and PUK typed by the Medical custodian and locks the card's management key."
+    static let summary = "The tool generates a key in slot 9D of the inserted card and a card authentication key in 9E (no PIN), certifies both, sets the PIN and PUK typed by the Medical custodian and locks the card's management key."
     static let parameters = [
         ParameterSpec("reader", .text, required: true, check: .reader, "reader name (substring) holding the blank card"),
         ParameterSpec("label", .text, "card label, e.g. primary or backup"),
@@ -117,12 +117,14 @@ struct EnrolRecoveryCardAction: CeremonyAction {
                                    pin: pin, puk: puk)
         }
         var cards = (context.secrets.get(Slot.enrolledCards).flatMap { try? JSONDecoder().decode([EnrolmentRecord.Card].self, from: Data($0.bytes)) }) ?? []
-        cards.append(EnrolmentRecord.Card(serial: enrolment.serial, certificate: enrolment.certificate))
+        cards.append(EnrolmentRecord.Card(serial: enrolment.serial, certificate: enrolment.certificate,
+                                          cardAuthCertificate: enrolment.cardAuthCertificate, cardAuthIssuer: issuer))
         context.secrets.set(Slot.enrolledCards, SecureBytes(Array(try JSONEncoder().encode(cards))))
         let fp = enrolment.certificate.fingerprint
         try context.record("card-enrolled", [
             "label": .string(label), "reader": .string(card.reader), "serial": enrolment.serial.map { .int(Int64($0)) } ?? .null,
             "card_certificate_fingerprint": .string(hex(fp)), "words": .string(words(fp)),
+            "card_auth_certificate_fingerprint": enrolment.cardAuthCertificate.map { .string(hex($0.fingerprint)) } ?? .null,
             "management_key": .string("replaced by a random key, discarded"), "pin_set_by": .string(a.text("pin-role") ?? "medical"),
         ])
         context.show("✓ Card \(label) enrolled: serial \(enrolment.serial.map(String.init) ?? "unknown"), certificate words \(words(fp)); PIN and PUK set, management key locked.")
