@@ -98,6 +98,45 @@ final class ChainCheckTests: XCTestCase {
             entry: removed + 1, message: "seq is \(removed + 2) but this is entry \(removed + 1): an entry was removed, inserted or moved before here"))
     }
 
+    /// The transcript as an engine holding its own ceremony key would write it: BEGIN names a
+    /// fresh key, every entry links to the one before, and every ACT_END and the terminal
+    /// entry (with its checkpoint) is signed again (`CeremonyKey.seal`, docs/ceremony.md §7).
+    /// Each entry keeps the `seq` it is given.
+    static func resigned(_ entries: [JournalEntry]) throws -> [JournalEntry] {
+        let key = try CeremonyKey()
+        var out: [JournalEntry] = []
+        for var e in entries {
+            var members = e.payload.objectValue ?? [:]
+            if e.event == EventType.begin { members[Seal.keyField] = Seal.keyMember(key.publicKey) }
+            members[Seal.signatureField] = nil
+            members[Checkpoint.field] = nil
+            e.payload = .object(members)
+            e.prevHash = out.last?.hash ?? ChainHash.genesis
+            if Seal.isSealed(e.event) { e.payload = try key.seal(e) }
+            out.append(rehashed(e))
+        }
+        return out
+    }
+
+    /// The same removal, by whoever held the ceremony key before it was dropped (an engine
+    /// that skipped a number, or an operator rewriting the journal mid-ceremony): chain,
+    /// signatures and checkpoint all consistent, the replay content with the environment
+    /// RECORD gone. `seq` is the only check left that sees the gap. Control: the same
+    /// re-signing with nothing removed verifies, under the new key.
+    func testRemovedEntryInATranscriptSignedByItsOwnKeyIsRefusedBySeq() throws {
+        let genuine = try entries()
+        let control = try Self.resigned(genuine)
+        XCTAssertNil(failure(control))
+        XCTAssertNotEqual(try Verifier.verify(transcript: Transcript.text(control), registry: Support.registry).get().ceremonyKeySHA256,
+                          try Verifier.verify(transcript: Transcript.text(genuine), registry: Support.registry).get().ceremonyKeySHA256)
+
+        let removed = try XCTUnwrap(genuine.firstIndex { $0.payload["kind"]?.stringValue == "environment" })
+        var cut = genuine
+        cut.remove(at: removed)
+        XCTAssertEqual(failure(try Self.resigned(cut)), VerifyFailure(
+            entry: removed + 1, message: "seq is \(removed + 2) but this is entry \(removed + 1): an entry was removed, inserted or moved before here"))
+    }
+
     /// One entry renumbered with its hash recomputed: refused at that entry by the seq check
     /// (the next entry's broken link comes after it), for both a number ahead and behind.
     func testRenumberedEntryIsRefusedBySeqAtThatEntry() throws {
