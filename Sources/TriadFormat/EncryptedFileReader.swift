@@ -5,7 +5,7 @@ import Musl
 #endif
 import TriadCrypto
 
-/// Random access by segment (docs/format.md §6.4). Opening verifies the header MAC and
+/// Random access by segment (docs/format.md §6.3). Opening verifies the header MAC and
 /// decrypts the final segment once, so the plaintext length it reports is authenticated
 /// (age's DecryptReaderAt; Tink's seekable channel). Each `readSegment` then authenticates
 /// just that segment. Not thread-safe: one AES-GCM context is reused for every read.

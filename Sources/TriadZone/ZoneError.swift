@@ -147,6 +147,8 @@ public enum ZoneError: Error, CustomStringConvertible, Equatable {
             return "the policy history is broken: \(file) does not name the hash of \(previous) (a version was replaced or edited); refusing the zone: restore .zone/ from a backup"
         case let .signerNotPreviousOfficer(file, signer, previous):
             return "\(file) is signed by \(signer), who is not an officer of \(previous): only an officer of the previous version may make the next one; refusing the zone: remove \(file) (and any later version) or restore .zone/ from a backup"
+        case let .otherZoneInHistory(file, zoneID, firstZoneID) where zoneID == firstZoneID:
+            return "\(file) names zone \(zoneID) but another genesis nonce than the zone's first policy: it belongs to another history; refusing the zone: restore .zone/ from a backup"
         case let .otherZoneInHistory(file, zoneID, firstZoneID):
             return "\(file) belongs to zone \(zoneID), but the history starts with zone \(firstZoneID); refusing the zone: restore .zone/ from a backup"
         case let .zoneIDNotBound(file, zoneID):
