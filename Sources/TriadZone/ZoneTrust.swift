@@ -25,8 +25,8 @@ public enum ZoneTrust {
     /// Verifies the zone in `root` without recording anything.
     public static func verify(root: String, context: ZoneContext) throws -> VerifiedHistory {
         let versions = try PolicyListing(root: root).versions
-        let newestVersion = versions.last!
-        let newestFile = Zone.policyPath(root: root, version: newestVersion)
+        let listedNewest = versions.last!
+        let newestFile = Zone.policyPath(root: root, version: listedNewest)
         // The zone id comes from the oldest version present (normally the first policy): a
         // planted file with a high number is then reported by the walk as the gap it makes.
         let oldestFile = Zone.policyPath(root: root, version: versions[0])
@@ -39,14 +39,20 @@ public enum ZoneTrust {
         if let record, record.mode == .trustFile, mode == .firstUse {
             throw ZoneError.trustDowngrade(zoneID: zoneID.hex, trustFile: record.trustFile ?? "(unknown)", record: context.state.path(zoneID: zoneID))
         }
-        if let record, newestVersion < record.highestVersion {
-            throw ZoneError.rollback(file: newestFile, version: newestVersion, seen: record.highestVersion)
+        if let record, listedNewest < record.highestVersion {
+            throw ZoneError.rollback(file: newestFile, version: listedNewest, seen: record.highestVersion)
         }
         // Moving from first use to a trust file checks the whole history against it once.
         let anchor = record?.mode == mode ? record : nil
         let walk = try HistoryWalk.run(root: root, trust: context.trust, anchor: anchor, stopAtFirstProblem: true)
         if let problem = walk.problems.first { throw problem }
-        guard let newest = walk.newest, let newestHash = walk.hashes[newestVersion], let firstHash = walk.hashes[1] else {
+        // The newest version is the walk's own, from its own listing: an officer may publish
+        // the next version between the listing above and the walk, and the newest policy and
+        // its hash must come from one listing, or the version recorded below would be paired
+        // with its predecessor's hash and every later open refused as "replaced".
+        let newestVersion = walk.newestVersion
+        guard let newest = walk.newest, newest.policy.version == newestVersion, let newestHash = walk.hashes[newestVersion],
+              let firstHash = walk.hashes[1] else {
             throw ZoneError.noPolicy(folder: root)
         }
         if let record {
