@@ -150,6 +150,16 @@ public struct StepArguments: Sendable {
 
     /// A text argument (a number reads as its decimal text), or nil when absent.
     public func text(_ name: String) -> String? { values[name]?.stringValue ?? values[name]?.intValue.map(String.init) }
+    /// A text argument the action cannot run without. Lint refuses a script that leaves one
+    /// out, but the action does not rely on lint having run: a missing or empty one is a
+    /// fatal step failure naming the argument, never a crash.
+    /// - Throws: `ActionError` (fatal) naming the argument.
+    public func required(_ name: String) throws -> String {
+        guard let value = text(name), !value.isEmpty else {
+            throw ActionError("the step's argument '\(name)' is missing or empty: fix the script (ceremony lint names it)", fatal: true)
+        }
+        return value
+    }
     /// A number argument, or nil when absent or not a number.
     public func number(_ name: String) -> Int64? { values[name]?.intValue }
     /// A flag argument, or nil when absent or not a boolean.

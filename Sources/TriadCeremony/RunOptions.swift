@@ -17,7 +17,7 @@ public struct RunOptions {
     /// A fixed ceremony id instead of a fresh one (tests of id reuse).
     public var ceremonyID: String?
     /// Skip `Lint` (tests of the engine's own run-time checks only).
-    public var skipLint = false
+    var skipLint = false
 
     /// Options with outputs written to `outputDirectory`.
     public init(outputDirectory: String) { self.outputDirectory = outputDirectory }

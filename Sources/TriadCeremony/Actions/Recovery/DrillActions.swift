@@ -12,7 +12,7 @@ struct StartDrillAction: CeremonyAction {
     init() {}
 
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let path = context.outputPath(context.arguments.text("report")!)
+        let path = context.outputPath(try context.arguments.required("report"))
         for ext in [".txt", ".json"] where FileManager.default.fileExists(atPath: path + ext) {
             throw ActionError("\(path)\(ext) exists; reports are never overwritten — choose a new report path", fatal: true)
         }

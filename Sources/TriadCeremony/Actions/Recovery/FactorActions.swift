@@ -21,7 +21,7 @@ struct LoadEscrowBlobAction: CeremonyAction {
 
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
         let a = context.arguments
-        let blobPath = a.text("blob")!, recordPath = a.text("record")!
+        let blobPath = try a.required("blob"), recordPath = try a.required("record")
         return try drillFactor(context, "blob intact") {
             let recordBytes = try readFile(recordPath, what: "enrolment record")
             let record = try factorStep("enrolment record \(recordPath)") { try EnrolmentRecord(json: recordBytes, path: recordPath) }

@@ -31,7 +31,7 @@ struct RegrantFilesAction: CeremonyAction {
 
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
         let (key, cert) = try unlockedKey(context)
-        let toPath = context.arguments.text("to")!
+        let toPath = try context.arguments.required("to")
         let holder = try factorStep("new holder certificate \(toPath)") {
             try Certificate(pem: String(decoding: try readFile(toPath, what: "certificate"), as: UTF8.self))
         }
@@ -63,7 +63,7 @@ struct DecryptToQuarantineAction: CeremonyAction {
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
         let (key, cert) = try unlockedKey(context)
         let paths = context.arguments.textList("paths").flatMap { $0.split(separator: " ").map(String.init) }
-        let quarantine = context.arguments.text("quarantine")!
+        let quarantine = try context.arguments.required("quarantine")
         let base = context.arguments.text("base") ?? (paths.first.map { ($0 as NSString).deletingLastPathComponent } ?? ".")
         let outcome = try factorStep("decrypt") {
             try RecoveryFiles.decrypt(paths, base: base, quarantine: quarantine, ceremonyID: context.ceremonyID,

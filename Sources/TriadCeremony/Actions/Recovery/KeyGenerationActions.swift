@@ -50,7 +50,7 @@ struct GenerateRecoveryKeyAction: CeremonyAction {
             try RecoveryKeyMaterial.generate(algorithm: algorithm, subject: subject, days: Int(a.text("days") ?? "") ?? 3650,
                                              withSigningRequest: a.text("csr") != nil)
         }
-        let certPath = context.outputPath(a.text("certificate")!)
+        let certPath = context.outputPath(try a.required("certificate"))
         try writeNew(certPath, Array(material.certificate.pem.utf8))
         if !isNew { context.discardIfAborted(certPath) }
         if let csr = a.text("csr").map(context.outputPath), let pem = material.signingRequestPEM {
@@ -168,8 +168,9 @@ struct WriteEscrowBlobAction: CeremonyAction {
         let certs = try factorStep("escrow blob") { try cards.map { try $0.certificate() } }
         let blob = try factorStep("escrow blob") { try EscrowSeal.create(recoveryKey: key, recoveryCertificate: cert, cards: certs) }
         let bytes = blob.encoded
-        let blobPath = context.outputPath(a.text("blob")!), recordPath = context.outputPath(a.text("record")!)
-        let canaryPath = context.outputPath(a.text("canary") ?? ((a.text("record")! as NSString).deletingLastPathComponent + "/canary.triad"))
+        let blobPath = context.outputPath(try a.required("blob")), recordPath = context.outputPath(try a.required("record"))
+        let recordArgument = try a.required("record")
+        let canaryPath = context.outputPath(a.text("canary") ?? ((recordArgument as NSString).deletingLastPathComponent + "/canary.triad"))
         // A first key generation that aborts leaves nothing behind; a rotation or card
         // replacement keeps what it wrote (it resumes from it).
         let fresh = !useNew && a.text("keep-cards") == nil
