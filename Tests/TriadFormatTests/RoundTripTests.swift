@@ -238,6 +238,33 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(Set(scratch.entries()), ["c", "p"])
     }
 
+    /// A file that does not start with the magic is not an encrypted file, whatever its length
+    /// (docs/format.md §2): a short plaintext note is `notEncrypted` — not a `truncated` file,
+    /// nor one of an unsupported version — through every reader, and nothing is written. Only a
+    /// proper prefix of the magic itself counts as a file cut inside its first bytes.
+    func testAFileWithoutTheMagicIsNotEncryptedWhateverItsLength() throws {
+        let scratch = ScratchDirectory()
+        for length in [1, 7, 8, 16, 65, 66, 98, 70_000] {
+            let path = scratch.file("plain-\(length)")
+            try writeFile(path, Array(repeating: UInt8(ascii: "n"), count: length))
+            XCTAssertThrowsError(try EncryptedFile.readHeader(at: path), "\(length) bytes") {
+                XCTAssertEqual($0 as? FormatError, .notEncrypted(path: path), "\(length) bytes")
+            }
+            XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("out"), identities: [TestKeys.zone])) {
+                XCTAssertEqual($0 as? FormatError, .notEncrypted(path: path), "\(length) bytes")
+            }
+            XCTAssertThrowsError(try EncryptedFileReader(path: path, identities: [TestKeys.zone])) {
+                XCTAssertEqual($0 as? FormatError, .notEncrypted(path: path), "\(length) bytes")
+            }
+        }
+        XCTAssertFalse(scratch.entries().contains("out"))
+        // Control: the magic's own first four bytes are a file cut inside the magic.
+        try writeFile(scratch.file("cut"), [0x89, 0x54, 0x52, 0x44])
+        XCTAssertThrowsError(try EncryptedFile.readHeader(at: scratch.file("cut"))) {
+            XCTAssertEqual($0 as? FormatError, .truncated(path: scratch.file("cut")))
+        }
+    }
+
     func testStreamEncryptFromAPipe() throws {
         let scratch = ScratchDirectory()
         let plain = SecureRandom.bytes(count: 3 * 65536)   // exact multiple through a pipe: the read-ahead decides the flag
