@@ -178,15 +178,21 @@ final class PolicyTrustTests: XCTestCase {
         assertRefused(alice, containing: expected)
     }
 
+    /// The next version of `zone`'s policy, chained to it by hash, before any change.
+    func successor(of zone: Zone) -> ZonePolicy {
+        var next = zone.policy
+        next.version = zone.policy.version + 1
+        next.previousPolicyHash = zone.signed.hash
+        return next
+    }
+
     /// Version k + 1 has the same zone id *and* genesis nonce as version 1 (docs/zone.md §3,
     /// "Continuity"). An officer-signed version 2, chained by hash to version 1 and carrying the
     /// zone's id, but another genesis nonce (the start of another history) is refused as a
     /// version of another zone, by the walk from version 1 and by a member with local state.
     func testSuccessorWithAnotherGenesisNonceIsRefused() throws {
         let zone = try Zone.load(root: z)
-        var next = zone.policy
-        next.version = 2
-        next.previousPolicyHash = zone.signed.hash
+        var next = successor(of: zone)
         next.genesisNonce = SHA256.hash(Array("another history's genesis".utf8))
         let v2 = try writeOfficerSigned(next)
         let id = zone.policy.zoneID.hex
@@ -202,9 +208,7 @@ final class PolicyTrustTests: XCTestCase {
     /// history is intact, and neither the member nor the officer uses the zone's keys.
     func testEpochSigningKeyNotDerivedFromTheZoneKeyIsRefused() throws {
         let zone = try Zone.load(root: z)
-        var next = zone.policy
-        next.version = 2
-        next.previousPolicyHash = zone.signed.hash
+        var next = successor(of: zone)
         next.epochs[0].signingPublicKey = try EpochSigningKey.derive(zoneID: next.zoneID, epoch: 1,
                                                                      zoneKey: SecureBytes.random(count: 32)).publicKey.spkiDER
         XCTAssertNotEqual(next.epochs[0].signingPublicKey, zone.policy.epochs[0].signingPublicKey)
