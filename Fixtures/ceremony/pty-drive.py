@@ -3,11 +3,13 @@
 
 usage: pty-drive.py SCRIPT.json LOG [--timeout SECONDS] -- PROGRAM ARGS...
 
-SCRIPT.json is a list of [text-to-wait-for, line-to-type]. The driver waits until the text
+SCRIPT.json is a list of [text-to-wait-for, line-to-type] or [text, line, PATH]. The driver waits until the text
 has appeared since the last reply and the program shows its prompt (output ending in ">", or,
 when the awaited text itself ends in ":", output ending in that text — a PIN prompt), then
 types the line and Enter. "^C" types the terminal's interrupt character instead; "^C^C" types
-it twice. Everything the terminal showed goes to LOG.
+it twice. With a PATH, the driver first creates PATH.ready and waits until PATH exists: the
+test's turn to act in the room (take a card out, put another in). Everything the terminal
+showed goes to LOG.
 
 Exits with the program's exit status, or 124 when a prompt never came within 30 seconds or
 the whole run took longer than --timeout (default 120). On any way out that is not the
@@ -86,7 +88,19 @@ def prompted(expect):
     return e.endswith(b":") and tail.endswith(e)
 
 
-for expect, reply in steps:
+def hand_over(path):
+    """A step's third element, PATH: the test does something in the room (moves a card) before
+    the reply. The driver creates PATH.ready and waits until the test creates PATH."""
+    open(path + ".ready", "w").close()
+    deadline = min(time.time() + 60, started + total)
+    while not os.path.exists(path):
+        if time.time() > deadline:
+            give_up("the test never finished its part at %r" % path)
+        pump(0.2)
+
+
+for step in steps:
+    expect, reply = step[0], step[1]
     deadline = min(time.time() + 30, started + total)
     while not prompted(expect):
         if time.time() > deadline:
@@ -94,6 +108,8 @@ for expect, reply in steps:
         if not pump(0.2):
             give_up("the program ended before %r" % expect, 125)
     pending = b""
+    if len(step) > 2:
+        hand_over(step[2])
     if reply.startswith("^C"):
         for _ in range(reply.count("^C")):
             os.write(fd, b"\x03")  # the terminal's interrupt character: SIGINT to the program

@@ -67,6 +67,49 @@ final class CardSlipTests: XCTestCase {
         XCTAssertTrue(text.contains("\"grants\":\"last-pin-try\""), "the exception must record what it allowed")
     }
 
+    /// The PIN step uses the card the card step identified: the primary card is identified and
+    /// taken out after the card step, and the backup card — enrolled too, with the same PIN —
+    /// is put into the same reader. The PIN step refuses it before any PIN is typed, and the
+    /// ceremony ends ABORTED there; the backup card's PIN counter is untouched.
+    func testAnotherCardAtThePINStepIsRefused() throws {
+        let s = try RecoverySetup("swap")
+        let takeOut = s.world.path("take-primary-out"), putIn = s.world.path("put-backup-in")
+        var plan = Array(Drill.untilThePIN().prefix(while: { $0[0] != "confirm step card" }))
+        plan += [["confirm step card", "yes", takeOut], [Drill.go, ""], ["insert the card into the reader", "", putIn],
+                 ["Recovery card PIN:", RecoverySetup.pin], ["confirm step pin", "yes"]] + Self.toTheEnd
+        let backupHere = try VirtualCard(state: s.world.path("backup.card"), port: s.primary.port)
+        let room = Thread {
+            // The test's part in the room, at the two hand-overs the plan names.
+            func turnComes(_ path: String) -> Bool {
+                let deadline = Date() + 300
+                while !FileManager.default.fileExists(atPath: path + ".ready") { if Date() > deadline { return false }; usleep(100_000) }
+                return true
+            }
+            if turnComes(takeOut) { s.primary.remove(); FileManager.default.createFile(atPath: takeOut, contents: nil) }
+            if turnComes(putIn) { try? backupHere.insert(); FileManager.default.createFile(atPath: putIn, contents: nil) }
+        }
+        room.start()
+        // The plan goes on to the PIN, so a tool that took the other card would finish the drill
+        // (and fail here at once); this one ends before the PIN prompt, which the driver reports
+        // as "ended before" (125).
+        let (run, out) = try Drill.drill(s, "drill", plan)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: putIn), "the PIN step waited for a card and the backup card went in")
+        XCTAssertEqual(run.status, 125, run.description)
+        XCTAssertFalse(run.screen.contains("Recovery card PIN:"), "no PIN is asked for a card that was not identified")
+        let t = try XCTUnwrap(transcripts(in: out).last)
+        let last = try XCTUnwrap(try transcriptEntries(t).last)
+        XCTAssertEqual(last["event"] as? String, "ABORTED")
+        let payload = last["payload"] as? [String: Any] ?? [:]
+        XCTAssertEqual(payload["at_step"] as? String, "pin", "\(payload)")
+        XCTAssertTrue((payload["reason"] as? String ?? "").contains("the card in the reader is not the one identified earlier in this ceremony"), "\(payload)")
+        XCTAssertEqual(runProcess(product("ceremony"), ["verify", t]).status, 3, "the aborted transcript verifies as ABORTED")
+        backupHere.remove()
+        try s.backup.insert()
+        let backup = PIVClient(transport: try s.backup.connect())
+        _ = try backup.select()
+        XCTAssertEqual(try backup.pinStatus(), .triesLeft(3), "the other card was never asked for the PIN")
+    }
+
     /// Enter before the card is in does not end the ceremony: the tool asks again, and abort ends it.
     func testTheToolWaitsForTheCard() throws {
         let s = try RecoverySetup("wait-card")
