@@ -145,6 +145,47 @@ final class SignatureTests: XCTestCase {
                        Int(firstEnd.seq))
     }
 
+    /// The whole transcript re-keyed by a forger (as above) whose terminal entry carries a
+    /// checkpoint for another head — the note an outside witness would cosign — while every
+    /// seal verifies: the checkpoint check alone refuses it, at the terminal entry. The same
+    /// forgery with the right checkpoint verifies, so the refusal is the checkpoint's.
+    func testAReSignedTranscriptWhoseCheckpointNamesAnotherHeadIsRefused() throws {
+        let all = try entries()
+        let forger = try PrivateKey.generate(.ecP256)
+        func reKeyed(checkpointHead: (_ out: [JournalEntry]) -> String) throws -> String {
+            var out: [JournalEntry] = []
+            for (i, e) in all.enumerated() {
+                var members = e.payload.objectValue!
+                if i == 0 { members[Seal.keyField] = Seal.keyMember(forger.publicKey) }
+                members[Seal.signatureField] = nil
+                members[Checkpoint.field] = nil
+                if e.isTerminal {
+                    let body = Checkpoint.body(ceremony: e.ceremony, size: e.seq - 1, headHash: checkpointHead(out))
+                    members[Checkpoint.field] = .string(try Checkpoint.signedNote(body: body, ceremony: e.ceremony, key: forger))
+                }
+                var entry = JournalEntry(ceremony: e.ceremony, seq: e.seq, time: e.time, act: e.act, step: e.step, role: e.role,
+                                         event: e.event, payload: .object(members), prevHash: out.last?.hash ?? ChainHash.genesis)
+                if Seal.isSealed(e.event) {
+                    members[Seal.signatureField] = .string(Hex.encode(try forger.sign(Seal.message(entry), scheme: .ecdsaSHA256)).lowercased())
+                    entry = JournalEntry(ceremony: e.ceremony, seq: e.seq, time: e.time, act: e.act, step: e.step, role: e.role,
+                                         event: e.event, payload: .object(members), prevHash: entry.prevHash)
+                }
+                out.append(entry)
+            }
+            return Transcript.text(out)
+        }
+        let right = try reKeyed { $0.last!.hash }, otherHead = try reKeyed { $0[$0.count - 2].hash }
+        XCTAssertNil(failure(right), "control: the forgery with the right checkpoint verifies by itself")
+        let wrong = failure(otherHead)
+        XCTAssertEqual(wrong?.entry, all.count)
+        XCTAssertTrue(wrong?.message.hasPrefix("the checkpoint in ") == true, "\(wrong.map { "\($0)" } ?? "verified")")
+        // scripts/verify-transcript.py says the same of both.
+        let dir = try Support.tempDir()
+        try right.write(toFile: "\(dir)/right.jsonl", atomically: false, encoding: .utf8)
+        try otherHead.write(toFile: "\(dir)/other-head.jsonl", atomically: false, encoding: .utf8)
+        try Support.assertVerifiersAgree(["\(dir)/right.jsonl", "\(dir)/other-head.jsonl"])
+    }
+
     /// The checkpoint: a C2SP signed note in the terminal entry; `ceremony checkpoint` prints
     /// it after verifying; its body is origin, size and head hash; its signature line is the
     /// ceremony key's (key ID = SHA-256 of the SPKI, first 4 bytes), checked here with the
