@@ -69,7 +69,7 @@ struct DrillReportAction: CeremonyAction {
     init() {}
 
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let zones = context.arguments.textList("zones").flatMap { $0.split(separator: " ").map(String.init) }
+        let zones = context.arguments.paths("zones")
         if let cert = context.secrets.certificate(Slot.recoveryCertificate) {
             for zone in zones {
                 let c = try factorStep("coverage of \(zone)") { try RecoveryFiles.coverage([zone], certificate: cert) }

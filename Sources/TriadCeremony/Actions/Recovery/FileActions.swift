@@ -35,7 +35,7 @@ struct RegrantFilesAction: CeremonyAction {
         let holder = try factorStep("new holder certificate \(toPath)") {
             try Certificate(pem: String(decoding: try readFile(toPath, what: "certificate"), as: UTF8.self))
         }
-        let paths = context.arguments.textList("paths").flatMap { $0.split(separator: " ").map(String.init) }
+        let paths = context.arguments.paths("paths")
         let outcome = try factorStep("re-grant") { try RecoveryFiles.regrant(paths, recoveryKey: key, recoveryCertificate: cert, to: holder) }
         var payload = outcomePayload(outcome)
         payload["holder_certificate_fingerprint"] = .string(hex(holder.fingerprint))
@@ -62,7 +62,7 @@ struct DecryptToQuarantineAction: CeremonyAction {
 
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
         let (key, cert) = try unlockedKey(context)
-        let paths = context.arguments.textList("paths").flatMap { $0.split(separator: " ").map(String.init) }
+        let paths = context.arguments.paths("paths")
         let quarantine = try context.arguments.required("quarantine")
         let base = context.arguments.text("base") ?? (paths.first.map { ($0 as NSString).deletingLastPathComponent } ?? ".")
         let outcome = try factorStep("decrypt") {
@@ -93,7 +93,7 @@ struct RewrapRecoverySlotsAction: CeremonyAction {
         guard let new = context.secrets.certificate(Slot.newRecoveryCertificate) else {
             throw ActionError("no new recovery certificate in this ceremony", fatal: true)
         }
-        let paths = context.arguments.textList("paths").flatMap { $0.split(separator: " ").map(String.init) }
+        let paths = context.arguments.paths("paths")
         // Ctrl-C (or SIGTERM) stops the loop after the file in hand, so the ceremony ends
         // ABORTED with what was done journaled; running it again resumes (docs/recovery.md §5).
         var engine = TreeEngine()
