@@ -26,7 +26,7 @@ enum CardAuthCheck {
     /// `card_auth` of a card enrolled without a card authentication key.
     static let notEnrolled = "not-enrolled"
     /// The action whose STEP_DONE carries it.
-    static let action = "identify-recovery-card"
+    static let action = IdentifyRecoveryCardAction.name
 
     /// What STEP_DONE journals for `proof`.
     static func journalValue(_ proof: CardAuthentication) -> CanonicalValue {

@@ -47,8 +47,8 @@ public enum RecoveryCard {
     /// certificate for it issued by `issuer` (the recovery key during key generation)
     /// written to 9D; the same for a P-256 card authentication key in 9E with PIN policy
     /// and touch policy "never" (SP 800-73-4 Part 1 §3.1.4; docs/recovery.md §2a), which
-    /// later signs each ceremony's nonce to prove the card is in the room; PIN and PUK changed from the defaults to `pin` and `puk` (typed by
-    /// the Medical role); finally the management key replaced by 24 random bytes that are
+    /// later signs each ceremony's nonce to prove the card is in the room; PIN and PUK
+    /// changed from the defaults to `pin` and `puk` (typed by the Medical role); finally the management key replaced by 24 random bytes that are
     /// zeroised at once and recorded nowhere.
     ///
     /// Why discard the management key: after enrolment nobody must be able to overwrite
