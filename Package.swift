@@ -7,6 +7,7 @@ import PackageDescription
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
+let system: Target.Dependency = .product(name: "SystemPackage", package: "swift-system")
 
 let package = Package(
     name: "Triad",
@@ -19,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // C bindings: only TriadCrypto imports COpenSSL, only TriadPCSC imports CPCSC, each through
@@ -27,8 +29,9 @@ let package = Package(
         .systemLibrary(name: "CPCSC", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
         // Only TriadMount imports CFUSE (docs/mount.md §1.1).
         .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
-        // Only TriadFormat imports CLinux: openat2 and renameat2, which the C library does not
-        // wrap (docs/zone.md §1b: zone files are opened beneath the zone root).
+        // Only TriadFormat (openat2, extended attributes) and DurableFile (renameat2) import
+        // CLinux: calls the C library does not wrap (docs/zone.md §1b: zone files are opened
+        // beneath the zone root; docs/format.md §7.1: outputs that must not replace anything).
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
 
         // ISO/IEC 7816-4 values (APDUs, status words, BER-TLV): the standard library only,
@@ -37,22 +40,26 @@ let package = Package(
 
         // Safe wrappers.
         .target(name: "TriadCrypto", dependencies: ["COpenSSL"]),
+        // The one way a file is written durably and exclusively (docs/format.md §7.1, §7.4):
+        // a temporary in the destination's folder, by descriptor, published by rename. On
+        // swift-system's FilePath, without Foundation; every writer in the project uses it.
+        .target(name: "DurableFile", dependencies: ["CLinux", system]),
         .target(name: "TriadPCSC", dependencies: ["CPCSC", "ISO7816"]),
 
         // Format: the encrypted file, key slots, recipients and identities.
-        .target(name: "TriadFormat", dependencies: ["TriadCrypto", "CLinux"]),
+        .target(name: "TriadFormat", dependencies: ["DurableFile", "TriadCrypto", "CLinux", system]),
 
         // Zones, cards, journal.
-        .target(name: "TriadZone", dependencies: ["TriadFormat", "TriadCrypto"]),
+        .target(name: "TriadZone", dependencies: ["TriadFormat", "DurableFile", "TriadCrypto", system]),
         .target(name: "TriadPIV", dependencies: ["ISO7816", "TriadPCSC", "TriadCrypto"]),
-        .target(name: "VirtualPIV", dependencies: ["ISO7816", "TriadCrypto"]),
-        .target(name: "TriadJournal", dependencies: ["TriadCrypto", grdb]),
+        .target(name: "VirtualPIV", dependencies: ["ISO7816", "DurableFile", "TriadCrypto", system]),
+        .target(name: "TriadJournal", dependencies: ["DurableFile", "TriadCrypto", grdb, system]),
 
         // Recovery: the escrow blob and the key operations ceremonies run.
-        .target(name: "TriadRecovery", dependencies: ["TriadZone", "TriadPIV", "TriadPCSC", "TriadFormat", "TriadCrypto"]),
+        .target(name: "TriadRecovery", dependencies: ["TriadZone", "TriadPIV", "TriadPCSC", "TriadFormat", "DurableFile", "TriadCrypto", system]),
 
         // Ceremonies.
-        .target(name: "TriadCeremony", dependencies: ["TriadJournal", "TriadRecovery", "TriadZone", "TriadPIV", "TriadPCSC", "TriadCrypto", yams]),
+        .target(name: "TriadCeremony", dependencies: ["TriadJournal", "TriadRecovery", "TriadZone", "TriadPIV", "TriadPCSC", "DurableFile", "TriadCrypto", yams, system]),
 
         // zone mount: the FUSE daemon (docs/mount.md).
         .target(name: "TriadMount", dependencies: ["CFUSE", "TriadZone", "TriadFormat", "TriadCrypto", "TriadPCSC"]),
@@ -74,7 +81,8 @@ let package = Package(
         .testTarget(name: "TriadTestSupportTests", dependencies: ["TriadTestSupport"]),
         .testTarget(name: "TriadCLITests", dependencies: ["TriadCLI", "TriadZone", "TriadTestSupport", argumentParser]),
         .testTarget(name: "TriadCryptoTests", dependencies: ["TriadCrypto", "TriadTestSupport"]),
-        .testTarget(name: "TriadFormatTests", dependencies: ["TriadFormat", "TriadCrypto"]),
+        .testTarget(name: "DurableFileTests", dependencies: ["DurableFile", system]),
+        .testTarget(name: "TriadFormatTests", dependencies: ["TriadFormat", "DurableFile", "TriadCrypto"]),
         .testTarget(name: "TriadZoneTests", dependencies: ["TriadZone", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
         .testTarget(name: "TriadPIVTests", dependencies: ["ISO7816", "TriadPIV", "VirtualPIV", "TriadPCSC", "TriadCLI", "TriadCrypto", "TriadTestSupport"]),
         .testTarget(name: "TriadJournalTests", dependencies: ["TriadJournal", "TriadCrypto", "TriadTestSupport", grdb]),
