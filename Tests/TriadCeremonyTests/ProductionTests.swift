@@ -41,15 +41,13 @@ final class ProductionTests: XCTestCase {
     /// and closes it once the process is gone.
     func testAbortRefusesALiveCeremony() throws {
         let dir = try Support.tempDir()
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: Support.binary)
-        run.arguments = ["run", Support.testScript, "--journal", "\(dir)/j.db", "--output", "\(dir)/out",
-                         "--set", "bag_serial=BAG-2026-0042", "--script-sha256", Support.keylessSHA256]
-        let input = Pipe()
-        run.standardInput = input
-        run.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        try run.run()
-        defer { if run.isRunning { kill(run.processIdentifier, SIGKILL) }; try? input.fileHandleForWriting.close() }
+        // The ceremony waits for its first answer on a standard input that stays open.
+        var command = Command(Support.binary, ["run", Support.testScript, "--journal", "\(dir)/j.db", "--output", "\(dir)/out",
+                                               "--set", "bag_serial=BAG-2026-0042", "--script-sha256", Support.keylessSHA256])
+        command.keepsStdinOpen = true
+        command.stdout = .discard
+        let run = try command.start()
+        defer { run.kill(SIGKILL); run.closeStdin() }
         var id: String?
         for _ in 0..<200 where id == nil {
             id = try? Journal(path: "\(dir)/j.db").ceremonies().first?.id
@@ -58,11 +56,11 @@ final class ProductionTests: XCTestCase {
         let ceremonyID = try XCTUnwrap(id, "the ceremony never began")
         let refused = try ceremony(["abort", "--journal", "\(dir)/j.db", "--ceremony", ceremonyID, "--reason", "from another terminal"])
         XCTAssertEqual(refused.status, 1, refused.description)
-        XCTAssertTrue(refused.err.contains("is still running (pid \(run.processIdentifier)"), refused.err)
+        XCTAssertTrue(refused.err.contains("is still running (pid \(run.pid)"), refused.err)
         XCTAssertTrue(run.isRunning)
         XCTAssertFalse(try Journal(path: "\(dir)/j.db").entries(ceremony: ceremonyID).contains(where: \.isTerminal))
-        kill(run.processIdentifier, SIGKILL)
-        run.waitUntilExit()
+        run.kill(SIGKILL)
+        run.wait()
         let closed = try ceremony(["abort", "--journal", "\(dir)/j.db", "--ceremony", ceremonyID, "--reason", "the laptop crashed"])
         XCTAssertEqual(closed.status, 0, closed.description)
         XCTAssertEqual(try Journal(path: "\(dir)/j.db").entries(ceremony: ceremonyID).last?.event, EventType.aborted)

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import TriadCeremony
 import TriadJournal
+import TriadTestSupport
 
 /// Exhaustive tampering over a closed transcript of more than 30 entries: every field of
 /// every entry edited, every entry deleted, duplicated, preceded by a forged entry, every
@@ -153,14 +154,12 @@ final class TamperTests: XCTestCase {
         }
         // One shell runs the real binary on every file, three at a time, keeping each exit
         // status and stderr beside the file.
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/bin/bash")
-        shell.arguments = ["-c", """
+        var shell = Command("/bin/bash", ["-c", """
             cd "$1" && ls case-*.jsonl | xargs -P 3 -I{} sh -c '"$0" verify {} >/dev/null 2>{}.err; echo $? >{}.rc' "$2"
-            """, "bash", dir, Support.binary]
-        try shell.run()
-        shell.waitUntilExit()
-        XCTAssertEqual(shell.terminationStatus, 0)
+            """, "bash", dir, Support.binary])
+        shell.timeout = 1800
+        let result = try shell.run()
+        XCTAssertEqual(result.status, 0, result.description)
         for (index, c) in cases.enumerated() {
             let rc = try String(contentsOfFile: "\(dir)/case-\(index).jsonl.rc", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let err = try String(contentsOfFile: "\(dir)/case-\(index).jsonl.err", encoding: .utf8)

@@ -5,6 +5,7 @@ import TriadCrypto
 import TriadPCSC
 @testable import TriadPIV
 import VirtualPIV
+import TriadTestSupport
 
 /// A `virtual-card run` process inserted into the real pcscd through vpcd, for the PIV client
 /// tests: port 35964 ("Virtual PCD 00 01"), so it does not collide with the virtual-card
@@ -20,7 +21,7 @@ final class PIVTestCard {
     /// A random serial, so the tests can tell their card from another test process's card
     /// on the same reader (other suites also use vpcd slot 1 on a shared machine).
     let serial = UInt32.random(in: 999_100_000...999_999_999)
-    private var process: Process?
+    private var process: RunningProcess?
 
     /// Creates a blank card (PIN 123456, PUK 12345678, default management key) and inserts it.
     init(file: StaticString = #filePath) throws {
@@ -57,12 +58,10 @@ final class PIVTestCard {
 
     private func insertOnce() throws {
         try Self.waitUntilReaderEmpty()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try Self.binary())
-        p.arguments = ["run", "--state", state.path, "--port", String(Self.port)]
-        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try p.run()
+        var command = Command(try Self.binary(), ["run", "--state", state.path, "--port", String(Self.port)])
+        command.stdout = .discard
+        command.stderr = .discard
+        let p = try command.start()
         process = p
         // The reader must show a card, and it must be ours (vpcd queues our connection while
         // another process's card holds the slot).
@@ -86,8 +85,8 @@ final class PIVTestCard {
     /// Pulls the card: SIGKILL (a yanked card) or SIGTERM (a clean stop).
     func remove(kill: Bool) {
         guard let p = process, p.isRunning else { process = nil; return }
-        if kill { Foundation.kill(p.processIdentifier, SIGKILL) } else { p.terminate() }
-        p.waitUntilExit()
+        p.kill(kill ? SIGKILL : SIGTERM)
+        p.wait()
         process = nil
     }
 
@@ -116,27 +115,11 @@ enum Tool {
     struct Result { let status: Int32; let stdout: Data; let stderr: String }
 
     static func run(_ path: String, _ arguments: [String], stdin: Data? = nil, timeout: TimeInterval = 60) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path.hasPrefix("/") ? path : "/usr/bin/\(path)")
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try? input.fileHandleForWriting.close()
-        final class Box: @unchecked Sendable { var data = Data() }
-        let outData = Box(), errData = Box()
-        let group = DispatchGroup()
-        group.enter(); DispatchQueue.global().async { outData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter(); DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        if group.wait(timeout: .now() + timeout) == .timedOut {
-            p.terminate()
-            throw ToolFailure("\(path) \(arguments.joined(separator: " ")) timed out")
-        }
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: outData.data, stderr: String(decoding: errData.data, as: UTF8.self))
+        var command = Command(path.hasPrefix("/") ? path : "/usr/bin/\(path)", arguments, stdin: stdin ?? Data())
+        command.timeout = timeout
+        let r = try command.run()
+        if r.timedOut { throw ToolFailure("\(path) \(arguments.joined(separator: " ")) timed out") }
+        return Result(status: r.status, stdout: r.stdout, stderr: r.err)
     }
 
     /// Runs and insists on exit 0.

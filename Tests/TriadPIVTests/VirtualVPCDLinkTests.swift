@@ -79,12 +79,8 @@ final class VirtualVPCDLinkTests: XCTestCase {
         let state = directory.appendingPathComponent("card.state").path
         XCTAssertTrue(PCSCHarness.run(PCSCHarness.virtualCardExecutable.path, ["init", "--state", state]).succeeded)
         let vpcd = try FakeVPCD()
-        let process = Process()
-        process.executableURL = PCSCHarness.virtualCardExecutable
-        process.arguments = ["run", "--state", state, "--port", String(vpcd.port)]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let process = try PCSCHarness.startCard(state: state, port: vpcd.port)
+        defer { process.terminate(); process.wait() }
 
         XCTAssertTrue(vpcd.accept(within: 5), "the card connects to vpcd")
         vpcd.sendFrame([0x01])                      // power on: no reply
@@ -113,8 +109,7 @@ final class VirtualVPCDLinkTests: XCTestCase {
 
         // SIGTERM: clean exit 0, connection closed.
         process.terminate()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertEqual(process.wait().exitCode, 0)
         XCTAssertNil(vpcd.readFrame(), "the card closed the connection (removed)")
     }
 
@@ -131,12 +126,8 @@ final class VirtualVPCDLinkTests: XCTestCase {
         let state = directory.appendingPathComponent("card.state").path
         XCTAssertTrue(PCSCHarness.run(PCSCHarness.virtualCardExecutable.path, ["init", "--state", state]).succeeded)
         let vpcd = try FakeVPCD()
-        let process = Process()
-        process.executableURL = PCSCHarness.virtualCardExecutable
-        process.arguments = ["run", "--state", state, "--port", String(vpcd.port)]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let process = try PCSCHarness.startCard(state: state, port: vpcd.port)
+        defer { process.terminate(); process.wait() }
         XCTAssertTrue(vpcd.accept(within: 5), "the card connects to vpcd")
         vpcd.sendFrame([0x01])
 
@@ -167,12 +158,8 @@ final class VirtualVPCDLinkTests: XCTestCase {
         let state = directory.appendingPathComponent("card.state").path
         XCTAssertTrue(PCSCHarness.run(PCSCHarness.virtualCardExecutable.path, ["init", "--state", state]).succeeded)
         let vpcd = try FakeVPCD()
-        let first = Process()
-        first.executableURL = PCSCHarness.virtualCardExecutable
-        first.arguments = ["run", "--state", state, "--port", String(vpcd.port)]
-        first.standardError = FileHandle.nullDevice
-        try first.run()
-        defer { first.terminate(); first.waitUntilExit() }
+        let first = try PCSCHarness.startCard(state: state, port: vpcd.port)
+        defer { first.terminate(); first.wait() }
         XCTAssertTrue(vpcd.accept(within: 5))
         let second = PCSCHarness.run(PCSCHarness.virtualCardExecutable.path, ["run", "--state", state, "--port", String(vpcd.port)])
         XCTAssertEqual(second.status, 1)

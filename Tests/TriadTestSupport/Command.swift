@@ -28,8 +28,13 @@ public struct Command: CustomStringConvertible {
     public var environment: [String: String]?
     /// The child's working folder; nil keeps this process's.
     public var directory: String?
-    /// Written to the child's standard input, which is then closed; nil gives it `/dev/null`.
+    /// Written to the child's standard input, which is then closed; nil gives it `/dev/null`
+    /// (unless ``keepsStdinOpen``).
     public var stdin: Data?
+    /// The child's standard input is a pipe the test keeps open and writes to while the child
+    /// runs (``RunningProcess/send(_:)``, ``RunningProcess/closeStdin()``): a person who has
+    /// not answered yet. `stdin`, if set, is written first.
+    public var keepsStdinOpen = false
     /// Extra descriptors the child inherits, each the read end of a pipe carrying these bytes
     /// (then end of file): `inputs[3] = pin` for `--pin-fd 3`. Descriptors 0–2 are not allowed.
     public var inputs: [Int32: Data] = [:]

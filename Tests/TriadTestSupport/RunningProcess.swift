@@ -16,6 +16,8 @@ public final class RunningProcess: @unchecked Sendable {
     private let processGroup: Bool
     private let child = ChildState()
     private let outputs: OutputCollector
+    private let stdinLock = NSLock()
+    private var stdinWriter: Int32?
 
     init(spawning command: Command) throws {
         Self.ignoreSIGPIPE
@@ -33,7 +35,12 @@ public final class RunningProcess: @unchecked Sendable {
         defer { for fd in childEnds { close(fd) } }
 
         // Standard input.
-        if let data = command.stdin {
+        var keptWriter: Int32?
+        if command.keepsStdinOpen {
+            let (read, write) = try Self.pipePair()
+            childEnds.append(read); keptWriter = write
+            posix_spawn_file_actions_adddup2(&actions, read, 0)
+        } else if let data = command.stdin {
             let (read, write) = try Self.pipePair()
             childEnds.append(read); writers.append((write, data))
             posix_spawn_file_actions_adddup2(&actions, read, 0)
@@ -87,24 +94,19 @@ public final class RunningProcess: @unchecked Sendable {
             }
         }
         guard code == 0 else {
+            if let keptWriter { close(keptWriter) }
             for w in writers { close(w.fd) }
             for c in captured { close(c.fd) }
             throw TestSupportError.spawnFailed(program: program, errno: code)
         }
         pid = spawned
         outputs = OutputCollector(captured)
+        stdinWriter = keptWriter
+        if command.keepsStdinOpen, let data = command.stdin { send(data) }
 
         for (fd, data) in writers {
             Thread.detachNewThread {
-                data.withUnsafeBytes { raw in
-                    var offset = 0
-                    while offset < raw.count {
-                        let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                        if n < 0 && errno == EINTR { continue }
-                        if n <= 0 { break }     // the child closed its end or exited
-                        offset += n
-                    }
-                }
+                Self.writeAll(fd, data)     // stops early if the child closed its end or exited
                 close(fd)
             }
         }
@@ -137,6 +139,22 @@ public final class RunningProcess: @unchecked Sendable {
     /// SIGTERM.
     public func terminate() { kill(SIGTERM) }
 
+    /// Writes `data` to a standard input kept open (``Command/keepsStdinOpen``); false once it
+    /// is closed or the child stopped reading.
+    @discardableResult
+    public func send(_ data: Data) -> Bool {
+        stdinLock.lock(); defer { stdinLock.unlock() }
+        guard let fd = stdinWriter else { return false }
+        return Self.writeAll(fd, data)
+    }
+
+    /// Closes a standard input kept open: the child reads end of file.
+    public func closeStdin() {
+        stdinLock.lock(); defer { stdinLock.unlock() }
+        if let fd = stdinWriter { close(fd) }
+        stdinWriter = nil
+    }
+
     /// Waits for the child to exit; after `timeout` seconds (nil: forever) kills it with SIGKILL
     /// and reports ``ProcessResult/timedOut``. Output still arriving from processes the child
     /// left behind is read for at most two more seconds.
@@ -161,6 +179,7 @@ public final class RunningProcess: @unchecked Sendable {
     deinit {
         // A child nobody waited for is not left running after its test.
         kill(SIGKILL)
+        closeStdin()
     }
 
     // MARK: - Plumbing
@@ -176,6 +195,21 @@ public final class RunningProcess: @unchecked Sendable {
         close(fds[0]); close(fds[1])
         guard read >= 0, write >= 0 else { throw TestSupportError.io(path: "pipe", reason: String(cString: strerror(errno))) }
         return (read, write)
+    }
+
+    /// Writes all of `data` (a pipe may take it in pieces); false if the reader is gone.
+    @discardableResult
+    private static func writeAll(_ fd: Int32, _ data: Data) -> Bool {
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return false }
+                offset += n
+            }
+            return true
+        }
     }
 
     private static func openDescriptors() -> [Int32] {

@@ -90,6 +90,26 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(r.out, "ready\n")
     }
 
+    /// A standard input kept open: the child waits for each line until the test sends it, and
+    /// reads end of file only when the test closes it.
+    func testStdinKeptOpenIsAnsweredLineByLine() throws {
+        var command = Command("/bin/sh", ["-c", "read a; echo \"got $a\"; read b; echo \"got $b\"; cat; echo eof"], stdin: Data("first\n".utf8))
+        command.keepsStdinOpen = true
+        command.timeout = 60
+        let running = try command.start()
+        let deadline = Date() + 10
+        while !running.stdoutSoFar.starts(with: Data("got first\n".utf8)) && Date() < deadline { usleep(10_000) }
+        usleep(200_000)
+        XCTAssertTrue(running.isRunning, "the child still waits for its second line")
+        XCTAssertEqual(String(decoding: running.stdoutSoFar, as: UTF8.self), "got first\n")
+        XCTAssertTrue(running.send(Data("second\n".utf8)))
+        running.closeStdin()
+        XCTAssertFalse(running.send(Data("late\n".utf8)), "nothing is sent once closed")
+        let r = running.wait(timeout: 10)
+        XCTAssertEqual(r.exitCode, 0, "\(r)")
+        XCTAssertEqual(r.out, "got first\ngot second\neof\n")
+    }
+
     func testOutputToFileAndDiscard() throws {
         let dir = try TemporaryDirectory("outfile")
         var command = Command("/bin/sh", ["-c", "echo one; echo two >&2"])

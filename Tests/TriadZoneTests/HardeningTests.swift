@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import TriadCrypto
+import TriadTestSupport
 @testable import TriadZone
 
 /// Finding 8, the process side: key files others may read get a warning, and `zone` turns core
@@ -45,17 +46,14 @@ final class HardeningTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: s.path("z"), withIntermediateDirectories: true)
         for p in [s.path("z"), officer.cert, recovery.cert] { _ = chmod(p, 0o755) }
 
-        func start(_ args: [String]) throws -> (Process, Pipe) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups"] + args
-            p.environment = ["PATH": "/usr/bin:/bin", "HOME": s.path("journal"), "XDG_STATE_HOME": "/nonexistent"]
-            let input = Pipe()
-            p.standardInput = input
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return (p, input)
+        // Each waits on a standard input that stays open (a person who has not answered yet).
+        func start(_ args: [String]) throws -> RunningProcess {
+            var command = Command("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups"] + args,
+                                  environment: ["PATH": "/usr/bin:/bin", "HOME": s.path("journal"), "XDG_STATE_HOME": "/nonexistent"])
+            command.keepsStdinOpen = true
+            command.stdout = .discard
+            command.stderr = .discard
+            return try command.start()
         }
         func procOwner(_ pid: Int32) -> uid_t? {
             var st = stat()
@@ -75,7 +73,7 @@ final class HardeningTests: XCTestCase {
             }
         }
 
-        let (zone, zoneInput) = try start([Scratch.zoneBinary, "init", s.path("z"), "--officer-cert", officer.cert,
+        let zone = try start([Scratch.zoneBinary, "init", s.path("z"), "--officer-cert", officer.cert,
                                            "--identity", "file:" + encrypted, "--passphrase-fd", "0", "--recovery-cert", recovery.cert])
         // `ceremony run` waiting for the first participant's answer on a pipe that stays open.
         let ceremonyBinary = (Scratch.zoneBinary as NSString).deletingLastPathComponent + "/ceremony"
@@ -84,22 +82,21 @@ final class HardeningTests: XCTestCase {
         let journalDir = s.path("journal")
         try FileManager.default.createDirectory(atPath: journalDir, withIntermediateDirectories: true)
         XCTAssertEqual(chown(journalDir, 65534, 65534), 0)
-        let (ceremony, ceremonyInput) = try start([ceremonyBinary, "run", script, "--practice", "--journal", journalDir + "/j.db", "--set", "bag_serial=1"])
-        let (control, controlInput) = try start(["/bin/sh", "-c", "read x"])
+        let ceremony = try start([ceremonyBinary, "run", script, "--practice", "--journal", journalDir + "/j.db", "--set", "bag_serial=1"])
+        let control = try start(["/bin/sh", "-c", "read x"])
         defer {
-            for p in [zone, ceremony, control] where p.isRunning { kill(p.processIdentifier, SIGKILL) }
-            for i in [zoneInput, ceremonyInput, controlInput] { try? i.fileHandleForWriting.close() }
+            for p in [zone, ceremony, control] { p.kill(SIGKILL); p.closeStdin() }
         }
-        waitUntilReading(zone.processIdentifier, exe: "/zone")
-        waitUntilReading(ceremony.processIdentifier, exe: "/ceremony")
-        waitUntilReading(control.processIdentifier, exe: "sh")
-        XCTAssertEqual(procOwner(control.processIdentifier), 65534, "a dumpable process of nobody owns its /proc files")
+        waitUntilReading(zone.pid, exe: "/zone")
+        waitUntilReading(ceremony.pid, exe: "/ceremony")
+        waitUntilReading(control.pid, exe: "sh")
+        XCTAssertEqual(procOwner(control.pid), 65534, "a dumpable process of nobody owns its /proc files")
         for (name, process) in [("zone", zone), ("ceremony", ceremony)] {
             XCTAssertTrue(process.isRunning, "\(name) waits for its input")
-            XCTAssertEqual(procOwner(process.processIdentifier), 0, "\(name) is not dumpable: the kernel gave its /proc files to root")
-            let limit = coreLimit(process.processIdentifier)
+            XCTAssertEqual(procOwner(process.pid), 0, "\(name) is not dumpable: the kernel gave its /proc files to root")
+            let limit = coreLimit(process.pid)
             XCTAssertTrue(limit.split(separator: " ").filter { !$0.isEmpty }.suffix(3).prefix(2) == ["0", "0"], "\(name) core limit: \(limit)")
         }
-        XCTAssertFalse(coreLimit(control.processIdentifier).hasSuffix(" 0 0 bytes"), "the control keeps its core limit")
+        XCTAssertFalse(coreLimit(control.pid).hasSuffix(" 0 0 bytes"), "the control keeps its core limit")
     }
 }

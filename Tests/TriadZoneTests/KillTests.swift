@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import TriadCrypto
+import TriadTestSupport
 import TriadFormat
 @testable import TriadZone
 
@@ -36,22 +37,16 @@ final class KillTests: XCTestCase {
         var temporariesLeft = 0
         var window = KillWindow(fullRun: fullRun)
         for iteration in 0..<50 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: Scratch.zoneBinary)
             // Small batches (format §7.4), so the 48 files are made durable in several rounds
             // and kills land between batches as well as inside one. Batches of 4 are fsynced
             // file by file, batches of 16 go through one syncfs: both ways are killed.
             let batch = iteration % 2 == 0 ? "4" : "16"
-            p.arguments = ["encrypt", z, "--identity", "file:" + officer.key, "--batch-files", batch]
-            p.environment = s.environment
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
             let delay = window.nextDelay(&rng)
             start = Date()
-            try p.run()
+            let p = try s.startZone(["encrypt", z, "--identity", "file:" + officer.key, "--batch-files", batch])
             usleep(useconds_t(delay * 1_000_000))
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            p.kill(SIGKILL)
+            p.wait()
 
             var encrypted = 0
             for (path, original) in originals {
@@ -126,17 +121,11 @@ final class KillTests: XCTestCase {
 
         for iteration in 0..<20 {
             restore()
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: Scratch.zoneBinary)
-            p.arguments = rekey
-            p.environment = s.environment
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
             let delay = window.nextDelay(&rng)
-            try p.run()
+            let p = try s.startZone(rekey)
             usleep(useconds_t(delay * 1_000_000))
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            p.kill(SIGKILL)
+            p.wait()
             let done = try originals.keys.filter { (KeyOriginMarker.claim(in: try EncryptedFile.readHeader(at: s.path($0)).slots)?.epoch ?? 0) == epoch }.count
             window.record(done: done, of: originals.count, after: delay)
             for (path, original) in originals {
@@ -172,25 +161,17 @@ final class KillTests: XCTestCase {
         let z = s.path("z")
         XCTAssertEqual(s.zone("init", z, "--officer-cert", officer.cert, "--identity", "file:" + officer.key,
                               "--recovery-cert", recovery.cert).status, 0)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Scratch.zoneBinary)
-        p.arguments = ["encrypt", z, "--identity", "file:" + officer.key]
-        p.environment = s.environment
-        let err = Pipe()
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = err
-        try p.run()
+        let p = try s.startZone(["encrypt", z, "--identity", "file:" + officer.key], stderr: .capture)
         // Signal once the first batch is in place, so the run is under way.
         let deadline = Date().addingTimeInterval(120)
         while p.isRunning && Date() < deadline && !originals.keys.contains(where: { EncryptedFile.isEncrypted(at: s.path($0)) }) {
             usleep(1_000)
         }
-        kill(p.processIdentifier, SIGTERM)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationReason, .exit, "the signal is handled, not fatal")
-        XCTAssertEqual(p.terminationStatus, 1)
-        XCTAssertTrue(stderr.contains("interrupted"), stderr)
+        p.kill(SIGTERM)
+        let result = p.wait()
+        XCTAssertNil(result.signal, "the signal is handled, not fatal")
+        XCTAssertEqual(result.exitCode, 1)
+        XCTAssertTrue(result.err.contains("interrupted"), result.err)
         let access = try ZoneAccess(zone: Zone.open(root: z, context: s.context), key: PKI.privateKey(officer.key), identityName: "officer")
         var encrypted = 0
         for (path, original) in originals {

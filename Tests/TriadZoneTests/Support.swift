@@ -97,6 +97,15 @@ final class Scratch {
         shell(Scratch.zoneBinary, args, environment: environment, stdin: stdin, inputs: inputs)
     }
 
+    /// Starts `zone` in the background (output discarded unless `stderr` says otherwise), for
+    /// tests that signal or kill it mid-run.
+    func startZone(_ args: [String], stderr: Command.Output = .discard) throws -> RunningProcess {
+        var command = Command(Scratch.zoneBinary, args, environment: environment)
+        command.stdout = .discard
+        command.stderr = stderr
+        return try command.start()
+    }
+
     /// Runs `zone` through /bin/sh so a test can hand it extra file descriptors.
     func zoneShell(_ script: String) -> RunResult {
         var env = environment

@@ -37,6 +37,14 @@ enum PCSCHarness {
         }
     }
 
+    /// Starts `virtual-card run` on `state` towards `port` (standard error discarded), for tests
+    /// that talk to it directly or stop it themselves.
+    static func startCard(state: String, port: UInt16) throws -> RunningProcess {
+        var command = Command(virtualCardExecutable.path, ["run", "--state", state, "--port", String(port)])
+        command.stderr = .discard
+        return try command.start()
+    }
+
     /// Makes sure pcscd is running with the vpcd reader driver and vpcd listens on 35963
     /// (scripts/test starts it; the tests never start or stop the machine's pcscd).
     static func ensurePCSCD(file: StaticString = #filePath, line: UInt = #line) throws {
