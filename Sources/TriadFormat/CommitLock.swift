@@ -25,7 +25,10 @@ public enum CommitLock {
     public static let offset: Int64 = 1 << 62
 
     /// Runs `body` holding the commit lock on `fd`, waiting for it if another holds it.
+    /// A thread that already holds it through `ReplacementLock.reading` (a command replaying a
+    /// journal inside its read) runs `body` under that hold rather than wait for itself.
     public static func withExclusive<T>(fd: Int32, path: String, _ body: () throws -> T) throws -> T {
+        if HeldLocks.heldByThisThread(fd) { return try body() }
         try lock(fd: fd, type: Int16(F_WRLCK), path: path)
         defer { try? lock(fd: fd, type: Int16(F_UNLCK), path: path) }
         return try body()

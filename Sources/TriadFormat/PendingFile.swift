@@ -17,17 +17,34 @@ public final class PendingFile {
     public var destination: String { temp.destination }
     /// The `.triad-tmp-<16 hex>` file holding the new content, beside the destination.
     public var temporaryPath: String { temp.temporaryPath }
+    /// For a file replaced in place: what was read, checked under the commit lock at the rename.
+    var original: ReplacedOriginal?
+    /// Set by the batch commit when the original was busy: this file was discarded, not renamed.
+    public internal(set) var busy: FileBusy?
+    /// The original's commit lock, when it is held from the read to the rename.
+    var lockFD: Int32?
+
+    deinit { if let lockFD { close(lockFD) } }
 
     init(temp: AtomicFile) { self.temp = temp }
 
     /// Commits this file on its own, exactly as the one-file operations do (§7.1): fsync,
     /// rename, fsync the folder.
     public func commit() throws {
+        if original != nil {
+            try PendingBatch.commit([self])
+            if let busy { throw busy }
+            return
+        }
         do { try temp.commit(mode: nil) } catch { temp.discard(); throw error }
     }
 
     /// Gives up: removes the temporary now.
-    public func discard() { temp.discard() }
+    public func discard() {
+        temp.discard()
+        if let lockFD { close(lockFD) }
+        lockFD = nil
+    }
 
     /// Sets the extended attribute `name` on the new content before it is committed (the
     /// quarantine records which encrypted file a copy came from, docs/recovery.md §4). False
@@ -80,7 +97,9 @@ public enum PendingBatch {
     /// How a batch was made durable.
     public enum Method: Equatable { case syncfs, fsyncEach }
 
-    /// Commits `files` in order. On an error the files before the failing one are committed
+    /// Commits `files` in order. A file replacing an original (`ReplacementLock`) is renamed
+    /// only under the original's commit lock, held until its folder is synced; when that lock
+    /// is taken or the original changed, the file is discarded and marked `busy`. On an error the files before the failing one are committed
     /// (and their folders synced), the failing one and those after it are discarded, and the
     /// error is thrown.
     @discardableResult
@@ -107,9 +126,20 @@ public enum PendingBatch {
         var directories: [DirectoryHandle] = []
         var seen = Set<String>()
         var failure: Error?
+        var locks: [Int32] = []
+        defer { for fd in locks { close(fd) } }
         for file in files {
             if failure != nil { file.discard(); continue }
             do {
+                if let original = file.original {
+                    let held = file.lockFD
+                    file.lockFD = nil
+                    do { locks.append(try ReplacementLock.lockForRename(original, held: held)) } catch let busy as FileBusy {
+                        file.busy = busy
+                        file.discard()
+                        continue
+                    }
+                }
                 try file.temp.renameIntoPlace()
                 let directory = file.temp.location.directory
                 if seen.insert(directory.path).inserted { directories.append(directory) }

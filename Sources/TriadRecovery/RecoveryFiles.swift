@@ -56,8 +56,10 @@ public enum RecoveryFiles {
             // The record is what tells `zone status` and `zone rekey` this slot was given by a
             // ceremony and not planted (docs/zone.md §7).
             let record = try records.record(zoneID: header.zoneID)
-            return .write(try EncryptedFile.rewrapPending(opened, identities: [identity], keep: { _ in true },
-                                                          add: [recipient, record]), .done)
+            // Under the file's commit lock, so a mount's commit is not lost (docs/mount.md §4).
+            return .write(try ReplacementLock.reading(opened) {
+                try EncryptedFile.rewrapPending(opened, identities: [identity], keep: { _ in true }, add: [recipient, record])
+            }, .done)
         }
     }
 
@@ -99,10 +101,12 @@ public enum RecoveryFiles {
             guard case .encrypted(let header) = try FileProbe.read(opened) else { return .leave(.plaintext) }
             let hasNew = header.hasCertificateSlot(for: new.fingerprint)
             guard header.hasCertificateSlot(for: oldFingerprint) else { return .leave(hasNew ? .alreadyDone : .noRecoverySlot) }
-            return .write(try EncryptedFile.rewrapPending(opened, identities: [identity], keep: { slot in
-                guard SlotType.isCertificateSlot(slot.type), let info = try? RecoverySlotInfo(slot: slot) else { return true }
-                return info.certificateFingerprint != oldFingerprint
-            }, add: hasNew ? [] : [recipient]), .done)
+            return .write(try ReplacementLock.reading(opened) {
+                try EncryptedFile.rewrapPending(opened, identities: [identity], keep: { slot in
+                    guard SlotType.isCertificateSlot(slot.type), let info = try? RecoverySlotInfo(slot: slot) else { return true }
+                    return info.certificateFingerprint != oldFingerprint
+                }, add: hasNew ? [] : [recipient])
+            }, .done)
         }
     }
 

@@ -102,15 +102,56 @@ public struct TreeEngine {
     /// An engine with the defaults above.
     public init() {}
 
-    /// Runs `job` on every file of `files` and commits what it writes.
+    /// Rounds in which files found busy (`FileBusy`: a mount was writing them while they were
+    /// to be replaced, docs/mount.md §4) are tried again after the run; the pause before round
+    /// n is n × `busyPause` seconds. Files still busy after the last round are failures.
+    public var busyRounds = 4
+    /// See `busyRounds`.
+    public var busyPause = 0.25
+
+    /// Runs `job` on every file of `files` and commits what it writes; files found busy are
+    /// run again, up to `busyRounds` times, once the rest is done.
     public func run<Value>(_ files: [TreeFile], _ job: @escaping (TreeFile) throws -> FileStep<Value>) -> TreeRun<Value> {
+        var result = runOnce(files, job, holding: false)
+        for round in 1...max(1, busyRounds) where busyRounds > 0 {
+            guard !result.interrupted, result.commitFailure == nil else { break }
+            let busy = result.failures.filter { $0.error is FileBusy }
+            guard !busy.isEmpty else { break }
+            usleep(useconds_t(busyPause * Double(round) * 1_000_000))
+            let paths = Set(busy.map(\.path))
+            // Each busy file alone, its lock held from the read to the rename: a file a program
+            // writes all the time cannot change between the two.
+            var single = self
+            single.batchFiles = 1
+            single.firstBatchFiles = 1
+            let again = single.runOnce(files.filter { paths.contains($0.path) }, job, holding: true)
+            result.failures = result.failures.filter { !paths.contains($0.path) } + again.failures
+            result.outcomes += again.outcomes
+            result.commitFailure = again.commitFailure
+            result.interrupted = again.interrupted
+            result.notStarted += again.notStarted
+            result.uncommitted += again.uncommitted
+        }
+        let order = Dictionary(files.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
+        result.outcomes.sort { order[$0.file.path, default: 0] < order[$1.file.path, default: 0] }
+        result.failures.sort { order[$0.path, default: 0] < order[$1.path, default: 0] }
+        return result
+    }
+
+    private func runOnce<Value>(_ files: [TreeFile], _ job: @escaping (TreeFile) throws -> FileStep<Value>,
+                                holding: Bool) -> TreeRun<Value> {
         let state = RunState<Value>(engine: self, files: files)
         // Threads of their own rather than Dispatch's pool: a worker may wait for the committer
         // (at most two batches of temporaries), and the pool may be as narrow as the core count.
         let group = DispatchGroup()
         for _ in 0..<max(1, min(workers, files.count)) {
             group.enter()
-            Thread { state.work(job); group.leave() }.start()
+            Thread {
+                ReplacementLock.holdUntilCommit(holding)
+                state.work(job)
+                ReplacementLock.holdUntilCommit(false)
+                group.leave()
+            }.start()
         }
         group.wait()
         return state.finish()
@@ -218,7 +259,13 @@ private final class RunState<Value>: @unchecked Sendable {
             defer { self.condition.unlock() }
             switch result {
             case .success:
-                for item in batch.pending { self.values[item.index] = item.value }
+                for item in batch.pending {
+                    if let busy = item.file.busy {
+                        self.failures.append((item.index, FileFailure(path: self.files[item.index].path, error: busy)))
+                    } else {
+                        self.values[item.index] = item.value
+                    }
+                }
             case .failure(let error):
                 if self.commitFailure == nil { self.commitFailure = error }
                 self.stopped = true

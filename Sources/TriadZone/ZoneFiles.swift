@@ -52,6 +52,10 @@ public struct ZoneFiles {
         /// True when the run stopped after the files in hand (Ctrl-C).
         public var interrupted = false
 
+        /// Of the failures, files a mount was writing while they were to be replaced
+        /// (docs/mount.md §4): left as they were; a re-run processes them.
+        public var busy: Int { failures.filter { $0.error is FileBusy }.count }
+
         /// Every file of the tree was processed.
         public var isComplete: Bool { failures.isEmpty && nestedZones.isEmpty && commitFailure == nil && notFinished == 0 }
     }
@@ -82,7 +86,10 @@ public struct ZoneFiles {
             guard opened.status.st_nlink == 1 else {
                 throw ZoneError.io(path: opened.path, problem: "has \(opened.status.st_nlink) hard links: another name, perhaps outside the zone, shares its content, so it is not encrypted for the zone; make it a file of its own (cp, then mv over it) and encrypt again")
             }
-            return .write(try EncryptedFile.encryptPending(opened, zoneID: zoneID, recipients: recipients), .done)
+            // Under the file's commit lock, so a mount's commit is not lost (docs/mount.md §4).
+            return .write(try ReplacementLock.reading(opened) {
+                try EncryptedFile.encryptPending(opened, zoneID: zoneID, recipients: recipients)
+            }, .done)
         }
     }
 
@@ -106,8 +113,10 @@ public struct ZoneFiles {
             guard let base else {
                 guard encrypted else { return .leave(.notEncrypted) }
                 return .write(try mapNoKey(file.path) {
-                    try EncryptedFile.decryptPending(input: opened, to: opened.location, replacing: true, finalMode: opened.mode,
-                                                     identities: identities)
+                    try ReplacementLock.reading(opened) {
+                        try EncryptedFile.decryptPending(input: opened, to: opened.location, replacing: true,
+                                                         finalMode: opened.mode, identities: identities)
+                    }
                 }, .done)
             }
             let target = try ZoneDirectory.output(try directory.relative(file.path), in: base, force: force)
@@ -161,7 +170,9 @@ public struct ZoneFiles {
             // Whoever holds the key of a planted certificate slot may have the file key too.
             if reencrypt && (state.staleKeyOrigin || forgedOrigin || !state.unauthorisedCertificateSlots.isEmpty) {
                 return .write(try mapNoKey(file.path) {
-                    try EncryptedFile.reencryptPending(opened, identities: identities, zoneID: policy.zoneID, recipients: full)
+                    try ReplacementLock.reading(opened) {
+                        try EncryptedFile.reencryptPending(opened, identities: identities, zoneID: policy.zoneID, recipients: full)
+                    }
                 }, .done)
             }
             guard state.needsRewrap || forgedOrigin else { return .leave(.alreadyDone) }
@@ -170,10 +181,12 @@ public struct ZoneFiles {
             // re-grant slots a ceremony recorded are kept.
             let add: [any Recipient] = [newest] + state.missingRecovery.compactMap { recovery[$0.fingerprint] }
             return .write(try mapNoKey(file.path) {
-                try EncryptedFile.rewrapPending(opened, identities: identities,
-                                                keep: { state.keepsOnRewrap($0, expecting: expected)
-                                                        && !(forgedOrigin && $0.type == KeyOriginMarker.slotType) },
-                                                add: add)
+                try ReplacementLock.reading(opened) {
+                    try EncryptedFile.rewrapPending(opened, identities: identities,
+                                                    keep: { state.keepsOnRewrap($0, expecting: expected)
+                                                            && !(forgedOrigin && $0.type == KeyOriginMarker.slotType) },
+                                                    add: add)
+                }
             }, .done)
         }
     }

@@ -47,7 +47,10 @@ func zoneFiles(_ paths: [String], identity: IdentityOptions, trust: TrustOptions
 /// The summary counts of a tree command: what was done, then what was not.
 func summary(_ report: ZoneFiles.Report, _ done: String, _ skipped: String) -> String {
     var parts = ["\(done) \(report.done) file(s)", "\(report.skipped) \(skipped)"]
-    if !report.failures.isEmpty { parts.append("\(report.failures.count) failed") }
+    if !report.failures.isEmpty {
+        let busy = report.busy
+        parts.append("\(report.failures.count) failed" + (busy > 0 ? " (\(busy) busy: a mount was writing them; run again)" : ""))
+    }
     if !report.nestedZones.isEmpty { parts.append("\(report.nestedZones.count) nested zone(s) not entered") }
     if report.notFinished > 0 { parts.append("\(report.notFinished) not reached") }
     return parts.joined(separator: "; ")
