@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A second, independent verifier of ceremony transcripts, written from docs/ceremony.md §7-§8.
 
-usage: scripts/verify-transcript.py TRANSCRIPT [--anchor "ENTRY: word word ..."]... [--record ENROLMENT_RECORD]...
+usage: scripts/verify-transcript.py TRANSCRIPT [--anchor "ENTRY: word word ..."]... [--record ENROLMENT_RECORD]... [--trust CA.pem]...
        scripts/verify-transcript.py --each TRANSCRIPT...   (one line per file: STATUS ENTRY FILE)
 
 It checks what needs no script knowledge: every line's JSON, its ten fields and their types,
@@ -9,14 +9,15 @@ its canonical bytes, its hash (the chain rule), seq, prev_hash, the ceremony id,
 and order, event names, BEGIN first, exactly one terminal entry last, the ceremony key in
 BEGIN, the signature of every ACT_END and of the terminal entry, the terminal entry's C2SP
 checkpoint, the recovery card's signature at every identify-recovery-card step (docs/ceremony.md
-§7 "Card signatures", docs/recovery.md §2a), and the anchors given. It does NOT replay the embedded script (order, roles,
+§7 "Card signatures", docs/recovery.md §2a), the participants' card signatures (§7 "Attestations";
+with --trust, that their certificates are issued by a given CA), and the anchors given. It does NOT replay the embedded script (order, roles,
 facts): `ceremony verify` does; the output says so.
 
 Exit status (the same as `ceremony verify`): 0 verified and CLOSED; 3 verified and ABORTED;
 1 does not verify (the first bad entry is named on stderr); 2 usage error.
 Needs python3 and the `cryptography` package (Debian: python3-cryptography).
 """
-import base64, hashlib, json, os, re, sys
+import base64, datetime, hashlib, json, os, re, sys
 
 try:
     from cryptography.exceptions import InvalidSignature
@@ -297,6 +298,111 @@ def check_card_signatures(entries, records=None):
     return notes
 
 
+# ---- participants' card signatures (docs/ceremony.md §7 "Attestations") ----
+
+ROLL_CALL_TAG = b"triad-ceremony-attestor-v1\n"
+ATTEST_TAG = b"triad-ceremony-attest-v1\n"
+NOT_SIGNED_BY_PARTICIPANTS = ("signature", "checkpoint", "attestations", "attestations_missing")
+
+
+def participant_verifies(cert, signature_hex, message):
+    """The 9C key's signature: ECDSA SHA-256 on P-256, SHA-384 on P-384, RSA PKCS#1 v1.5 SHA-256."""
+    try:
+        signature = lower_hex(signature_hex)
+    except ValueError:
+        return False
+    key = cert.public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
+            key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp384r1":
+            key.verify(signature, message, ec.ECDSA(hashes.SHA384()))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            return False
+        return True
+    except InvalidSignature:
+        return False
+
+
+def attestor_record(e):
+    """(role, certificate, fingerprint hex) of a RECORD attestor-card."""
+    n, p, role = e["seq"], e["payload"], e["role"]
+    if set(p) != {"kind", "certificate", "certificate_fingerprint", "signature"}:
+        raise Bad(n, "the attestor-card record of role %s does not have exactly kind, certificate, certificate_fingerprint and signature" % role)
+    try:
+        der = lower_hex(p["certificate"])
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        raise Bad(n, "the attestor-card record of role %s: certificate is not a DER X.509 certificate in lowercase hex" % role)
+    fingerprint = hashlib.sha256(der).hexdigest()
+    if p["certificate_fingerprint"] != fingerprint:
+        raise Bad(n, "the attestor-card record of role %s: certificate_fingerprint is not the SHA-256 of certificate" % role)
+    return role, cert, fingerprint
+
+
+def check_attestations(entries):
+    """Roll-call proofs, and every present attesting role's signature on each ACT_END and terminal entry."""
+    begin = entries[0]
+    nonce, begin_hash = bytes.fromhex(begin["payload"]["nonce"]), bytes.fromhex(begin["hash"])
+    cards, absent, notes = {}, set(), []
+    for e in entries:
+        n, p = e["seq"], e["payload"]
+        if e["event"] == "RECORD" and p.get("kind") == "attestor-card":
+            role, cert, fingerprint = attestor_record(e)
+            if any(fp == fingerprint and r != role for r, (_, fp, _) in cards.items()):
+                raise Bad(n, "role %s presents the card already recorded for another role" % role)
+            message = ROLL_CALL_TAG + nonce + begin_hash + bytes.fromhex(fingerprint) + role.encode("utf-8")
+            if not participant_verifies(cert, p["signature"], message):
+                raise Bad(n, "the roll-call signature of role %s does not verify with its card's certificate" % role)
+            cards[role] = (cert, fingerprint, n)
+            absent.discard(role)
+            notes.append("role %s: card certificate %s... signed at the roll call" % (role, fingerprint[:16]))
+        elif e["event"] in SEALED:
+            present = {r for r in cards if r not in absent}
+            message = ATTEST_TAG + canonical(unhashed(dict(e, payload={k: v for k, v in p.items() if k not in NOT_SIGNED_BY_PARTICIPANTS})))
+            items = p.get("attestations", [])
+            if not isinstance(items, list): raise Bad(n, "%s: attestations is not a list" % e["event"])
+            signed = set()
+            for a in items:
+                if not isinstance(a, dict) or set(a) != {"role", "certificate_fingerprint", "signature"} or not isinstance(a["role"], str):
+                    raise Bad(n, "an attestation does not have exactly role, certificate_fingerprint and signature")
+                role = a["role"]
+                if role not in present or role in signed: raise Bad(n, "role %s attests although it has no card recorded, is absent, or signed already" % role)
+                signed.add(role)
+                cert, fingerprint, _ = cards[role]
+                if a["certificate_fingerprint"] != fingerprint: raise Bad(n, "role %s attests with a card other than the roll call's" % role)
+                if not participant_verifies(cert, a["signature"], message): raise Bad(n, "the signature of role %s does not verify" % role)
+            excused = set()
+            if "attestations_missing" in p:
+                missing = p["attestations_missing"]
+                if e["event"] != "ABORTED" or not isinstance(missing, list): raise Bad(n, "only ABORTED may list attestations_missing")
+                for m in missing:
+                    if (not isinstance(m, dict) or set(m) != {"role", "reason"} or not isinstance(m["reason"], str) or not m["reason"]
+                            or m["role"] not in present or m["role"] in signed):
+                        raise Bad(n, "ABORTED: attestations_missing names no present attesting role that did not sign, with a reason")
+                    excused.add(m["role"])
+            lacking = sorted(present - signed - excused)
+            if lacking: raise Bad(n, "%s lacks the signature of role %s" % (e["event"], lacking[0]))
+        elif e["event"] == "RESUME":
+            absent.update(r for r in p.get("absent", []) if isinstance(r, str))
+    return cards, notes
+
+
+def check_trust(cards, anchors, times):
+    """--trust: each participant's certificate issued by one of the CA certificates (name and signature), both valid at the roll call."""
+    notes = []
+    for role, (cert, fingerprint, n) in sorted(cards.items(), key=lambda kv: kv[1][2]):
+        ca = next((a for a in anchors if cert.issuer == a.subject and issued_by(cert, a)), None)
+        if ca is None: raise Bad(n, "the certificate of role %s is not issued by any --trust CA certificate" % role)
+        when = datetime.datetime.strptime(times[n], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+        if not all(c.not_valid_before_utc <= when <= c.not_valid_after_utc for c in (cert, ca)):
+            raise Bad(n, "the certificate of role %s or its CA was not valid at the roll call" % role)
+        notes.append("role %s: certificate issued by %s" % (role, ca.subject.rfc4514_string()))
+    return notes
+
+
 # ---- anchors (docs/ceremony.md §7 "Anchors") ----
 
 def word_lists():
@@ -341,7 +447,7 @@ def split_lines(data):
     return lines
 
 
-def judge(path, anchors, records=None):
+def judge(path, anchors, records=None, trust=None):
     """(status, first bad entry or 0, message or summary lines) of one transcript."""
     try:
         with open(path, "rb") as f: data = f.read()
@@ -351,6 +457,8 @@ def judge(path, anchors, records=None):
         entries = check_chain(split_lines(data))
         der = check_signatures(entries)
         cards = check_card_signatures(entries, records)
+        attestors, attested = check_attestations(entries)
+        trusted = check_trust(attestors, trust, {e["seq"]: e["time"] for e in entries}) if trust is not None else None
         even, odd = word_lists() if anchors else ([], [])
         matched = [check_anchor(a, entries, even, odd) for a in anchors]
     except Bad as b:
@@ -360,6 +468,10 @@ def judge(path, anchors, records=None):
                                                           last["ceremony"], len(entries), last["event"]),
              "   ceremony key SPKI SHA-256 %s; every act end and the terminal entry signed; checkpoint verified" % hashlib.sha256(der).hexdigest()]
     lines += ["   recovery card: " + c for c in cards]
+    lines += ["   participant card: " + a for a in attested]
+    if attested and trusted is None:
+        lines.append("   participant certificates were NOT checked against a CA (no --trust)")
+    lines += ["   trusted: " + t for t in trusted or []]
     lines += ["   anchor " + m for m in matched]
     if not anchors: lines.append("   NO PAPER ANCHOR COMPARED: give the words written down in the room with --anchor")
     lines.append("   the script was NOT replayed (order, roles, facts): run `ceremony verify` for that")
@@ -372,12 +484,14 @@ def main(argv):
             status, entry, _ = judge(path, [])
             print("%d %d %s" % (status, entry, path))
         return 0
-    args, anchors, record_paths, i = [], [], [], 0
+    args, anchors, record_paths, trust_paths, i = [], [], [], [], 0
     while i < len(argv):
         if argv[i] == "--anchor" and i + 1 < len(argv):
             anchors.append(argv[i + 1]); i += 2
         elif argv[i] == "--record" and i + 1 < len(argv):
             record_paths.append(argv[i + 1]); i += 2
+        elif argv[i] == "--trust" and i + 1 < len(argv):
+            trust_paths.append(argv[i + 1]); i += 2
         elif argv[i].startswith("-"):
             sys.stderr.write(__doc__.split("\n\n")[1] + "\n"); return 2
         else:
@@ -388,7 +502,13 @@ def main(argv):
         records = load_records(record_paths)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as x:
         sys.stderr.write("verify-transcript: enrolment record: %s — the transcript was not checked\n" % x); return 1
-    status, _, text = judge(args[0], anchors, records)
+    trust = None
+    try:
+        for path in trust_paths:
+            with open(path, "rb") as f: trust = (trust or []) + x509.load_pem_x509_certificates(f.read())
+    except (OSError, ValueError) as x:
+        sys.stderr.write("verify-transcript: --trust: %s — the transcript was not checked\n" % x); return 1
+    status, _, text = judge(args[0], anchors, records, trust)
     if status == 1:
         sys.stderr.write("verify-transcript: %s: %s — the transcript does NOT verify\n" % (args[0], text))
     else:

@@ -48,6 +48,11 @@ public struct ActionContext {
     let append: (_ event: String, _ role: String, _ payload: CanonicalValue) throws -> JournalEntry
     /// The newest entry (the head) as the action starts.
     public internal(set) var head: JournalEntry
+    /// Roles the script declares `attest: card`: the roll call reads their cards.
+    public internal(set) var attestingRoles: Set<String> = []
+    /// SHA-256 (hex) of the 9C certificate recorded for each role so far: a card one person
+    /// presented is not taken for another's.
+    public internal(set) var claimedCards: [String: String] = [:]
 
     /// The person filling the acting role.
     public var actor: Person? { participants.person(for: step.role) }

@@ -278,7 +278,7 @@ private struct Replay {
 
 /// Parsed embedded scripts by SHA-256, so verifying many transcripts of one script parses
 /// its YAML once.
-private enum ScriptCache {
+enum ScriptCache {
     nonisolated(unsafe) static var scripts: [String: CeremonyScript] = [:]
     static let lock = NSLock()
 

@@ -241,7 +241,12 @@ public final class Engine {
 
     @discardableResult
     func append(_ event: String, _ payload: [String: CanonicalValue], role: String? = nil) throws -> JournalEntry {
-        // ACT_END, CLOSED and ABORTED carry the ceremony key's signature (docs/ceremony.md §7).
+        // ACT_END, CLOSED and ABORTED carry the ceremony key's signature (docs/ceremony.md §7),
+        // and those of the participants present who attest with their cards.
+        if Seal.isSealed(event), let key = ceremonyKey, let entry = try appendAttested(event, payload, role: role ?? position.role, key: key) {
+            head = entry
+            return entry
+        }
         let seal = Seal.isSealed(event) ? ceremonyKey.map { key in { try key.seal($0) } } : nil
         let entry = try journal.append(ceremony: ceremonyID, act: position.act, step: position.step,
                                        role: role ?? position.role, event: event, payload: .object(payload), seal: seal)

@@ -42,7 +42,7 @@ extension Engine {
                 "action": .string(step.action), "title": .string(step.title), "say": .string(step.say),
                 "arguments": .object(arguments.values), "attempt": .int(Int64(attempt)),
             ])
-            var context = makeContext(act, step, arguments)
+            var context = try makeContext(act, step, arguments)
             do {
                 let outcome = try action.init().run(&context)
                 participants = context.participants
@@ -118,8 +118,8 @@ extension Engine {
         }
     }
 
-    private func makeContext(_ act: Act, _ step: Step, _ arguments: StepArguments) -> ActionContext {
-        ActionContext(
+    private func makeContext(_ act: Act, _ step: Step, _ arguments: StepArguments) throws -> ActionContext {
+        var context = ActionContext(
             ceremonyID: ceremonyID, nonce: nonce, beginHash: beginHash, practice: options.practice, act: act, step: step, arguments: arguments,
             parameters: parameters, participants: participants,
             roleTitles: Dictionary(uniqueKeysWithValues: script.roles.map { ($0.id, $0.title) }),
@@ -129,6 +129,8 @@ extension Engine {
                 try self.journal.append(ceremony: self.ceremonyID, act: act.id, step: step.id, role: role, event: event, payload: payload)
             },
             head: head!)
+        try prepareAttestation(&context)
+        return context
     }
 
     /// Each confirming role initials the step; "no" with a reason is journaled as a

@@ -72,7 +72,7 @@ public enum Lint {
                 facts.formUnion(action.allProducedFacts(args))
             }
         }
-        return problems + SplitKnowledge.lint(script, registry: registry)
+        return problems + SplitKnowledge.lint(script, registry: registry) + Attestation.lint(script, registry: registry)
     }
 
     /// `${KEY}` references in argument values.

@@ -47,6 +47,9 @@ public struct RoleSpec: Equatable, Sendable {
     public var holds: String
     /// The witness confirms exceptions and may record disagreement; exactly one per script.
     public var witness: Bool
+    /// `attest: card`: the person's own PIV card (slot 9C) signs the roll call, every act end
+    /// and the terminal entry while they are present (docs/ceremony.md §7 "Attestations").
+    public var attestsWithCard = false
 }
 
 /// A value the operator supplies with `--set KEY=VALUE`.

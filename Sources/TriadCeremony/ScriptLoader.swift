@@ -35,9 +35,15 @@ public enum ScriptLoader {
             purpose: try p.string(top, "purpose"), roles: [], parameters: [], acts: [], source: text,
             sha256: Hex.encode(SHA256.hash(Array(text.utf8))), origin: origin)
         for (key, value) in try p.pairs(try p.required(top, "roles"), "roles") {
-            let m = try p.mapping(value, "role \(key)", allowed: ["title", "holds", "witness"])
-            script.roles.append(RoleSpec(id: key, title: try p.string(m, "title"), holds: try p.optionalString(m, "holds") ?? "nothing",
-                                         witness: try p.optionalBool(m, "witness") ?? false))
+            let m = try p.mapping(value, "role \(key)", allowed: ["title", "holds", "witness", "attest"])
+            var role = RoleSpec(id: key, title: try p.string(m, "title"), holds: try p.optionalString(m, "holds") ?? "nothing",
+                                witness: try p.optionalBool(m, "witness") ?? false)
+            if let attest = try p.optionalString(m, "attest") {
+                // The only way a participant attests is with their own card; anything else is a typo.
+                guard attest == "card" else { throw p.error(m["attest"], "role \(key): attest must be 'card', not '\(attest)'") }
+                role.attestsWithCard = true
+            }
+            script.roles.append(role)
         }
         if let params = top["parameters"] {
             for (key, value) in try p.pairs(params, "parameters") {

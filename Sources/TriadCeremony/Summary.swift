@@ -60,6 +60,8 @@ public enum Summary {
         words += record.checkpoints
         d.section("Words written down in the room (first 8 of 16)", words, empty: "none")
         d.section("Signatures", record.signatures, empty: "none in this transcript")
+        let attested = SummaryAttestations.lines(entries, who: record.who)
+        if !attested.isEmpty { d.section("Participants' card signatures (attest: card)", attested, empty: "") }
         let anchor = "\(last.seq): \(AnchorWords.anchor(hexHash: last.hash).prefix(8).joined(separator: " "))"
         d.section("How to check this ceremony (offline, any machine with the tool)", [
             "ceremony verify \(transcriptName) --anchor \"\(anchor)\"",

@@ -21,14 +21,19 @@ public enum Verifier {
     /// Verifies a transcript's text: chain, conformance to its embedded (or `pinnedScript`) script, and each anchor in `anchors`.
     /// With `records`, every card signature must come from a card and 9E certificate one of
     /// them lists, issued as it records, and no card it gives a 9E key may say `not-enrolled`.
+    /// With `trust` (`--trust`), every participant's certificate must be issued by one of them.
     public static func verify(transcript text: String, pinnedScript: CeremonyScript? = nil, anchors: [String] = [],
-                              records: [EnrolmentRecord] = [],
+                              records: [EnrolmentRecord] = [], trust: [Certificate]? = nil,
                               registry: ActionRegistry = .standard) -> Result<VerifyReport, VerifyFailure> {
         do {
             let entries = try checkChain(Transcript.lines(text))
             var report = try Conformance.check(entries, pinnedScript: pinnedScript, registry: registry)
             try SealCheck.check(entries)
             report.cardSignatures = try CardAuthCheck.check(entries, records: records)
+            report.attestations = try AttestationCheck.check(entries)
+            try AttestationCheck.checkScript(entries, script: try ScriptCache.parse(entries[0].payload["script"]?["text"]?.stringValue ?? "",
+                                                                                     sha256: report.scriptSHA256))
+            if let trust { report.trusted = try AttestationCheck.checkTrust(entries, anchors: trust) }
             report.ceremonyKeySHA256 = (try? Seal.key(of: entries[0]).get()).map { Hex.encode(SHA256.hash($0.spkiDER)).lowercased() } ?? ""
             for anchor in anchors { report.anchorsChecked.append(try checkAnchor(anchor, entries)) }
             return .success(report)
@@ -48,6 +53,7 @@ public enum Verifier {
             let entries = try checkChain(Transcript.lines(text))
             try SealCheck.check(entries)
             _ = try CardAuthCheck.check(entries, records: records)
+            _ = try AttestationCheck.check(entries)
             for anchor in anchors { _ = try checkAnchor(anchor, entries) }
             return .success(entries.last!.event)
         } catch let failure as VerifyFailure {
@@ -182,4 +188,8 @@ public struct VerifyReport: Equatable {
     public var ceremonyKeySHA256 = ""
     /// One line per recovery-card identification: its signature verified, or presence not proven.
     public var cardSignatures: [String] = []
+    /// One line per participant who attested with their card (docs/ceremony.md §7 "Attestations").
+    public var attestations: [String] = []
+    /// With `--trust`: one line per participant certificate issued by a given CA; nil without it.
+    public var trusted: [String]?
 }

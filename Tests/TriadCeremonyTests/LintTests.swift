@@ -13,6 +13,7 @@ final class LintTests: XCTestCase {
         }
         XCTAssertEqual(Lint.check(try ScriptLoader.load(path: Support.fixtures.appendingPathComponent("factor-test.yaml").path),
                                   registry: Support.registry), [])
+        XCTAssertEqual(Lint.check(try ScriptLoader.load(path: Support.fixtures.appendingPathComponent("attest-test.yaml").path)), [])
     }
 
     /// Every fixture in Fixtures/ceremony/lint has one mistake, named on its first line as

@@ -2,6 +2,7 @@ import ArgumentParser
 import TriadCLI
 import Foundation
 import TriadCeremony
+import TriadCrypto
 import TriadJournal
 import TriadRecovery
 
@@ -23,6 +24,8 @@ struct Verify: ParsableCommand {
     @Option(help: "Words written down in the room: \"ENTRY: word word …\" (repeatable).") var anchor: [String] = []
     @Option(help: "An enrolment record the ceremony's card must be enrolled in, with its card authentication key (repeatable; docs/ceremony.md §7 \"Card signatures\").")
     var record: [String] = []
+    @Option(help: "PEM file of the organisation's CA certificate(s): every participant's card certificate must be issued by one (repeatable; docs/ceremony.md §8).")
+    var trust: [String] = []
     @OptionGroup var scripts: ScriptsOption
 
     func run() throws {
@@ -32,7 +35,16 @@ struct Verify: ParsableCommand {
         let pinned = try script.map { try scripts.load($0) }
         let records: [EnrolmentRecord]
         do { records = try record.map { try EnrolmentRecord.load(path: $0) } } catch { throw CommandFailure("\(error)") }
-        switch Verifier.verify(transcript: String(decoding: data, as: UTF8.self), pinnedScript: pinned, anchors: anchor, records: records) {
+        var anchors: [Certificate]?
+        for path in trust {
+            guard let pem = FileManager.default.contents(atPath: path),
+                  let certificates = try? Certificate.all(pem: String(decoding: pem, as: UTF8.self)), !certificates.isEmpty else {
+                throw CommandFailure("\(path): cannot read a PEM CA certificate from it (--trust)")
+            }
+            anchors = (anchors ?? []) + certificates
+        }
+        switch Verifier.verify(transcript: String(decoding: data, as: UTF8.self), pinnedScript: pinned, anchors: anchor, records: records,
+                               trust: anchors) {
         case .failure(let f):
             throw CommandFailure("\(transcript): \(f) — the transcript does NOT verify")
         case .success(let r):
@@ -49,6 +61,18 @@ struct Verify: ParsableCommand {
             }
             print("   signed: every act end and the terminal entry by the ceremony key of BEGIN (SPKI SHA-256 \(r.ceremonyKeySHA256)); checkpoint verified")
             for line in r.cardSignatures { print("   recovery card: \(line)") }
+            if !r.attestations.isEmpty {
+                print("   attested: every act end and the terminal entry by each attesting participant present, with the card of the roll call")
+                for line in r.attestations { print("   participant card: \(line)") }
+                if let trusted = r.trusted {
+                    for line in trusted { print("   trusted: \(line)") }
+                } else {
+                    print("   participant certificates were NOT checked against a CA (no --trust): compare their SHA-256 with the organisation's records, or give --trust CA.pem")
+                }
+            }
+            if !r.cardSignatures.isEmpty && r.trusted != nil {
+                print("   the recovery card's 9E certificate is not checked against --trust: it is issued by the recovery certificate (compare the SHA-256 above with the trust file)")
+            }
             for a in r.anchorsChecked { print("   anchor \(a)") }
             if anchor.isEmpty {
                 print("""
