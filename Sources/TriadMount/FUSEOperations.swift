@@ -23,7 +23,12 @@ private func handle(_ fi: UnsafeMutablePointer<fuse_file_info>?) -> UInt64? {
 enum FUSEOperations {
     static func table() -> fuse_operations {
         var ops = fuse_operations()
-        ops.`init` = { _, config in
+        ops.`init` = { conn, config in
+            if let conn {
+                // Writes of up to 1 MiB per request (the kernel's default is 128 KiB): a
+                // sequential write crosses into the daemon a eighth as often (docs/mount.md §9).
+                conn.pointee.max_write = 1 << 20
+            }
             if let config {
                 config.pointee.use_ino = 1
                 config.pointee.hard_remove = 1

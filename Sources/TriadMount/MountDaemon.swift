@@ -141,7 +141,11 @@ public final class MountDaemon: @unchecked Sendable {
         fuse_remove_signal_handlers(session)
         control?.stop()
         shutdown()
-        while watcher?.isFinished == false { usleep(20_000) }
+        // The watcher waits in pcscd without a timeout: cancel until it has returned.
+        while watcher?.isFinished == false {
+            watch?.cancel()
+            usleep(20_000)
+        }
     }
 
     /// Asks the loop to stop (from any thread).

@@ -3,9 +3,10 @@ internal import CPCSC
 /// Watches one reader for its card leaving (`SCardGetStatusChange`), for `zone mount`
 /// (docs/mount.md §7): the mount's keys must be wiped within a second of the card leaving.
 ///
-/// Each call blocks in pcscd for at most `pollMilliseconds`, so `cancel()` (or the caller's
-/// own stop flag) takes effect quickly. A card pulled and put back between two polls still
-/// counts as a removal: pcscd's event counter (the upper 16 bits of the event state) moves.
+/// The wait blocks in pcscd until the reader's state changes (no timeout by default: an idle
+/// mount uses no CPU); `cancel()` (`SCardCancel`) ends it from another thread. A card pulled
+/// and put back still counts as a removal: pcscd's event counter (the upper 16 bits of the
+/// event state) moves.
 public final class ReaderWatch: @unchecked Sendable {
     /// The reader watched.
     public let reader: String
@@ -19,7 +20,9 @@ public final class ReaderWatch: @unchecked Sendable {
 
     /// Blocks until the card in the reader is gone (or the reader itself is), or `shouldStop`
     /// returns true. Returns true for a removal, false when stopped.
-    public func waitForRemoval(pollMilliseconds: UInt32 = 250, shouldStop: () -> Bool) throws -> Bool {
+    /// `pollMilliseconds` bounds each call in pcscd (`UInt32.max`: no bound, the default);
+    /// a cancelled call returns to the `shouldStop` check.
+    public func waitForRemoval(pollMilliseconds: UInt32 = .max, shouldStop: () -> Bool) throws -> Bool {
         try reader.withCString { name in
             var state = SCARD_READERSTATE()
             state.szReader = name
@@ -27,7 +30,7 @@ public final class ReaderWatch: @unchecked Sendable {
             var firstEvents: DWORD?
             while !shouldStop() {
                 let rc = SCardGetStatusChange(context.handle, DWORD(pollMilliseconds), &state, 1)
-                if rc == SCARD_E_TIMEOUT { continue }
+                if rc == SCARD_E_TIMEOUT || rc == SCARD_E_CANCELLED { continue }
                 if rc == SCARD_E_UNKNOWN_READER || rc == SCARD_E_NO_READERS_AVAILABLE { return true }
                 try PCSCError.check(rc, "SCardGetStatusChange")
                 let flags = UInt32(truncatingIfNeeded: state.dwEventState) & 0xFFFF
@@ -42,6 +45,13 @@ public final class ReaderWatch: @unchecked Sendable {
             }
             return false
         }
+    }
+
+    /// Ends a `waitForRemoval` blocked in pcscd (from any thread): it then asks its
+    /// `shouldStop` again. A call not yet in pcscd is not affected, so callers repeat it until
+    /// the waiting thread has returned.
+    public func cancel() {
+        _ = SCardCancel(context.handle)
     }
 
     /// The first reader whose name contains `substring` (case-insensitive; any reader when
