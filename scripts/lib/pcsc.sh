@@ -42,7 +42,10 @@ pcsc_up() {
   fi
   if ! pgrep -x pcscd >/dev/null 2>&1; then
     rm -f "$PCSC_SOCKET" 2>/dev/null
-    pcscd || { pcsc_log "pcscd failed to start"; return 1; }
+    # pcscd outlives this shell: it gets no descriptor but 0-2, so a lock the caller holds
+    # (`flock /tmp/triad-cards.lock scripts/demo`) is not kept by pcscd for ever.
+    python3 -c 'import os; os.closerange(3, 65536); os.execvp("pcscd", ["pcscd"])' \
+      || { pcsc_log "pcscd failed to start"; return 1; }
     local i
     for i in $(seq 1 50); do [ -f /run/pcscd/pcscd.pid ] && break; sleep 0.1; done
     PCSC_STARTED_PID=$(tr -d '\0' </run/pcscd/pcscd.pid 2>/dev/null || true)
