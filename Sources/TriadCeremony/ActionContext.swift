@@ -45,7 +45,7 @@ public struct ActionContext {
     /// Reports written during the ceremony that get its end (terminal entry, final hash) once
     /// it is closed or aborted.
     public internal(set) var stampAtClose: [String] = []
-    let append: (_ event: String, _ role: String, _ payload: CanonicalValue) throws -> JournalEntry
+    let append: (_ event: EventType, _ role: String, _ payload: CanonicalValue) throws -> JournalEntry
     /// The newest entry (the head) as the action starts.
     public internal(set) var head: JournalEntry
     /// Roles the script declares `attest: card`: the roll call reads their cards.

@@ -125,7 +125,7 @@ private struct Replay {
                 throw fail(k, "\(e.event) \(e.act)/\(e.step) where the script expects the end of act \(act.id)")
             }
         }
-        let c = try next("CLOSED")
+        let c = try next(EventType.closed.rawValue)
         guard c.event == EventType.closed else { throw fail(k, "\(c.event) where the script expects CLOSED") }
         guard c.act.isEmpty, c.step.isEmpty, c.payload["steps_completed"]?.intValue == Int64(counts.done),
               c.payload["steps_skipped"]?.intValue == Int64(counts.skipped), c.payload["exceptions"]?.intValue == Int64(counts.exceptions) else {
@@ -146,7 +146,7 @@ private struct Replay {
             }
             switch e.event {
             case EventType.pause:
-                let r = try next("RESUME")
+                let r = try next(EventType.resume.rawValue)
                 if r.event == EventType.aborted { return false }
                 guard r.event == EventType.resume, r.step == step.id else { throw fail(k, "a PAUSE must be followed by RESUME") }
                 for role in r.payload["absent"]?.arrayValue?.compactMap(\.stringValue) ?? [] { participants.markAbsent(role) }

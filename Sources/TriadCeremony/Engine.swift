@@ -74,7 +74,7 @@ public final class Engine {
             ])
             secrets.zeroise()
             ceremonyKey?.zeroise()
-            prompter.show(AnchorBanner.text(seq: closed.seq, words: AnchorWords.anchor(hexHash: closed.hash), reason: "CLOSED"))
+            prompter.show(AnchorBanner.text(seq: closed.seq, words: AnchorWords.anchor(hexHash: closed.hash), reason: closed.event.rawValue))
             terminal = closed
         } catch let stop as Stop {
             let (step, reason, refused): (String, String, Bool) = {
@@ -180,7 +180,7 @@ public final class Engine {
             let entry = try append(EventType.aborted, payload)
             ceremonyKey?.zeroise()
             prompter.show("CEREMONY ABORTED: \(reason)")
-            prompter.show(AnchorBanner.text(seq: entry.seq, words: AnchorWords.anchor(hexHash: entry.hash), reason: "ABORTED"))
+            prompter.show(AnchorBanner.text(seq: entry.seq, words: AnchorWords.anchor(hexHash: entry.hash), reason: entry.event.rawValue))
             return entry
         } catch let error as JournalError {
             throw cannotLog(error)
@@ -226,7 +226,7 @@ public final class Engine {
         if path.hasSuffix(".json") {
             guard let data = FileManager.default.contents(atPath: path),
                   var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return }
-            object["ceremony_end"] = ["ceremony": terminal.ceremony, "event": terminal.event, "seq": terminal.seq, "hash": terminal.hash]
+            object["ceremony_end"] = ["ceremony": terminal.ceremony, "event": terminal.event.rawValue, "seq": terminal.seq, "hash": terminal.hash]
             if let out = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
                 try? out.write(to: URL(fileURLWithPath: path), options: .atomic)
             }
@@ -240,7 +240,7 @@ public final class Engine {
     // MARK: Journal
 
     @discardableResult
-    func append(_ event: String, _ payload: [String: CanonicalValue], role: String? = nil) throws -> JournalEntry {
+    func append(_ event: EventType, _ payload: [String: CanonicalValue], role: String? = nil) throws -> JournalEntry {
         // ACT_END, CLOSED and ABORTED carry the ceremony key's signature (docs/ceremony.md §7),
         // and those of the participants present who attest with their cards.
         if Seal.isSealed(event), let key = ceremonyKey, let entry = try appendAttested(event, payload, role: role ?? position.role, key: key) {

@@ -25,7 +25,7 @@ extension Engine {
 
     /// Appends sealed `event` with the present attesting people's signatures; nil when nobody
     /// attests at this point (the caller seals as usual).
-    func appendAttested(_ event: String, _ base: [String: CanonicalValue], role: String, key: CeremonyKey) throws -> JournalEntry? {
+    func appendAttested(_ event: EventType, _ base: [String: CanonicalValue], role: String, key: CeremonyKey) throws -> JournalEntry? {
         let roster = AttestationRoster.of(try journal.entries(ceremony: ceremonyID))
         let roles = roster.present
         guard !roles.isEmpty else { return nil }

@@ -54,7 +54,7 @@ public enum Summary {
         d.section("What was produced", record.produced, empty: "nothing")
         var words: [String] = []
         for a in entries where a.event == EventType.actEnd || a.isTerminal {
-            let what = a.event == EventType.actEnd ? "end of act \(a.act)" : a.event
+            let what = a.event == .actEnd ? "end of act \(a.act)" : a.event.rawValue
             words.append("entry \(a.seq) (\(what)): \(AnchorWords.anchor(hexHash: a.hash).prefix(8).joined(separator: " "))")
         }
         words += record.checkpoints

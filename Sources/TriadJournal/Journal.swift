@@ -44,7 +44,7 @@ public struct Journal: Sendable {
                 try db.execute(sql: "INSERT INTO ceremony (id, scriptName, scriptSHA256, practice, createdAt) VALUES (?, ?, ?, ?, ?)",
                                arguments: [id, scriptName, scriptSHA256, practice ? 1 : 0, time])
                 let entry = JournalEntry(ceremony: id, seq: 1, time: time, act: "", step: "", role: "",
-                                         event: EventType.begin, payload: payload, prevHash: ChainHash.genesis)
+                                         event: .begin, payload: payload, prevHash: ChainHash.genesis)
                 try insert(entry, db)
                 return entry
             }
@@ -64,7 +64,7 @@ public struct Journal: Sendable {
     ///   ceremony key adds its signature here (`Seal`), so no other writer can slip an entry
     ///   between what was signed and what is stored.
     @discardableResult
-    public func append(ceremony id: String, act: String, step: String, role: String, event: String,
+    public func append(ceremony id: String, act: String, step: String, role: String, event: EventType,
                        payload: CanonicalValue, now: Date = Date(),
                        seal: ((JournalEntry) throws -> CanonicalValue)? = nil) throws -> JournalEntry {
         do {
@@ -73,7 +73,7 @@ public struct Journal: Sendable {
                     SELECT seq, time, event, hash FROM entry WHERE ceremonyId = ? ORDER BY seq DESC LIMIT 1
                     """, arguments: [id]) else { throw JournalError.unknownCeremony(ceremony: id) }
                 let headEvent: String = head["event"]
-                if headEvent == EventType.closed || headEvent == EventType.aborted { throw JournalError.ceremonyTerminated(ceremony: id) }
+                if EventType(rawValue: headEvent)?.isTerminal == true { throw JournalError.ceremonyTerminated(ceremony: id) }
                 let headTime: String = head["time"]
                 let time = max(JournalTime.format(now), headTime)
                 let seq: Int64 = head["seq"]
@@ -108,8 +108,12 @@ public struct Journal: Sendable {
             guard let payload = try? CanonicalValue.parse(payloadText) else {
                 throw JournalError.chainBroken(ceremony: id, seq: seq, reason: "payload is not JSON")
             }
+            let eventName: String = row["event"]
+            guard let event = EventType(rawValue: eventName) else {
+                throw JournalError.chainBroken(ceremony: id, seq: seq, reason: "\(JournalError.unknownEvent(name: eventName))")
+            }
             var entry = JournalEntry(ceremony: id, seq: seq, time: row["time"], act: row["act"], step: row["step"],
-                                     role: row["role"], event: row["event"], payload: payload, prevHash: row["prevHash"])
+                                     role: row["role"], event: event, payload: payload, prevHash: row["prevHash"])
             let stored: String = row["hash"]
             if seq != Int64(index + 1) { throw JournalError.chainBroken(ceremony: id, seq: seq, reason: "sequence gap") }
             if entry.prevHash != previous { throw JournalError.chainBroken(ceremony: id, seq: seq, reason: "prev_hash does not match") }
@@ -140,7 +144,7 @@ public struct Journal: Sendable {
         try db.execute(sql: """
             INSERT INTO entry (ceremonyId, seq, time, act, step, role, event, payload, prevHash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [e.ceremony, e.seq, e.time, e.act, e.step, e.role, e.event, e.payload.canonicalText, e.prevHash, e.hash])
+            """, arguments: [e.ceremony, e.seq, e.time, e.act, e.step, e.role, e.event.rawValue, e.payload.canonicalText, e.prevHash, e.hash])
     }
 
     static func reason(_ error: Error) -> String {
@@ -168,6 +172,6 @@ public struct CeremonyListing: Equatable, Sendable {
 
     /// CLOSED, ABORTED, or OPEN when the terminal entry is missing.
     public var state: String {
-        lastEvent == EventType.closed || lastEvent == EventType.aborted ? lastEvent : "OPEN (no terminal entry)"
+        EventType(rawValue: lastEvent)?.isTerminal == true ? lastEvent : "OPEN (no terminal entry)"
     }
 }

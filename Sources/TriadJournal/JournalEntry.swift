@@ -17,8 +17,8 @@ public struct JournalEntry: Equatable, Sendable {
     public var step: String
     /// The acting, confirming or witness role; may be empty.
     public var role: String
-    /// One of `EventType.all`.
-    public var event: String
+    /// What happened; the raw value is the transcript's `event` string.
+    public var event: EventType
     /// The event's data, never a secret (docs/ceremony.md §7, "Events").
     public var payload: CanonicalValue
     /// The previous entry's `hash`; 64 zeros for entry 1 (`ChainHash.genesis`).
@@ -31,7 +31,7 @@ public struct JournalEntry: Equatable, Sendable {
 
     /// A new entry whose `hash` is computed from its other fields.
     public init(ceremony: String, seq: Int64, time: String, act: String, step: String, role: String,
-                event: String, payload: CanonicalValue, prevHash: String) {
+                event: EventType, payload: CanonicalValue, prevHash: String) {
         self.ceremony = ceremony; self.seq = seq; self.time = time; self.act = act; self.step = step
         self.role = role; self.event = event; self.payload = payload; self.prevHash = prevHash
         self.hash = ""
@@ -41,7 +41,7 @@ public struct JournalEntry: Equatable, Sendable {
     /// The object that is hashed: every field except `hash`.
     public var unhashedObject: CanonicalValue {
         .object([
-            "act": .string(act), "ceremony": .string(ceremony), "event": .string(event),
+            "act": .string(act), "ceremony": .string(ceremony), "event": .string(event.rawValue),
             "payload": payload, "prev_hash": .string(prevHash), "role": .string(role),
             "seq": .int(seq), "step": .string(step), "time": .string(time),
         ])
@@ -58,9 +58,9 @@ public struct JournalEntry: Equatable, Sendable {
     public var computedHash: String { ChainHash.hash(unhashedCanonical: unhashedObject.canonicalBytes) }
 
     /// True for the two events that end a ceremony.
-    public var isTerminal: Bool { event == EventType.closed || event == EventType.aborted }
+    public var isTerminal: Bool { event.isTerminal }
 
-    /// Reads an entry from a parsed transcript line, checking field names and types only.
+    /// Reads an entry from a parsed transcript line, checking field names, types and the event name.
     public init(parsing value: CanonicalValue) throws {
         guard case .object(let m) = value else { throw JournalError.malformedEntry(problem: "a line is not a JSON object") }
         let extra = Set(m.keys).subtracting(Self.fieldNames)
@@ -72,47 +72,59 @@ public struct JournalEntry: Equatable, Sendable {
             return s
         }
         guard let seq = m["seq"]?.intValue else { throw JournalError.malformedEntry(problem: "field seq is not an integer") }
-        guard case .object = m["payload"]! else { throw JournalError.malformedEntry(problem: "field payload is not an object") }
+        guard let payload = m["payload"], case .object = payload else {
+            throw JournalError.malformedEntry(problem: "field payload is not an object")
+        }
         ceremony = try string("ceremony"); self.seq = seq; time = try string("time"); act = try string("act")
-        step = try string("step"); role = try string("role"); event = try string("event")
-        payload = m["payload"]!; prevHash = try string("prev_hash"); hash = try string("hash")
+        step = try string("step"); role = try string("role")
+        let name = try string("event")
+        guard let event = EventType(rawValue: name) else { throw JournalError.unknownEvent(name: name) }
+        self.event = event
+        self.payload = payload; prevHash = try string("prev_hash"); hash = try string("hash")
     }
 }
 
 /// The event vocabulary of the engine (docs/ceremony.md §"Events").
-public enum EventType {
+///
+/// The raw value is what a transcript line carries in `event`; a name outside this
+/// enum is a forgery or a newer tool, so parsing refuses it (`JournalError.unknownEvent`).
+public enum EventType: String, CaseIterable, Sendable {
     /// Entry 1: the script, its SHA-256 and text, the tool, the practice flag, parameters and nonce.
-    public static let begin = "BEGIN"
+    case begin = "BEGIN"
     /// An act of the script begins.
-    public static let actStart = "ACT_START"
+    case actStart = "ACT_START"
     /// An act ends; the engine prints the head as anchor words here.
-    public static let actEnd = "ACT_END"
+    case actEnd = "ACT_END"
     /// Journaled before the action runs: action, substituted arguments, what is read aloud, attempt.
-    public static let stepStart = "STEP_START"
+    case stepStart = "STEP_START"
     /// Data an action records (e.g. a participant's name and staff number).
-    public static let record = "RECORD"
+    case record = "RECORD"
     /// A confirming role's yes or no, with the reason for a no (docs/ceremony.md §3 rule 6).
-    public static let confirm = "CONFIRM"
+    case confirm = "CONFIRM"
     /// The action succeeded: its result and the facts it produced.
-    public static let stepDone = "STEP_DONE"
+    case stepDone = "STEP_DONE"
     /// The action failed: the error, then an exception decides what happens.
-    public static let stepFailed = "STEP_FAILED"
+    case stepFailed = "STEP_FAILED"
     /// A precondition did not hold (docs/ceremony.md §3 rule 2); the ceremony ends ABORTED.
-    public static let refused = "REFUSED"
+    case refused = "REFUSED"
     /// A deviation: expected, happened, decision, confirmed by the witness (docs/ceremony.md §3 rule 5).
-    public static let exception = "EXCEPTION"
+    case exception = "EXCEPTION"
     /// A break, with its reason.
-    public static let pause = "PAUSE"
+    case pause = "PAUSE"
     /// The end of a break: who came back and who is absent from now on (docs/ceremony.md §3 rule 7).
-    public static let resume = "RESUME"
+    case resume = "RESUME"
     /// Terminal: the ceremony completed; nothing appends after it.
-    public static let closed = "CLOSED"
+    case closed = "CLOSED"
     /// Terminal: the ceremony stopped, with the reason and the step; nothing appends after it.
-    public static let aborted = "ABORTED"
+    case aborted = "ABORTED"
 
-    /// Every event the verifier accepts; anything else in a transcript is a forgery or a newer tool.
-    public static let all: Set<String> = [begin, actStart, actEnd, stepStart, record, confirm, stepDone,
-                                          stepFailed, refused, exception, pause, resume, closed, aborted]
+    /// True for the two events that end a ceremony.
+    public var isTerminal: Bool { self == .closed || self == .aborted }
+}
+
+extension EventType: CustomStringConvertible {
+    /// The transcript spelling, so messages that interpolate an event read as before.
+    public var description: String { rawValue }
 }
 
 /// UTC timestamps with millisecond precision, `2026-11-29T03:04:05.678Z`.

@@ -12,6 +12,8 @@ public enum JournalError: Error, Equatable, CustomStringConvertible {
     /// The stored chain does not verify (the database was edited outside the tool).
     case chainBroken(ceremony: String, seq: Int64, reason: String)
     case malformedEntry(problem: String)
+    /// A transcript line or stored row names an event outside `EventType`: a forgery or a newer tool.
+    case unknownEvent(name: String)
 
     /// One sentence naming the ceremony or entry and what to do.
     public var description: String {
@@ -30,6 +32,8 @@ public enum JournalError: Error, Equatable, CustomStringConvertible {
             return "the journal's chain for ceremony \(id) is broken at entry \(seq): \(reason). The database was changed outside the tool; keep it as evidence."
         case .malformedEntry(let reason):
             return "malformed entry: \(reason)"
+        case .unknownEvent(let name):
+            return "unknown event '\(name)'"
         }
     }
 }

@@ -21,8 +21,8 @@ public enum Seal {
     public static let algorithm = "ecdsa-p256-sha256"
 
     /// True for the events the ceremony key must sign.
-    public static func isSealed(_ event: String) -> Bool {
-        event == EventType.actEnd || event == EventType.closed || event == EventType.aborted
+    public static func isSealed(_ event: EventType) -> Bool {
+        event == .actEnd || event.isTerminal
     }
 
     /// The bytes signed for `entry` (its `hash` and `payload.signature` are left out).

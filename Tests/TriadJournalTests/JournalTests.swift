@@ -48,6 +48,32 @@ final class JournalTests: XCTestCase {
         }
     }
 
+    /// The event vocabulary is closed: a line or a stored row naming an event outside
+    /// `EventType` is refused by name, and the raw values are the transcript's spelling.
+    func testUnknownEventsAreRefused() throws {
+        XCTAssertEqual(EventType.allCases.map(\.rawValue), ["BEGIN", "ACT_START", "ACT_END", "STEP_START", "RECORD", "CONFIRM",
+                                                            "STEP_DONE", "STEP_FAILED", "REFUSED", "EXCEPTION", "PAUSE", "RESUME",
+                                                            "CLOSED", "ABORTED"])
+        let good = JournalEntry(ceremony: "c1", seq: 1, time: "2026-01-31T12:00:00.000Z", act: "", step: "", role: "",
+                                event: .begin, payload: [:], prevHash: ChainHash.genesis)
+        XCTAssertEqual(try JournalEntry(parsing: CanonicalValue.parse(good.line)), good)
+        let forged = good.line.replacingOccurrences(of: "\"BEGIN\"", with: "\"BEGUN\"")
+        XCTAssertThrowsError(try JournalEntry(parsing: CanonicalValue.parse(forged))) {
+            XCTAssertEqual($0 as? JournalError, .unknownEvent(name: "BEGUN"))
+            XCTAssertEqual("\($0)", "unknown event 'BEGUN'")
+        }
+        let (j, path) = try makeJournal()
+        try j.begin(ceremony: "c1", scriptName: "s", scriptSHA256: "00", practice: false, payload: [:])
+        let raw = try DatabaseQueue(path: path)
+        try raw.write { db in
+            try db.execute(sql: "DROP TRIGGER entry_append_only_update")
+            try db.execute(sql: "UPDATE entry SET event = 'BEGUN' WHERE seq = 1")
+        }
+        XCTAssertThrowsError(try j.entries(ceremony: "c1")) {
+            XCTAssertEqual($0 as? JournalError, .chainBroken(ceremony: "c1", seq: 1, reason: "unknown event 'BEGUN'"))
+        }
+    }
+
     /// The schema refuses UPDATE and DELETE; an edit made after dropping the triggers is
     /// caught when the entries are read back.
     func testJournalIsAppendOnlyAndEditsAreDetected() throws {
