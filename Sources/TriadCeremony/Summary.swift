@@ -3,20 +3,20 @@ import TriadJournal
 /// The one-page, plain-language summary beside each transcript — the ceremony's compliance
 /// certificate (docs/ceremony.md §10): who was present in each act, absences and breaks,
 /// exceptions, disagreements and skipped steps, the result, what was produced, the words
-/// written down, the signatures and how to check all of it. Text and HTML carry the same
-/// lines; both are read back from the journal entries only.
+/// written down, the signatures and how to check all of it. It is built once as a
+/// `Document` from the journal entries only; text and HTML render the same lines.
 public enum Summary {
     /// The summary as plain text (printed with the transcript, `-summary.txt`).
     public static func text(_ entries: [JournalEntry], transcriptName: String) -> String {
-        document(entries, transcriptName: transcriptName).text
+        PlainTextRender.page(document(entries, transcriptName: transcriptName))
     }
 
     /// The same summary as a printable HTML page (`-summary.html`).
     public static func html(_ entries: [JournalEntry], transcriptName: String) -> String {
-        document(entries, transcriptName: transcriptName).html
+        HTMLRender.page(document(entries, transcriptName: transcriptName))
     }
 
-    static func document(_ entries: [JournalEntry], transcriptName: String) -> SummaryDocument {
+    static func document(_ entries: [JournalEntry], transcriptName: String) -> Document {
         let transcript = Transcript.text(entries)
         var report = VerifyReport()
         var problem: String?
@@ -27,7 +27,7 @@ public enum Summary {
         let record = CeremonyRecord(entries)
         let first = entries.first!, last = entries.last!
         let practice = first.payload["practice"]?.boolValue == true
-        var d = SummaryDocument(title: practice ? "PRACTICE RUN — CEREMONY SUMMARY" : "CEREMONY SUMMARY — COMPLIANCE CERTIFICATE")
+        var d = SummaryBuilder()
         d.field("Ceremony", last.ceremony)
         d.field("Script", "\(report.scriptName) version \(report.scriptVersion)")
         d.field("Script SHA-256", report.scriptSHA256)
@@ -68,10 +68,19 @@ public enum Summary {
             "It succeeds only if no entry was changed, removed, added or reordered, the steps follow the script, every signature holds and the words match those written on paper.",
         ], empty: "")
         if let problem { d.section("WARNING", ["the transcript did not verify when this summary was made: \(problem)"], empty: "") }
-        d.field("Entries", "\(entries.count)")
-        d.field("Final hash", last.hash)
-        return d
+        d.blocks.append(.fields([("Entries", "\(entries.count)"), ("Final hash", last.hash)], aligned: false))
+        d.blocks.append(.paragraph(["Signed (witness): ", .blank(22), " Date: ", .blank(12)]))
+        return Document(title: practice ? "PRACTICE RUN — CEREMONY SUMMARY" : "CEREMONY SUMMARY — COMPLIANCE CERTIFICATE",
+                        style: style, blocks: d.blocks)
     }
+
+    /// The summary's A4 style sheet: a labelled table, then headed lists.
+    static let style = """
+        @page { size: A4; margin: 14mm 12mm; } body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; max-width: 190mm; margin: 0 auto; }
+        h1 { font-size: 16pt; } h2 { font-size: 12pt; border-bottom: 1px solid #000; margin-top: 12pt; } table { border-collapse: collapse; width: 100%; }
+        th, td { border: 1px solid #000; padding: 2pt 4pt; text-align: left; vertical-align: top; } th { width: 22%; background: #eee; }
+        .mono { font-family: "DejaVu Sans Mono", monospace; word-break: break-all; }
+        """
 
     /// "COMPLETED" only when every step ran in order with no exception.
     static func result(_ last: JournalEntry, _ record: CeremonyRecord, exceptions: Int) -> String {
@@ -81,5 +90,24 @@ public enum Summary {
         if record.skipped.isEmpty && exceptions == 0 { return "COMPLETED — every step ran in order and the ceremony was closed." }
         let skipped = record.skipped.isEmpty ? "no step skipped" : "skipped by exception: \(record.skipped.joined(separator: ", "))"
         return "CLOSED WITH EXCEPTIONS — \(exceptions) exception(s); \(skipped)."
+    }
+}
+
+/// Collects the summary's blocks: labelled fields run together into one table, a section
+/// is a heading and its list (or the word for "nothing" when the list is empty).
+struct SummaryBuilder {
+    var blocks: [Document.Block] = []
+
+    mutating func field(_ label: String, _ value: String) {
+        if case .fields(let rows, let aligned) = blocks.last {
+            blocks[blocks.count - 1] = .fields(rows + [(label, value)], aligned: aligned)
+        } else {
+            blocks.append(.fields([(label, value)], aligned: true))
+        }
+    }
+
+    mutating func section(_ heading: String, _ lines: [String], empty: String) {
+        blocks.append(.heading(heading))
+        blocks.append(.list(lines.isEmpty && !empty.isEmpty ? [empty] : lines))
     }
 }

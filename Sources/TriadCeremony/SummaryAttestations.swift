@@ -19,7 +19,7 @@ enum SummaryAttestations {
             let missing = e.payload[Attestation.missingField]?.arrayValue?.compactMap { item in
                 item["role"]?.stringValue.map { "\(who($0)): \(item["reason"]?.stringValue ?? "")" }
             } ?? []
-            let what = e.event == EventType.actEnd ? "end of act \(e.act)" : e.event
+            let what = e.event == .actEnd ? "end of act \(e.act)" : e.event.rawValue
             lines.append("entry \(e.seq) (\(what)): signed by \(signed.isEmpty ? "nobody" : signed.joined(separator: ", "))"
                          + (missing.isEmpty ? "" : "; did not sign: \(missing.joined(separator: "; "))"))
         }
