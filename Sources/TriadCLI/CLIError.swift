@@ -39,14 +39,16 @@ public enum ErrorReport {
 
     /// The error's own sentence, then what to type next when the remedy is a command-line
     /// option: library errors carry values, the option names live here (README "Exit status").
-    public static func message(for error: Error) -> String {
+    /// - Parameter commandHint: the running command's own hint for `error`
+    ///   (`CommandLineHinting`), used when the shared ones have none.
+    public static func message(for error: Error, commandHint: String? = nil) -> String {
         let text: String
         switch error {
         case let e as ValidationError: text = e.message
         case let e as CustomStringConvertible: text = e.description
         default: text = String(describing: error)
         }
-        guard let hint = CommandLineHint.hint(for: error) else { return text }
+        guard let hint = CommandLineHint.hint(for: error) ?? commandHint else { return text }
         return text + "; " + hint
     }
 }

@@ -70,7 +70,8 @@ public enum CommandShell {
         if code == .success { return .help(text: Root.fullMessage(for: error)) }
         if let exitCode = error as? ExitCode { return .exit(code: exitCode.rawValue) }
         if parsing || code == .validationFailure { return .usage(text: Root.fullMessage(for: error)) }
-        return .failure(line: "\(name): " + ErrorReport.message(for: error), code: ErrorReport.exitCode(for: error))
+        let commandHint = (Root.self as? CommandLineHinting.Type)?.hint(for: error)
+        return .failure(line: "\(name): " + ErrorReport.message(for: error, commandHint: commandHint), code: ErrorReport.exitCode(for: error))
     }
 
     private static func finish<Root: ParsableCommand>(_ root: Root.Type, name: String, error: Error, parsing: Bool) -> Never {

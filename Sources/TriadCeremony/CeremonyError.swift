@@ -1,6 +1,8 @@
 import TriadJournal
 
-/// Errors of the ceremony layer. Each says what happened, where, and what to do.
+/// Errors of the ceremony layer. Each says what happened, where, and what to do; the
+/// command-line option that resolves one is added by the `ceremony` command, which owns its
+/// options (`CeremonyCommand.hint(for:)`), so these sentences carry values only.
 public enum CeremonyError: Error, Equatable, CustomStringConvertible {
     case scriptInvalid(origin: String, problems: [String])
     case scriptHashMismatch(origin: String, expected: String, actual: String)
@@ -31,9 +33,9 @@ public enum CeremonyError: Error, Equatable, CustomStringConvertible {
         case .scriptHashMismatch(let origin, let expected, let actual):
             return "\(origin): SHA-256 is \(actual), not the approved \(expected). Use the approved copy of the script."
         case .parameterMissing(let name):
-            return "the script needs --set \(name)=VALUE"
+            return "the script needs a value for its parameter \(name)"
         case .parameterUnknown(let name):
-            return "--set \(name): the script declares no parameter of that name (see `ceremony show`)"
+            return "parameter \(name): the script declares no parameter of that name"
         case .answersInvalid(let path, let reason):
             return "answers file \(path): \(reason)"
         case .missingAnswer(let key):
@@ -52,11 +54,11 @@ public enum CeremonyError: Error, Equatable, CustomStringConvertible {
             return "ceremony \(id) aborted at step \(step): \(reason)"
         case .cannotLog(let id, let journal, let step, let reason):
             return "cannot write to the journal \(journal) at step \(step) (\(reason)); the ceremony stopped and no further action ran. "
-                + "When the journal is writable again, close it with: ceremony abort --journal \(journal) --ceremony \(id) --reason \"journal unwritable\""
+                + "When the journal is writable again, close ceremony \(id) as ABORTED"
         case .interrupted:
             return "interrupted at the terminal (Ctrl-C)"
         case .noSecretInput:
-            return "no terminal to read a PIN from; pass --pin-fd N"
+            return "no terminal to read a PIN from"
         case .secretEmpty(let source):
             return "nothing was read from \(source)"
         }

@@ -13,7 +13,7 @@ public struct SecretInput: Sendable {
 
     /// Reads one line as a secret. The bytes read are wiped after being copied.
     public func read(prompt: String) throws -> SecureBytes {
-        if let fd = pinFD { return try Self.readLine(fd: fd, what: "--pin-fd \(fd)") }
+        if let fd = pinFD { return try Self.readLine(fd: fd, what: "PIN descriptor \(fd)") }
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard tty >= 0 else { throw CeremonyError.noSecretInput }
         defer { close(tty) }

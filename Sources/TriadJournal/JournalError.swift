@@ -1,4 +1,5 @@
-/// Errors of the journal layer, mapped to sentences at the CLI.
+/// Errors of the journal layer, mapped to sentences at the CLI; they carry values, and the
+/// `ceremony` command adds the option that resolves one.
 public enum JournalError: Error, Equatable, CustomStringConvertible {
     /// The database could not be opened or migrated.
     case cannotOpen(path: String, reason: String)
@@ -25,7 +26,7 @@ public enum JournalError: Error, Equatable, CustomStringConvertible {
         case .ceremonyIDUsed(let id):
             return "ceremony id \(id) is already in this journal; ids are never reused. Start a new ceremony."
         case .unknownCeremony(let id):
-            return "no ceremony \(id) in this journal; `ceremony log --journal DB` lists them."
+            return "no ceremony \(id) in this journal"
         case .ceremonyTerminated(let id):
             return "ceremony \(id) already has its terminal entry; nothing can be appended after CLOSED or ABORTED."
         case .chainBroken(let id, let seq, let reason):

@@ -50,7 +50,7 @@ public enum TranscriptError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .cannotWrite(let path, let reason):
-            return "cannot write \(path): \(reason). Outputs are never overwritten: choose another --output directory or move the old file."
+            return "cannot write \(path): \(reason). Outputs are never overwritten: write to another folder or move the old file"
         case .cannotRead(let path, let reason):
             return "cannot read \(path): \(reason)."
         }

@@ -26,7 +26,7 @@ public struct CardStateFile: CardStatePersistence {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw VirtualCardError.stateUnreadable(path: path, reason: "cannot read it (\(error.localizedDescription)); run `virtual-card init --state \(path)` to make a card")
+            throw VirtualCardError.stateMissing(path: path, reason: error.localizedDescription)
         }
         let record: StateRecord
         do {
@@ -38,7 +38,7 @@ public struct CardStateFile: CardStatePersistence {
             throw VirtualCardError.stateUnreadable(path: path, reason: "format version \(record.version) is not \(Self.formatVersion)")
         }
         guard let state = record.state else {
-            throw VirtualCardError.stateUnreadable(path: path, reason: "a field is malformed; restore the file from a backup or make a new card with `virtual-card init --force`")
+            throw VirtualCardError.stateMalformed(path: path)
         }
         return state
     }
@@ -174,7 +174,12 @@ struct StateRecord: Codable {
 
 /// Errors of the virtual card outside the APDU protocol, each saying what to do.
 public enum VirtualCardError: Error, Equatable, CustomStringConvertible {
+    /// The state file cannot be read (absent, unreadable): no card there yet.
+    case stateMissing(path: String, reason: String)
+    /// The state file is readable but not a virtual-card state file.
     case stateUnreadable(path: String, reason: String)
+    /// A field of the state file is malformed: restore it or make a new card.
+    case stateMalformed(path: String)
     case stateUnwritable(path: String, reason: String)
     case stateExists(path: String)
     case serialOutOfRange(serial: UInt64)
@@ -183,12 +188,16 @@ public enum VirtualCardError: Error, Equatable, CustomStringConvertible {
     /// One sentence naming the state file and what to do.
     public var description: String {
         switch self {
+        case let .stateMissing(path, reason):
+            return "card state \(path): cannot read it (\(reason)); make a card there first"
         case let .stateUnreadable(path, reason):
             return "card state \(path): \(reason)"
+        case let .stateMalformed(path):
+            return "card state \(path): a field is malformed; restore the file from a backup or make a new card in its place"
         case let .stateUnwritable(path, reason):
             return "card state \(path): cannot be written (\(reason)); check the folder exists and is writable"
         case let .stateExists(path):
-            return "card state \(path) already exists; pass --force to replace that card (its keys are lost) or choose another path"
+            return "card state \(path) already exists; choose another path, or replace that card (its keys are lost)"
         case let .serialOutOfRange(n):
             return "serial \(n) is outside the software-card range \(VirtualCardState.serialRange.lowerBound)-\(VirtualCardState.serialRange.upperBound); give a number in that range, or below 1000000 to pick one inside it"
         case let .vpcdUnreachable(port, reason):

@@ -133,8 +133,26 @@ final class CLITests: XCTestCase {
                                        "--script-sha256", Support.keylessSHA256])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.err.contains("--set bag_serial=VALUE"), missing.err)
+        let unknown = try Support.cli(["run", Support.testScript, "--journal", "\(dir)/j.db", "--answers", "\(dir)/a.yaml",
+                                       "--set", "bag_serial=B", "--set", "colour=red", "--script-sha256", Support.keylessSHA256])
+        XCTAssertTrue(unknown.err.contains("parameter colour: the script declares no parameter of that name; drop --set colour="), unknown.err)
+        let noCeremony = try Support.cli(["log", "--journal", "\(dir)/j.db", "--ceremony", "nope"])
+        XCTAssertEqual(noCeremony.status, 1)
+        XCTAssertTrue(noCeremony.err.contains("no ceremony nope in this journal; `ceremony log --journal DB` lists"), noCeremony.err)
         let notFound = try Support.cli(["verify", "\(dir)/nothing.jsonl"])
         XCTAssertEqual(notFound.status, 1)
+    }
+
+    /// Library errors carry values; only the `ceremony` command names its options, added
+    /// after the sentence (`CeremonyCommand.hint(for:)`).
+    func testLibraryErrorsNameNoOption() {
+        let errors: [CustomStringConvertible] = [
+            CeremonyError.parameterMissing(name: "p"), CeremonyError.parameterUnknown(name: "p"), CeremonyError.noSecretInput,
+            CeremonyError.cannotLog(ceremony: "c", journal: "j.db", step: "s", reason: "disk full"),
+            CeremonyError.secretEmpty(source: "PIN descriptor 3"), JournalError.unknownCeremony(ceremony: "c"),
+            TranscriptError.cannotWrite(path: "t.jsonl", reason: "exists"),
+        ]
+        for e in errors { XCTAssertFalse(e.description.contains("--"), e.description) }
     }
 
     func testUsageErrorsExitTwoAndHelpWorks() throws {

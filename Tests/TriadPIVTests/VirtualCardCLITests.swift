@@ -34,6 +34,10 @@ final class VirtualCardCLITests: XCTestCase {
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.stderr.contains("already exists") && again.stderr.contains("--force"), again.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: state)), before, "the card is untouched")
+        let absent = directory.appendingPathComponent("absent.state").path
+        let missing = PCSCHarness.run(binary, ["status", "--state", absent])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("make a card there first; `virtual-card init --state \(absent)` makes one"), missing.stderr)
         let forced = PCSCHarness.run(binary, ["init", "--state", state, "--force", "--serial", "999999999"])
         XCTAssertEqual(forced.status, 0, forced.stderr)
         XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: state)), before)

@@ -171,7 +171,7 @@ final class IncidentCeremonyTests: XCTestCase {
 
         // Missing PIN (nothing on --pin-fd).
         (r, o) = attempt("nopin", pins: [], set: [:])
-        try assertAborted(r, output: o, at: "pin", mentioning: "nothing was read from --pin-fd")
+        try assertAborted(r, output: o, at: "pin", mentioning: "nothing was read from PIN descriptor")
 
         // Wrong PIN: the card says so at the PIN step (docs/ceremony.md §9, items 11–15), one try
         // is spent; the witnessed retry is declined, so nothing is recovered.
