@@ -30,11 +30,11 @@ struct CeremonyRecord {
     var drillResult: String?
 
     init(_ entries: [JournalEntry]) {
-        if let text = entries.first?.payload["script"]?["text"]?.stringValue,
-           let script = try? ScriptLoader.parse(text, origin: "the transcript") {
+        let begin = entries.first.flatMap { try? BeginPayload($0) }
+        if let text = begin?.script.text, let script = try? ScriptLoader.parse(text, origin: "the transcript") {
             for role in script.roles { titles[role.id] = role.title }
         }
-        if let key = entries.first?.payload["ceremony_key"] {
+        if let key = begin?.ceremonyKey {
             signatures.append("ceremony key (made for this ceremony, destroyed at its end): \(Self.brief(key))")
         }
         var present = Set<String>(), absent = Set<String>()
@@ -49,18 +49,19 @@ struct CeremonyRecord {
                     note(kind, e)
                 }
             case EventType.actStart:
-                acts.append(ActPresence(id: e.act, title: e.payload["title"]?.stringValue ?? e.act, present: [], absent: []))
+                acts.append(ActPresence(id: e.act, title: (try? ActStartPayload(e))?.title ?? e.act, present: [], absent: []))
             case EventType.resume:
-                let gone = e.payload["absent"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                let gone = (try? ResumePayload(e))?.absent ?? []
                 present.subtract(gone); absent.formUnion(gone)
                 if let i = breaks.indices.last { breaks[i].absent = gone }
             case EventType.pause:
-                breaks.append(Break(seq: e.seq, step: e.step, reason: e.payload["reason"]?.stringValue ?? "", absent: []))
+                breaks.append(Break(seq: e.seq, step: e.step, reason: (try? PausePayload(e))?.reason ?? "", absent: []))
             case EventType.exception:
-                if e.payload["continue"]?.stringValue == "skip" { skipped.append(e.step) }
-                if let grant = e.payload["grants"]?.stringValue { produced.append("step \(e.step): the witness allowed \(grant)") }
+                let x = try? ExceptionPayload(e)
+                if x?.next == "skip" { skipped.append(e.step) }
+                if let grant = x?.grants { produced.append("step \(e.step): the witness allowed \(grant)") }
             case EventType.refused:
-                refused.append("step \(e.step): \(e.payload["reason"]?.stringValue ?? "")")
+                refused.append("step \(e.step): \((try? RefusedPayload(e))?.reason ?? "")")
             case EventType.stepDone where e.payload["action"]?.stringValue == "print-anchor":
                 if let seq = e.payload["result"]?["anchor_seq"]?.intValue, let words = e.payload["result"]?["anchor_words"]?.stringValue {
                     checkpoints.append("entry \(seq) (checkpoint in step \(e.step)): \(words.split(separator: " ").prefix(8).joined(separator: " "))")

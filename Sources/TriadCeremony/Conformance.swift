@@ -39,6 +39,13 @@ private struct Replay {
 
     func fail(_ n: Int, _ m: String) -> VerifyFailure { VerifyFailure(entry: n, message: m) }
 
+    /// Entry `e`'s typed payload; a missing or mistyped member fails at that entry.
+    func payload<P: EventPayload>(_ type: P.Type, _ e: JournalEntry) throws -> P {
+        do { return try P(e) } catch JournalError.malformedPayload(let seq, let event, let problem) {
+            throw fail(Int(seq), "the \(event) payload \(problem)")
+        }
+    }
+
     mutating func begin(_ pinned: CeremonyScript?) throws {
         let b = entries[0]
         guard let s = b.payload["script"], let text = s["text"]?.stringValue, let sha = s["sha256"]?.stringValue else {
@@ -69,7 +76,7 @@ private struct Replay {
         report.scriptSHA256 = sha; report.practice = practice; report.mode = mode
         report.entries = entries.count; report.started = b.time; report.ended = entries.last!.time
         report.terminal = entries.last!.event
-        report.terminalReason = entries.last!.payload["reason"]?.stringValue ?? ""
+        report.terminalReason = entries.last.flatMap { try? AbortedPayload($0) }?.reason ?? ""
     }
 
     /// BEGIN's `parameters`: only declared names, every required one, every default, all text
@@ -94,8 +101,7 @@ private struct Replay {
     /// An ABORTED entry names the step it stopped at in both its `step` field and `at_step`.
     func checkAborted() throws {
         guard let last = entries.last, last.event == EventType.aborted else { return }
-        guard let reason = last.payload["reason"]?.stringValue, !reason.isEmpty,
-              last.payload["at_step"]?.stringValue == last.step else {
+        guard let aborted = try? AbortedPayload(last), !aborted.reason.isEmpty, aborted.atStep == last.step else {
             throw fail(entries.count, "ABORTED must give its reason and name the step it stopped at (at_step = its step)")
         }
     }
@@ -127,8 +133,9 @@ private struct Replay {
         }
         let c = try next(EventType.closed.rawValue)
         guard c.event == EventType.closed else { throw fail(k, "\(c.event) where the script expects CLOSED") }
-        guard c.act.isEmpty, c.step.isEmpty, c.payload["steps_completed"]?.intValue == Int64(counts.done),
-              c.payload["steps_skipped"]?.intValue == Int64(counts.skipped), c.payload["exceptions"]?.intValue == Int64(counts.exceptions) else {
+        let closed = try payload(ClosedPayload.self, c)
+        guard c.act.isEmpty, c.step.isEmpty, closed.stepsCompleted == Int64(counts.done),
+              closed.stepsSkipped == Int64(counts.skipped), closed.exceptions == Int64(counts.exceptions) else {
             throw fail(k, "CLOSED does not count what the transcript shows: \(counts.done) steps done, \(counts.skipped) skipped, \(counts.exceptions) exceptions")
         }
     }
@@ -149,7 +156,7 @@ private struct Replay {
                 let r = try next(EventType.resume.rawValue)
                 if r.event == EventType.aborted { return false }
                 guard r.event == EventType.resume, r.step == step.id else { throw fail(k, "a PAUSE must be followed by RESUME") }
-                for role in r.payload["absent"]?.arrayValue?.compactMap(\.stringValue) ?? [] { participants.markAbsent(role) }
+                for role in try payload(ResumePayload.self, r).absent { participants.markAbsent(role) }
             case EventType.exception:
                 let choice = try exception(e, k)
                 if choice == "skip" { counts.skipped += 1; return true }
@@ -171,15 +178,14 @@ private struct Replay {
     mutating func attempt(_ start: JournalEntry, _ act: Act, _ step: Step, _ action: (any CeremonyAction.Type)?,
                           _ arguments: StepArguments, number: Int) throws -> Bool? {
         let startIndex = k
-        guard start.role == step.role, start.payload["action"]?.stringValue == step.action else {
-            throw fail(k, "STEP_START of \(step.id) names role \(start.role) and action \(start.payload["action"]?.stringValue ?? "?"), the script \(step.role) and \(step.action)")
+        let started = try? StepStartPayload(start)
+        guard start.role == step.role, started?.action == step.action else {
+            throw fail(k, "STEP_START of \(step.id) names role \(start.role) and action \(started?.action ?? "?"), the script \(step.role) and \(step.action)")
         }
         // What ran is what the script and BEGIN's parameters say, word for word: a changed
         // mode, path or prompt is refused even when the chain was recomputed.
-        let expected: CanonicalValue = .object([
-            "action": .string(step.action), "title": .string(step.title), "say": .string(step.say),
-            "arguments": .object(arguments.values), "attempt": .int(Int64(number)),
-        ])
+        let expected = CanonicalValue.object(try StepStartPayload(action: step.action, title: step.title, say: step.say,
+                                                                  arguments: arguments.values, attempt: Int64(number)).members())
         if start.payload != expected {
             let differing = ["action", "title", "say", "arguments", "attempt"].filter { start.payload[$0] != expected[$0] }
             throw fail(k, "STEP_START of \(step.id) differs from the script and BEGIN's parameters in: \(differing.isEmpty ? "extra fields" : differing.joined(separator: ", "))")
@@ -221,17 +227,18 @@ private struct Replay {
                     report.participants.append("\(e.role): \(name) (\(id))")
                 }
             case EventType.confirm:
-                guard step.confirm.contains(e.role), let person = participants.person(for: e.role),
-                      e.payload["name"]?.stringValue == person.display else {
+                let c = try payload(ConfirmPayload.self, e)
+                guard step.confirm.contains(e.role), let person = participants.person(for: e.role), c.name == person.display else {
                     throw fail(k, "a confirmation by \(e.role) that is not the step's confirming role's person")
                 }
-                if e.payload["agreed"]?.boolValue == true { confirmed.insert(e.role) } else {
-                    report.disagreements.append("entry \(k), step \(step.id): \(person.display) (\(e.role)) did not agree: \(e.payload["reason"]?.stringValue ?? "")")
+                if c.agreed { confirmed.insert(e.role) } else {
+                    report.disagreements.append("entry \(k), step \(step.id): \(person.display) (\(e.role)) did not agree: \(c.reason ?? "")")
                 }
             case EventType.stepDone:
                 let missing = Set(step.confirm).subtracting(confirmed)
                 if !missing.isEmpty { throw fail(k, "step \(step.id) done without confirmation by \(missing.sorted().joined(separator: ", "))") }
-                let produced = Set(e.payload["facts"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                let done = try payload(StepDonePayload.self, e)
+                let produced = Set(done.facts)
                 let declared = Set(action?.allProducedFacts(arguments) ?? [])
                 let optional = Set(action?.mayAlsoProduce(arguments) ?? [])
                 if !declared.isSubset(of: produced) { throw fail(k, "STEP_DONE of \(step.id) lacks the facts its action produces") }
@@ -239,7 +246,7 @@ private struct Replay {
                 if !extra.isEmpty {
                     throw fail(k, "STEP_DONE of \(step.id) claims facts its action \(step.action) never produces: \(extra.sorted().joined(separator: ", "))")
                 }
-                if e.payload["action"]?.stringValue != step.action { throw fail(k, "STEP_DONE of \(step.id) names another action") }
+                if done.action != step.action { throw fail(k, "STEP_DONE of \(step.id) names another action") }
                 facts.formUnion(produced)
                 completed.insert(step.id)
                 counts.done += 1
@@ -265,14 +272,14 @@ private struct Replay {
     }
 
     mutating func exception(_ e: JournalEntry, _ n: Int) throws -> String {
+        let p = try payload(ExceptionPayload.self, e)
         guard let witness = script.witnessRole, e.role == witness.id, let person = participants.person(for: witness.id),
-              participants.isPresent(witness.id), e.payload["witness"]?.stringValue == person.display else {
+              participants.isPresent(witness.id), p.witness == person.display else {
             throw fail(n, "an exception not confirmed by the witness in the room")
         }
-        let p = e.payload
         counts.exceptions += 1
-        report.exceptions.append("entry \(n), step \(e.step): expected \"\(p["expected"]?.stringValue ?? "")\"; happened \"\(p["happened"]?.stringValue ?? "")\"; decided \"\(p["decision"]?.stringValue ?? "")\" (\(p["continue"]?.stringValue ?? "")), witness \(person.display)")
-        return p["continue"]?.stringValue ?? ""
+        report.exceptions.append("entry \(n), step \(e.step): expected \"\(p.expected)\"; happened \"\(p.happened)\"; decided \"\(p.decision)\" (\(p.next)), witness \(person.display)")
+        return p.next
     }
 }
 

@@ -60,18 +60,16 @@ public final class Engine {
         do {
             for (index, act) in script.acts.enumerated() {
                 position = (act.id, "", "")
-                try append(EventType.actStart, ["title": .string(act.title), "number": .int(Int64(index + 1))])
+                try append(ActStartPayload(title: act.title, number: Int64(index + 1)))
                 prompter.show(StepCard.actBanner(act, number: index + 1, of: script.acts.count))
                 for step in act.steps { try runStep(act, step) }
                 position = (act.id, "", "")
-                let end = try append(EventType.actEnd, ["title": .string(act.title)])
+                let end = try append(ActEndPayload(title: act.title))
                 prompter.show(AnchorBanner.text(seq: end.seq, words: AnchorWords.anchor(hexHash: end.hash), reason: "end of act \(index + 1)"))
             }
             position = ("", "", "")
-            let closed = try append(EventType.closed, [
-                "steps_completed": .int(Int64(counts.done)), "steps_skipped": .int(Int64(counts.skipped)),
-                "exceptions": .int(Int64(counts.exceptions)),
-            ])
+            let closed = try append(ClosedPayload(stepsCompleted: Int64(counts.done), stepsSkipped: Int64(counts.skipped),
+                                                  exceptions: Int64(counts.exceptions)))
             secrets.zeroise()
             ceremonyKey?.zeroise()
             prompter.show(AnchorBanner.text(seq: closed.seq, words: AnchorWords.anchor(hexHash: closed.hash), reason: closed.event.rawValue))
@@ -127,27 +125,20 @@ public final class Engine {
 
     private func begin() throws {
         let env = Environment.current()
-        var payload: [String: CanonicalValue] = [
-            "script": ["name": .string(script.name), "version": .int(Int64(script.version)), "title": .string(script.title),
-                       "sha256": .string(script.sha256), "text": .string(script.source)],
-            "tool": ["version": .string(Environment.toolVersion), "sha256": .string(env.toolSHA256)],
-            "host": .string(env.host),
-            "practice": .bool(options.practice),
-            "mode": .string(prompter.mode.rawValue),
-            "parameters": .object(parameters.mapValues { .string($0) }),
-            "nonce": .string(nonce),
-        ]
-        if let answers = prompter as? AnswersPrompter { payload["answers_sha256"] = .string(answers.sha256) }
         let key = try CeremonyKey()
         ceremonyKey = key
-        payload[Seal.keyField] = Seal.keyMember(key.publicKey)
+        var payload = BeginPayload(
+            script: .init(name: script.name, version: Int64(script.version), title: script.title, sha256: script.sha256, text: script.source),
+            tool: .init(version: Environment.toolVersion, sha256: env.toolSHA256), host: env.host, practice: options.practice,
+            mode: prompter.mode.rawValue, parameters: parameters, nonce: nonce, answersSHA256: (prompter as? AnswersPrompter)?.sha256,
+            ceremonyKey: Seal.keyMember(key.publicKey), ceremonyID: "")
         var attempts = 0
         while true {
             let id = options.ceremonyID ?? Self.newID(script.name, practice: options.practice)
-            payload["ceremony_id"] = .string(id)
+            payload.ceremonyID = id
             do {
                 head = try journal.begin(ceremony: id, scriptName: script.name, scriptSHA256: script.sha256,
-                                         practice: options.practice, payload: .object(payload))
+                                         practice: options.practice, payload: .object(try payload.members()))
                 ceremonyID = id
                 beginHash = head?.hash ?? ""
                 runningLock = try RunningLock(journal: journal.path, ceremony: id)
@@ -170,14 +161,13 @@ public final class Engine {
 
     private func abort(reason: String) throws -> JournalEntry {
         secrets.zeroise()
-        var payload: [String: CanonicalValue] = ["reason": .string(reason), "at_step": .string(position.step)]
         let removed = discardOnAbort.filter { unlink($0) == 0 }
+        let payload = AbortedPayload(reason: reason, atStep: position.step, removedOutputs: removed.isEmpty ? nil : removed)
         if !removed.isEmpty {
-            payload["removed_outputs"] = .array(removed.map { .string($0) })
             prompter.show("Removed what this aborted ceremony had written, so that it can run again into the same folder: \(removed.joined(separator: ", "))")
         }
         do {
-            let entry = try append(EventType.aborted, payload)
+            let entry = try append(payload)
             ceremonyKey?.zeroise()
             prompter.show("CEREMONY ABORTED: \(reason)")
             prompter.show(AnchorBanner.text(seq: entry.seq, words: AnchorWords.anchor(hexHash: entry.hash), reason: entry.event.rawValue))
@@ -238,6 +228,12 @@ public final class Engine {
     }
 
     // MARK: Journal
+
+    /// Appends `payload` as its event (`EventPayload`): the one way the engine writes a typed entry.
+    @discardableResult
+    func append(_ payload: some EventPayload, role: String? = nil) throws -> JournalEntry {
+        try append(type(of: payload).event, try payload.members(), role: role)
+    }
 
     @discardableResult
     func append(_ event: EventType, _ payload: [String: CanonicalValue], role: String? = nil) throws -> JournalEntry {

@@ -38,10 +38,8 @@ extension Engine {
                 for role in arguments.textList("roles") where !facts.contains("identified:\(role)") { participants.remove(role) }
             }
             attempt += 1
-            try append(EventType.stepStart, [
-                "action": .string(step.action), "title": .string(step.title), "say": .string(step.say),
-                "arguments": .object(arguments.values), "attempt": .int(Int64(attempt)),
-            ])
+            try append(StepStartPayload(action: step.action, title: step.title, say: step.say,
+                                        arguments: arguments.values, attempt: Int64(attempt)))
             var context = try makeContext(act, step, arguments)
             do {
                 let outcome = try action.init().run(&context)
@@ -55,16 +53,13 @@ extension Engine {
                 completed.insert(step.id)
                 counts.done += 1
                 position.role = step.role
-                try append(EventType.stepDone, [
-                    "action": .string(step.action), "result": .object(outcome.payload),
-                    "facts": .array(produced.sorted().map { .string($0) }),
-                ])
+                try append(StepDonePayload(action: step.action, result: outcome.payload, facts: produced.sorted()))
                 return
             } catch let error as CeremonyError {
                 switch error {
                 case .samePersonTwoRoles, .roleAlreadyFilled, .invalidParticipant:
                     position.role = step.role
-                    try append(EventType.refused, ["reason": .string(error.description)])
+                    try append(RefusedPayload(reason: error.description))
                     prompter.show("✗ REFUSED: step \(step.id): \(error.description)")
                     throw Stop.refused(step: step.id, reason: error.description)
                 default:
@@ -82,7 +77,7 @@ extension Engine {
                 discardOnAbort += context.discardOnAbort
                 stampAtClose += context.stampAtClose
                 position.role = step.role
-                try append(EventType.stepFailed, ["error": .string(message)])
+                try append(StepFailedPayload(error: message))
                 prompter.show("✗ Step \(step.id) did not succeed: \(message)")
                 // A fatal failure (a wrong or missing recovery factor) allows no exception.
                 if (error as? ActionError)?.fatal == true { throw Stop.aborted(step: step.id, reason: message) }
@@ -112,7 +107,7 @@ extension Engine {
         problems += splitKnowledgeProblems(step, action)
         guard problems.isEmpty else {
             let reason = problems.joined(separator: "; ")
-            try append(EventType.refused, ["reason": .string(reason)])
+            try append(RefusedPayload(reason: reason))
             prompter.show("✗ REFUSED: step \(step.id): \(reason)")
             throw Stop.refused(step: step.id, reason: reason)
         }
@@ -141,10 +136,10 @@ extension Engine {
             let title = script.role(role)?.title ?? role
             let answer = try yesNo("\(step.id).confirm.\(role)", "\(person), \(title): do you confirm step \(step.id) was done as read?")
             if answer {
-                try append(EventType.confirm, ["agreed": true, "name": .string(person)], role: role)
+                try append(ConfirmPayload(agreed: true, name: person), role: role)
             } else {
                 let reason = try prompter.ask(key: "\(step.id).confirm.\(role).reason", question: "\(person): why not?", defaultAnswer: nil)
-                try append(EventType.confirm, ["agreed": false, "name": .string(person), "reason": .string(reason)], role: role)
+                try append(ConfirmPayload(agreed: false, name: person, reason: reason), role: role)
                 throw ActionError("\(title) \(person) does not agree: \(reason)")
             }
         }
@@ -180,12 +175,8 @@ extension Engine {
         position.role = witnessRole.id
         // A granted permission (e.g. the last PIN try) is a retry that the witness allowed more for.
         let grant = ["retry", "skip", "continue"].contains(choice) ? nil : choice
-        var payload: [String: CanonicalValue] = [
-            "expected": .string(expected), "happened": .string(happened), "decision": .string(decision),
-            "continue": .string(grant == nil ? choice : "retry"), "witness": .string(witness.display),
-        ]
-        if let grant { payload["grants"] = .string(grant) }
-        try append(EventType.exception, payload, role: witnessRole.id)
+        try append(ExceptionPayload(expected: expected, happened: happened, decision: decision, next: grant == nil ? choice : "retry",
+                                    witness: witness.display, grants: grant), role: witnessRole.id)
         position.role = step.role
         counts.exceptions += 1
         if let grant { facts.insert("granted:\(grant)"); return "retry" }
@@ -197,22 +188,22 @@ extension Engine {
     /// and any later step needing it is refused.
     private func pause(_ step: Step) throws {
         let reason = try prompter.ask(key: "\(step.id).pause.reason", question: "Reason for the break", defaultAnswer: "break")
-        try append(EventType.pause, ["reason": .string(reason)])
+        try append(PausePayload(reason: reason))
         prompter.show("PAUSED. Secrets stay only in this process's memory. Type resume when everyone is back.")
         while try prompter.ask(key: "\(step.id).resume", question: "Type resume", defaultAnswer: nil).lowercased() != "resume" {
             if prompter.mode != .interactive { throw Stop.aborted(step: step.id, reason: "the break did not end with resume") }
         }
-        var present: [CanonicalValue] = [], absent: [CanonicalValue] = []
+        var present: [String] = [], absent: [String] = []
         for role in script.roles where participants.isPresent(role.id) {
             let person = participants.person(for: role.id)!
             if try yesNo("\(step.id).resume.\(role.id)", "Is \(person.display) (\(role.title)) back in the room?"),
                try reidentify(step, role, person) {
-                present.append(.string(role.id))
+                present.append(role.id)
             } else {
-                participants.markAbsent(role.id); absent.append(.string(role.id))
+                participants.markAbsent(role.id); absent.append(role.id)
             }
         }
-        try append(EventType.resume, ["present": .array(present), "absent": .array(absent)])
+        try append(ResumePayload(present: present, absent: absent))
     }
 
     /// Re-identification after a break (docs/ceremony.md §3 rule 7): the returning person types their

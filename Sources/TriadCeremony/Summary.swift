@@ -26,7 +26,7 @@ public enum Summary {
         }
         let record = CeremonyRecord(entries)
         let first = entries.first!, last = entries.last!
-        let practice = first.payload["practice"]?.boolValue == true
+        let practice = (try? BeginPayload(first))?.practice == true
         var d = SummaryBuilder()
         d.field("Ceremony", last.ceremony)
         d.field("Script", "\(report.scriptName) version \(report.scriptVersion)")
@@ -85,7 +85,7 @@ public enum Summary {
     /// "COMPLETED" only when every step ran in order with no exception.
     static func result(_ last: JournalEntry, _ record: CeremonyRecord, exceptions: Int) -> String {
         guard last.event == EventType.closed else {
-            return "ABORTED — \(last.payload["reason"]?.stringValue ?? "no reason given")"
+            return "ABORTED — \((try? AbortedPayload(last))?.reason ?? "no reason given")"
         }
         if record.skipped.isEmpty && exceptions == 0 { return "COMPLETED — every step ran in order and the ceremony was closed." }
         let skipped = record.skipped.isEmpty ? "no step skipped" : "skipped by exception: \(record.skipped.joined(separator: ", "))"

@@ -89,9 +89,36 @@ extension CanonicalValue: Decodable {
             debugDescription: "only null, booleans, integers, strings, arrays and objects are allowed (no fractions)")
     }
 
+    /// The value of an `Encodable` payload as the journal stores it: encoded to JSON and read
+    /// back, so its bytes are the canonical encoding whatever order the encoder chose.
+    public init(encoding value: some Encodable) throws {
+        self = try Self.parse(String(decoding: try JSONEncoder().encode(value), as: UTF8.self))
+    }
+
+    /// This value decoded as `T` (a typed payload); unknown members are ignored.
+    public func decode<T: Decodable>(as type: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(canonicalBytes))
+    }
+
     /// Parses JSON text; the result may still be non-canonical (compare `canonicalBytes`).
     public static func parse(_ text: String) throws -> CanonicalValue {
         try JSONDecoder().decode(CanonicalValue.self, from: Data(text.utf8))
+    }
+}
+
+extension CanonicalValue: Encodable {
+    /// Encodes the value as the JSON it stands for, so a typed payload may hold one (a
+    /// signature, an action's result) and still encode canonically.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let b): try container.encode(b)
+        case .int(let i): try container.encode(i)
+        case .string(let s): try container.encode(s)
+        case .array(let a): try container.encode(a)
+        case .object(let o): try container.encode(o)
+        }
     }
 }
 

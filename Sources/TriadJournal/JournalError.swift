@@ -13,6 +13,8 @@ public enum JournalError: Error, Equatable, CustomStringConvertible {
     /// The stored chain does not verify (the database was edited outside the tool).
     case chainBroken(ceremony: String, seq: Int64, reason: String)
     case malformedEntry(problem: String)
+    /// Entry `seq`'s payload lacks a member its event needs, or has one of the wrong kind.
+    case malformedPayload(seq: Int64, event: String, problem: String)
     /// A transcript line or stored row names an event outside `EventType`: a forgery or a newer tool.
     case unknownEvent(name: String)
 
@@ -33,6 +35,8 @@ public enum JournalError: Error, Equatable, CustomStringConvertible {
             return "the journal's chain for ceremony \(id) is broken at entry \(seq): \(reason). The database was changed outside the tool; keep it as evidence."
         case .malformedEntry(let reason):
             return "malformed entry: \(reason)"
+        case .malformedPayload(let seq, let event, let problem):
+            return "entry \(seq) (\(event)): the payload \(problem)"
         case .unknownEvent(let name):
             return "unknown event '\(name)'"
         }
