@@ -22,7 +22,7 @@ extension EventPayload {
     /// `JournalError.malformedPayload` naming the entry.
     init(_ entry: JournalEntry) throws {
         guard entry.event == Self.event else {
-            throw JournalError.malformedPayload(seq: entry.seq, event: entry.event.rawValue, problem: "is not that of a \(Self.event) entry")
+            throw JournalError.malformedPayload(seq: entry.seq, event: entry.event.rawValue, problem: "is not that of an entry of event \(Self.event)")
         }
         do { self = try entry.payload.decode(as: Self.self) } catch {
             throw JournalError.malformedPayload(seq: entry.seq, event: entry.event.rawValue, problem: Self.problem(error))
