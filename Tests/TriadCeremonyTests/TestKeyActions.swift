@@ -1,4 +1,5 @@
 import Foundation
+import TriadTestSupport
 import TriadCrypto
 import TriadJournal
 @testable import TriadCeremony
@@ -65,30 +66,29 @@ enum TestKeyActions {
         static let name = "test-lock-journal"
         static let summary = "test: another process locks the journal"
         static let parameters = [ParameterSpec("path", .text, required: true, "journal path")]
-        nonisolated(unsafe) static var locker: Process?
-        nonisolated(unsafe) static var lockerInput: Pipe?
+        nonisolated(unsafe) static var locker: RunningProcess?
         func run(_ context: inout ActionContext) throws -> ActionOutcome {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", "-c", """
+            // python3 holds the lock until its standard input is closed (release()).
+            var command = Command("python3", ["-c", """
                 import sqlite3, sys
                 c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
                 c.execute('BEGIN EXCLUSIVE')
                 print('locked', flush=True)
                 sys.stdin.read()
-                """, context.arguments.text("path")!]
-            let out = Pipe(), inp = Pipe()
-            p.standardOutput = out; p.standardInput = inp
-            try p.run()
-            let line = String(decoding: out.fileHandleForReading.availableDataUntilNewline(), as: UTF8.self)
-            guard line.hasPrefix("locked") else { throw ActionError("could not lock: \(line)") }
-            Self.locker = p; Self.lockerInput = inp
+                """, context.arguments.text("path")!])
+            command.keepsStdinOpen = true
+            let p = try command.start()
+            let deadline = Date() + 30
+            while p.isRunning && !p.stdoutSoFar.contains(UInt8(ascii: "\n")) && Date() < deadline { usleep(10_000) }
+            let line = String(decoding: p.stdoutSoFar, as: UTF8.self)
+            guard line.hasPrefix("locked") else { p.kill(); throw ActionError("could not lock: \(line)\(String(decoding: p.stderrSoFar, as: UTF8.self))") }
+            Self.locker = p
             return ActionOutcome()
         }
         static func release() {
-            try? lockerInput?.fileHandleForWriting.close()
-            locker?.waitUntilExit()
-            locker = nil; lockerInput = nil
+            locker?.closeStdin()
+            locker?.wait()
+            locker = nil
         }
     }
 
@@ -115,17 +115,6 @@ enum TestKeyActions {
         func run(_ context: inout ActionContext) throws -> ActionOutcome {
             Self.runs += 1
             return ActionOutcome()
-        }
-    }
-}
-
-extension FileHandle {
-    func availableDataUntilNewline() -> Data {
-        var data = Data()
-        while true {
-            let chunk = readData(ofLength: 1)
-            if chunk.isEmpty || chunk == Data([0x0A]) { return data }
-            data.append(chunk)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TriadTestSupport
 import XCTest
 
 /// docs/mount.md §8 (audit records to syslog and JSON lines) and §4 (two daemons on one zone
@@ -97,15 +98,13 @@ final class AuditAndSharingTests: XCTestCase {
             os.fsync(fd)
         os.close(fd)
         """
-        let a = Process(), b = Process()
-        for (p, (mount, who)) in [(a, (f.mountPoint, 0)), (b, (second, 1))] {
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", "-c", script, mount + "/db", String(who)]
-            try p.run()
+        let writers = try [(f.mountPoint, 0), (second, 1)].map { mount, who in
+            try Command("python3", ["-c", script, mount + "/db", String(who)]).start()
         }
-        a.waitUntilExit(); b.waitUntilExit()
-        XCTAssertEqual(a.terminationStatus, 0)
-        XCTAssertEqual(b.terminationStatus, 0)
+        for w in writers {
+            let r = w.wait()
+            XCTAssertEqual(r.exitCode, 0, r.description)
+        }
         XCTAssertEqual(f.unmount().status, 0)
         XCTAssertEqual(f.unmount(second).status, 0)
         let r = f.cat("db", key: f.alice.key)

@@ -1,4 +1,5 @@
 import Foundation
+import TriadTestSupport
 import XCTest
 
 /// docs/mount.md §3.3: SIGKILL of the daemon at any moment leaves every file at an earlier
@@ -62,16 +63,14 @@ final class KillTests: XCTestCase {
             let r = f.mount()
             XCTAssertEqual(r.status, 0, r.stderr)
             guard let pid = daemonPID(f) else { return XCTFail("no daemon pid") }
-            let worker = Process()
-            worker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            worker.arguments = ["python3", script, f.mountPoint, log, String(round)]
-            worker.standardOutput = FileHandle.nullDevice
-            worker.standardError = FileHandle.nullDevice
-            try worker.run()
+            var command = Command("python3", [script, f.mountPoint, log, String(round)])
+            command.stdout = .discard
+            command.stderr = .discard
+            let worker = try command.start()
             usleep(UInt32((delay * Double.random(in: 0.5...1.5)) * 1_000_000))
             let before = try String(contentsOfFile: log, encoding: .utf8)
             kill(pid, SIGKILL)
-            worker.waitUntilExit()
+            worker.wait()
             _ = shell("/bin/umount", ["-l", f.mountPoint])
             _ = f.unmount()
             let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }

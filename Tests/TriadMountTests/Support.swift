@@ -37,50 +37,30 @@ final class Box<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-/// Runs a program (absolute path, or found on PATH), collecting its output through files
-/// (not pipes: a mount daemon it starts must not hold our pipe open) and reaping it with
-/// waitpid.
+/// Runs a program (absolute path, or found on PATH) through TriadTestSupport's Command,
+/// collecting its output through files, not pipes: a mount daemon it starts must not hold our
+/// pipe open.
 @discardableResult
 func shell(_ program: String, _ args: [String], environment: [String: String]? = nil, input: Data? = nil) -> RunResult {
     let dir = NSTemporaryDirectory() + "triad-mount-run-" + UUID().uuidString.prefix(8)
     try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let inPath = dir + "/in", outPath = dir + "/out", errPath = dir + "/err"
-    FileManager.default.createFile(atPath: inPath, contents: input ?? Data())
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    let argvStrings = [program] + args
-    var argv: [UnsafeMutablePointer<CChar>?] = argvStrings.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-    var envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
-    defer { envp.forEach { free($0) } }
-    var pid: pid_t = 0
-    let rc = program.hasPrefix("/") ? posix_spawn(&pid, program, &actions, nil, &argv, &envp)
-                                    : posix_spawnp(&pid, program, &actions, nil, &argv, &envp)
-    guard rc == 0 else { return RunResult(status: 127, stdout: Data(), stderr: "cannot start \(program): \(rc)") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return RunResult(status: code, stdout: FileManager.default.contents(atPath: outPath) ?? Data(),
-                     stderr: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self))
+    let outPath = dir + "/out", errPath = dir + "/err"
+    var command = Command(program, args, stdin: input ?? Data(), environment: environment)
+    command.stdout = .file(outPath)
+    command.stderr = .file(errPath)
+    command.newProcessGroup = false
+    do {
+        let r = try command.run()
+        return RunResult(status: r.status, stdout: FileManager.default.contents(atPath: outPath) ?? Data(),
+                         stderr: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self))
+    } catch {
+        return RunResult(status: 127, stdout: Data(), stderr: "cannot start \(program): \(error)")
+    }
 }
 
 /// The built executables sit beside the test runner in the products folder.
-func productPath(_ name: String) -> String {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    let candidates = [URL(fileURLWithPath: exe).deletingLastPathComponent(),
-                      Bundle(for: Box<Int>.self).bundleURL, Bundle(for: Box<Int>.self).bundleURL.deletingLastPathComponent()]
-    for dir in candidates {
-        let path = dir.appendingPathComponent(name).path
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    fatalError("\(name) was not found beside the tests (\(candidates)); run swift build first")
-}
+func productPath(_ name: String) -> String { Products.path(name) }
 
 /// A zone folder with members, a mount point and its own local state; unmounts and removes
 /// everything at the end.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import TriadTestSupport
 import XCTest
 import TriadCrypto
 import TriadFormat
@@ -29,10 +30,10 @@ final class RegrantKillTests: XCTestCase {
                                           answers: ["ticket.value=INC-1"], set: blobSet)
         let deadline = Date().addingTimeInterval(300)
         while p.isRunning && granted() < 20 && Date() < deadline { usleep(2_000) }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        p.kill(SIGKILL)
+        let result = p.wait()
         let done = granted()
-        XCTAssertEqual(p.terminationReason, .uncaughtSignal, "the ceremony finished before the kill")
+        XCTAssertEqual(result.signal, SIGKILL, "the ceremony finished before the kill")
         XCTAssertGreaterThanOrEqual(done, 20, "the kill came after the run had started re-granting")
         XCTAssertLessThan(done, total, "the kill landed before the end of the run")
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import TriadTestSupport
 import XCTest
 import TriadCrypto
 import TriadFormat
@@ -128,14 +129,13 @@ final class RotationTests: XCTestCase {
             return c.covered
         }
         /// Starts a rotation and sends `signal` once more than `after` files carry the new slot.
-        func interrupted(_ name: String, after: Int, signal sig: Int32) throws -> (Process, Int) {
+        func interrupted(_ name: String, after: Int, signal sig: Int32) throws -> (ProcessResult, Int) {
             let p = try s.world.startCeremony("recovery-key-rotation", output: s.world.path(name), pins: [RecoverySetup.pin],
                                               set: rotation(s, zones: s.zone, newOut: newOut))
             let deadline = Date().addingTimeInterval(300)
             while p.isRunning && covered() <= after && Date() < deadline { usleep(2_000) }
-            kill(p.processIdentifier, sig)
-            p.waitUntilExit()
-            return (p, covered())
+            p.kill(sig)
+            return (p.wait(), covered())
         }
         func assertEveryFileOpens(_ newKey: PrivateKey?, _ newCert: Certificate) throws {
             var old = 0, new = 0
@@ -153,16 +153,16 @@ final class RotationTests: XCTestCase {
 
         // 1. SIGTERM half-way: the re-wrap stops after the file in hand; ABORTED at the step.
         let (p1, c1) = try interrupted("rotation-1", after: 0, signal: SIGTERM)
-        XCTAssertEqual(p1.terminationStatus, 1)
+        XCTAssertEqual(p1.exitCode, 1)
         XCTAssertGreaterThan(c1, 0); XCTAssertLessThan(c1, total, "the interruption landed before the end")
-        try assertAborted(Run(status: p1.terminationStatus, stdout: "", stderr: ""), output: s.world.path("rotation-1"),
+        try assertAborted(Run(status: p1.status, stdout: "", stderr: ""), output: s.world.path("rotation-1"),
                           at: "rewrap", mentioning: "interrupted")
         let newCert = try EnrolmentRecord.load(path: newOut + "/recovery-record.json").recoveryCertificate()
         try assertEveryFileOpens(nil, newCert)
 
         // 2. SIGKILL half-way through the rest: no terminal entry, but no file is torn.
         let (p2, c2) = try interrupted("rotation-2", after: c1 + 20, signal: SIGKILL)
-        XCTAssertEqual(p2.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(p2.signal, SIGKILL)
         XCTAssertGreaterThan(c2, c1 + 20); XCTAssertLessThan(c2, total, "the kill landed before the end")
         try assertEveryFileOpens(nil, newCert)
 

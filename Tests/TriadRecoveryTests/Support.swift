@@ -108,20 +108,13 @@ final class World {
     /// Starts a ceremony without waiting (for tests that interrupt it); console output goes
     /// to `output`/console-started.log.
     func startCeremony(_ script: String, output: String, pins: [String], answers extra: [String] = [],
-                       set: [String: String]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: product("ceremony"))
-        p.arguments = ceremonyArguments(script, output: output, answers: extra, set: set)
-        p.environment = environment
+                       set: [String: String]) throws -> RunningProcess {
         let log = output + "/console-started.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        let input = Pipe()
-        p.standardInput = input; p.standardOutput = handle; p.standardError = handle
-        try p.run()
-        input.fileHandleForWriting.write(Data(pins.map { $0 + "\n" }.joined().utf8))
-        try? input.fileHandleForWriting.close()
-        return p
+        var command = Command(product("ceremony"), ceremonyArguments(script, output: output, answers: extra, set: set),
+                              stdin: Data(pins.map { $0 + "\n" }.joined().utf8), environment: environment)
+        command.stdout = .file(log)
+        command.stderr = .file(log)
+        return try command.start()
     }
 
     func keyPair(_ name: String, subject: String) throws -> (PrivateKey, Certificate) {
