@@ -1,8 +1,9 @@
 #ifndef TRIAD_CLINUX_SHIM_H
 #define TRIAD_CLINUX_SHIM_H
 // Linux system calls the C library does not wrap (or wraps only under _GNU_SOURCE), which
-// Swift cannot call through the variadic syscall(2), and the extended-attribute calls. Only TriadFormat imports this module
-// (docs/zone.md §1b: every zone file is opened beneath the zone root).
+// Swift cannot call through the variadic syscall(2), and the extended-attribute calls. Only TriadFormat
+// (openat2, xattr: docs/zone.md §1b, every zone file is opened beneath the zone root) and DurableFile
+// (renameat2: docs/format.md §7.1, outputs that must not replace anything) import this module.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

@@ -29,35 +29,42 @@ public enum StagedBatch {
     /// Commits `files` in order. On an error the files before the failing one are committed
     /// (and their folders synced), the failing one and those after it are discarded, and the
     /// error is thrown.
+    ///
+    /// `admit` is asked just before each file's publication, with the file's index: false
+    /// discards that file and the batch goes on (a caller that renames only under a lock it
+    /// could not take, docs/mount.md §4); a throw fails the batch there. Whatever `admit`
+    /// holds for a published file is to be released after `commit` returns, when its folder
+    /// has been synced.
     @discardableResult
-    public static func commit(_ files: [StagedFile]) throws -> Method {
+    public static func commit(_ files: [StagedFile], admit: (Int) throws -> Bool = { _ in true }) throws -> Method {
         if files.count >= syncfsMinimumFiles, let dirty = Writeback.systemDirtyBytes(), dirty <= syncfsDirtyLimit,
            let first = files.min(by: { $0.openOrder < $1.openOrder }),
            Writeback.syncFilesystem(first.fd) {
-            try publish(files)
+            try publish(files, admit: admit)
             return .syncfs
         }
         for file in files { Writeback.start(file.fd) }
         for (i, file) in files.enumerated() {
             do { try file.sync() } catch {
                 for later in files[i...] { later.discard() }
-                try publish(Array(files[..<i]))
+                try publish(Array(files[..<i]), admit: admit)
                 throw error
             }
         }
-        try publish(files)
+        try publish(files, admit: admit)
         return .fsyncEach
     }
 
     /// Steps 2 and 3 for files already durable: publish in order (after the first failure
     /// the rest are discarded), then fsync each folder that received a file, once.
-    private static func publish(_ files: [StagedFile]) throws {
+    private static func publish(_ files: [StagedFile], admit: (Int) throws -> Bool) throws {
         var folders: [DurableFolder] = []
         var seen = Set<FilePath>()
         var failure: Error?
-        for file in files {
+        for (index, file) in files.enumerated() {
             if failure != nil { file.discard(); continue }
             do {
+                guard try admit(index) else { file.discard(); continue }
                 try file.publish()
                 if seen.insert(file.folder.path).inserted { folders.append(file.folder) }
             } catch {

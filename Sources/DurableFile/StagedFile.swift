@@ -42,7 +42,8 @@ public final class StagedFile {
     /// Permission bits applied just before the publication; the temporary is 0600 until then,
     /// so a run killed before its commit leaves nothing readable by others.
     public var finalMode: mode_t?
-    private var published = false
+    /// True once the temporary has taken the destination's name.
+    public private(set) var isPublished = false
     private var discarded = false
     private static let opened = Atomic<Int>(0)
 
@@ -72,7 +73,7 @@ public final class StagedFile {
     }
 
     deinit {
-        if !published && !discarded { unlinkat(folder.fd, temporaryName, 0) }
+        if !isPublished && !discarded { unlinkat(folder.fd, temporaryName, 0) }
         close(fd)
     }
 
@@ -123,7 +124,7 @@ public final class StagedFile {
     /// syncfs) and fsyncs the folder afterwards. On an error the temporary stays for the
     /// caller to discard.
     public func publish() throws {
-        precondition(!published && !discarded, "a staged file is published once")
+        precondition(!isPublished && !discarded, "a staged file is published once")
         if let finalMode, fchmod(fd, finalMode) != 0 {
             throw DurableError.failed(path: temporaryPath, step: .setMode, errno: errno)
         }
@@ -146,12 +147,12 @@ public final class StagedFile {
                 unlinkat(folder.fd, temporaryName, 0)
             }
         }
-        published = true
+        isPublished = true
     }
 
     /// Gives up: removes the temporary now (also done when the value goes away).
     public func discard() {
-        if !published && !discarded { unlinkat(folder.fd, temporaryName, 0) }
+        if !isPublished && !discarded { unlinkat(folder.fd, temporaryName, 0) }
         discarded = true
     }
 

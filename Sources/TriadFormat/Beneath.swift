@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DurableFile
+import SystemPackage
 
 /// A folder held open by descriptor: names below it are resolved from the descriptor, never
 /// from a path string, so renaming or re-linking a folder above it cannot redirect them.
@@ -11,17 +13,25 @@ import Musl
 /// a symbolic link at any moment. Everything a zone command opens, creates or renames is
 /// therefore reached from the zone root's descriptor (docs/zone.md §1b).
 public final class DirectoryHandle: @unchecked Sendable {
+    /// The folder as the durable-write module holds it: writers create and publish their
+    /// temporaries through it (docs/format.md §7.1). It owns the descriptor.
+    public let folder: DurableFolder
     /// The descriptor (O_DIRECTORY), closed when the handle goes away.
-    public let fd: Int32
+    public var fd: Int32 { folder.fd }
     /// The folder's path, for messages and for grouping one folder's renames (never opened).
     public let path: String
 
     init(fd: Int32, path: String) {
-        self.fd = fd
+        folder = DurableFolder(adopting: fd, path: FilePath(path))
         self.path = path
     }
 
-    deinit { close(fd) }
+    /// The folder a caller already holds open (the quarantine it just made), so that what it
+    /// checked and what is written below it are the same folder.
+    public init(folder: DurableFolder) {
+        self.folder = folder
+        path = folder.path.string
+    }
 
     /// Opens a folder the user named. Links in *its own* path are followed: the user chose
     /// this folder; what lies below it is then reached only through `Beneath`.
@@ -36,11 +46,6 @@ public final class DirectoryHandle: @unchecked Sendable {
         if name.isEmpty { return path }
         if path.isEmpty { return name }
         return path == "/" ? "/" + name : path + "/" + name
-    }
-
-    /// fsyncs the folder, so renames in it survive a crash (docs/format.md §7.1).
-    func sync() throws {
-        guard fsync(fd) == 0 else { throw FormatError.io(path: path, operation: "fsync directory", errno: errno) }
     }
 }
 
@@ -181,18 +186,7 @@ public enum Beneath {
     public static func regularFile(named name: String, in directory: DirectoryHandle, writable: Bool = false) throws -> OpenedFile {
         let display = directory.display(name)
         let fd = try open(name, in: directory, flags: (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK, display: display)
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let code = errno
-            close(fd)
-            throw ConfinementError.cannotOpen(path: display, errno: code)
-        }
-        guard st.st_mode & S_IFMT == S_IFREG else {
-            close(fd)
-            throw ConfinementError.notRegularFile(path: display, kind: kind(st.st_mode))
-        }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        return OpenedFile(fd: fd, status: st, location: FileLocation(directory: directory, name: name))
+        return try OpenedFile.checking(fd, location: FileLocation(directory: directory, name: name))
     }
 
     /// "a FIFO", "a device" …, for messages.
@@ -231,13 +225,21 @@ public struct FileLocation: Sendable {
     /// The path, for messages.
     public var path: String { directory.display(name) }
 
+    /// The permission bits of the file now at this name (a link followed), or nil when there
+    /// is none: the mode a replacement keeps.
+    var existingMode: mode_t? {
+        var st = stat()
+        return fstatat(directory.fd, name, &st, 0) == 0 ? st.st_mode & 0o7777 : nil
+    }
+
     /// The location of `path`, its folder opened by path (links in it followed): for callers
-    /// outside a zone tree (metadata, state files, tests).
-    static func byPath(_ path: String) throws -> FileLocation {
-        let (directory, name) = AtomicFile.split(path)
-        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    /// outside a zone tree (a path the user named, state files, tests).
+    public static func at(_ path: String) throws -> FileLocation {
+        let file = FilePath(path)
+        let directory = file.removingLastComponent()
+        let fd = open(directory.isEmpty ? "." : directory.string, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw FormatError.io(path: path, operation: "open", errno: errno) }
-        return FileLocation(directory: DirectoryHandle(fd: fd, path: directory), name: name)
+        return FileLocation(directory: DirectoryHandle(fd: fd, path: directory.string), name: file.lastComponent?.string ?? path)
     }
 }
 
@@ -254,6 +256,34 @@ public final class OpenedFile: @unchecked Sendable {
         self.fd = fd
         self.status = status
         self.location = location
+    }
+
+    /// Opens the regular file at `path`, a path the user named (links in it followed), for
+    /// reading: the input of `EncryptedFile`'s operations outside a zone tree. Non-blocking
+    /// until checked, so a FIFO or device never hangs the open.
+    /// - Throws: `ConfinementError.cannotOpen` or `.notRegularFile` naming the path.
+    public static func at(_ path: String, writable: Bool = false) throws -> OpenedFile {
+        let location = try FileLocation.at(path)
+        let fd = Glibc.open(path, (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { throw ConfinementError.cannotOpen(path: path, errno: errno) }
+        return try checking(fd, location: location)
+    }
+
+    /// `fd` as an opened file once `fstat` shows a regular file (then switched back to
+    /// blocking reads); closed and refused otherwise.
+    static func checking(_ fd: Int32, location: FileLocation) throws -> OpenedFile {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let code = errno
+            close(fd)
+            throw ConfinementError.cannotOpen(path: location.path, errno: code)
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw ConfinementError.notRegularFile(path: location.path, kind: Beneath.kind(st.st_mode))
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return OpenedFile(fd: fd, status: st, location: location)
     }
 
     deinit { close(fd) }

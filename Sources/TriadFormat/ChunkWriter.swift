@@ -1,4 +1,5 @@
 import Dispatch
+import DurableFile
 
 /// Writes sealed chunks on a second thread while the caller seals the next one, so on a
 /// 2-core machine encryption overlaps the write(2) copies and writeback of a large file
@@ -127,7 +128,7 @@ final class ChunkedOutput {
         filled = 0
         // A no-op on pipes; the last chunk's writeback is left to the caller's commit.
         if unsynced >= PayloadStream.writebackInterval {
-            Durability.startWriteback(output.fd)
+            Writeback.start(output.fd)
             unsynced = 0
         }
     }

@@ -3,37 +3,23 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DurableFile
 import TriadCrypto
 
 extension EncryptedFile {
     /// Header-only rewrite (docs/format.md §8): unwraps the file key with one of `identities`,
     /// keeps the slots `keep` says yes to, adds slots from `add`, recomputes the MAC and copies
     /// the payload bytes unchanged (no re-encryption: the payload key depends on the file key
-    /// and the core only, never on the slots); temp + fsync + rename.
-    public static func rewrap(at path: String, identities: [any Identity], keep: (KeySlot) -> Bool,
-                              add: [any Recipient]) throws {
-        try rewrapPending(at: path, identities: identities, keep: keep, add: add).commit()
+    /// and the core only, never on the slots). The rewritten file replaces `file` when the
+    /// returned `PendingFile` is committed, and keeps its mode.
+    public static func rewrap(_ file: OpenedFile, identities: [any Identity], keep: (KeySlot) -> Bool,
+                              add: [any Recipient]) throws -> PendingFile {
+        try rewrap(input: FileHandle(borrowing: file.fd, path: file.path), location: file.location, mode: file.mode,
+                   identities: identities, keep: keep, add: add)
     }
 
-    /// `rewrap` up to the batch commit (docs/format.md §7.4): the rewritten file is complete
-    /// in a temporary; `PendingBatch.commit` makes it durable and renames it over `path`.
-    public static func rewrapPending(at path: String, identities: [any Identity], keep: (KeySlot) -> Bool,
-                                     add: [any Recipient]) throws -> PendingFile {
-        let input = try FileHandle(path: path, flags: O_RDONLY)
-        return try rewrapPending(input: input, location: FileLocation.byPath(path), mode: AtomicFile.mode(of: path) ?? 0o600,
-                                 identities: identities, keep: keep, add: add)
-    }
-
-    /// `rewrapPending` of a file opened beneath a root (docs/zone.md §1b): the temporary is
-    /// made and renamed in the file's folder by descriptor, and keeps the file's mode.
-    public static func rewrapPending(_ file: OpenedFile, identities: [any Identity], keep: (KeySlot) -> Bool,
-                                     add: [any Recipient]) throws -> PendingFile {
-        try rewrapPending(input: FileHandle(borrowing: file.fd, path: file.path), location: file.location, mode: file.mode,
-                          identities: identities, keep: keep, add: add)
-    }
-
-    private static func rewrapPending(input: FileHandle, location: FileLocation, mode: mode_t, identities: [any Identity],
-                                      keep: (KeySlot) -> Bool, add: [any Recipient]) throws -> PendingFile {
+    private static func rewrap(input: FileHandle, location: FileLocation, mode: mode_t, identities: [any Identity],
+                               keep: (KeySlot) -> Bool, add: [any Recipient]) throws -> PendingFile {
         let path = input.path
         try input.seek(to: 0)
         let header = try readHeader(from: input)
@@ -45,54 +31,30 @@ extension EncryptedFile {
         slots += try add.map { try $0.wrap(fileKey, fileID: header.fileID) }
         guard !slots.isEmpty else { throw FormatError.invalidArgument(problem: "\(path): the rewrite would leave no key slot") }
         let encoded = try HeaderCodec.encode(core: header.core, slots: slots, fileKey: fileKey)
-        let temp = try AtomicFile(location)
-        do {
-            try temp.handle.writeAll(encoded)
-            try copyRange(from: input, offset: header.encodedLength, count: size - header.encodedLength, to: temp.handle)
-            try temp.finishWriting(mode: mode)
-        } catch {
-            temp.discard()
-            throw error
-        }
-        return PendingFile(temp: temp)
+        let staged = try Staging.file(at: location, finalMode: mode)
+        let output = staged.handle
+        try output.writeAll(encoded)
+        try copyRange(from: input, offset: header.encodedLength, count: size - header.encodedLength, to: output)
+        return PendingFile(staged: staged)
     }
 
     /// Full re-encryption with a new file key and file id (after a revocation, when a removed
     /// member may hold the old file key). Segment by segment in memory: the plaintext never
-    /// touches the disk, and the new file replaces the old one only when every old segment
-    /// authenticated.
-    public static func reencrypt(at path: String, identities: [any Identity], zoneID: [UInt8],
-                                 recipients: [any Recipient]) throws {
-        try reencryptPending(at: path, identities: identities, zoneID: zoneID, recipients: recipients, random: .system).commit()
+    /// touches the disk, and the new file replaces `file` (keeping its mode) only when every
+    /// old segment authenticated and the returned `PendingFile` is committed.
+    public static func reencrypt(_ file: OpenedFile, identities: [any Identity], zoneID: [UInt8],
+                                 recipients: [any Recipient]) throws -> PendingFile {
+        try reencrypt(file, identities: identities, zoneID: zoneID, recipients: recipients, random: .system)
     }
 
-    /// `reencrypt` up to the batch commit (docs/format.md §7.4).
-    public static func reencryptPending(at path: String, identities: [any Identity], zoneID: [UInt8],
-                                        recipients: [any Recipient]) throws -> PendingFile {
-        try reencryptPending(at: path, identities: identities, zoneID: zoneID, recipients: recipients, random: .system)
+    static func reencrypt(_ file: OpenedFile, identities: [any Identity], zoneID: [UInt8],
+                          recipients: [any Recipient], random: RandomSource) throws -> PendingFile {
+        try reencrypt(input: FileHandle(borrowing: file.fd, path: file.path), location: file.location, mode: file.mode,
+                      identities: identities, zoneID: zoneID, recipients: recipients, random: random)
     }
 
-    static func reencrypt(at path: String, identities: [any Identity], zoneID: [UInt8],
-                          recipients: [any Recipient], random: RandomSource) throws {
-        try reencryptPending(at: path, identities: identities, zoneID: zoneID, recipients: recipients, random: random).commit()
-    }
-
-    static func reencryptPending(at path: String, identities: [any Identity], zoneID: [UInt8],
-                                 recipients: [any Recipient], random: RandomSource) throws -> PendingFile {
-        let input = try FileHandle(path: path, flags: O_RDONLY)
-        return try reencryptPending(input: input, location: FileLocation.byPath(path), mode: AtomicFile.mode(of: path) ?? 0o600,
-                                    identities: identities, zoneID: zoneID, recipients: recipients, random: random)
-    }
-
-    /// `reencryptPending` of a file opened beneath a root (docs/zone.md §1b).
-    public static func reencryptPending(_ file: OpenedFile, identities: [any Identity], zoneID: [UInt8],
-                                        recipients: [any Recipient]) throws -> PendingFile {
-        try reencryptPending(input: FileHandle(borrowing: file.fd, path: file.path), location: file.location, mode: file.mode,
-                             identities: identities, zoneID: zoneID, recipients: recipients, random: .system)
-    }
-
-    private static func reencryptPending(input: FileHandle, location: FileLocation, mode: mode_t, identities: [any Identity],
-                                         zoneID: [UInt8], recipients: [any Recipient], random: RandomSource) throws -> PendingFile {
+    private static func reencrypt(input: FileHandle, location: FileLocation, mode: mode_t, identities: [any Identity],
+                                  zoneID: [UInt8], recipients: [any Recipient], random: RandomSource) throws -> PendingFile {
         guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument(problem: "a zone id is 16 bytes") }
         guard !recipients.isEmpty else { throw FormatError.invalidArgument(problem: "a file needs at least one recipient") }
         let path = input.path
@@ -111,21 +73,16 @@ extension EncryptedFile {
         let sealed = SegmentBuffer(count: PayloadStream.sealedSegment)
         var nonce = SegmentNonce()
 
-        let temp = try AtomicFile(location)
-        do {
-            try temp.handle.writeAll(encoded)
-            _ = try PayloadStream.decrypt(from: input, payloadKey: oldPayloadKey, suite: header.payloadSuite, path: path) { plain, index, isFinal in
-                nonce.set(index: index, final: isFinal)
-                try sealer.seal(plain, nonce: nonce.bytes, into: sealed.prefix(plain.count),
-                                tag: sealed.slice(plain.count..<plain.count + 16))
-                try temp.handle.writeAll(UnsafeRawBufferPointer(sealed.prefix(plain.count + 16)))
-            }
-            try temp.finishWriting(mode: mode)
-        } catch {
-            temp.discard()
-            throw error
+        let staged = try Staging.file(at: location, finalMode: mode)
+        let output = staged.handle
+        try output.writeAll(encoded)
+        _ = try PayloadStream.decrypt(from: input, payloadKey: oldPayloadKey, suite: header.payloadSuite, path: path) { plain, index, isFinal in
+            nonce.set(index: index, final: isFinal)
+            try sealer.seal(plain, nonce: nonce.bytes, into: sealed.prefix(plain.count),
+                            tag: sealed.slice(plain.count..<plain.count + 16))
+            try output.writeAll(UnsafeRawBufferPointer(sealed.prefix(plain.count + 16)))
         }
-        return PendingFile(temp: temp)
+        return PendingFile(staged: staged)
     }
 
     /// Copies `count` bytes at `offset` of `input` to the end of `output` through one 1 MiB

@@ -112,9 +112,6 @@ final class FileHandle {
         return st
     }
 
-    func sync() throws {
-        guard fsync(fd) == 0 else { throw FormatError.io(path: path, operation: "fsync", errno: errno) }
-    }
 }
 
 /// A 64-byte-aligned buffer allocated once per stream and wiped before it is freed, so the

@@ -10,12 +10,6 @@ enum LinuxCalls {
         triad_linux_open_beneath(directory, path, flags, mode)
     }
 
-    /// renameat2(2) with RENAME_NOREPLACE: EEXIST rather than replace; EINVAL or ENOSYS where
-    /// unsupported.
-    static func renameNoReplace(_ directory: Int32, _ from: String, _ to: String) -> Int32 {
-        triad_linux_rename_noreplace(directory, from, directory, to)
-    }
-
     /// fsetxattr(2); false when the filesystem keeps no user attributes.
     static func setAttribute(_ fd: Int32, _ name: String, _ value: [UInt8]) -> Bool {
         value.withUnsafeBytes { fsetxattr(fd, name, $0.baseAddress, $0.count, 0) == 0 }

@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DurableFile
+import SystemPackage
 import TriadCrypto
 
 extension MutableFile {
@@ -38,12 +40,15 @@ extension MutableFile {
             old = (header, try EncryptedFile.unlockFileKey(header, identities: identities, path: path))
         }
         let (header, fileKey) = try newHeader(zoneID: zoneID, recipients: recipients, path: path, keeping: old)
-        let temporary = "." + name + ".triad-tmp-" + Hex.encode(SecureRandom.bytes(count: 8))
-        let tfd = openat(directoryFD, temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard tfd >= 0 else { throw FormatError.io(path: temporary, operation: "create", errno: errno) }
-        let target = FileHandle(adopting: tfd, path: temporary)
+        let folderFD = dup(directoryFD)
+        guard folderFD >= 0 else { throw FormatError.io(path: path, operation: "open", errno: errno) }
+        let folder = DurableFolder(adopting: folderFD, path: FilePath(path).removingLastComponent())
+        let staged = try Staging.mapped {
+            try StagedFile(in: folder, name: name, finalMode: status.st_mode & 0o7777)
+        }
+        let target = staged.handle
         do {
-            let file = try MutableFile(fd: tfd, path: temporary, header: header, fileKey: fileKey)
+            let file = try MutableFile(fd: staged.fd, path: target.path, header: header, fileKey: fileKey)
             try target.writeAll(header.encoded, at: 0)
             var offset = header.encodedLength
             let out = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
@@ -78,16 +83,11 @@ extension MutableFile {
                     index += 1
                 }
             }
-            guard fchmod(tfd, status.st_mode & 0o7777) == 0 else { throw FormatError.io(path: temporary, operation: "chmod", errno: errno) }
-            try target.sync()
-            guard renameat(directoryFD, temporary, directoryFD, name) == 0 else {
-                throw FormatError.io(path: path, operation: "rename", errno: errno)
-            }
         } catch {
-            unlinkat(directoryFD, temporary, 0)
+            staged.discard()
             throw error
         }
-        guard fsync(directoryFD) == 0 else { throw FormatError.io(path: path, operation: "fsync folder", errno: errno) }
+        try PendingFile(staged: staged).commit()
         return origin
     }
 }

@@ -72,7 +72,7 @@ public enum WriteJournal {
     /// The recovery step every reader of a file by path runs (docs/format.md §14.3): when a
     /// journal lies beside `path`, take the commit lock, reopen read-write and recover.
     static func recoverIfPresent(path: String, header: FileHeader, fileKey: SecureBytes) throws {
-        try recoverIfPresent(at: FileLocation.byPath(path), header: header, fileKey: fileKey)
+        try recoverIfPresent(at: FileLocation.at(path), header: header, fileKey: fileKey)
     }
 
     /// The same through the file's folder descriptor: the journal and the file are looked up

@@ -1,4 +1,6 @@
+import DurableFile
 import Foundation
+import SystemPackage
 
 /// A transcript: the entries of one ceremony as JSON Lines, one canonical entry per line
 /// (docs/ceremony.md §"Transcript"). Self-contained: the BEGIN entry carries the script
@@ -9,27 +11,17 @@ public enum Transcript {
         entries.map { $0.line + "\n" }.joined()
     }
 
-    /// Writes `contents` to `path` with exclusive create: an existing file is never
-    /// overwritten (docs/ceremony.md §9, item 17; Let's Encrypt's ceremony tool uses O_EXCL the same
-    /// way). The data is fsynced before the call returns.
+    /// Writes `contents` to `path`, never over an existing file (docs/ceremony.md §9, item 17):
+    /// through the durable-write module (docs/format.md §7.1) the text goes to a temporary in
+    /// the folder, is made durable, and takes the name only if the name is free
+    /// (renameat2 RENAME_NOREPLACE, or link(2)), so a reader never sees a partial transcript
+    /// and a crash leaves none. Mode 0644: transcripts are public records.
     public static func writeExclusive(_ contents: String, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            let reason = String(cString: strerror(errno))
-            throw TranscriptError.cannotWrite(path: path, reason: reason)
+        do {
+            try Durable.write(Array(contents.utf8), to: FilePath(path), mode: 0o644, publication: .noReplace)
+        } catch let error as DurableError {
+            throw TranscriptError.cannotWrite(path: path, reason: error.reason)
         }
-        defer { close(fd) }
-        let bytes = Array(contents.utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw TranscriptError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
-            }
-            written += n
-        }
-        guard fsync(fd) == 0 else { throw TranscriptError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
     }
 
     /// Splits transcript text into lines. A final newline is expected; a last line without

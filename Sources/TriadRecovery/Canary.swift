@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import DurableFile
+import SystemPackage
 import TriadCrypto
 import TriadFormat
 
@@ -22,25 +23,22 @@ public enum Canary {
         let digest = SHA256.hash(text)
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw RecoveryError.io(path: path, reason: "pipe failed") }
-        let out = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard out >= 0 else {
-            close(fds[0]); close(fds[1])
-            throw RecoveryError.io(path: path, reason: "cannot create the canary: \(String(cString: strerror(errno)))")
-        }
+        defer { close(fds[0]) }
         // The text fits the pipe buffer (64 KiB), so writing before reading cannot block.
         let written = text.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
         close(fds[1])
-        defer { close(fds[0]); close(out) }
-        guard written == text.count else { unlink(path); throw RecoveryError.io(path: path, reason: "pipe write failed") }
+        guard written == text.count else { throw RecoveryError.io(path: path, reason: "pipe write failed") }
+        // A new file only, never torn (docs/format.md §7.1): the durable-write module's
+        // temporary takes the name at the end, and only if it is free.
         do {
-            try EncryptedFile.encrypt(readingFrom: fds[0], writingTo: out, zoneID: zoneID,
+            let file = try StagedFile(path: FilePath(path), publication: .noReplace, finalMode: 0o644)
+            try EncryptedFile.encrypt(readingFrom: fds[0], writingTo: file.fd, zoneID: zoneID,
                                       recipients: [RecoveryRecipient(certificate: recoveryCertificate)])
-            guard fsync(out) == 0 else { throw RecoveryError.io(path: path, reason: "fsync failed") }
-        } catch {
-            unlink(path)
-            throw error
+            try file.commit()
+        } catch let error as DurableError {
+            throw RecoveryError.io(path: path, reason: "cannot create the canary: \(error.reason)")
         }
-        return EnrolmentRecord.Canary(file: (path as NSString).lastPathComponent, plaintextSHA256: Hex.encode(digest))
+        return EnrolmentRecord.Canary(file: FilePath(path).lastComponent?.string ?? path, plaintextSHA256: Hex.encode(digest))
     }
 
     /// Recovers the canary in memory and checks its digest. Returns true when it matches.

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DurableFile
+import SystemPackage
 import TriadCrypto
 import TriadFormat
 import TriadZone
@@ -36,33 +38,28 @@ public struct Quarantine {
     public static func prepare(_ path: String, ceremonyID: String) throws -> Quarantine {
         let absolute = Zone.absolute(path)
         if mkdir(absolute, 0o700) == 0 {
-            let fd = try openFolder(absolute)
-            defer { close(fd) }
+            let folder = DurableFolder(adopting: try openFolder(absolute), path: FilePath(absolute))
             // Exactly 0700 whatever the umask; through the descriptor, never a swapped name.
-            guard fchmod(fd, 0o700) == 0 else { throw RecoveryError.io(path: absolute, reason: "cannot set mode 0700: \(errorText())") }
-            let m = openat(fd, markerName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard m >= 0 else { throw RecoveryError.io(path: absolute, reason: "cannot write the quarantine marker: \(errorText())") }
-            let bytes = marker(ceremonyID: ceremonyID)
-            let written = bytes.withUnsafeBytes { write(m, $0.baseAddress, $0.count) }
-            let synced = fsync(m) == 0
-            close(m)
-            guard written == bytes.count, synced, fsync(fd) == 0 else {
-                throw RecoveryError.io(path: absolute, reason: "cannot write the quarantine marker: \(errorText())")
+            guard fchmod(folder.fd, 0o700) == 0 else { throw RecoveryError.io(path: absolute, reason: "cannot set mode 0700: \(errorText())") }
+            do {
+                try Durable.write(marker(ceremonyID: ceremonyID), as: markerName, in: folder, mode: 0o600, publication: .noReplace)
+            } catch let error as DurableError {
+                throw RecoveryError.io(path: absolute, reason: "cannot write the quarantine marker: \(error.reason)")
             }
-            return Quarantine(path: absolute, directory: try DirectoryHandle.open(absolute))
+            return Quarantine(path: absolute, directory: DirectoryHandle(folder: folder))
         }
         guard errno == EEXIST else {
             throw RecoveryError.io(path: absolute, reason: "cannot create the quarantine folder: \(errorText())")
         }
-        try adopt(absolute, ceremonyID: ceremonyID)
-        return Quarantine(path: absolute, directory: try DirectoryHandle.open(absolute))
+        // The folder checked is the folder used: its descriptor, never its name again.
+        return Quarantine(path: absolute, directory: DirectoryHandle(folder: try adopt(absolute, ceremonyID: ceremonyID)))
     }
 
-    private static func adopt(_ path: String, ceremonyID: String) throws {
+    private static func adopt(_ path: String, ceremonyID: String) throws -> DurableFolder {
         func refuse(_ why: String) -> RecoveryError { .quarantineNotNew(path: path, reason: why) }
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw refuse(errno == ENOTDIR || errno == ELOOP ? "it is not a folder" : errorText()) }
-        defer { close(fd) }
+        let folder = DurableFolder(adopting: fd, path: FilePath(path))
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw refuse(errorText()) }
         guard st.st_uid == geteuid() else { throw refuse("it belongs to user id \(st.st_uid), not to this ceremony's user") }
@@ -79,6 +76,7 @@ public struct Quarantine {
         guard n >= 0, Array(buffer[0..<n]) == marker(ceremonyID: ceremonyID) else {
             throw refuse("it was made by another ceremony")
         }
+        return folder
     }
 
     private static func openFolder(_ path: String) throws -> Int32 {

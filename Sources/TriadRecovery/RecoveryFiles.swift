@@ -58,7 +58,7 @@ public enum RecoveryFiles {
             let record = try records.record(zoneID: header.zoneID)
             // Under the file's commit lock, so a mount's commit is not lost (docs/mount.md §4).
             return .write(try ReplacementLock.reading(opened) {
-                try EncryptedFile.rewrapPending(opened, identities: [identity], keep: { _ in true }, add: [recipient, record])
+                try EncryptedFile.rewrap(opened, identities: [identity], keep: { _ in true }, add: [recipient, record])
             }, .done)
         }
     }
@@ -79,8 +79,7 @@ public enum RecoveryFiles {
             guard header.hasCertificateSlot(for: recoveryCertificate.fingerprint) else { return .leave(.noRecoverySlot) }
             let target = try folder.target(for: ZoneTree.relative(file.path, to: absoluteBase))
             if folder.holdsCopy(target, of: header.fileID) { return .leave(.alreadyDone) }
-            let pending = try EncryptedFile.decryptPending(input: opened, to: target, replacing: true, finalMode: 0o600,
-                                                           identities: [identity])
+            let pending = try EncryptedFile.decrypt(opened, to: target, finalMode: 0o600, identities: [identity])
             Quarantine.label(pending, fileID: header.fileID)
             return .write(pending, .done)
         }
@@ -102,7 +101,7 @@ public enum RecoveryFiles {
             let hasNew = header.hasCertificateSlot(for: new.fingerprint)
             guard header.hasCertificateSlot(for: oldFingerprint) else { return .leave(hasNew ? .alreadyDone : .noRecoverySlot) }
             return .write(try ReplacementLock.reading(opened) {
-                try EncryptedFile.rewrapPending(opened, identities: [identity], keep: { slot in
+                try EncryptedFile.rewrap(opened, identities: [identity], keep: { slot in
                     guard SlotType.isCertificateSlot(slot.type), let info = try? RecoverySlotInfo(slot: slot) else { return true }
                     return info.certificateFingerprint != oldFingerprint
                 }, add: hasNew ? [] : [recipient])

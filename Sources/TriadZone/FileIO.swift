@@ -3,13 +3,16 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DurableFile
+import SystemPackage
 import TriadCrypto
 
 /// The few POSIX file operations zone metadata needs, with errors that name the path.
 ///
-/// Why POSIX and not FileManager: publishing a new policy version must be *exclusive*
-/// (`link(2)` fails with EEXIST if another officer got there first), and every write must be
-/// fsynced before it becomes visible, so a crash never leaves a torn `.zone/` file.
+/// Why POSIX and not FileManager: publishing a new policy version must be *exclusive* (the
+/// publication fails with EEXIST if another officer got there first), and every write must be
+/// durable before it becomes visible, so a crash never leaves a torn `.zone/` file; both come
+/// from the durable-write module.
 enum FileIO {
     static func errorText() -> String { String(cString: strerror(errno)) }
 
@@ -29,51 +32,38 @@ enum FileIO {
         }
     }
 
-    /// Writes `bytes` to a fresh temporary file beside `path` and fsyncs it; returns its path.
-    static func writeTemporary(beside path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws -> String {
-        let dir = path.directory
-        let tmp = dir + "/.triad-tmp-" + SecureRandom.bytes(count: 8).hex
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw ZoneError.io(path: tmp, problem: "cannot create: \(errorText())") }
-        var ok = true
-        bytes.withUnsafeBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; ok = false; return }
-                off += n
-            }
-        }
-        if ok && fsync(fd) != 0 { ok = false }
-        close(fd)
-        guard ok else { unlink(tmp); throw ZoneError.io(path: tmp, problem: "cannot write: \(errorText())") }
-        return tmp
-    }
-
-    /// Atomically replaces (or creates) `path`.
+    /// Atomically replaces (or creates) `path` (docs/format.md §7.1, through the durable-write
+    /// module): the temporary is 0600 until it takes the name with `mode`.
     static func writeReplacing(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
-        let tmp = try writeTemporary(beside: path, bytes, mode: mode)
-        guard rename(tmp, path) == 0 else {
-            let e = errorText(); unlink(tmp); throw ZoneError.io(path: path, problem: "cannot rename into place: \(e)")
+        do { try Durable.write(bytes, to: FilePath(path), mode: mode) } catch let error as DurableError {
+            throw zoneError(error)
         }
-        syncDirectory(of: path)
     }
 
-    /// Atomically creates `path`; returns false (and writes nothing) if it already exists.
-    static func writeExclusive(_ path: String, _ bytes: [UInt8]) throws -> Bool {
-        let tmp = try writeTemporary(beside: path, bytes)
-        defer { unlink(tmp) }
-        if link(tmp, path) != 0 {
-            if errno == EEXIST { return false }
-            throw ZoneError.io(path: path, problem: "cannot create: \(errorText())")
+    /// The same for `name` in `folder` (held open: `.zone/` entered without following a link).
+    static func writeReplacing(_ name: String, in folder: DurableFolder, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        do { try Durable.write(bytes, as: name, in: folder, mode: mode) } catch let error as DurableError {
+            throw zoneError(error)
         }
-        syncDirectory(of: path)
-        return true
     }
 
-    static func syncDirectory(of path: String) {
-        let fd = open(path.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
+    /// Atomically creates `name` in `folder`; returns false (and writes nothing) if it already
+    /// exists, however it got there: the name is taken by renameat2(RENAME_NOREPLACE), or by
+    /// link(2) on a filesystem without it (NFS), both of which fail rather than replace.
+    static func writeExclusive(_ name: String, in folder: DurableFolder, _ bytes: [UInt8]) throws -> Bool {
+        do {
+            try Durable.write(bytes, as: name, in: folder, mode: 0o644, publication: .noReplace)
+            return true
+        } catch DurableError.exists {
+            return false
+        } catch let error as DurableError {
+            throw zoneError(error)
+        }
+    }
+
+    /// A durable-write error as the zone layer's `ZoneError.io`, naming the file and the step.
+    static func zoneError(_ error: DurableError) -> ZoneError {
+        .io(path: error.path.string, problem: error.reason)
     }
 
     static func listDirectory(_ path: String) throws -> [String] {
@@ -87,17 +77,5 @@ enum FileIO {
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()
-    }
-}
-
-/// Path helpers without Foundation.
-extension String {
-    var directory: String {
-        guard let i = lastIndex(of: "/") else { return "." }
-        return i == startIndex ? "/" : String(self[..<i])
-    }
-    var lastComponent: String {
-        guard let i = lastIndex(of: "/") else { return self }
-        return String(self[index(after: i)...])
     }
 }

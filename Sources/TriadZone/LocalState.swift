@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DurableFile
+import SystemPackage
 import TriadCrypto
 
 /// How a zone was accepted on this machine: with a trust file, or on first use without one.
@@ -152,12 +154,8 @@ public struct LocalState {
     }
 
     private func locked(_ p: String, _ body: (String) throws -> Void) throws {
-        var prefix = ""
-        for part in p.directory.split(separator: "/") {
-            prefix += "/" + part
-            guard FileIO.isDirectory(prefix) || mkdir(prefix, 0o700) == 0 || errno == EEXIST else {
-                throw ZoneError.state(path: prefix, problem: "cannot be created (\(FileIO.errorText()))")
-            }
+        do { _ = try DurableFolder.make(FilePath(p).removingLastComponent(), mode: 0o700) } catch let error as DurableError {
+            throw ZoneError.state(path: error.path.string, problem: "cannot be created (\(error.reason))")
         }
         let lockFD = open(p + ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard lockFD >= 0 else { throw ZoneError.state(path: p, problem: "cannot be locked (\(FileIO.errorText()))") }

@@ -1,7 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DurableFile
+import SystemPackage
 import TriadCrypto
+import TriadFormat
 
 /// What a zone operation needs from outside the zone folder: the trust file (if any), the
 /// local state, and where to say things like "officer pinned on first use".
@@ -51,16 +54,15 @@ public struct Zone {
     /// file commands encrypt into it. A `.zone` that is a symbolic link is refused: it could
     /// point at another zone's metadata.
     public static func findRoot(containing path: String) throws -> String {
-        var p = absolute(path)
-        if !FileIO.isDirectory(p) { p = p.directory }
+        var p = FilePath(absolute(path))
+        if !FileIO.isDirectory(p.string) { p.removeLastComponent() }
         var found: String?
         while true {
-            if try isZoneRoot(p) {
-                if let inner = found { throw ZoneError.nestedZone(inner: inner, outer: p) }
-                found = p
+            if try isZoneRoot(p.string) {
+                if let inner = found { throw ZoneError.nestedZone(inner: inner, outer: p.string) }
+                found = p.string
             }
-            if p == "/" || p.isEmpty { break }
-            p = p.directory
+            if !p.removeLastComponent() { break }
         }
         guard let found else { throw ZoneError.notInZone(path: path) }
         return found
@@ -80,19 +82,12 @@ public struct Zone {
 
     /// `path` made absolute and free of `.`/`..`/`//` components.
     public static func absolute(_ path: String) -> String {
-        var full = path
-        if !path.hasPrefix("/") {
+        var full = FilePath(path)
+        if !full.isAbsolute {
             var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let cwd = getcwd(&buf, buf.count).map { String(cString: $0) } ?? "."
-            full = cwd + "/" + path
+            full = FilePath(getcwd(&buf, buf.count).map { String(cString: $0) } ?? "/").pushing(full)
         }
-        var parts: [Substring] = []
-        for c in full.split(separator: "/") {
-            if c == "." { continue }
-            if c == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
-            parts.append(c)
-        }
-        return "/" + parts.joined(separator: "/")
+        return full.lexicallyNormalized().string
     }
 
     /// The highest `policy.<N>` in `.zone/`.
@@ -298,12 +293,28 @@ public struct Zone {
         let first = policy.version == 2 ? previous : nil
         try ZoneTrust.checkSuccessor(signed, of: previous, first: first, file: path, root: root, context: context)
         let krPath = keyringPath(root: root, hash: keyring.hash)
-        if !FileIO.exists(krPath) { try FileIO.writeReplacing(krPath, keyringBytes) }
-        guard try FileIO.writeExclusive(path, signed.fileBytes) else { throw ZoneError.policyChanged(folder: root) }
+        // `.zone/` is entered by descriptor without following a link (docs/zone.md §1b), and
+        // both files are written through that descriptor.
+        let metadata = try metadataFolder(root: root)
+        if !FileIO.exists(krPath) {
+            try FileIO.writeReplacing("keyring-" + keyring.hash.hex, in: metadata, keyringBytes)
+        }
+        guard try FileIO.writeExclusive("policy.\(policy.version)", in: metadata, signed.fileBytes) else {
+            throw ZoneError.policyChanged(folder: root)
+        }
         var quiet = context
         quiet.notice = { _ in }
         quiet.creating = previous == nil
         return try open(root: root, context: quiet)
+    }
+
+    /// The zone's `.zone/` folder, opened beneath `root` without following a link in it.
+    static func metadataFolder(root: String) throws -> DurableFolder {
+        do {
+            return try Beneath.directory(ZoneTree.metadataName, in: DirectoryHandle.open(root)).folder
+        } catch {
+            throw ZoneDirectory.zoneError(error, metadataDirectory(root))
+        }
     }
 
     static func now() -> UInt64 { UInt64(max(0, time(nil))) }

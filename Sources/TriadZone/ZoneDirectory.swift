@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import TriadFormat
 
 /// A folder tree held open at its root: every file a tree command reads or writes is opened
@@ -56,7 +57,9 @@ public struct ZoneDirectory: Sendable {
     /// longest root that contains it.
     public static func roots(of paths: [String]) throws -> [ZoneDirectory] {
         try paths.map { p in
-            let root = (try? Zone.findRoot(containing: p)) ?? (FileIO.isDirectory(Zone.absolute(p)) ? Zone.absolute(p) : Zone.absolute(p).directory)
+            let absolute = FilePath(Zone.absolute(p))
+            let root = (try? Zone.findRoot(containing: p))
+                ?? (FileIO.isDirectory(absolute.string) ? absolute : absolute.removingLastComponent()).string
             return try ZoneDirectory(root: root)
         }
     }

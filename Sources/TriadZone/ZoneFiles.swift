@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DurableFile
+import SystemPackage
 import TriadCrypto
 import TriadFormat
 
@@ -88,7 +90,7 @@ public struct ZoneFiles {
             }
             // Under the file's commit lock, so a mount's commit is not lost (docs/mount.md §4).
             return .write(try ReplacementLock.reading(opened) {
-                try EncryptedFile.encryptPending(opened, zoneID: zoneID, recipients: recipients)
+                try EncryptedFile.encrypt(opened, zoneID: zoneID, recipients: recipients)
             }, .done)
         }
     }
@@ -102,10 +104,11 @@ public struct ZoneFiles {
     public func decrypt(_ paths: [String], output: String?, force: Bool = false) throws -> Report {
         let identities = access.identities
         let directory = try ZoneDirectory(root: zone.root)
+        // The output folder is made (mkdir -p) and held by the descriptor it was entered with.
         let base = try output.map { folder -> DirectoryHandle in
-            let absolute = Zone.absolute(folder)
-            try ZoneTree.makeDirectories(absolute)
-            do { return try DirectoryHandle.open(absolute) } catch { throw ZoneDirectory.zoneError(error, absolute) }
+            do { return DirectoryHandle(folder: try DurableFolder.make(FilePath(Zone.absolute(folder)), mode: 0o755)) } catch let error as DurableError {
+                throw FileIO.zoneError(error)
+            }
         }
         return try run(paths, removingStale: false) { file in
             let opened = try directory.open(file.path)
@@ -114,8 +117,7 @@ public struct ZoneFiles {
                 guard encrypted else { return .leave(.notEncrypted) }
                 return .write(try mapNoKey(file.path) {
                     try ReplacementLock.reading(opened) {
-                        try EncryptedFile.decryptPending(input: opened, to: opened.location, replacing: true,
-                                                         finalMode: opened.mode, identities: identities)
+                        try EncryptedFile.decrypt(opened, identities: identities)
                     }
                 }, .done)
             }
@@ -123,7 +125,7 @@ public struct ZoneFiles {
             // Copies of plaintext are private to their owner, like decrypted files (0600).
             guard encrypted else { return .write(try PendingFile.copy(opened, to: target, replacing: force, finalMode: 0o600), .notEncrypted) }
             return .write(try mapNoKey(file.path) {
-                try EncryptedFile.decryptPending(input: opened, to: target, replacing: force, finalMode: 0o600, identities: identities)
+                try EncryptedFile.decrypt(opened, to: target, replacing: force, finalMode: 0o600, identities: identities)
             }, .done)
         }
     }
@@ -132,7 +134,7 @@ public struct ZoneFiles {
     /// beneath the zone root like every other (docs/zone.md §1b): a link, FIFO or device is refused.
     public func cat(_ file: String, to fd: Int32) throws {
         let opened = try ZoneDirectory(root: zone.root).open(file)
-        try mapNoKey(file) { try EncryptedFile.decrypt(input: opened, to: fd, identities: access.identities) }
+        try mapNoKey(file) { try EncryptedFile.decrypt(opened, to: fd, identities: access.identities) }
     }
 
     /// Re-wraps headers to the newest epoch and to every pinned recovery certificate, dropping
@@ -171,7 +173,7 @@ public struct ZoneFiles {
             if reencrypt && (state.staleKeyOrigin || forgedOrigin || !state.unauthorisedCertificateSlots.isEmpty) {
                 return .write(try mapNoKey(file.path) {
                     try ReplacementLock.reading(opened) {
-                        try EncryptedFile.reencryptPending(opened, identities: identities, zoneID: policy.zoneID, recipients: full)
+                        try EncryptedFile.reencrypt(opened, identities: identities, zoneID: policy.zoneID, recipients: full)
                     }
                 }, .done)
             }
@@ -182,10 +184,10 @@ public struct ZoneFiles {
             let add: [any Recipient] = [newest] + state.missingRecovery.compactMap { recovery[$0.fingerprint] }
             return .write(try mapNoKey(file.path) {
                 try ReplacementLock.reading(opened) {
-                    try EncryptedFile.rewrapPending(opened, identities: identities,
-                                                    keep: { state.keepsOnRewrap($0, expecting: expected)
-                                                            && !(forgedOrigin && $0.type == KeyOriginMarker.slotType) },
-                                                    add: add)
+                    try EncryptedFile.rewrap(opened, identities: identities,
+                                             keep: { state.keepsOnRewrap($0, expecting: expected)
+                                                     && !(forgedOrigin && $0.type == KeyOriginMarker.slotType) },
+                                             add: add)
                 }
             }, .done)
         }

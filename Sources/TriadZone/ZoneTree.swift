@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import TriadFormat
 
 /// One regular file a tree command works on, as the listing found it.
@@ -115,9 +116,10 @@ public enum ZoneTree {
     }
 
     private static func add(_ path: String, _ st: stat, into listing: inout Listing) {
-        if isTemporary(path.lastComponent) {
+        let name = FilePath(path).lastComponent?.string ?? path
+        if isTemporary(name) {
             listing.temporaries.append(path)
-        } else if isJournal(path.lastComponent) {
+        } else if isJournal(name) {
             listing.journals.append(path)
         } else {
             listing.files.append(TreeFile(path: path, size: Int(st.st_size)))
@@ -139,18 +141,8 @@ public enum ZoneTree {
 
     /// `file`'s path relative to `root` (both absolute).
     public static func relative(_ file: String, to root: String) -> String {
-        let prefix = root.hasSuffix("/") ? root : root + "/"
-        return file.hasPrefix(prefix) ? String(file.dropFirst(prefix.count)) : file.lastComponent
-    }
-
-    /// `mkdir -p` for an output folder; new folders get `mode`.
-    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
-        var prefix = ""
-        for part in path.split(separator: "/") {
-            prefix += "/" + part
-            guard FileIO.isDirectory(prefix) || mkdir(prefix, mode) == 0 || errno == EEXIST else {
-                throw ZoneError.io(path: prefix, problem: "cannot create folder: \(FileIO.errorText())")
-            }
-        }
+        var relative = FilePath(file)
+        guard relative.removePrefix(FilePath(root)), !relative.isEmpty else { return FilePath(file).lastComponent?.string ?? file }
+        return relative.string
     }
 }

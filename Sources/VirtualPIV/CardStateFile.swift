@@ -1,4 +1,6 @@
+import DurableFile
 import Foundation
+import SystemPackage
 import TriadCrypto
 import ISO7816
 
@@ -43,38 +45,19 @@ public struct CardStateFile: CardStatePersistence {
         return state
     }
 
-    /// Writes the state atomically with mode 0600.
+    /// Writes the state atomically with mode 0600 (docs/format.md §7.1, through the
+    /// durable-write module): a temporary created through the folder's descriptor, exclusively
+    /// and never through a link, made durable, renamed over the old state, the folder fsynced.
     public func save(_ state: VirtualCardState) throws {
         var json = try JSONEncoder.sorted.encode(StateRecord(state))
         defer { json.resetBytes(in: 0..<json.count) }
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        // The folder is held open and the temporary made and renamed through it, created
-        // exclusively and never through a link (a planted link cannot redirect the write).
-        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dirFD >= 0 else { throw VirtualCardError.stateUnwritable(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(dirFD) }
-        let temporary = ".\(url.lastPathComponent).tmp-" + Hex.encode(SecureRandom.bytes(count: 8))
-        let fd = openat(dirFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw VirtualCardError.stateUnwritable(path: path, reason: String(cString: strerror(errno))) }
-        var ok = json.withUnsafeBytes { buffer -> Bool in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                offset += n
-            }
-            return true
+        var bytes = [UInt8](json)
+        defer { wipe(&bytes) }
+        do {
+            try Durable.write(bytes, to: FilePath(path), mode: 0o600)
+        } catch let error as DurableError {
+            throw VirtualCardError.stateUnwritable(path: path, reason: error.reason)
         }
-        ok = ok && fchmod(fd, 0o600) == 0 && fsync(fd) == 0
-        let writeErrno = errno
-        close(fd)
-        guard ok, renameat(dirFD, temporary, dirFD, url.lastPathComponent) == 0 else {
-            let reason = String(cString: strerror(ok ? errno : writeErrno))
-            unlinkat(dirFD, temporary, 0)
-            throw VirtualCardError.stateUnwritable(path: path, reason: reason)
-        }
-        fsync(dirFD)
     }
 }
 

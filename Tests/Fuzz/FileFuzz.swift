@@ -20,5 +20,5 @@ func fuzzFile(_ bytes: [UInt8]) {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     _ = EncryptedFile.shape(fd: fd, fileSize: bytes.count)
     close(fd)
-    _ = try? EncryptedFile.decrypt(inputPath: path, to: devNull, identities: [zoneKey])
+    _ = try? EncryptedFile.decrypt(OpenedFile.at(path), to: devNull, identities: [zoneKey])
 }

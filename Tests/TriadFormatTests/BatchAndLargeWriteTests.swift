@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import TriadCrypto
+@testable import DurableFile
 @testable import TriadFormat
 
 /// docs/format.md §7.3–§7.4: large files are sealed on one thread and written on another
@@ -18,12 +19,12 @@ final class BatchAndLargeWriteTests: XCTestCase {
             XCTAssertTrue(try PayloadStream.overlapsWrites(input: FileHandle(path: scratch.file("p"), flags: O_RDONLY),
                                                            inputStatus: nil,
                                                            output: FileHandle(path: scratch.file("p"), flags: O_RDONLY)))
-            try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("p"), zoneID: TestKeys.zoneID,
-                                      recipients: [TestKeys.zone])
+            try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), zoneID: TestKeys.zoneID,
+                                      recipients: [TestKeys.zone]).commit()
             let header = try EncryptedFile.readHeader(at: scratch.file("p"))
             let segments = (size + Layout.segmentSize - 1) / Layout.segmentSize
             XCTAssertEqual(try readFile(scratch.file("p")).count, header.encodedLength + size + 16 * segments, "size \(size)")
-            try EncryptedFile.decrypt(inputPath: scratch.file("p"), outputPath: scratch.file("d"), identities: [TestKeys.zone])
+            try EncryptedFile.decrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("d")), identities: [TestKeys.zone]).commit()
             XCTAssertTrue(try readFile(scratch.file("d")) == plain, "size \(size) decrypts to its plaintext")
             XCTAssertEqual(Set(scratch.entries()), ["d", "p"], "no temp file left")
         }
@@ -40,7 +41,7 @@ final class BatchAndLargeWriteTests: XCTestCase {
             let plains = (0..<count).map { SecureRandom.bytes(count: ($0 % 5) * 40_000) }
             for (i, plain) in plains.enumerated() { try writeFile(scratch.file("f\(i)"), plain) }
             let pending = try plains.indices.map {
-                try EncryptedFile.encryptPending(inputPath: scratch.file("f\($0)"), outputPath: scratch.file("f\($0)"),
+                try EncryptedFile.encrypt(OpenedFile.at(scratch.file("f\($0)")), to: FileLocation.at(scratch.file("f\($0)")),
                                                  zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
             }
             for (i, plain) in plains.enumerated() {
@@ -48,14 +49,14 @@ final class BatchAndLargeWriteTests: XCTestCase {
                 XCTAssertTrue(EncryptedFile.isEncrypted(at: pending[i].temporaryPath), "its temporary holds ciphertext")
             }
             let method = try PendingBatch.commit(pending)
-            if expected == .syncfs, let dirty = Durability.systemDirtyBytes(), dirty > PendingBatch.syncfsDirtyLimit {
+            if expected == .syncfs, let dirty = Writeback.systemDirtyBytes(), dirty > StagedBatch.syncfsDirtyLimit {
                 XCTAssertEqual(method, .fsyncEach, "with \(dirty) bytes dirty elsewhere a batch must not wait for them")
             } else {
                 XCTAssertEqual(method, expected, "\(count) files")
             }
             XCTAssertEqual(Set(scratch.entries()), Set(plains.indices.map { "f\($0)" }), "no temp file left")
             for (i, plain) in plains.enumerated() {
-                try EncryptedFile.decrypt(inputPath: scratch.file("f\(i)"), outputPath: scratch.file("d"), identities: [TestKeys.zone])
+                try EncryptedFile.decrypt(OpenedFile.at(scratch.file("f\(i)")), to: FileLocation.at(scratch.file("d")), identities: [TestKeys.zone]).commit()
                 XCTAssertTrue(try readFile(scratch.file("d")) == plain, "f\(i) decrypts to its plaintext")
             }
         }
@@ -63,7 +64,7 @@ final class BatchAndLargeWriteTests: XCTestCase {
 
     /// The dirty-memory reading that decides between syncfs and fsync parses /proc/meminfo.
     func testSystemDirtyBytesIsRead() throws {
-        let dirty = try XCTUnwrap(Durability.systemDirtyBytes(), "/proc/meminfo has Dirty and Writeback lines")
+        let dirty = try XCTUnwrap(Writeback.systemDirtyBytes(), "/proc/meminfo has Dirty and Writeback lines")
         XCTAssertGreaterThanOrEqual(dirty, 0)
         XCTAssertEqual(dirty % 1024, 0, "kB lines are turned into bytes")
     }
@@ -75,7 +76,7 @@ final class BatchAndLargeWriteTests: XCTestCase {
         let plain = SecureRandom.bytes(count: 70_000)
         try writeFile(scratch.file("f"), plain)
         do {
-            let pending = try EncryptedFile.encryptPending(inputPath: scratch.file("f"), outputPath: scratch.file("f"),
+            let pending = try EncryptedFile.encrypt(OpenedFile.at(scratch.file("f")),
                                                            zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
             XCTAssertEqual(Set(scratch.entries()), ["f", (pending.temporaryPath as NSString).lastPathComponent], "the temporary is beside the original")
         }

@@ -175,12 +175,12 @@ final class MutableSuiteTests: XCTestCase {
                 do {
                     switch reader {
                     case "file":
-                        try EncryptedFile.decrypt(inputPath: scratch.file("f"), outputPath: scratch.file("out"), identities: [TestKeys.zone])
+                        try EncryptedFile.decrypt(OpenedFile.at(scratch.file("f")), to: FileLocation.at(scratch.file("out")), identities: [TestKeys.zone]).commit()
                         plain = try readFile(scratch.file("out"))
                     case "fd":
                         let fd = open(scratch.file("out"), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
                         defer { close(fd) }
-                        try EncryptedFile.decrypt(inputPath: scratch.file("f"), to: fd, identities: [TestKeys.zone])
+                        try EncryptedFile.decrypt(OpenedFile.at(scratch.file("f")), to: fd, identities: [TestKeys.zone])
                         plain = try readFile(scratch.file("out"))
                     default:
                         let r = try EncryptedFileReader(path: scratch.file("f"), identities: [TestKeys.zone])

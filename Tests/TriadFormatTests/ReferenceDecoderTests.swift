@@ -104,8 +104,8 @@ final class ReferenceDecoderTests: XCTestCase {
                 let plain = SecureRandom.bytes(count: size)
                 let path = scratch.file("c\(index)-\(size)")
                 try writeFile(scratch.file("p"), plain)
-                try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: path, zoneID: TestKeys.zoneID,
-                                          recipients: [recipient, TestKeys.zone])
+                try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(path), zoneID: TestKeys.zoneID,
+                                          recipients: [recipient, TestKeys.zone]).commit()
                 files.append(path)
                 expected.append("ok \(size) \(Hex.encode(SHA256.hash(plain)))")
             }

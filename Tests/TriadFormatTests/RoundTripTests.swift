@@ -12,17 +12,17 @@ final class RoundTripTests: XCTestCase {
         for size in sizes {
             let plain = SecureRandom.bytes(count: size)
             try writeFile(scratch.file("p"), plain)
-            try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
-                                      recipients: [TestKeys.zone, recovery])
+            try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("c")), zoneID: TestKeys.zoneID,
+                                      recipients: [TestKeys.zone, recovery]).commit()
             XCTAssertTrue(EncryptedFile.isEncrypted(at: scratch.file("c")))
             XCTAssertFalse(EncryptedFile.isEncrypted(at: scratch.file("p")))
             let segments = max(1, (size + 65535) / 65536)
             let header = try EncryptedFile.readHeader(at: scratch.file("c"))
             XCTAssertEqual(try readFile(scratch.file("c")).count, header.encodedLength + size + 16 * segments, "size \(size)")
             for identity in [TestKeys.zone as any Identity, try TestKeys.recoveryIdentity(), RecoveryIdentity(key: try TestKeys.recoveryKey())] {
-                try EncryptedFile.decrypt(inputPath: scratch.file("c"), outputPath: scratch.file("d"), identities: [identity])
+                try EncryptedFile.decrypt(OpenedFile.at(scratch.file("c")), to: FileLocation.at(scratch.file("d")), identities: [identity]).commit()
                 XCTAssertEqual(try readFile(scratch.file("d")), plain, "size \(size)")
-                let piped = capturePipe { try EncryptedFile.decrypt(inputPath: scratch.file("c"), to: $0, identities: [identity]) }
+                let piped = capturePipe { try EncryptedFile.decrypt(OpenedFile.at(scratch.file("c")), to: $0, identities: [identity]) }
                 XCTAssertNil(piped.error)
                 XCTAssertEqual(piped.bytes, plain, "size \(size) to a pipe")
             }
@@ -34,8 +34,8 @@ final class RoundTripTests: XCTestCase {
         let scratch = ScratchDirectory()
         let cert = try TestKeys.recoveryCertificate()
         try writeFile(scratch.file("p"), [1, 2, 3])
-        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
-                                  recipients: [TestKeys.zone, RecoveryRecipient(certificate: cert)])
+        try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("c")), zoneID: TestKeys.zoneID,
+                                  recipients: [TestKeys.zone, RecoveryRecipient(certificate: cert)]).commit()
         let header = try EncryptedFile.readHeader(at: scratch.file("c"))
         XCTAssertEqual(header.version, 1)
         XCTAssertEqual(header.suite, 1)
@@ -50,16 +50,16 @@ final class RoundTripTests: XCTestCase {
         XCTAssertThrowsError(try ZoneSlotInfo(slot: header.slots[1]))
         XCTAssertThrowsError(try RecoverySlotInfo(slot: header.slots[0]))
         // Two files of the same plaintext share nothing.
-        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c2"), zoneID: TestKeys.zoneID,
-                                  recipients: [TestKeys.zone])
+        try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("c2")), zoneID: TestKeys.zoneID,
+                                  recipients: [TestKeys.zone]).commit()
         XCTAssertNotEqual(try EncryptedFile.readHeader(at: scratch.file("c2")).fileID, header.fileID)
     }
 
     func testWrongKeysAreRefused() throws {
         let scratch = ScratchDirectory()
         try writeFile(scratch.file("p"), Array("secret".utf8))
-        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
-                                  recipients: [TestKeys.zone, RecoveryRecipient(certificate: try TestKeys.recoveryCertificate())])
+        try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("c")), zoneID: TestKeys.zoneID,
+                                  recipients: [TestKeys.zone, RecoveryRecipient(certificate: try TestKeys.recoveryCertificate())]).commit()
         let otherEpoch = ZoneSlotKey(zoneID: TestKeys.zoneID, epoch: TestKeys.epoch + 1, zoneKey: TestKeys.zoneKey)
         let wrongKey = ZoneSlotKey(zoneID: TestKeys.zoneID, epoch: TestKeys.epoch, zoneKey: SecureBytes.random(count: 32))
         let stranger = RecoveryIdentity(key: try PrivateKey.generate(.ecP256))
@@ -70,16 +70,16 @@ final class RoundTripTests: XCTestCase {
             ([wrongKey], "slotUnwrapFailed"), ([strangerClaimingCert], "slotUnwrapFailed"),
         ]
         for (identities, expected) in cases {
-            XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: scratch.file("c"), outputPath: scratch.file("d"), identities: identities)) {
+            XCTAssertThrowsError(try EncryptedFile.decrypt(OpenedFile.at(scratch.file("c")), to: FileLocation.at(scratch.file("d")), identities: identities).commit()) {
                 XCTAssertEqual(kind(of: $0), expected)
             }
             XCTAssertEqual(Set(scratch.entries()), ["c", "p"])
         }
         // A failing identity does not stop a later one that works.
-        try EncryptedFile.decrypt(inputPath: scratch.file("c"), outputPath: scratch.file("d"), identities: [wrongKey, stranger, TestKeys.zone])
+        try EncryptedFile.decrypt(OpenedFile.at(scratch.file("c")), to: FileLocation.at(scratch.file("d")), identities: [wrongKey, stranger, TestKeys.zone]).commit()
         XCTAssertEqual(try readFile(scratch.file("d")), Array("secret".utf8))
         // Refusing plaintext input names the file.
-        XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: scratch.file("p"), outputPath: scratch.file("x"), identities: [TestKeys.zone])) {
+        XCTAssertThrowsError(try EncryptedFile.decrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("x")), identities: [TestKeys.zone]).commit()) {
             XCTAssertEqual($0 as? FormatError, .notEncrypted(path: scratch.file("p")))
             XCTAssertTrue("\($0)".contains(scratch.file("p")))
         }
@@ -91,15 +91,15 @@ final class RoundTripTests: XCTestCase {
         let plain = SecureRandom.bytes(count: 100_000)
         try writeFile(path, plain)
         chmod(path, 0o640)
-        try EncryptedFile.encrypt(inputPath: path, outputPath: path, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        try EncryptedFile.encrypt(OpenedFile.at(path), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone]).commit()
         XCTAssertTrue(EncryptedFile.isEncrypted(at: path))
-        XCTAssertEqual(AtomicFile.mode(of: path), 0o640)
-        try EncryptedFile.decrypt(inputPath: path, outputPath: path, identities: [TestKeys.zone])
+        XCTAssertEqual(permissionBits(path), 0o640)
+        try EncryptedFile.decrypt(OpenedFile.at(path), identities: [TestKeys.zone]).commit()
         XCTAssertEqual(try readFile(path), plain)
-        XCTAssertEqual(AtomicFile.mode(of: path), 0o640)
-        try EncryptedFile.encrypt(inputPath: path, outputPath: path, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
-        try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("new"), identities: [TestKeys.zone])
-        XCTAssertEqual(AtomicFile.mode(of: scratch.file("new")), 0o600, "a new plaintext file is private")
+        XCTAssertEqual(permissionBits(path), 0o640)
+        try EncryptedFile.encrypt(OpenedFile.at(path), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone]).commit()
+        try EncryptedFile.decrypt(OpenedFile.at(path), to: FileLocation.at(scratch.file("new")), identities: [TestKeys.zone]).commit()
+        XCTAssertEqual(permissionBits(scratch.file("new")), 0o600, "a new plaintext file is private")
         XCTAssertEqual(scratch.entries(), ["new", "record.txt"])
     }
 
@@ -108,32 +108,32 @@ final class RoundTripTests: XCTestCase {
         let path = scratch.file("c")
         let plain = SecureRandom.bytes(count: 150_000)
         try writeFile(scratch.file("p"), plain)
-        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: path, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(path), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone]).commit()
         let before = try readFile(path)
         let oldHeader = try EncryptedFile.readHeader(at: path)
         let next = ZoneSlotKey(zoneID: TestKeys.zoneID, epoch: TestKeys.epoch + 1, zoneKey: SecureBytes.random(count: 32))
         let recovery = RecoveryRecipient(certificate: try TestKeys.recoveryCertificate())
-        try EncryptedFile.rewrap(at: path, identities: [TestKeys.zone], keep: { _ in false }, add: [next, recovery])
+        try EncryptedFile.rewrap(OpenedFile.at(path), identities: [TestKeys.zone], keep: { _ in false }, add: [next, recovery]).commit()
         let after = try readFile(path)
         let newHeader = try EncryptedFile.readHeader(at: path)
         XCTAssertEqual(Array(after[newHeader.encodedLength...]), Array(before[oldHeader.encodedLength...]), "payload copied unchanged")
         XCTAssertEqual(newHeader.fileID, oldHeader.fileID)
         XCTAssertEqual(newHeader.slots.map(\.type), [SlotType.zone, SlotType.recoveryKEM])
         XCTAssertEqual(try ZoneSlotInfo(slot: newHeader.slots[0]).epoch, TestKeys.epoch + 1)
-        XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("d"), identities: [TestKeys.zone])) {
+        XCTAssertThrowsError(try EncryptedFile.decrypt(OpenedFile.at(path), to: FileLocation.at(scratch.file("d")), identities: [TestKeys.zone]).commit()) {
             XCTAssertEqual(kind(of: $0), "noMatchingKey")
         }
         for identity in [next as any Identity, try TestKeys.recoveryIdentity()] {
-            try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("d"), identities: [identity])
+            try EncryptedFile.decrypt(OpenedFile.at(path), to: FileLocation.at(scratch.file("d")), identities: [identity]).commit()
             XCTAssertEqual(try readFile(scratch.file("d")), plain)
         }
         // keep: drop the recovery slot only.
-        try EncryptedFile.rewrap(at: path, identities: [next], keep: { !SlotType.isCertificateSlot($0.type) }, add: [])
+        try EncryptedFile.rewrap(OpenedFile.at(path), identities: [next], keep: { !SlotType.isCertificateSlot($0.type) }, add: []).commit()
         XCTAssertEqual(try EncryptedFile.readHeader(at: path).slots.map(\.type), [SlotType.zone])
         // A rewrite that would leave no slot, or without a key, changes nothing.
         let snapshot = try readFile(path)
-        XCTAssertThrowsError(try EncryptedFile.rewrap(at: path, identities: [next], keep: { _ in false }, add: []))
-        XCTAssertThrowsError(try EncryptedFile.rewrap(at: path, identities: [TestKeys.zone], keep: { _ in true }, add: [recovery]))
+        XCTAssertThrowsError(try EncryptedFile.rewrap(OpenedFile.at(path), identities: [next], keep: { _ in false }, add: []).commit())
+        XCTAssertThrowsError(try EncryptedFile.rewrap(OpenedFile.at(path), identities: [TestKeys.zone], keep: { _ in true }, add: [recovery]).commit())
         XCTAssertEqual(try readFile(path), snapshot)
         XCTAssertEqual(Set(scratch.entries()), ["c", "d", "p"])
     }
@@ -143,24 +143,24 @@ final class RoundTripTests: XCTestCase {
         let path = scratch.file("c")
         let plain = SecureRandom.bytes(count: 140_000)
         try writeFile(scratch.file("p"), plain)
-        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: path, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(path), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone]).commit()
         let before = try readFile(path)
         let oldHeader = try EncryptedFile.readHeader(at: path)
         let next = ZoneSlotKey(zoneID: TestKeys.zoneID, epoch: 9, zoneKey: SecureBytes.random(count: 32))
-        try EncryptedFile.reencrypt(at: path, identities: [TestKeys.zone], zoneID: TestKeys.zoneID, recipients: [next])
+        try EncryptedFile.reencrypt(OpenedFile.at(path), identities: [TestKeys.zone], zoneID: TestKeys.zoneID, recipients: [next]).commit()
         let after = try readFile(path)
         let newHeader = try EncryptedFile.readHeader(at: path)
         XCTAssertNotEqual(newHeader.fileID, oldHeader.fileID)
         XCTAssertEqual(after.count - newHeader.encodedLength, before.count - oldHeader.encodedLength)
         XCTAssertNotEqual(Array(after[newHeader.encodedLength..<newHeader.encodedLength + 64]),
                           Array(before[oldHeader.encodedLength..<oldHeader.encodedLength + 64]))
-        try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("d"), identities: [next])
+        try EncryptedFile.decrypt(OpenedFile.at(path), to: FileLocation.at(scratch.file("d")), identities: [next]).commit()
         XCTAssertEqual(try readFile(scratch.file("d")), plain)
         // A damaged file is not re-encrypted: the original stays as it was.
         var damaged = after
         damaged[damaged.count - 3] ^= 1
         try writeFile(path, damaged)
-        XCTAssertThrowsError(try EncryptedFile.reencrypt(at: path, identities: [next], zoneID: TestKeys.zoneID, recipients: [TestKeys.zone]))
+        XCTAssertThrowsError(try EncryptedFile.reencrypt(OpenedFile.at(path), identities: [next], zoneID: TestKeys.zoneID, recipients: [TestKeys.zone]).commit())
         XCTAssertEqual(try readFile(path), damaged)
         XCTAssertEqual(Set(scratch.entries()), ["c", "d", "p"])
     }
@@ -169,7 +169,7 @@ final class RoundTripTests: XCTestCase {
         let scratch = ScratchDirectory()
         let plain = SecureRandom.bytes(count: 5 * 65536 + 1234)
         try writeFile(scratch.file("p"), plain)
-        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("c")), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone]).commit()
         let reader = try EncryptedFileReader(path: scratch.file("c"), identities: [TestKeys.zone])
         XCTAssertEqual(reader.segmentCount, 6)
         XCTAssertEqual(reader.plaintextLength, UInt64(plain.count))
@@ -194,7 +194,7 @@ final class RoundTripTests: XCTestCase {
         let scratch = ScratchDirectory()
         let plain = SecureRandom.bytes(count: 5 * 65536 + 1234)
         try writeFile(scratch.file("p"), plain)
-        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("c")), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone]).commit()
         let whole = try readFile(scratch.file("c"))
         let headerLength = try EncryptedFile.readHeader(at: scratch.file("c")).encodedLength
 
@@ -228,11 +228,11 @@ final class RoundTripTests: XCTestCase {
     func testAnotherZonesIdentityFindsNoSlot() throws {
         let scratch = ScratchDirectory()
         try writeFile(scratch.file("p"), Array("secret".utf8))
-        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("c")), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone]).commit()
         let otherZone = ZoneSlotKey(zoneID: Array(0x60..<0x70), epoch: TestKeys.epoch, zoneKey: TestKeys.zoneKey)
         let header = try EncryptedFile.readHeader(at: scratch.file("c"))
         XCTAssertNil(try otherZone.unwrap(header.slots, fileID: header.fileID), "another zone's slot is not mine")
-        XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: scratch.file("c"), outputPath: scratch.file("d"), identities: [otherZone])) {
+        XCTAssertThrowsError(try EncryptedFile.decrypt(OpenedFile.at(scratch.file("c")), to: FileLocation.at(scratch.file("d")), identities: [otherZone]).commit()) {
             XCTAssertEqual($0 as? FormatError, .noMatchingKey(path: scratch.file("c")))
         }
         XCTAssertEqual(Set(scratch.entries()), ["c", "p"])
@@ -250,7 +250,7 @@ final class RoundTripTests: XCTestCase {
             XCTAssertThrowsError(try EncryptedFile.readHeader(at: path), "\(length) bytes") {
                 XCTAssertEqual($0 as? FormatError, .notEncrypted(path: path), "\(length) bytes")
             }
-            XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("out"), identities: [TestKeys.zone])) {
+            XCTAssertThrowsError(try EncryptedFile.decrypt(OpenedFile.at(path), to: FileLocation.at(scratch.file("out")), identities: [TestKeys.zone]).commit()) {
                 XCTAssertEqual($0 as? FormatError, .notEncrypted(path: path), "\(length) bytes")
             }
             XCTAssertThrowsError(try EncryptedFileReader(path: path, identities: [TestKeys.zone])) {
@@ -290,28 +290,23 @@ final class RoundTripTests: XCTestCase {
         }
         let scratch = ScratchDirectory()
         try writeFile(scratch.file("p"), [1, 2, 3])
-        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
-                                                       recipients: [TestKeys.zone, Refusing()]))
-        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: [1, 2],
-                                                       recipients: [TestKeys.zone]))
-        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
-                                                       recipients: []))
-        XCTAssertThrowsError(try EncryptedFile.encrypt(inputPath: scratch.file("missing"), outputPath: scratch.file("c"), zoneID: TestKeys.zoneID,
-                                                       recipients: [TestKeys.zone])) {
+        XCTAssertThrowsError(try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("c")), zoneID: TestKeys.zoneID,
+                                                       recipients: [TestKeys.zone, Refusing()]).commit())
+        XCTAssertThrowsError(try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("c")), zoneID: [1, 2],
+                                                       recipients: [TestKeys.zone]).commit())
+        XCTAssertThrowsError(try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("c")), zoneID: TestKeys.zoneID,
+                                                       recipients: []).commit())
+        XCTAssertThrowsError(try EncryptedFile.encrypt(OpenedFile.at(scratch.file("missing")), to: FileLocation.at(scratch.file("c")), zoneID: TestKeys.zoneID,
+                                                       recipients: [TestKeys.zone]).commit()) {
             XCTAssertTrue("\($0)".contains(scratch.file("missing")), "the error names the file: \($0)")
         }
         XCTAssertEqual(scratch.entries(), ["p"])
         XCTAssertEqual(try readFile(scratch.file("p")), [1, 2, 3])
     }
+}
 
-    func testTemporaryFileNameAndMode() throws {
-        let scratch = ScratchDirectory()
-        let temp = try AtomicFile(destination: scratch.file("report.pdf"))
-        let name = String(temp.temporaryPath.split(separator: "/").last!)
-        // A fixed-length name (docs/format.md §7.1): any destination name up to NAME_MAX works.
-        XCTAssertTrue(name.hasPrefix(".triad-tmp-") && name.count == 27, name)
-        XCTAssertEqual(AtomicFile.mode(of: temp.temporaryPath), 0o600)
-        temp.discard()
-        XCTAssertEqual(scratch.entries(), [])
-    }
+/// The permission bits of the file at `path`, or nil.
+func permissionBits(_ path: String) -> mode_t? {
+    var st = stat()
+    return stat(path, &st) == 0 ? st.st_mode & 0o7777 : nil
 }

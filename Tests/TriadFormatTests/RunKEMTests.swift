@@ -34,7 +34,7 @@ final class RunKEMTests: XCTestCase {
             let plain = SecureRandom.bytes(count: 100 + index)
             try writeFile(scratch.file("p"), plain)
             let path = scratch.file("\(prefix)\(index)")
-            try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: path, zoneID: TestKeys.zoneID, recipients: recipients)
+            try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(path), zoneID: TestKeys.zoneID, recipients: recipients).commit()
             return (path, plain)
         }
     }
@@ -70,7 +70,7 @@ final class RunKEMTests: XCTestCase {
             let counting = OperationCountingKey(try key(name))
             let identity = RecoveryIdentity(key: counting, certificateFingerprint: try certificate(name).fingerprint)
             for (path, plain) in written + other {
-                try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("d"), identities: [identity])
+                try EncryptedFile.decrypt(OpenedFile.at(path), to: FileLocation.at(scratch.file("d")), identities: [identity]).commit()
                 XCTAssertEqual(try readFile(scratch.file("d")), plain, name)
             }
             XCTAssertEqual(counting.uses, 2, "\(name): 7 files of 2 runs cost 2 private-key operations")
@@ -89,14 +89,14 @@ final class RunKEMTests: XCTestCase {
         let counting = OperationCountingKey(try TestKeys.recoveryKey())
         let identity = RecoveryIdentity(key: counting)
         for (path, _) in written {
-            try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("d"), identities: [identity])
+            try EncryptedFile.decrypt(OpenedFile.at(path), to: FileLocation.at(scratch.file("d")), identities: [identity]).commit()
         }
         XCTAssertEqual(identity.cachedSecrets, KEMSecretCache.capacity)
         XCTAssertEqual(counting.uses, count)
         // The first run was evicted: opening it again costs an operation; the newest does not.
-        try EncryptedFile.decrypt(inputPath: written.last!.0, outputPath: scratch.file("d"), identities: [identity])
+        try EncryptedFile.decrypt(OpenedFile.at(written.last!.0), to: FileLocation.at(scratch.file("d")), identities: [identity]).commit()
         XCTAssertEqual(counting.uses, count)
-        try EncryptedFile.decrypt(inputPath: written[0].0, outputPath: scratch.file("d"), identities: [identity])
+        try EncryptedFile.decrypt(OpenedFile.at(written[0].0), to: FileLocation.at(scratch.file("d")), identities: [identity]).commit()
         XCTAssertEqual(counting.uses, count + 1)
     }
 
@@ -107,8 +107,8 @@ final class RunKEMTests: XCTestCase {
             let written = try files(2, recipients: [PerFileRecoveryRecipient(certificate: try certificate(name))], in: scratch)
             for (path, plain) in written {
                 XCTAssertEqual(try EncryptedFile.readHeader(at: path).slots.map(\.type), [SlotType.recovery])
-                try EncryptedFile.decrypt(inputPath: path, outputPath: scratch.file("d"),
-                                          identities: [RecoveryIdentity(key: try key(name), certificateFingerprint: try certificate(name).fingerprint)])
+                try EncryptedFile.decrypt(OpenedFile.at(path), to: FileLocation.at(scratch.file("d")),
+                                          identities: [RecoveryIdentity(key: try key(name), certificateFingerprint: try certificate(name).fingerprint)]).commit()
                 XCTAssertEqual(try readFile(scratch.file("d")), plain)
             }
         }

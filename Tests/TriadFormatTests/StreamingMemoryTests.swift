@@ -72,7 +72,7 @@ final class StreamingMemoryTests: XCTestCase {
             done.signal()
         }
         consumer.start()
-        try EncryptedFile.decrypt(inputPath: scratch.file("big"), to: rfds[1], identities: [TestKeys.zone])
+        try EncryptedFile.decrypt(OpenedFile.at(scratch.file("big")), to: rfds[1], identities: [TestKeys.zone])
         close(rfds[1])
         done.wait()
         let decryptGrowth = try peakRSSKiB() - baseline2

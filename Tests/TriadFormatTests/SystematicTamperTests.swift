@@ -16,8 +16,8 @@ final class SystematicTamperTests: XCTestCase {
         scratch = ScratchDirectory()
         try writeFile(scratch.file("p"), SecureRandom.bytes(count: 2 * 65536 + 1000))
         let grease = KeySlotRecipient(slot: KeySlot(type: 0x7F00, body: [1, 2, 3, 4]))
-        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("good"), zoneID: TestKeys.zoneID,
-                                  recipients: [TestKeys.zone, RecoveryRecipient(certificate: try TestKeys.recoveryCertificate()), grease])
+        try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("good")), zoneID: TestKeys.zoneID,
+                                  recipients: [TestKeys.zone, RecoveryRecipient(certificate: try TestKeys.recoveryCertificate()), grease]).commit()
         original = try readFile(scratch.file("good"))
         headerLength = try EncryptedFile.readHeader(at: scratch.file("good")).encodedLength
         try FileManager.default.removeItem(atPath: scratch.file("p"))
@@ -28,10 +28,10 @@ final class SystematicTamperTests: XCTestCase {
     func assertRefused(_ bytes: [UInt8], _ what: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let input = scratch.file("in")
         try writeFile(input, bytes)
-        XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: input, outputPath: scratch.file("out"), identities: [TestKeys.zone]),
+        XCTAssertThrowsError(try EncryptedFile.decrypt(OpenedFile.at(input), to: FileLocation.at(scratch.file("out")), identities: [TestKeys.zone]).commit(),
                              "\(what): decrypted", file: file, line: line)
         XCTAssertEqual(scratch.entries(), ["in"], "\(what): left a file behind", file: file, line: line)
-        let piped = capturePipe { try EncryptedFile.decrypt(inputPath: input, to: $0, identities: [TestKeys.zone]) }
+        let piped = capturePipe { try EncryptedFile.decrypt(OpenedFile.at(input), to: $0, identities: [TestKeys.zone]) }
         XCTAssertNotNil(piped.error, "\(what): decrypted to a pipe", file: file, line: line)
         XCTAssertEqual(piped.bytes.count, 0, "\(what): plaintext reached the pipe", file: file, line: line)
         var readerFailed = false
@@ -45,7 +45,7 @@ final class SystematicTamperTests: XCTestCase {
     func testTheUntouchedFileOpens() throws {
         let input = scratch.file("in")
         try writeFile(input, original)
-        try EncryptedFile.decrypt(inputPath: input, outputPath: scratch.file("out"), identities: [TestKeys.zone])
+        try EncryptedFile.decrypt(OpenedFile.at(input), to: FileLocation.at(scratch.file("out")), identities: [TestKeys.zone]).commit()
         XCTAssertEqual(try readFile(scratch.file("out")).count, 2 * 65536 + 1000)
     }
 
@@ -118,7 +118,7 @@ final class SystematicTamperTests: XCTestCase {
     /// core are bound into the payload key).
     func testHeaderSpliceFromAnotherFile() throws {
         try writeFile(scratch.file("p"), SecureRandom.bytes(count: 10))
-        try EncryptedFile.encrypt(inputPath: scratch.file("p"), outputPath: scratch.file("other"), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        try EncryptedFile.encrypt(OpenedFile.at(scratch.file("p")), to: FileLocation.at(scratch.file("other")), zoneID: TestKeys.zoneID, recipients: [TestKeys.zone]).commit()
         let other = try readFile(scratch.file("other"))
         let otherHeader = try EncryptedFile.readHeader(at: scratch.file("other")).encodedLength
         try FileManager.default.removeItem(atPath: scratch.file("p"))

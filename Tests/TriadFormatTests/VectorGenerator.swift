@@ -153,8 +153,8 @@ final class VectorGeneratorTests: XCTestCase {
         }
         func encrypt(_ plaintext: [UInt8], recipients: [any Recipient]) throws -> [UInt8] {
             try writeFile(scratch.file("in"), plaintext)
-            try EncryptedFile.encrypt(inputPath: scratch.file("in"), outputPath: scratch.file("out"), zoneID: TestKeys.zoneID,
-                                      recipients: recipients, random: random.source)
+            try EncryptedFile.encrypt(OpenedFile.at(scratch.file("in")), to: FileLocation.at(scratch.file("out")), zoneID: TestKeys.zoneID,
+                                      recipients: recipients, random: random.source).commit()
             return try readFile(scratch.file("out"))
         }
         let both = ["zone", "recovery", "recovery-any"]

@@ -50,7 +50,7 @@ final class VectorTests: XCTestCase {
 
                 // 1. Decrypt to a file.
                 do {
-                    try EncryptedFile.decrypt(inputPath: path, outputPath: out, identities: [who])
+                    try EncryptedFile.decrypt(OpenedFile.at(path), to: FileLocation.at(out), identities: [who]).commit()
                     XCTAssertEqual(vector.expect, "success", "\(label): decrypted but expected \(vector.expect)")
                     let plain = try readFile(out)
                     XCTAssertEqual(plain.count, vector.plaintextLength, label)
@@ -61,7 +61,7 @@ final class VectorTests: XCTestCase {
                 }
 
                 // 2. Decrypt to a pipe: nothing may be written for a failing file.
-                let (bytes, error) = capturePipe { fd in try EncryptedFile.decrypt(inputPath: path, to: fd, identities: [who]) }
+                let (bytes, error) = capturePipe { fd in try EncryptedFile.decrypt(OpenedFile.at(path), to: fd, identities: [who]) }
                 if let error {
                     XCTAssertEqual(kind(of: error), vector.expect, "\(label) to a pipe: \(error)")
                     XCTAssertEqual(bytes.count, 0, "\(label): plaintext reached the pipe")

@@ -47,7 +47,7 @@ final class FuzzRegressionTests: XCTestCase {
             let key = ZoneSlotKey(zoneID: Array(0x40..<0x50), epoch: 7, zoneKey: SecureBytes([UInt8](repeating: 0x5A, count: 32)))
             let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
             defer { close(devNull) }
-            return expectError(FormatError.self) { try EncryptedFile.decrypt(inputPath: path, to: devNull, identities: [key]) }
+            return expectError(FormatError.self) { try EncryptedFile.decrypt(OpenedFile.at(path), to: devNull, identities: [key]) }
         case "policy":
             return expectError(ZoneError.self) { _ = try SignedPolicy(fileBytes: bytes, context: "regression") }
         case "keyring":

@@ -40,8 +40,8 @@ final class RecoveryOperationsTests: XCTestCase {
             let plain = dir + "/plain-\(i)"
             try "file \(i) SECRET-CONTENT".write(toFile: plain, atomically: true, encoding: .utf8)
             let enc = dir + "/zone/sub/f\(i)"
-            try EncryptedFile.encrypt(inputPath: plain, outputPath: enc, zoneID: zoneID,
-                                      recipients: [ZoneSlotKey(zoneID: zoneID, epoch: 1, zoneKey: zoneKey), RecoveryRecipient(certificate: recovery)])
+            try EncryptedFile.encrypt(OpenedFile.at(plain), to: FileLocation.at(enc), zoneID: zoneID,
+                                      recipients: [ZoneSlotKey(zoneID: zoneID, epoch: 1, zoneKey: zoneKey), RecoveryRecipient(certificate: recovery)]).commit()
             try FileManager.default.removeItem(atPath: plain)
             out.append(enc)
         }

@@ -104,10 +104,10 @@ final class KeepGoingTests: XCTestCase {
             let header = try EncryptedFile.readHeader(at: s.path(path))
             XCTAssertNotEqual(header.fileID, kept[path]!.fileID, "\(path) has a new file id")
             XCTAssertEqual(KeyOriginMarker.claim(in: header.slots)?.epoch, epoch, "\(path) has a file key of the new epoch")
-            XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: s.path(path), outputPath: s.path("leak"), identities: [bobEpoch1]),
+            XCTAssertThrowsError(try EncryptedFile.decrypt(OpenedFile.at(s.path(path)), to: FileLocation.at(s.path("leak")), identities: [bobEpoch1]).commit(),
                                  "bob's epoch-1 zone key opens nothing")
-            XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: s.path(path), outputPath: s.path("leak"),
-                                                           identities: [KnownFileKey(fileKey: kept[path]!.key)]),
+            XCTAssertThrowsError(try EncryptedFile.decrypt(OpenedFile.at(s.path(path)), to: FileLocation.at(s.path("leak")),
+                                                           identities: [KnownFileKey(fileKey: kept[path]!.key)]).commit(),
                                  "the file key bob kept opens nothing")
             XCTAssertEqual(s.zone("cat", s.path(path), "--identity", "file:" + officer.key).out, String(decoding: original, as: UTF8.self))
         }

@@ -54,7 +54,7 @@ final class KillTests: XCTestCase {
                 if EncryptedFile.isEncrypted(at: full) {
                     encrypted += 1
                     let out = s.path("check")
-                    XCTAssertNoThrow(try EncryptedFile.decrypt(inputPath: full, outputPath: out, identities: access.identities),
+                    XCTAssertNoThrow(try EncryptedFile.decrypt(OpenedFile.at(full), to: FileLocation.at(out), identities: access.identities).commit(),
                                      "iteration \(iteration): \(path) is encrypted but does not decrypt")
                     XCTAssertTrue(s.read("check") == original, "iteration \(iteration): \(path) decrypts to something else")
                 } else {
@@ -129,7 +129,7 @@ final class KillTests: XCTestCase {
             let done = try originals.keys.filter { (KeyOriginMarker.claim(in: try EncryptedFile.readHeader(at: s.path($0)).slots)?.epoch ?? 0) == epoch }.count
             window.record(done: done, of: originals.count, after: delay)
             for (path, original) in originals {
-                XCTAssertNoThrow(try EncryptedFile.decrypt(inputPath: s.path(path), outputPath: s.path("check"), identities: access.identities),
+                XCTAssertNoThrow(try EncryptedFile.decrypt(OpenedFile.at(s.path(path)), to: FileLocation.at(s.path("check")), identities: access.identities).commit(),
                                  "iteration \(iteration): \(path)")
                 XCTAssertTrue(s.read("check") == original, "iteration \(iteration): \(path) decrypts to something else")
             }
@@ -177,7 +177,7 @@ final class KillTests: XCTestCase {
         for (path, original) in originals {
             if EncryptedFile.isEncrypted(at: s.path(path)) {
                 encrypted += 1
-                XCTAssertNoThrow(try EncryptedFile.decrypt(inputPath: s.path(path), outputPath: s.path("check"), identities: access.identities))
+                XCTAssertNoThrow(try EncryptedFile.decrypt(OpenedFile.at(s.path(path)), to: FileLocation.at(s.path("check")), identities: access.identities).commit())
                 XCTAssertTrue(s.read("check") == original, path)
             } else {
                 XCTAssertTrue(s.read(path) == original, path)
@@ -193,7 +193,7 @@ final class KillTests: XCTestCase {
 
     private func decryptAll(_ paths: Dictionary<String, [UInt8]>.Keys, _ s: Scratch, _ access: ZoneAccess) throws {
         for p in paths where EncryptedFile.isEncrypted(at: s.path(p)) {
-            try EncryptedFile.decrypt(inputPath: s.path(p), outputPath: s.path(p), identities: access.identities)
+            try EncryptedFile.decrypt(OpenedFile.at(s.path(p)), identities: access.identities).commit()
         }
     }
 }

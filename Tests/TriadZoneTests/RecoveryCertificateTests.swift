@@ -113,10 +113,10 @@ final class RecoveryCertificateTests: XCTestCase {
         // An incident re-grant: the recovery key adds a certificate slot for the holder, and
         // the record of the re-grant it signs (as RecoveryFiles.regrant does).
         let zoneID = try EncryptedFile.readHeader(at: s.path("z/f")).zoneID
-        try EncryptedFile.rewrap(at: s.path("z/f"), identities: [RecoveryIdentity(key: PKI.privateKey(old.key))], keep: { _ in true },
+        try EncryptedFile.rewrap(OpenedFile.at(s.path("z/f")), identities: [RecoveryIdentity(key: PKI.privateKey(old.key))], keep: { _ in true },
                                  add: [RecoveryRecipient(certificate: PKI.certificate(holder.cert)),
                                        try RegrantRecord(zoneID: zoneID, holder: PKI.certificate(holder.cert).fingerprint,
-                                                     recoveryCertificate: PKI.certificate(old.cert), recoveryKey: PKI.privateKey(old.key))])
+                                                     recoveryCertificate: PKI.certificate(old.cert), recoveryKey: PKI.privateKey(old.key))]).commit()
         XCTAssertEqual(s.files("z")["unauthorised_certificate_slot"], 0, "a recorded re-grant is not a planted slot")
         XCTAssertEqual(s.files("z")["missing_recovery_slot"], 0, "an extra re-grant slot is not a missing one")
 

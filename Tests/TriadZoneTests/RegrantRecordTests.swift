@@ -35,10 +35,10 @@ final class RegrantRecordTests: XCTestCase {
     func regranted(_ names: [String], zone: [UInt8], record: () throws -> RegrantRecord) throws -> [String] {
         try names.map { name in
             s.write(name, Array("record \(name)".utf8))
-            try EncryptedFile.encrypt(inputPath: s.path(name), outputPath: s.path(name), zoneID: zone,
-                                      recipients: [RecoveryRecipient(certificate: recoveryCert)])
-            try EncryptedFile.rewrap(at: s.path(name), identities: [RecoveryIdentity(key: PKI.privateKey(recovery.key))],
-                                     keep: { _ in true }, add: [RecoveryRecipient(certificate: holderCert), try record()])
+            try EncryptedFile.encrypt(OpenedFile.at(s.path(name)), zoneID: zone,
+                                      recipients: [RecoveryRecipient(certificate: recoveryCert)]).commit()
+            try EncryptedFile.rewrap(OpenedFile.at(s.path(name)), identities: [RecoveryIdentity(key: PKI.privateKey(recovery.key))],
+                                     keep: { _ in true }, add: [RecoveryRecipient(certificate: holderCert), try record()]).commit()
             return s.path(name)
         }
     }
@@ -69,10 +69,10 @@ final class RegrantRecordTests: XCTestCase {
         let genuine = try regranted(["a"], zone: zoneID) { try records.record(zoneID: zoneID) }[0]
         let record = try EncryptedFile.readHeader(at: genuine).slots.first { $0.type == RegrantRecord.slotType }!
         s.write("b", Array("record b".utf8))
-        try EncryptedFile.encrypt(inputPath: s.path("b"), outputPath: s.path("b"), zoneID: zoneID,
-                                  recipients: [RecoveryRecipient(certificate: recoveryCert)])
-        try EncryptedFile.rewrap(at: s.path("b"), identities: [RecoveryIdentity(key: PKI.privateKey(recovery.key))],
-                                 keep: { _ in true }, add: [RecoveryRecipient(certificate: holderCert), Planted(slot: record)])
+        try EncryptedFile.encrypt(OpenedFile.at(s.path("b")), zoneID: zoneID,
+                                  recipients: [RecoveryRecipient(certificate: recoveryCert)]).commit()
+        try EncryptedFile.rewrap(OpenedFile.at(s.path("b")), identities: [RecoveryIdentity(key: PKI.privateKey(recovery.key))],
+                                 keep: { _ in true }, add: [RecoveryRecipient(certificate: holderCert), Planted(slot: record)]).commit()
         XCTAssertTrue(try vouched(genuine))
         XCTAssertFalse(try vouched(s.path("b")), "the file signature names a's file id")
     }
@@ -109,11 +109,11 @@ final class RegrantRecordTests: XCTestCase {
         }
         for (name, signer, expected) in [("e", PKI.privateKey(recovery.key), true), ("f", PKI.privateKey(holder.key), false)] {
             s.write(name, Array("record \(name)".utf8))
-            try EncryptedFile.encrypt(inputPath: s.path(name), outputPath: s.path(name), zoneID: zoneID,
-                                      recipients: [RecoveryRecipient(certificate: recoveryCert)])
+            try EncryptedFile.encrypt(OpenedFile.at(s.path(name)), zoneID: zoneID,
+                                      recipients: [RecoveryRecipient(certificate: recoveryCert)]).commit()
             let slot = try direct(signer)(s.path(name))
-            try EncryptedFile.rewrap(at: s.path(name), identities: [RecoveryIdentity(key: PKI.privateKey(recovery.key))],
-                                     keep: { _ in true }, add: [RecoveryRecipient(certificate: holderCert), Planted(slot: slot)])
+            try EncryptedFile.rewrap(OpenedFile.at(s.path(name)), identities: [RecoveryIdentity(key: PKI.privateKey(recovery.key))],
+                                     keep: { _ in true }, add: [RecoveryRecipient(certificate: holderCert), Planted(slot: slot)]).commit()
             XCTAssertEqual(try vouched(s.path(name)), expected, name)
         }
     }

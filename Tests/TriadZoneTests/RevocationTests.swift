@@ -46,7 +46,7 @@ final class RevocationTests: XCTestCase {
         r = s.zone("cat", s.path("z/new"), "--identity", "file:" + bob.key)
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("no key slot in"), r.stderr)
-        XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: s.path("z/new"), outputPath: s.path("leak"), identities: [bobEpoch1]))
+        XCTAssertThrowsError(try EncryptedFile.decrypt(OpenedFile.at(s.path("z/new")), to: FileLocation.at(s.path("leak")), identities: [bobEpoch1]).commit())
         XCTAssertEqual(s.zone("cat", s.path("z/new"), "--identity", "file:" + alice.key).out, "written after the revocation")
         XCTAssertEqual(s.files("z")["stale_epoch"], 2)
 
@@ -56,16 +56,16 @@ final class RevocationTests: XCTestCase {
         var files = s.files("z")
         XCTAssertEqual(files["stale_epoch"], 0)
         XCTAssertEqual(files["stale_key_origin"], 2)
-        XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: s.path("z/old1"), outputPath: s.path("leak"), identities: [bobEpoch1]),
+        XCTAssertThrowsError(try EncryptedFile.decrypt(OpenedFile.at(s.path("z/old1")), to: FileLocation.at(s.path("leak")), identities: [bobEpoch1]).commit(),
                              "the re-wrapped header has no epoch-1 slot")
-        XCTAssertNoThrow(try EncryptedFile.decrypt(inputPath: s.path("z/old1"), outputPath: s.path("leak"), identities: [KnownFileKey(fileKey: stolenFileKey)]),
+        XCTAssertNoThrow(try EncryptedFile.decrypt(OpenedFile.at(s.path("z/old1")), to: FileLocation.at(s.path("leak")), identities: [KnownFileKey(fileKey: stolenFileKey)]).commit(),
                          "a header-only rekey cannot take back a file key Bob already saw")
 
         // Full re-encryption: new file keys, so what Bob kept opens nothing.
         r = s.zone("rekey", z, "--identity", "file:" + alice.key, "--reencrypt")
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.out.contains("2 file(s)"), r.out)
-        XCTAssertThrowsError(try EncryptedFile.decrypt(inputPath: s.path("z/old1"), outputPath: s.path("leak"), identities: [KnownFileKey(fileKey: stolenFileKey)]))
+        XCTAssertThrowsError(try EncryptedFile.decrypt(OpenedFile.at(s.path("z/old1")), to: FileLocation.at(s.path("leak")), identities: [KnownFileKey(fileKey: stolenFileKey)]).commit())
         files = s.files("z")
         XCTAssertEqual(files["stale_epoch"], 0)
         XCTAssertEqual(files["stale_key_origin"], 0)

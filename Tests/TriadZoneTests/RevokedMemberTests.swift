@@ -66,13 +66,13 @@ final class RevokedMemberTests: XCTestCase {
     func opens(_ name: String, identity: any Identity) -> Bool {
         let leak = s.path("leak-\(name)")
         defer { try? FileManager.default.removeItem(atPath: leak) }
-        return (try? EncryptedFile.decrypt(inputPath: s.path("z/" + name), outputPath: leak, identities: [identity])) != nil
+        return (try? EncryptedFile.decrypt(OpenedFile.at(s.path("z/" + name)), to: FileLocation.at(leak), identities: [identity]).commit()) != nil
     }
 
     /// Bob rewrites the header of `name` with the file key he kept: `keep` and `add` as in a
     /// rewrap; the MAC is recomputed, so the file stays valid for the members.
     func bobRewrites(_ name: String, keep: (KeySlot) -> Bool, add: [any Recipient]) throws {
-        try EncryptedFile.rewrap(at: s.path("z/" + name), identities: [KnownFileKey(fileKey: stolen[name]!)], keep: keep, add: add)
+        try EncryptedFile.rewrap(OpenedFile.at(s.path("z/" + name)), identities: [KnownFileKey(fileKey: stolen[name]!)], keep: keep, add: add).commit()
     }
 
     /// Bob replaces `name` by a file of the same plaintext under the file key he kept but with
@@ -83,8 +83,8 @@ final class RevokedMemberTests: XCTestCase {
             if queue.count >= count { defer { queue.removeFirst(count) }; return Array(queue.prefix(count)) }
             return SecureRandom.bytes(count: count)
         }
-        try EncryptedFile.reencrypt(at: s.path("z/" + name), identities: [KnownFileKey(fileKey: stolen[name]!)],
-                                    zoneID: zoneID, recipients: slots, random: random)
+        try EncryptedFile.reencrypt(OpenedFile.at(s.path("z/" + name)), identities: [KnownFileKey(fileKey: stolen[name]!)],
+                                    zoneID: zoneID, recipients: slots, random: random).commit()
         XCTAssertEqual(try EncryptedFile.readHeader(at: s.path("z/" + name)).fileID, fileID)
     }
 
@@ -169,12 +169,12 @@ final class RevokedMemberTests: XCTestCase {
                           recoveryKey: PKI.privateKey(bob.key)),
         ])
         let aliceKeys = try Zone.open(root: z, context: s.context).zoneKeys(for: PKI.privateKey(alice.key), name: "alice")
-        try EncryptedFile.rewrap(at: s.path("z/g"), identities: [ZoneSlotKey(zoneID: zoneID, epoch: 2, zoneKey: aliceKeys[2]!)],
-                                 keep: { _ in true }, add: [RecoveryRecipient(certificate: malloryCert)])
-        try EncryptedFile.rewrap(at: s.path("z/c"), identities: [RecoveryIdentity(key: PKI.privateKey(recovery.key))], keep: { _ in true },
+        try EncryptedFile.rewrap(OpenedFile.at(s.path("z/g")), identities: [ZoneSlotKey(zoneID: zoneID, epoch: 2, zoneKey: aliceKeys[2]!)],
+                                 keep: { _ in true }, add: [RecoveryRecipient(certificate: malloryCert)]).commit()
+        try EncryptedFile.rewrap(OpenedFile.at(s.path("z/c")), identities: [RecoveryIdentity(key: PKI.privateKey(recovery.key))], keep: { _ in true },
                                  add: [RecoveryRecipient(certificate: holderCert),
                                        try RegrantRecord(zoneID: zoneID, holder: holderCert.fingerprint,
-                                                     recoveryCertificate: PKI.certificate(recovery.cert), recoveryKey: PKI.privateKey(recovery.key))])
+                                                     recoveryCertificate: PKI.certificate(recovery.cert), recoveryKey: PKI.privateKey(recovery.key))]).commit()
         XCTAssertEqual(cat("a", bob.key).out, texts["a"], "Bob's own key opens a through his slot")
         XCTAssertEqual(cat("b", mallory.key).out, texts["b"])
         XCTAssertEqual(cat("g", mallory.key).out, "ward g, written in epoch 2")
@@ -207,8 +207,8 @@ final class RevokedMemberTests: XCTestCase {
         // A slot planted again, now in a file whose key is of the newest epoch: --reencrypt
         // replaces that key too, since the slot's owner may have unwrapped it.
         let gKeyBefore = try EncryptedFile.readHeader(at: s.path("z/g")).fileID
-        try EncryptedFile.rewrap(at: s.path("z/g"), identities: [ZoneSlotKey(zoneID: zoneID, epoch: 2, zoneKey: aliceKeys[2]!)],
-                                 keep: { _ in true }, add: [RecoveryRecipient(certificate: malloryCert)])
+        try EncryptedFile.rewrap(OpenedFile.at(s.path("z/g")), identities: [ZoneSlotKey(zoneID: zoneID, epoch: 2, zoneKey: aliceKeys[2]!)],
+                                 keep: { _ in true }, add: [RecoveryRecipient(certificate: malloryCert)]).commit()
         XCTAssertEqual(s.files("z")["unauthorised_certificate_slot"], 1)
         r = s.zone("rekey", z, "--identity", "file:" + alice.key, "--reencrypt")
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -35,7 +35,7 @@ final class TreeEngineTests: XCTestCase {
         var calls: [String: Int] = [:], most = 0
         let recipient = self.recipient
         let run = engine.run(files) { file -> FileStep<String> in
-            let pending = try EncryptedFile.encryptPending(inputPath: file.path, outputPath: file.path, zoneID: self.zoneID, recipients: [recipient])
+            let pending = try EncryptedFile.encrypt(OpenedFile.at(file.path), zoneID: self.zoneID, recipients: [recipient])
             lock.lock()
             calls[file.path, default: 0] += 1
             most = max(most, self.temporaries(s))
@@ -86,7 +86,7 @@ final class TreeEngineTests: XCTestCase {
         engine.shouldStop = { finished >= 10 }
         let recipient = self.recipient
         let run = engine.run(files) { file -> FileStep<Bool> in
-            .write(try EncryptedFile.encryptPending(inputPath: file.path, outputPath: file.path, zoneID: self.zoneID, recipients: [recipient]), true)
+            .write(try EncryptedFile.encrypt(OpenedFile.at(file.path), zoneID: self.zoneID, recipients: [recipient]), true)
         }
         XCTAssertTrue(run.interrupted)
         XCTAssertGreaterThanOrEqual(run.outcomes.count, 10)
@@ -110,7 +110,7 @@ final class TreeEngineTests: XCTestCase {
         engine.firstBatchFiles = 8
         let recipient = self.recipient
         let run = engine.run(files) { file -> FileStep<Bool> in
-            let pending = try EncryptedFile.encryptPending(inputPath: file.path, outputPath: file.path, zoneID: self.zoneID, recipients: [recipient])
+            let pending = try EncryptedFile.encrypt(OpenedFile.at(file.path), zoneID: self.zoneID, recipients: [recipient])
             if file.path == files[10].path { unlink(pending.temporaryPath) }
             if file.path == files[23].path {
                 let deadline = Date() + 10

@@ -28,13 +28,13 @@ do {
     let recovery = RecoveryRecipient(certificate: try Certificate(pem: String(decoding: pem, as: UTF8.self)))
     switch args[1] {
     case "encrypt":
-        try EncryptedFile.encrypt(inputPath: args[2], outputPath: args[3], zoneID: zoneID, recipients: [zone, recovery])
+        try EncryptedFile.encrypt(OpenedFile.at(args[2]), to: FileLocation.at(args[3]), zoneID: zoneID, recipients: [zone, recovery]).commit()
     case "decrypt":
-        try EncryptedFile.decrypt(inputPath: args[2], outputPath: args[3], identities: [zone])
+        try EncryptedFile.decrypt(OpenedFile.at(args[2]), to: FileLocation.at(args[3]), identities: [zone]).commit()
     case "cat":
         let fd = open(args[3], O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { fail("\(args[3]): cannot open") }
-        try EncryptedFile.decrypt(inputPath: args[2], to: fd, identities: [zone])
+        try EncryptedFile.decrypt(OpenedFile.at(args[2]), to: fd, identities: [zone])
         close(fd)
     case "seal":
         let input = open(args[2], O_RDONLY), output = open("/dev/null", O_WRONLY)
@@ -50,7 +50,7 @@ do {
         closedir(dir)
         for name in names {
             let path = args[2] + "/" + name
-            try EncryptedFile.encrypt(inputPath: path, outputPath: path, zoneID: zoneID, recipients: [zone, recovery])
+            try EncryptedFile.encrypt(OpenedFile.at(path), zoneID: zoneID, recipients: [zone, recovery]).commit()
         }
     default:
         fail("unknown mode \(args[1])")

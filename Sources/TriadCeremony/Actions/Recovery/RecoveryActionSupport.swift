@@ -1,4 +1,6 @@
+import DurableFile
 import Foundation
+import SystemPackage
 import TriadCrypto
 import TriadJournal
 import TriadPCSC
@@ -63,15 +65,14 @@ func readFile(_ path: String, what: String) throws -> [UInt8] {
     return Array(d)
 }
 
-/// Writes a new file, never over an existing one (docs/ceremony.md §9, item 17), fsynced.
+/// Writes a new file, never over an existing one (docs/ceremony.md §9, item 17), through the
+/// durable-write module (docs/format.md §7.1): complete and durable before it takes the name.
 func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-    guard fd >= 0 else {
-        throw ActionError("\(path): cannot create (\(String(cString: strerror(errno)))); outputs are never overwritten — choose a new path", fatal: true)
+    do {
+        try Durable.write(bytes, to: FilePath(path), mode: mode, publication: .noReplace)
+    } catch let error as DurableError {
+        throw ActionError("\(path): \(error.reason); outputs are never overwritten — choose a new path", fatal: true)
     }
-    defer { close(fd) }
-    let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    guard n == bytes.count, fsync(fd) == 0 else { unlink(path); throw ActionError("\(path): write failed", fatal: true) }
 }
 
 func loadRecord(_ context: ActionContext) throws -> EnrolmentRecord {
@@ -96,8 +97,9 @@ func updateDrill(_ context: ActionContext, _ change: (inout DrillReport) -> Void
     change(&report)
     if let data = try? report.json() { context.secrets.set(Slot.drillReport, SecureBytes(data)) }
     if let path = context.secrets.text(Slot.drillReportPath) {
-        try? Data(report.text.utf8).write(to: URL(fileURLWithPath: path + ".txt"))
-        try? Data((try? report.json()) ?? []).write(to: URL(fileURLWithPath: path + ".json"))
+        // Replaced whole at every change (docs/format.md §7.1): a crash leaves the last report.
+        try? Durable.write(Array(report.text.utf8), to: FilePath(path + ".txt"), mode: 0o644)
+        try? Durable.write((try? report.json()) ?? [], to: FilePath(path + ".json"), mode: 0o644)
     }
 }
 
