@@ -181,6 +181,27 @@ final class StagedFileTests: XCTestCase {
         XCTAssertEqual(names(), ["a", "b"], "no temporary is left")
     }
 
+    func testAFileTheBatchDoesNotAdmitIsDiscardedAndTheRestPublished() throws {
+        try write("original b", to: "b")
+        var files: [StagedFile] = []
+        for name in ["a", "b", "c"] {
+            let file = try StagedFile(path: folder.appending(name), finalMode: 0o644)
+            try file.write(Array("new \(name)".utf8))
+            files.append(file)
+        }
+        var asked: [Int] = []
+        try StagedBatch.commit(files) { index in
+            asked.append(index)
+            return index != 1
+        }
+        XCTAssertEqual(asked, [0, 1, 2], "asked once per file, in order, just before each publication")
+        XCTAssertEqual(contents("a"), "new a")
+        XCTAssertEqual(contents("b"), "original b", "the file not admitted is left as it was")
+        XCTAssertEqual(contents("c"), "new c", "the batch goes on after it")
+        XCTAssertEqual(names(), ["a", "b", "c"], "its temporary is gone")
+        XCTAssertEqual(files.map(\.isPublished), [true, false, true])
+    }
+
     func testAMissingFolderIsNamedInTheError() {
         let missing = folder.appending("no/such/file")
         XCTAssertThrowsError(try Durable.write([1], to: missing, mode: 0o644)) {
