@@ -26,10 +26,11 @@ final class RegrantKillTests: XCTestCase {
 
         var blobSet = ["blob": s.blob, "record": s.record, "reader": s.primary.reader, "ticket": "INC-1"]
         blobSet.merge(set) { $1 }
+        let before = inodes(of: s.files)
         let p = try s.world.startCeremony("incident-recovery", output: s.world.path("grant-1"), pins: [RecoverySetup.pin],
                                           answers: ["ticket.value=INC-1"], set: blobSet)
         let deadline = Date().addingTimeInterval(300)
-        while p.isRunning && granted() < 20 && Date() < deadline { usleep(2_000) }
+        while p.isRunning && replacedCount(since: before) < 20 && Date() < deadline { usleep(2_000) }
         p.kill(SIGKILL)
         let result = p.wait()
         let done = granted()

@@ -130,10 +130,13 @@ final class RotationTests: XCTestCase {
         }
         /// Starts a rotation and sends `signal` once more than `after` files carry the new slot.
         func interrupted(_ name: String, after: Int, signal sig: Int32) throws -> (ProcessResult, Int) {
+            // Progress is polled by inode (one stat per file), not by coverage, which opens
+            // every file and can take longer than the run.
+            let already = covered(), before = inodes(of: s.files)
             let p = try s.world.startCeremony("recovery-key-rotation", output: s.world.path(name), pins: [RecoverySetup.pin],
                                               set: rotation(s, zones: s.zone, newOut: newOut))
             let deadline = Date().addingTimeInterval(300)
-            while p.isRunning && covered() <= after && Date() < deadline { usleep(2_000) }
+            while p.isRunning && already + replacedCount(since: before) <= after && Date() < deadline { usleep(2_000) }
             p.kill(sig)
             return (p.wait(), covered())
         }

@@ -154,3 +154,20 @@ func allFiles(_ dir: String) -> [String] {
     }
     return out
 }
+
+/// Each file's inode now: a file rewritten through a temporary and a rename gets a new one.
+func inodes(of files: [String]) -> [String: ino_t] {
+    var out: [String: ino_t] = [:]
+    for f in files {
+        var st = stat()
+        if stat(f, &st) == 0 { out[f] = st.st_ino }
+    }
+    return out
+}
+
+/// How many of `before`'s files have been replaced since (a new inode under the same name):
+/// a progress count that costs one stat per file, cheap enough to poll while a run is under
+/// way (a coverage count opens every file and can take longer than the run itself).
+func replacedCount(since before: [String: ino_t]) -> Int {
+    inodes(of: Array(before.keys)).filter { before[$0.key] != $0.value }.count
+}
