@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import TriadCeremony
 import TriadJournal
+import TriadCrypto
 import TriadTestSupport
 
 final class CLITests: XCTestCase {
@@ -106,6 +107,22 @@ final class CLITests: XCTestCase {
                                       "--scripts", Support.ceremonies.path] + anchors.flatMap { ["--anchor", $0] })
         XCTAssertEqual(verify.status, 0, verify.err)
         XCTAssertEqual(verify.out.components(separatedBy: "words match").count - 1, 5)
+        // The environment fingerprint: BEGIN and the record-environment step name the binary
+        // that ran by its own SHA-256, the host and the kernel, as a person would find them.
+        let ceremonyBinary = try XCTUnwrap(FileManager.default.contents(atPath: Support.binary))
+        let binarySHA256 = Hex.encode(SHA256.hash(Array(ceremonyBinary)))
+        let recorded = try Transcript.lines(try String(contentsOfFile: "\(dir)/out/\(path)", encoding: .utf8)).map { try JournalEntry(parsing: CanonicalValue.parse($0)) }
+        let begin = try XCTUnwrap(recorded.first)
+        XCTAssertEqual(begin.payload["tool"]?.objectValue?["sha256"]?.stringValue, binarySHA256, "BEGIN names the binary that ran")
+        let environment = try XCTUnwrap(recorded.first { $0.event == .record && $0.payload["kind"]?.stringValue == "environment" }, "the environment is recorded")
+        let facts = try XCTUnwrap(environment.payload["data"]?.objectValue ?? environment.payload.objectValue)
+        XCTAssertEqual(facts["tool_sha256"]?.stringValue, binarySHA256)
+        var names = utsname()
+        uname(&names)
+        let kernel = withUnsafeBytes(of: names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        XCTAssertEqual(facts["kernel"]?.stringValue?.contains(kernel), true, "\(facts)")
+        XCTAssertEqual(facts["host"]?.stringValue, ProcessInfo.processInfo.hostName, "\(facts)")
+        XCTAssertNotNil(facts["usb_devices"]?.arrayValue)
         let log = try Support.cli(["log", "--journal", "\(dir)/j.db"])
         XCTAssertTrue(log.out.contains("PRACTICE-test-keyless-") && log.out.contains("CLOSED"), log.out)
         let id = String(path.dropLast(".jsonl".count))
