@@ -134,10 +134,10 @@ struct RecoverFilesAction: CeremonyAction {
     func run(_ context: inout ActionContext) throws -> ActionOutcome {
         switch context.arguments.text("mode") {
         case "regrant":
-            guard !(context.arguments.text("to") ?? "").isEmpty else { throw ActionError("mode regrant needs --set to=CERTIFICATE", fatal: true) }
+            guard !(context.arguments.text("to") ?? "").isEmpty else { throw ActionError("mode regrant needs a value for the parameter to (the new holder's certificate)", fatal: true) }
             return try RegrantFilesAction().run(&context)
         case "decrypt":
-            guard !(context.arguments.text("quarantine") ?? "").isEmpty else { throw ActionError("mode decrypt needs --set quarantine=FOLDER", fatal: true) }
+            guard !(context.arguments.text("quarantine") ?? "").isEmpty else { throw ActionError("mode decrypt needs a value for the parameter quarantine (the folder the copies go to)", fatal: true) }
             return try DecryptToQuarantineAction().run(&context)
         case let other:
             throw ActionError("mode must be regrant or decrypt, not \(other ?? "nothing")", fatal: true)
