@@ -30,8 +30,11 @@ final class InteractiveDrillTests: XCTestCase {
         var terminal = PseudoTerminal(plan)
         terminal.environment = s.world.environment
         terminal.timeout = 420  // a whole drill on a loaded machine; each prompt still within 30 s
+        // The participants' own cards sign from --attest-pin-fd; AttestationTests types those PINs at a terminal.
+        try StaffCards.ensure()
+        terminal.inputs[3] = StaffCards.pinInput
         let script = repositoryRoot + "/Ceremonies/quarterly-drill.yaml"
-        let args = ["run", script, "--script-sha256", scriptSHA256(script), "--journal", s.world.journal, "--output", out,
+        let args = ["run", script, "--script-sha256", scriptSHA256(script), "--journal", s.world.journal, "--output", out, "--attest-pin-fd", "3",
                     "--set", "blob=\(s.blob)", "--set", "record=\(s.record)", "--set", "reader=\(s.primary.reader)",
                     "--set", "report=\(out)/drill-report"]
         return (try terminal.run(product("ceremony"), args, folder: out), out)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TriadCeremony
 import TriadCrypto
 import TriadPCSC
 import TriadPIV
@@ -13,8 +14,10 @@ import TriadTestSupport
 /// as a site would; the others through Triad's PIV client. Their common names are the names
 /// scripts/demo-answers gives each role, so the roll call finds each card by its holder's name.
 ///
-/// Made once per test process, inserted on first use, removed at exit (or by ``withdraw()`` for
-/// a test that needs those readers empty). Every card keeps virtual-card's default PIN.
+/// Made once per test process, inserted on first use, taken out when the test class that used
+/// them finishes (other classes — in this process, `swift test` runs every target in one — may
+/// look for "any card" and must not find these), at exit, or by ``withdraw()``. Every card
+/// keeps virtual-card's default PIN.
 final class StaffCards {
     static let pin = "123456"
     /// role, common name, vpcd port.
@@ -42,6 +45,7 @@ final class StaffCards {
         }
         let made = try StaffCards()
         shared = made
+        XCTestObservationCenter.shared.addTestObserver(WithdrawAfterEachClass())
         atexit {
             StaffCards.shared?.cards.forEach { $0.remove() }
             if let folder = StaffCards.shared?.folder { try? FileManager.default.removeItem(atPath: folder) }
@@ -93,9 +97,27 @@ final class StaffCards {
         guard r.status == 0 else { throw StaffCardError(message: "yubico-piv-tool import-certificate: \(r.stderr)") }
     }
 
+    /// Signs `message` with the card whose 9C certificate has SHA-256 `fingerprint` (hex), as
+    /// its holder would (PIN verified in the same transaction).
+    func sign(fingerprint: String, _ message: [UInt8]) throws -> [UInt8] {
+        for card in cards {
+            let key = try PIVKeyOperations(transport: try card.connect(), slot: .signature, allowLastPinTry: false) { _ in
+                SecureBytes(Array(Self.pin.utf8))
+            }
+            guard Hex.encode(key.certificate.fingerprint) == fingerprint, let scheme = Attestation.scheme(for: key.publicKey) else { continue }
+            return try key.sign(message, scheme: scheme)
+        }
+        throw StaffCardError(message: "no staff card has the certificate \(fingerprint)")
+    }
+
     /// Whether the shipped script `name` asks participants to attest with their cards.
     static func attests(_ scriptPath: String) -> Bool {
         ((try? String(contentsOfFile: scriptPath, encoding: .utf8)) ?? "").contains("attest: card")
+    }
+
+    /// Takes the cards out when a test class's suite ends.
+    private final class WithdrawAfterEachClass: NSObject, XCTestObservation {
+        func testSuiteDidFinish(_ testSuite: XCTestSuite) { StaffCards.withdraw() }
     }
 
     struct StaffCardError: Error, CustomStringConvertible {

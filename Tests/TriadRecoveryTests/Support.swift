@@ -92,11 +92,8 @@ final class World {
     /// --attest-pin-fd 3.
     func ceremony(_ script: String, output: String, pins: [String], answers extra: [String] = [], set: [String: String]) -> Run {
         let args = ceremonyArguments(script, output: output, answers: extra, set: set)
-        var inputs: [Int32: Data] = [:]
-        if StaffCards.attests(Self.scriptPath(script)) {
-            do { try StaffCards.ensure() } catch { return Run(status: -1, stdout: "", stderr: "staff cards: \(error)") }
-            inputs[3] = StaffCards.pinInput
-        }
+        let inputs: [Int32: Data]
+        do { inputs = try attestationInputs(script) } catch { return Run(status: -1, stdout: "", stderr: "staff cards: \(error)") }
         let r = runProcess(product("ceremony"), args, input: pins.map { $0 + "\n" }.joined(), environment: environment, inputs: inputs)
         try? (r.stdout + r.stderr).write(toFile: output + "/console-\(UUID().uuidString.prefix(6)).log", atomically: true, encoding: .utf8)
         return r
@@ -116,6 +113,14 @@ final class World {
         return args
     }
 
+    /// For a script whose participants attest with their cards: the staff cards inserted, and
+    /// descriptor 3 (`--attest-pin-fd 3` in ``ceremonyArguments``) carrying their PINs.
+    func attestationInputs(_ script: String) throws -> [Int32: Data] {
+        guard StaffCards.attests(Self.scriptPath(script)) else { return [:] }
+        try StaffCards.ensure()
+        return [3: StaffCards.pinInput]
+    }
+
     static func scriptPath(_ script: String) -> String { repositoryRoot + "/Ceremonies/\(script).yaml" }
 
     /// Starts a ceremony without waiting (for tests that interrupt it); console output goes
@@ -125,10 +130,7 @@ final class World {
         let log = output + "/console-started.log"
         var command = Command(product("ceremony"), ceremonyArguments(script, output: output, answers: extra, set: set),
                               stdin: Data(pins.map { $0 + "\n" }.joined().utf8), environment: environment)
-        if StaffCards.attests(Self.scriptPath(script)) {
-            try StaffCards.ensure()
-            command.inputs[3] = StaffCards.pinInput
-        }
+        command.inputs = try attestationInputs(script)
         command.stdout = .file(log)
         command.stderr = .file(log)
         return try command.start()

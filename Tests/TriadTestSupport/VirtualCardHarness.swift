@@ -123,7 +123,7 @@ public final class VirtualCardHarness: @unchecked Sendable {
             throw TestSupportError.readerBusy(reader: reader)
         }
         let before = log.count
-        var command = Command(Products.virtualCard, ["run", "--state", state, "--port", String(port)] + runArguments)
+        var command = Command(Products.virtualCard, ["run", "--state", state, "--port", String(port), "--exit-with-parent"] + runArguments)
         command.stdout = .file(logPath)
         command.stderr = .file(logPath)
         let started = try command.start()
