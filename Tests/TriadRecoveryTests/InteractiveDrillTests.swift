@@ -68,5 +68,14 @@ final class InteractiveDrillTests: XCTestCase {
         XCTAssertFalse(report.contains("RESULT: PASS"), report)
         XCTAssertFalse(run.screen.contains(RecoverySetup.pin), "the PIN was echoed")
         XCTAssertNotEqual(runProcess(product("ceremony"), ["verify", t]).status, 1, "an aborted transcript is still intact")
+        // The participants' own cards (attest: card): those present at the end sign ABORTED; the
+        // two custodians absent since the break neither sign nor are listed as missing.
+        let aborted = try XCTUnwrap(entries.last?["payload"] as? [String: Any])
+        let signers = (aborted["attestations"] as? [[String: Any]] ?? []).compactMap { $0["role"] as? String }
+        XCTAssertEqual(Set(signers), ["witness", "it"], "\(aborted)")
+        XCTAssertNil(aborted["attestations_missing"], "\(aborted)")
+        let (swift, python) = verifyBoth(t)
+        XCTAssertEqual(swift.status, 3, swift.stderr)
+        XCTAssertEqual(python.status, 3, python.stderr)
     }
 }
