@@ -84,4 +84,26 @@ final class AttestationSlipTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: t.replacingOccurrences(of: ".jsonl", with: "-summary.txt")))
         try witnessCard.insert()
     }
+
+    /// One card, one person: with the medical custodian's card out, the three cards in the
+    /// readers are taken by the three people before them and the roll call finds no card left
+    /// for the fourth — it never reuses one — so the drill ends at the roll call.
+    func testACardIsNeverTakenForTwoPeople() throws {
+        let s = try RecoverySetup("attest-one-card")
+        let staff = try StaffCards.ensure()
+        let medicalCard = staff.cards[3]
+        medicalCard.remove()
+        defer { try? medicalCard.insert() }
+        let out = s.world.path("drill")
+        let args = s.world.ceremonyArguments("quarterly-drill", output: out, answers: ["roll-call.exception.choice=abort"], set: [
+            "blob": s.blob, "record": s.record, "reader": s.primary.reader, "report": out + "/drill-report", "zones": ""])
+        let r = runProcess(product("ceremony"), args, input: RecoverySetup.pin + "\n", environment: s.world.environment,
+                           inputs: [3: StaffCards.pinInput])
+        try assertAborted(r, output: out, at: "roll-call", mentioning: "each attesting person signs with their own card")
+        let entries = try transcriptEntries(try XCTUnwrap(transcripts(in: out).last))
+        let cards = entries.filter { ($0["payload"] as? [String: Any])?["kind"] as? String == "attestor-card" }
+        XCTAssertEqual(cards.compactMap { $0["role"] as? String }, ["witness", "it", "management"])
+        XCTAssertEqual(Set(cards.compactMap { ($0["payload"] as? [String: Any])?["certificate_fingerprint"] as? String }).count, 3)
+        XCTAssertFalse(entries.contains { ($0["event"] as? String) == "STEP_START" && ($0["step"] as? String) == "pin" })
+    }
 }
