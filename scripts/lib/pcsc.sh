@@ -36,15 +36,15 @@ vcard_binary() {
   return 1
 }
 
-# Installs the two extra driver instances (B: 35965-6, C: 35967-8) when missing; 0 if pcscd
-# must be (re)started to see them.
+# Installs the two extra driver instances (B: 35965-6, C: 35967-8) when missing: 0 when it
+# installed them now, 1 when they were there, 2 when they cannot be installed.
 pcsc_extra_readers() {
   local changed=1 letter port dir=/usr/lib/pcsc/drivers/serial
   for letter in B C; do
     port=$([ "$letter" = B ] && echo 0x8C7D || echo 0x8C7F)
     local lib="$dir/libifdvpcd-triad-${letter,,}.so" conf="/etc/reader.conf.d/triad-vpcd-${letter,,}"
     [ -f "$lib" ] && [ -f "$conf" ] && continue
-    [ "$(id -u)" -eq 0 ] || { pcsc_log "reader $letter missing: run scripts/setup as root"; return 1; }
+    [ "$(id -u)" -eq 0 ] || { pcsc_log "readers $letter missing: run scripts/test or scripts/demo as root once"; return 2; }
     cp -L "$PCSC_VPCD_DRIVER" "$lib"
     printf 'FRIENDLYNAME "Virtual PCD %s"\nDEVICENAME   /dev/null:%s\nLIBPATH      %s\nCHANNELID    %s\n' \
       "$letter" "$port" "$lib" "$port" >"$conf"
@@ -63,7 +63,9 @@ pcsc_up() {
     pcsc_log "installing pcscd vsmartcard-vpcd opensc yubico-piv-tool"
     DEBIAN_FRONTEND=noninteractive apt-get install -y pcscd vsmartcard-vpcd opensc yubico-piv-tool >/dev/null || return 1
   fi
-  if pcsc_extra_readers && pgrep -x pcscd >/dev/null 2>&1; then
+  local extra=0; pcsc_extra_readers || extra=$?
+  [ "$extra" -eq 1 ] || [ "$extra" -eq 0 ] || return 1
+  if pgrep -x pcscd >/dev/null 2>&1 && { [ "$extra" -eq 0 ] || ! opensc-tool -l 2>/dev/null | grep -q 'Virtual PCD C 00 01'; }; then
     pcsc_log "restarting pcscd to load readers B and C"
     pkill -x pcscd; local w; for w in $(seq 1 50); do pgrep -x pcscd >/dev/null || break; sleep 0.1; done
   fi
