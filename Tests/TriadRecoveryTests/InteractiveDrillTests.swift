@@ -24,17 +24,21 @@ final class InteractiveDrillTests: XCTestCase {
         return plan
     }
 
-    static func drill(_ s: RecoverySetup, _ name: String, _ plan: [[String]]) throws -> (PseudoTerminal.Outcome, String) {
+    /// Runs the shipped drill at a terminal. The participants' own cards (attest: card) are in
+    /// readers; their PINs come from --attest-pin-fd unless `attestationPINsTyped`, when the
+    /// plan types them at the terminal too.
+    static func drill(_ s: RecoverySetup, _ name: String, _ plan: [[String]],
+                      attestationPINsTyped: Bool = false) throws -> (PseudoTerminal.Outcome, String) {
         let out = s.world.path(name)
         s.world.mkdir(name)
         var terminal = PseudoTerminal(plan)
         terminal.environment = s.world.environment
         terminal.timeout = 420  // a whole drill on a loaded machine; each prompt still within 30 s
-        // The participants' own cards sign from --attest-pin-fd; AttestationTests types those PINs at a terminal.
         try StaffCards.ensure()
-        terminal.inputs[3] = StaffCards.pinInput
+        if !attestationPINsTyped { terminal.inputs[3] = StaffCards.pinInput }
         let script = repositoryRoot + "/Ceremonies/quarterly-drill.yaml"
-        let args = ["run", script, "--script-sha256", scriptSHA256(script), "--journal", s.world.journal, "--output", out, "--attest-pin-fd", "3",
+        let args = ["run", script, "--script-sha256", scriptSHA256(script), "--journal", s.world.journal, "--output", out]
+                    + (attestationPINsTyped ? [] : ["--attest-pin-fd", "3"]) + [
                     "--set", "blob=\(s.blob)", "--set", "record=\(s.record)", "--set", "reader=\(s.primary.reader)",
                     "--set", "report=\(out)/drill-report"]
         return (try terminal.run(product("ceremony"), args, folder: out), out)
@@ -77,5 +81,43 @@ final class InteractiveDrillTests: XCTestCase {
         let (swift, python) = verifyBoth(t)
         XCTAssertEqual(swift.status, 3, swift.stderr)
         XCTAssertEqual(python.status, 3, python.stderr)
+    }
+
+    /// The whole drill typed at the terminal by everyone, the four attesting people included:
+    /// each types their own card's PIN at the roll call, at the end of every act and for the
+    /// CLOSED entry (echo off), and every one of those entries carries their four signatures.
+    func testEveryoneTypesTheirOwnCardPINAndSignsEveryActEnd() throws {
+        let s = try RecoverySetup("typed-attest")
+        let staffPIN = StaffCards.pin
+        let attesting: Set = ["Internal Witness", "IT custodian", "Management custodian", "Medical custodian"]
+        var plan: [[String]] = [[Self.go, ""]]
+        for (title, name, id) in Self.people {
+            plan += [["\(title) [", name], ["staff or badge number", id]]
+            if attesting.contains(title) { plan += [["the PIN of your card, to sign the roll call (3 tries left):", staffPIN]] }
+        }
+        let actEnd = { (act: String) in Array(repeating: ["the PIN of your card, to sign the end of act \(act) (3 tries left):", staffPIN], count: 4) }
+        plan += [["to correct its name or number", ""], ["confirm step roll-call", "yes"],
+                 [Self.go, ""], ["confirm step start", "yes"], [Self.go, ""], ["confirm step environment", "yes"]] + actEnd("opening")
+        plan += [[Self.go, ""], ["confirm step blob", "yes"], [Self.go, ""], ["confirm step card", "yes"],
+                 [Self.go, ""], ["Recovery card PIN:", RecoverySetup.pin], ["confirm step pin", "yes"],
+                 [Self.go, ""], ["confirm step unlock", "yes"], [Self.go, ""], ["confirm step factors-anchor", "yes"]] + actEnd("factors")
+        plan += [[Self.go, ""], ["confirm step canary", "yes"]] + actEnd("drill")
+        plan += [[Self.go, ""], ["confirm step report", "yes"], [Self.go, ""], ["confirm step zeroise", "yes"],
+                 [Self.go, ""], ["Did you observe every step", "yes"], ["confirm step sign-off", "yes"]] + actEnd("closing")
+        plan += Array(repeating: ["the PIN of your card, to sign the CLOSED entry (3 tries left):", staffPIN], count: 4)
+        let (run, out) = try Self.drill(s, "drill", plan, attestationPINsTyped: true)
+        XCTAssertEqual(run.status, 0, run.description)
+        XCTAssertFalse(run.screen.contains(staffPIN + "\r"), "a card PIN was echoed")
+        let t = try XCTUnwrap(transcripts(in: out).last)
+        let sealed = try transcriptEntries(t).filter { ["ACT_END", "CLOSED"].contains($0["event"] as? String ?? "") }
+        XCTAssertEqual(sealed.count, 5)
+        for e in sealed {
+            let signers = ((e["payload"] as? [String: Any])?["attestations"] as? [[String: Any]] ?? []).compactMap { $0["role"] as? String }
+            XCTAssertEqual(Set(signers), ["witness", "it", "management", "medical"], "entry \(e["seq"] ?? "?")")
+        }
+        let (swift, python) = verifyBoth(t, ["--trust", try StaffCards.ensure().caPath])
+        XCTAssertEqual(swift.status, 0, swift.stderr)
+        XCTAssertEqual(python.status, 0, python.stderr)
+        XCTAssertFalse(try String(contentsOfFile: t, encoding: .utf8).contains("\"\(staffPIN)\""), "a card PIN reached the transcript")
     }
 }
