@@ -27,7 +27,7 @@ enum ScriptPage {
             blocks.append(.table(.init(columns: [.init("Name", "w-param"), .init("Meaning", "w-meaning"), .init("Value used")],
                                        rows: script.parameters.map { p in
                                            let aside: [Document.Inline] = p.required ? [.aside("required")]
-                                               : p.defaultValue.map { [.aside("default: \($0)")] } ?? []
+                                               : p.defaultValue.map { [.aside("default: \($0.display)")] } ?? []
                                            return [[.code(p.name)] + aside, [.text(p.description)], []]
                                        })))
         }
