@@ -116,7 +116,7 @@ enum AttestationCheck {
             }
         }
         if let role = present.sorted().first(where: { !signed.contains($0) && !excused.contains($0) }) {
-            throw fail(e, "\(e.event) lacks the signature of role \(role), present with its card since entry \(roster.certificates[role]!.seq)")
+            throw fail(e, "\(e.event) lacks the signature of role \(role), present with its card since entry \(roster.certificates[role].map { String($0.seq) } ?? "?")")
         }
     }
 
