@@ -230,13 +230,13 @@ private struct Replay {
             guard e.act == act.id, e.step == step.id else { throw fail(k, "\(e.event) for \(e.act)/\(e.step) inside step \(step.id)") }
             switch e.event {
             case EventType.record:
-                let kind = e.payload["kind"]?.stringValue ?? ""
-                if kind == "participant" || kind == "participant-corrected" {
-                    guard admits.contains(e.role), let name = e.payload["name"]?.stringValue,
-                          let id = e.payload["staff_id"]?.stringValue else {
+                let corrected = ParticipantCorrectedRecord.matches(e)
+                if corrected || ParticipantRecord.matches(e) {
+                    let typed = corrected ? (try? ParticipantCorrectedRecord(e)).map { ($0.name, $0.staffID) } : (try? ParticipantRecord(e)).map { ($0.name, $0.staffID) }
+                    guard admits.contains(e.role), let (name, id) = typed else {
                         throw fail(k, "a participant record for role \(e.role), which this step does not call")
                     }
-                    if kind == "participant-corrected" { participants.remove(e.role) }
+                    if corrected { participants.remove(e.role) }
                     do { try participants.admit(Person(name: name, staffID: id), to: e.role) } catch { throw fail(k, "\(error)") }
                     report.participants.removeAll { $0.hasPrefix("\(e.role): ") }
                     report.participants.append("\(e.role): \(name) (\(id))")

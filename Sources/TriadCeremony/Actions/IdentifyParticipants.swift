@@ -41,7 +41,7 @@ public struct IdentifyParticipantsAction: CeremonyAction {
             let staffID = try askNonEmpty(&context, "\(role).id", "\(title): your staff or badge number")
             let person = Person(name: name, staffID: staffID)
             try context.admit(person, to: role)
-            try context.record("participant", ["name": .string(name), "staff_id": .string(staffID)], role: role)
+            try context.record(ParticipantRecord(name: name, staffID: staffID), role: role)
             context.show("  ✓ \(title): \(person.display)")
             if context.attestingRoles.contains(role) { try Self.takeCard(&context, role: role, holder: "\(title) \(person.name)") }
             admitted.append(.string(role))
@@ -66,8 +66,7 @@ public struct IdentifyParticipantsAction: CeremonyAction {
             let person = Person(name: try askNonEmpty(&context, "\(role).name", "\(title): your full name"),
                                 staffID: try askNonEmpty(&context, "\(role).id", "\(title): your staff or badge number"))
             try context.replace(person, in: role)
-            try context.record("participant-corrected", ["name": .string(person.name), "staff_id": .string(person.staffID),
-                                                         "was": .string(old.display)], role: role)
+            try context.record(ParticipantCorrectedRecord(name: person.name, staffID: person.staffID, was: old.display), role: role)
             context.show("  ✓ corrected — \(title): \(person.display) (was \(old.display))")
         }
     }

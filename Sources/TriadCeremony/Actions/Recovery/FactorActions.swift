@@ -86,11 +86,9 @@ struct IdentifyRecoveryCardAction: CeremonyAction {
                 $0.cardSerial = id.serial; $0.pinTriesLeft = id.pinTriesLeft
                 $0.addExpiry("card certificate", id.certificate)
             }
-            try context.record("card-presented", [
-                "reader": .string(card.reader), "serial": id.serial.map { .int(Int64($0)) } ?? .null,
-                "card_certificate_fingerprint": .string(id.certificateFingerprint),
-                "pin_tries_left": id.pinTriesLeft.map { .int(Int64($0)) } ?? .null, "pin_blocked": .bool(id.pinBlocked),
-            ])
+            try context.record(CardPresentedRecord(reader: card.reader, serial: id.serial.map(Int64.init),
+                                                   cardCertificateFingerprint: id.certificateFingerprint,
+                                                   pinTriesLeft: id.pinTriesLeft.map(Int64.init), pinBlocked: id.pinBlocked))
             do {
                 try RecoveryCard.check(id, against: record)
             } catch RecoveryError.cardBlocked where arguments.allowBlocked {
