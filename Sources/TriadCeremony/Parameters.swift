@@ -32,6 +32,7 @@ public enum ParameterValue: Equatable, Sendable, Codable, ExpressibleByStringLit
     public var display: String {
         switch self {
         case .text(let s): return s
+        case .list(let items) where items.isEmpty: return "none"
         case .list(let items): return items.map { $0.contains(" ") || $0.isEmpty ? "\"\($0)\"" : $0 }.joined(separator: ", ")
         }
     }
