@@ -27,9 +27,9 @@ public enum Lint {
         var facts = Set<String>()
         let parameterNames = Set(script.parameters.map(\.name))
         let listParameters = Set(script.parameters.filter(\.list).map(\.name))
-        let placeholders = Dictionary(uniqueKeysWithValues: script.parameters.map { p -> (String, ParameterValue) in
+        let placeholders = Dictionary(script.parameters.map { p -> (String, ParameterValue) in
             (p.name, p.list ? .list(["${\(p.name)}"]) : .text("${\(p.name)}"))
-        })
+        }, uniquingKeysWith: { first, _ in first })
         for act in script.acts {
             if !seenActs.insert(act.id).inserted { add(nil, "act id \(act.id) is used twice") }
             if act.steps.isEmpty { add(nil, "act \(act.id) has no steps") }
