@@ -52,6 +52,8 @@ public struct ActionContext {
     /// SHA-256 (hex) of the 9C certificate recorded for each role so far: a card one person
     /// presented is not taken for another's.
     public internal(set) var claimedCards: [String: String] = [:]
+    /// Where the attesting people's card PINs come from (`--attest-pin-fd`, else as `secretInput`).
+    public internal(set) var attestationSecretInput: SecretInput?
 
     /// The person filling the acting role.
     public var actor: Person? { participants.person(for: step.role) }

@@ -20,6 +20,7 @@ extension Engine {
         let attesting = Set(script.roles.filter(\.attestsWithCard).map(\.id))
         guard !attesting.isEmpty else { return }
         context.attestingRoles = attesting
+        context.attestationSecretInput = options.attestationSecretInput
         context.claimedCards = AttestationRoster.of(try journal.entries(ceremony: ceremonyID)).certificates.mapValues(\.fingerprint)
     }
 
@@ -92,7 +93,7 @@ extension Engine {
         let person = participants.person(for: r)
         let holder = "\(script.role(r)?.title ?? r) \(person?.name ?? "")"
         if terminal && Interruption.final { throw AttestorCards.Problem(reason: "the ceremony was interrupted") }
-        let input = SecretInput(pinFD: options.pinFD)
+        let input = options.attestationSecretInput
         let key = "\(position.act.isEmpty ? event(for: what) : position.act).attest.\(r)"
         while true {
             let card: PIVKeyOperations

@@ -9,6 +9,15 @@ public struct RunOptions {
     public var practice = false
     /// `--pin-fd N`: PINs are read from this descriptor instead of the terminal.
     public var pinFD: Int32?
+    /// `--attest-pin-fd N`: the PINs of the participants' own cards (`attest: card`) are read
+    /// from this descriptor, one line per signature in the order asked; nil: from `pinFD` (or
+    /// the terminal). Why a second descriptor: in an unattended rehearsal the custodians' card
+    /// PINs and the recovery card's PIN are typed by different people at different moments,
+    /// and one stream would make each run depend on the exact interleaving.
+    public var attestationPinFD: Int32?
+
+    /// Where the attesting participants' PINs come from.
+    var attestationSecretInput: SecretInput { SecretInput(pinFD: attestationPinFD ?? pinFD) }
     /// Where the transcript and summary are written (never overwriting).
     public var outputDirectory: String
     /// The approved script SHA-256; the run is refused when the script differs.

@@ -135,12 +135,22 @@ public final class VPCDLink {
         var buffer = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
+            quickAck()
             let n = buffer.withUnsafeMutableBytes { recv(socketFD, $0.baseAddress! + offset, count - offset, 0) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return nil }
             offset += n
         }
         return buffer
+    }
+
+    /// TCP_QUICKACK before each read: vpcd writes a frame's length and its body in two
+    /// sends on a socket with Nagle's algorithm on, so the body waits until the length is
+    /// acknowledged; with Linux's delayed acknowledgement that is up to 40 ms per command.
+    /// The option is not sticky (tcp(7)), hence before every read.
+    private func quickAck() {
+        var one: Int32 = 1
+        setsockopt(socketFD, Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     private func send(_ body: [UInt8]) -> Bool {

@@ -15,8 +15,16 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The card's state file (from `virtual-card init`).")
     var state: String
 
-    @Option(help: "vpcd port: 35963 is reader 'Virtual PCD 00 00', 35964 is 'Virtual PCD 00 01'.")
+    @Option(help: """
+        vpcd port: 35963 is reader 'Virtual PCD 00 00', 35964 'Virtual PCD 00 01'; with scripts/lib/pcsc.sh's readers \
+        B and C, 35965–35968 are 'Virtual PCD B 00 00' … 'Virtual PCD C 00 01'.
+        """)
     var port: UInt16 = 35963
+
+    @Flag(name: .customLong("exit-with-parent"), help: """
+        Take the card out and stop when the process that started this one ends (a test runner killed \
+        mid-run leaves no card behind in the reader).
+        """) var exitWithParent = false
 
     @Flag(help: "Log every instruction and status word to stderr (never command data).")
     var trace = false
@@ -36,7 +44,8 @@ struct RunCommand: ParsableCommand {
             printError("virtual-card: " + line)
         }
         printError("virtual-card: software PIV card \(cardState.serial) (no hardware protection) from \(state)")
-        link.run { stopRequested != 0 }
+        let parent = getppid()
+        link.run { stopRequested != 0 || (exitWithParent && getppid() != parent) }
     }
 
     /// One process per card: a second `run` on the same state would fork its counters.

@@ -81,8 +81,9 @@ final class CardPresenceTests: XCTestCase {
     /// A transcript rewritten from BEGIN with a ceremony key of the forger's (every act end,
     /// the terminal entry and its checkpoint re-signed — what the ceremony key alone cannot
     /// catch, docs/ceremony.md §7) is refused by both verifiers at the card step's STEP_DONE,
-    /// with no paper words: the card signed the original BEGIN. Only a new signature by the
-    /// card itself makes the rewrite verify (the control); one altered bit, or none, does not.
+    /// with no paper words: the card signed the original BEGIN. Only new signatures by the
+    /// card itself and by the four participants' own cards (attest: card) make the rewrite
+    /// verify (the control); one altered bit, or none, does not.
     func testAForgedStaleOrMissingCardSignatureFailsBothVerifiers() throws {
         let s = try RecoverySetup("forged")
         let (r, out) = drill(s, "drill")
@@ -100,9 +101,18 @@ final class CardPresenceTests: XCTestCase {
                 return CardAuthCheck.journalValue(proof)
             }
         }
-        let control = try resealed(genuine, to: out + "/forged-control.jsonl", cardAuth: signedByTheCard(flip: false))
+        let staff = try StaffCards.ensure()
+        let control = try resealed(genuine, to: out + "/forged-control.jsonl", staffCards: staff, cardAuth: signedByTheCard(flip: false))
         XCTAssertEqual(verifyBoth(control).swift.status, 0, "the rewrite re-signed by the card itself verifies: \(verifyBoth(control).swift.stderr)")
         XCTAssertEqual(verifyBoth(control).python.status, 0, verifyBoth(control).python.stderr)
+        // The same rewrite with the recovery card but without the four participants' cards
+        // (attest: card in the shipped drill) is refused at the first roll-call signature.
+        let rollCall = try XCTUnwrap(genuine.first(where: AttestationCheck.isRollCallRecord)).seq
+        let noStaff = try resealed(genuine, to: out + "/forged-no-staff-cards.jsonl", cardAuth: signedByTheCard(flip: false))
+        for v in [verifyBoth(noStaff).swift, verifyBoth(noStaff).python] {
+            XCTAssertEqual(v.status, 1, v.stdout)
+            XCTAssertTrue(v.stderr.contains("entry \(rollCall): the roll-call signature of role witness does not verify"), v.stderr)
+        }
 
         let cases: [(String, ((String) throws -> CanonicalValue?)?, String)] = [
             ("stale", nil, "does not verify"),
@@ -110,7 +120,7 @@ final class CardPresenceTests: XCTestCase {
             ("missing", { _ in nil }, "missing"),
         ]
         for (name, auth, message) in cases {
-            let path = try resealed(genuine, to: out + "/forged-\(name).jsonl", cardAuth: auth)
+            let path = try resealed(genuine, to: out + "/forged-\(name).jsonl", staffCards: staff, cardAuth: auth)
             let (swift, python) = verifyBoth(path)
             XCTAssertEqual(swift.status, 1, "\(name): \(swift.stdout)")
             XCTAssertTrue(swift.stderr.contains("entry \(at + 1): the recovery card's signature"), "\(name): \(swift.stderr)")
@@ -134,13 +144,13 @@ final class CardPresenceTests: XCTestCase {
         let authKey = try PrivateKey.generate(.ecP256)
         let authCert = try Certificate.issue(subject: "CN=Forger 9E", publicKey: authKey.publicKey, issuer: ca, issuerKey: caKey, days: 30,
                                              keyUsage: "critical,digitalSignature")
-        let ownIssuer = try resealed(genuine, to: out + "/forged-own-issuer.jsonl") { beginHash in
+        let ownIssuer = try resealed(genuine, to: out + "/forged-own-issuer.jsonl", staffCards: staff) { beginHash in
             let fp = Hex.decode(enrolled.certificateFingerprint)!
             let message = try CardAuthentication.message(nonce: nonce, beginHash: beginHash, serial: enrolled.serial, cardCertificateFingerprint: fp)
             return CardAuthCheck.journalValue(CardAuthentication(serial: enrolled.serial, cardCertificateFingerprint: fp, certificate: authCert,
                                                                  issuer: ca, signature: try authKey.sign(message, scheme: .ecdsaSHA256)))
         }
-        let notEnrolled = try resealed(genuine, to: out + "/forged-not-enrolled.jsonl") { _ in .string(CardAuthCheck.notEnrolled) }
+        let notEnrolled = try resealed(genuine, to: out + "/forged-not-enrolled.jsonl", staffCards: staff) { _ in .string(CardAuthCheck.notEnrolled) }
         for (name, path, without) in [("own issuer", ownIssuer, Hex.encode(ca.fingerprint)), ("not-enrolled", notEnrolled, "NOT proven")] {
             let (swift, python) = verifyBoth(path)
             XCTAssertEqual(swift.status, 0, "\(name) without the record: \(swift.stderr)")
@@ -199,7 +209,11 @@ func verifyBoth(_ path: String, _ extra: [String] = []) -> (swift: Run, python: 
 /// chain is recomputed, and every act end and the terminal entry (with its checkpoint) are
 /// signed with it. With `cardAuth`, the card step's `card_auth` becomes what it returns for
 /// the new BEGIN hash (nil: removed). Written to `path`.
-func resealed(_ entries: [JournalEntry], to path: String, cardAuth: ((_ beginHash: String) throws -> CanonicalValue?)? = nil) throws -> String {
+///
+/// `staffCards`: the participants' signatures (attest: card) are made again with the test's
+/// StaffCards, as a forger holding all four cards could; otherwise they are kept as they were.
+func resealed(_ entries: [JournalEntry], to path: String, staffCards: StaffCards? = nil,
+              cardAuth: ((_ beginHash: String) throws -> CanonicalValue?)? = nil) throws -> String {
     let forger = try CeremonyKey()
     var out: [JournalEntry] = []
     for (i, e) in entries.enumerated() {
@@ -216,7 +230,27 @@ func resealed(_ entries: [JournalEntry], to path: String, cardAuth: ((_ beginHas
         }
         var draft = JournalEntry(ceremony: e.ceremony, seq: Int64(i + 1), time: e.time, act: e.act, step: e.step, role: e.role,
                                  event: e.event, payload: payload, prevHash: out.last?.hash ?? ChainHash.genesis)
+        // The participants' own cards (attest: card) re-sign what a rewrite changes: only
+        // someone holding every one of them, as this test does, gets this far.
+        if let staffCards, AttestationCheck.isRollCallRecord(e), var members = draft.payload.objectValue,
+           let fingerprint = members["certificate_fingerprint"]?.stringValue,
+           let message = Attestation.rollCallMessage(nonce: out[0].payload["nonce"]?.stringValue ?? "", beginHash: out[0].hash,
+                                                     fingerprint: Hex.decode(fingerprint) ?? [], role: e.role) {
+            members["signature"] = .string(Hex.encode(try staffCards.sign(fingerprint: fingerprint, message)))
+            draft = JournalEntry(ceremony: e.ceremony, seq: draft.seq, time: e.time, act: e.act, step: e.step, role: e.role,
+                                 event: e.event, payload: .object(members), prevHash: draft.prevHash)
+        }
         if Seal.isSealed(e.event) {
+            if let staffCards, var members = draft.payload.objectValue, let list = members[Attestation.field]?.arrayValue {
+                let message = Attestation.entryMessage(draft)
+                members[Attestation.field] = .array(try list.map { item in
+                    guard var a = item.objectValue, let fingerprint = a["certificate_fingerprint"]?.stringValue else { return item }
+                    a["signature"] = .string(Hex.encode(try staffCards.sign(fingerprint: fingerprint, message)))
+                    return .object(a)
+                })
+                draft = JournalEntry(ceremony: e.ceremony, seq: draft.seq, time: e.time, act: e.act, step: e.step, role: e.role,
+                                     event: e.event, payload: .object(members), prevHash: draft.prevHash)
+            }
             draft = JournalEntry(ceremony: e.ceremony, seq: draft.seq, time: e.time, act: e.act, step: e.step, role: e.role,
                                  event: e.event, payload: try forger.seal(draft), prevHash: draft.prevHash)
         }

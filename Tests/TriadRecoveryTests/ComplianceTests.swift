@@ -12,7 +12,8 @@ final class ComplianceTests: XCTestCase {
         let out = s.world.path("drill")
         let args = s.world.ceremonyArguments("quarterly-drill", output: out, set: [
             "blob": s.blob, "record": s.record, "reader": s.primary.reader, "report": out + "/report"]) + ["--practice"]
-        let r = runProcess(product("ceremony"), args, input: RecoverySetup.pin + "\n", environment: s.world.environment)
+        let r = runProcess(product("ceremony"), args, input: RecoverySetup.pin + "\n", environment: s.world.environment,
+                           inputs: try s.world.attestationInputs("quarterly-drill"))
         XCTAssertEqual(r.status, 0, String(r.stdout.suffix(1200)) + r.stderr)
         for shown in ["✓ The card accepted the PIN", "✓ Recovery key unlocked in memory only", "✓ Canary"] {
             XCTAssertTrue(r.stdout.contains(shown), "the witness was not shown: \(shown)")

@@ -30,8 +30,11 @@ final class InteractiveDrillTests: XCTestCase {
         var terminal = PseudoTerminal(plan)
         terminal.environment = s.world.environment
         terminal.timeout = 420  // a whole drill on a loaded machine; each prompt still within 30 s
+        // The participants' own cards sign from --attest-pin-fd; AttestationTests types those PINs at a terminal.
+        try StaffCards.ensure()
+        terminal.inputs[3] = StaffCards.pinInput
         let script = repositoryRoot + "/Ceremonies/quarterly-drill.yaml"
-        let args = ["run", script, "--script-sha256", scriptSHA256(script), "--journal", s.world.journal, "--output", out,
+        let args = ["run", script, "--script-sha256", scriptSHA256(script), "--journal", s.world.journal, "--output", out, "--attest-pin-fd", "3",
                     "--set", "blob=\(s.blob)", "--set", "record=\(s.record)", "--set", "reader=\(s.primary.reader)",
                     "--set", "report=\(out)/drill-report"]
         return (try terminal.run(product("ceremony"), args, folder: out), out)
@@ -65,5 +68,14 @@ final class InteractiveDrillTests: XCTestCase {
         XCTAssertFalse(report.contains("RESULT: PASS"), report)
         XCTAssertFalse(run.screen.contains(RecoverySetup.pin), "the PIN was echoed")
         XCTAssertNotEqual(runProcess(product("ceremony"), ["verify", t]).status, 1, "an aborted transcript is still intact")
+        // The participants' own cards (attest: card): those present at the end sign ABORTED; the
+        // two custodians absent since the break neither sign nor are listed as missing.
+        let aborted = try XCTUnwrap(entries.last?["payload"] as? [String: Any])
+        let signers = (aborted["attestations"] as? [[String: Any]] ?? []).compactMap { $0["role"] as? String }
+        XCTAssertEqual(Set(signers), ["witness", "it"], "\(aborted)")
+        XCTAssertNil(aborted["attestations_missing"], "\(aborted)")
+        let (swift, python) = verifyBoth(t)
+        XCTAssertEqual(swift.status, 3, swift.stderr)
+        XCTAssertEqual(python.status, 3, python.stderr)
     }
 }

@@ -15,9 +15,12 @@ struct Run {
 
 /// Runs an executable; `input` goes to its stdin (PINs, with `--pin-fd 0`).
 @discardableResult
-func runProcess(_ path: String, _ args: [String], input: String = "", environment: [String: String]? = nil) -> Run {
+func runProcess(_ path: String, _ args: [String], input: String = "", environment: [String: String]? = nil,
+                inputs: [Int32: Data] = [:]) -> Run {
     do {
-        let r = try Command(path, args, stdin: Data(input.utf8), environment: environment).run()
+        var command = Command(path, args, stdin: Data(input.utf8), environment: environment)
+        command.inputs = inputs
+        let r = try command.run()
         return Run(status: r.status, stdout: r.out, stderr: r.err)
     } catch {
         return Run(status: -1, stdout: "", stderr: "\(error)")
@@ -84,10 +87,14 @@ final class World {
     @discardableResult
     func zone(_ args: [String], pin: String = "") -> Run { runProcess(product("zone"), args, input: pin, environment: environment) }
 
-    /// Runs a ceremony unattended; PINs (one per line) go to --pin-fd 0.
+    /// Runs a ceremony unattended; PINs (one per line) go to --pin-fd 0. A script whose
+    /// participants attest with their cards gets the staff cards inserted and their PINs on
+    /// --attest-pin-fd 3.
     func ceremony(_ script: String, output: String, pins: [String], answers extra: [String] = [], set: [String: String]) -> Run {
         let args = ceremonyArguments(script, output: output, answers: extra, set: set)
-        let r = runProcess(product("ceremony"), args, input: pins.map { $0 + "\n" }.joined(), environment: environment)
+        let inputs: [Int32: Data]
+        do { inputs = try attestationInputs(script) } catch { return Run(status: -1, stdout: "", stderr: "staff cards: \(error)") }
+        let r = runProcess(product("ceremony"), args, input: pins.map { $0 + "\n" }.joined(), environment: environment, inputs: inputs)
         try? (r.stdout + r.stderr).write(toFile: output + "/console-\(UUID().uuidString.prefix(6)).log", atomically: true, encoding: .utf8)
         return r
     }
@@ -98,12 +105,23 @@ final class World {
         let answers = output + "/answers-\(UUID().uuidString.prefix(6)).yaml"
         let gen = runProcess("/usr/bin/env", ["python3", repositoryRoot + "/scripts/demo-answers", repositoryRoot + "/Ceremonies/\(script).yaml"] + extra)
         try! gen.stdout.write(toFile: answers, atomically: true, encoding: .utf8)
-        let path = repositoryRoot + "/Ceremonies/\(script).yaml"
+        let path = Self.scriptPath(script)
         var args = ["run", path, "--journal", journal, "--answers", answers, "--pin-fd", "0", "--output", output,
                     "--script-sha256", scriptSHA256(path)]
+        if StaffCards.attests(path) { args += ["--attest-pin-fd", "3"] }
         for (k, v) in set.sorted(by: { $0.key < $1.key }) { args += ["--set", "\(k)=\(v)"] }
         return args
     }
+
+    /// For a script whose participants attest with their cards: the staff cards inserted, and
+    /// descriptor 3 (`--attest-pin-fd 3` in ``ceremonyArguments``) carrying their PINs.
+    func attestationInputs(_ script: String) throws -> [Int32: Data] {
+        guard StaffCards.attests(Self.scriptPath(script)) else { return [:] }
+        try StaffCards.ensure()
+        return [3: StaffCards.pinInput]
+    }
+
+    static func scriptPath(_ script: String) -> String { repositoryRoot + "/Ceremonies/\(script).yaml" }
 
     /// Starts a ceremony without waiting (for tests that interrupt it); console output goes
     /// to `output`/console-started.log.
@@ -112,6 +130,7 @@ final class World {
         let log = output + "/console-started.log"
         var command = Command(product("ceremony"), ceremonyArguments(script, output: output, answers: extra, set: set),
                               stdin: Data(pins.map { $0 + "\n" }.joined().utf8), environment: environment)
+        command.inputs = try attestationInputs(script)
         command.stdout = .file(log)
         command.stderr = .file(log)
         return try command.start()

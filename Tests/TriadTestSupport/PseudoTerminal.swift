@@ -24,6 +24,9 @@ public struct PseudoTerminal {
     public var plan: [[String]]
     public var timeout: TimeInterval = 120
     public var environment: [String: String]?
+    /// Extra descriptors the program inherits (through the driver), as ``Command/inputs``:
+    /// `inputs[3]` for `--attest-pin-fd 3` while the people at the terminal type the rest.
+    public var inputs: [Int32: Data] = [:]
 
     public init(_ plan: [[String]]) { self.plan = plan }
 
@@ -36,6 +39,7 @@ public struct PseudoTerminal {
                                           "--timeout", String(Int(timeout)), "--", program] + arguments,
                               environment: environment)
         command.timeout = timeout + 30
+        command.inputs = inputs
         let result = try command.run()
         let screen = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         return Outcome(status: result.timedOut ? 124 : result.status, screen: screen, driverError: result.err)

@@ -12,11 +12,16 @@ import Glibc
 /// be shared between test runs).
 public enum PCSCReaders {
     public static let socket = "/run/pcscd/pcscd.comm"
-    /// The vpcd ports: "Virtual PCD 00 00" and "Virtual PCD 00 01".
-    public static let ports: [UInt16] = [35963, 35964]
+    /// The vpcd ports: "Virtual PCD 00 00" and "Virtual PCD 00 01", then readers B and C
+    /// ("Virtual PCD B 00 00" … "Virtual PCD C 00 01"): vpcd serves two slots per driver
+    /// instance, so scripts/lib/pcsc.sh has pcscd load it three times (docs/virtual-card.md).
+    public static let ports: [UInt16] = [35963, 35964, 35965, 35966, 35967, 35968]
 
+    /// pcscd's name for the reader of vpcd `port`.
     public static func readerName(port: UInt16) -> String {
-        String(format: "Virtual PCD 00 %02d", Int(port) - 35963)
+        let index = Int(port) - 35963
+        let instance = ["", "", "B ", "B ", "C ", "C "][max(0, min(5, index))]
+        return "Virtual PCD \(instance)00 " + String(format: "%02d", index % 2)
     }
 
     /// Waits up to `timeout` seconds for pcscd's socket and for pcscd to list the vpcd reader of
@@ -118,7 +123,7 @@ public final class VirtualCardHarness: @unchecked Sendable {
             throw TestSupportError.readerBusy(reader: reader)
         }
         let before = log.count
-        var command = Command(Products.virtualCard, ["run", "--state", state, "--port", String(port)] + runArguments)
+        var command = Command(Products.virtualCard, ["run", "--state", state, "--port", String(port), "--exit-with-parent"] + runArguments)
         command.stdout = .file(logPath)
         command.stderr = .file(logPath)
         let started = try command.start()

@@ -10,7 +10,13 @@
 #   vcard_stop [PORT]            stop the card on PORT (or every card this shell started)
 #   pcsc_down                    stop the cards and, if pcsc_up started it, pcscd
 #
-# Ports: vpcd slot i listens on 35963+i; reader names are "Virtual PCD 00 0i".
+# Ports: six readers. vpcd serves two slots per driver instance (its slot table is static,
+# indexed by slot alone), so pcscd loads the driver three times under three file names:
+#   35963, 35964 → "Virtual PCD 00 00", "Virtual PCD 00 01"   (Debian's /etc/reader.conf.d/vpcd)
+#   35965, 35966 → "Virtual PCD B 00 00", "Virtual PCD B 00 01" (triad-vpcd-b, a copy of the driver)
+#   35967, 35968 → "Virtual PCD C 00 00", "Virtual PCD C 00 01" (triad-vpcd-c)
+# A ceremony with the recovery cards and four participants' own cards needs all six
+# (docs/virtual-card.md §"Readers").
 
 PCSC_SOCKET=${PCSC_SOCKET:-/run/pcscd/pcscd.comm}
 PCSC_VPCD_DRIVER=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
@@ -30,6 +36,23 @@ vcard_binary() {
   return 1
 }
 
+# Installs the two extra driver instances (B: 35965-6, C: 35967-8) when missing; 0 if pcscd
+# must be (re)started to see them.
+pcsc_extra_readers() {
+  local changed=1 letter port dir=/usr/lib/pcsc/drivers/serial
+  for letter in B C; do
+    port=$([ "$letter" = B ] && echo 0x8C7D || echo 0x8C7F)
+    local lib="$dir/libifdvpcd-triad-${letter,,}.so" conf="/etc/reader.conf.d/triad-vpcd-${letter,,}"
+    [ -f "$lib" ] && [ -f "$conf" ] && continue
+    [ "$(id -u)" -eq 0 ] || { pcsc_log "reader $letter missing: run scripts/setup as root"; return 1; }
+    cp -L "$PCSC_VPCD_DRIVER" "$lib"
+    printf 'FRIENDLYNAME "Virtual PCD %s"\nDEVICENAME   /dev/null:%s\nLIBPATH      %s\nCHANNELID    %s\n' \
+      "$letter" "$port" "$lib" "$port" >"$conf"
+    changed=0
+  done
+  return $changed
+}
+
 pcsc_port_listening() { # port
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
@@ -39,6 +62,10 @@ pcsc_up() {
     if [ "$(id -u)" -ne 0 ]; then pcsc_log "pcscd/vsmartcard-vpcd/opensc missing; run as root or: sudo apt-get install pcscd vsmartcard-vpcd opensc yubico-piv-tool"; return 1; fi
     pcsc_log "installing pcscd vsmartcard-vpcd opensc yubico-piv-tool"
     DEBIAN_FRONTEND=noninteractive apt-get install -y pcscd vsmartcard-vpcd opensc yubico-piv-tool >/dev/null || return 1
+  fi
+  if pcsc_extra_readers && pgrep -x pcscd >/dev/null 2>&1; then
+    pcsc_log "restarting pcscd to load readers B and C"
+    pkill -x pcscd; local w; for w in $(seq 1 50); do pgrep -x pcscd >/dev/null || break; sleep 0.1; done
   fi
   if ! pgrep -x pcscd >/dev/null 2>&1; then
     rm -f "$PCSC_SOCKET" 2>/dev/null
@@ -54,15 +81,16 @@ pcsc_up() {
   fi
   local i
   for i in $(seq 1 100); do
-    [ -S "$PCSC_SOCKET" ] && pcsc_port_listening 35963 && return 0
+    [ -S "$PCSC_SOCKET" ] && pcsc_port_listening 35963 && pcsc_port_listening 35967 && return 0
     sleep 0.1
   done
-  pcsc_log "pcscd is not answering on $PCSC_SOCKET or vpcd is not listening on 35963 (check /etc/reader.conf.d/vpcd)"
+  pcsc_log "pcscd is not answering on $PCSC_SOCKET or vpcd is not listening on 35963/35967 (check /etc/reader.conf.d/vpcd and triad-vpcd-c)"
   return 1
 }
 
 vcard_reader_name() { # port
-  printf 'Virtual PCD 00 %02d' $(( $1 - 35963 ))
+  local i=$(( $1 - 35963 )) letters=("" "" "B " "B " "C " "C ")
+  printf 'Virtual PCD %s00 %02d' "${letters[$i]}" $(( i % 2 ))
 }
 
 # Waits until `opensc-tool -l` shows a card in the reader whose name contains READER.

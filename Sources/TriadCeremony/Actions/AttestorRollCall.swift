@@ -9,18 +9,30 @@ import TriadPIV
 /// period), has the card sign this ceremony's nonce and BEGIN hash after VERIFY of their PIN
 /// (proof of possession, one card transaction), and journals RECORD `attestor-card` with the
 /// certificate, its SHA-256 and the signature.
+///
+/// When several cards are in readers, the one whose certificate's common name is the name the
+/// person gave is taken first; otherwise any card not yet claimed, with a note naming the
+/// certificate's holder, so the witness checks it before confirming the roll call.
 extension IdentifyParticipantsAction {
-    static func takeCard(_ context: inout ActionContext, role: String, holder: String) throws {
+    static func takeCard(_ context: inout ActionContext, role: String, holder: String, name: String) throws {
         let claimed = context.claimedCards.filter { $0.key != role }
-        let input = context.secretInput
+        let input = context.attestationSecretInput ?? context.secretInput
         let allowLast = context.facts.contains(Grant.fact(Grant.lastPINTry))
         let card: PIVKeyOperations
+        let askPIN: (Int?) throws -> SecureBytes = { tries in
+            try input.read(prompt: "\(holder): the PIN of your card, to sign the roll call\(tries.map { " (\($0) tries left)" } ?? ""): ")
+        }
+        let unclaimed: (Certificate) -> Bool = { cert in !claimed.values.contains(Hex.encode(cert.fingerprint)) }
         do {
-            card = try AttestorCards.await(holder, prompter: context.prompter, key: "\(context.step.id).\(role).card", allowLastTry: allowLast,
-                askPIN: { tries in
-                    try input.read(prompt: "\(holder): the PIN of your card, to sign the roll call\(tries.map { " (\($0) tries left)" } ?? ""): ")
-                },
-                accept: { cert in !claimed.values.contains(Hex.encode(cert.fingerprint)) })
+            if let named = AttestorCards.find(allowLastTry: allowLast, askPIN: askPIN, accept: {
+                unclaimed($0) && $0.commonName.caseInsensitiveCompare(name) == .orderedSame
+            }) {
+                card = named
+            } else {
+                card = try AttestorCards.await(holder, prompter: context.prompter, key: "\(context.step.id).\(role).card",
+                                               allowLastTry: allowLast, askPIN: askPIN, accept: unclaimed)
+                context.show("  ! \(holder): the card found names \(card.certificate.subject), not \(name): witness, check it is their own card")
+            }
         } catch let problem as AttestorCards.Problem {
             throw ActionError("\(problem.reason): each attesting person signs with their own card; insert it and retry, or abort")
         }

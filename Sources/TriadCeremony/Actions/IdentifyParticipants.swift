@@ -43,7 +43,7 @@ public struct IdentifyParticipantsAction: CeremonyAction {
             try context.admit(person, to: role)
             try context.record(ParticipantRecord(name: name, staffID: staffID), role: role)
             context.show("  ✓ \(title): \(person.display)")
-            if context.attestingRoles.contains(role) { try Self.takeCard(&context, role: role, holder: "\(title) \(person.name)") }
+            if context.attestingRoles.contains(role) { try Self.takeCard(&context, role: role, holder: "\(title) \(person.name)", name: person.name) }
             admitted.append(.string(role))
         }
         try corrections(arguments.roles, &context)

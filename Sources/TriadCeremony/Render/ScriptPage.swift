@@ -18,10 +18,15 @@ enum ScriptPage {
             .table(.init(columns: [.init("Role", "w-role20"), .init("Holds", "w-role"), .init("Name", "w-name22"),
                                    .init("Staff no.", "w-staff"), .init("Signature")],
                          rows: script.roles.map { r in
-                             [[.strong(r.title)] + (r.witness ? [.aside("confirms exceptions")] : []), [.text(r.holds)], [], [], []]
+                             [[.strong(r.title)] + (r.witness ? [.aside("confirms exceptions")] : []),
+                              [.text(r.holds)] + (r.attestsWithCard ? [.aside("and their own staff card")] : []), [], [], []]
                          })),
             .paragraph(["One person fills one role: the tool refuses the same name or staff number twice."], note: true),
         ]
+        if script.roles.contains(where: \.attestsWithCard) {
+            blocks.append(.paragraph(["Roles with their own staff card sign with it, and their PIN, at the roll call, at the end of every act ",
+                                      "and at the end of the ceremony; keep the card in a reader while present."], note: true))
+        }
         if !script.parameters.isEmpty {
             blocks.append(.heading("Values given when the ceremony starts (--set NAME=VALUE)"))
             blocks.append(.table(.init(columns: [.init("Name", "w-param"), .init("Meaning", "w-meaning"), .init("Value used")],

@@ -17,6 +17,10 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("set"), help: "A script parameter, KEY=VALUE; repeat it to give a list parameter (list: true) several items.") var settings: [String] = []
     @Option(help: "Answers for an unattended run (YAML).") var answers: String?
     @Option(name: .customLong("pin-fd"), help: "Read PINs from this file descriptor instead of the terminal.") var pinFD: Int32?
+    @Option(name: .customLong("attest-pin-fd"), help: """
+        Read the PINs of the participants' own cards (roles with attest: card) from this file descriptor, \
+        one line per signature in the order asked (default: as --pin-fd).
+        """) var attestPinFD: Int32?
     @Flag(help: "A practice run: marked in the journal and in every output name.") var practice = false
     @Option(help: "Folder for the transcript and summary.") var output: String?
     @Option(name: .customLong("script-sha256"), help: "The approved script's SHA-256; refuse any other script.") var scriptSHA256: String?
@@ -64,6 +68,7 @@ struct Run: ParsableCommand {
         options.parameters = parameters
         options.practice = practice
         options.pinFD = pinFD
+        options.attestationPinFD = attestPinFD
         options.expectedScriptSHA256 = try practice ? scriptSHA256 : pinnedHash(s)
         let prompter: Prompter = try answers.map { try AnswersPrompter(path: $0) } ?? TerminalPrompter()
         let db = try Journal(path: journal, busyTimeout: journalTimeout)
