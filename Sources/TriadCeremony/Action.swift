@@ -7,18 +7,22 @@ import TriadJournal
 /// recovery factors it presents or combines. The engine — not the script, not the action —
 /// enforces these, so a new action (the recovery helper's key actions) only declares them.
 public protocol CeremonyAction {
+    /// The action's typed `with:` arguments; lint and the engine decode a step's arguments
+    /// into it, and `run` receives nothing else of them.
+    associatedtype Arguments: ActionArguments = NoArguments
     /// The name scripts use in `action:`.
     static var name: String { get }
     /// One sentence for `ceremony show`: what the tool does in this step.
     static var summary: String { get }
-    static var parameters: [ParameterSpec] { get }
     /// Facts that earlier steps must have produced (e.g. `blob-loaded`).
-    static func requires(_ arguments: StepArguments) -> [String]
+    static func requires(_ arguments: Arguments) -> [String]
     /// Facts this action establishes when it succeeds.
-    static func produces(_ arguments: StepArguments) -> [String]
+    static func produces(_ arguments: Arguments) -> [String]
     /// Facts the action may add beyond `produces`, depending on what it finds (e.g. a
     /// resumed rotation). `ceremony verify` refuses a STEP_DONE claiming any other fact.
-    static func mayAlsoProduce(_ arguments: StepArguments) -> [String]
+    static func mayAlsoProduce(_ arguments: Arguments) -> [String]
+    /// The roles a roll call fills; only meaningful when `admitsParticipants`.
+    static func admits(_ arguments: Arguments) -> [String]
     /// Recovery factors this action presents into the running ceremony (e.g. load-blob
     /// presents `.escrowBlob`).
     static var presents: [RecoveryFactor] { get }
@@ -30,18 +34,22 @@ public protocol CeremonyAction {
 
     init()
 
-    /// Runs the action. Throw `ActionError` for a failure the participants can handle
-    /// with an exception (retry, skip) or abort; the engine journals it.
-    func run(_ context: inout ActionContext) throws -> ActionOutcome
+    /// Runs the action with its decoded `arguments`. Throw `ActionError` for a failure the
+    /// participants can handle with an exception (retry, skip) or abort; the engine journals it.
+    func run(_ arguments: Arguments, _ context: inout ActionContext) throws -> ActionOutcome
 }
 
 extension CeremonyAction {
+    /// The arguments the action accepts, as its `Arguments` type declares them.
+    public static var parameters: [ParameterSpec] { Arguments.parameters }
     /// By default an action needs no facts beyond its `combines`.
-    public static func requires(_ arguments: StepArguments) -> [String] { [] }
+    public static func requires(_ arguments: Arguments) -> [String] { [] }
     /// By default an action establishes no facts beyond its `presents`.
-    public static func produces(_ arguments: StepArguments) -> [String] { [] }
+    public static func produces(_ arguments: Arguments) -> [String] { [] }
     /// By default an action adds no facts beyond `produces` at run time.
-    public static func mayAlsoProduce(_ arguments: StepArguments) -> [String] { [] }
+    public static func mayAlsoProduce(_ arguments: Arguments) -> [String] { [] }
+    /// By default an action fills no role.
+    public static func admits(_ arguments: Arguments) -> [String] { [] }
     /// By default an action presents no recovery factor.
     public static var presents: [RecoveryFactor] { [] }
     /// By default an action combines no recovery factor.
@@ -49,15 +57,33 @@ extension CeremonyAction {
     /// Only the roll call admits participants.
     public static var admitsParticipants: Bool { false }
 
-    /// Facts required including the factor facts of `combines`.
-    static func allRequiredFacts(_ arguments: StepArguments) -> [String] {
-        requires(arguments) + combines.map(\.fact)
+    /// Decodes `arguments` into `Arguments` and binds them to this action: what lint, the
+    /// engine, the dry run and the verifier ask of a step.
+    /// - Throws: `ArgumentError` naming the argument that does not fit.
+    static func bind(_ arguments: StepArguments) throws -> BoundAction {
+        let typed = try ArgumentReader.decode(Arguments.self, action: name, arguments.values)
+        return BoundAction(
+            requiredFacts: requires(typed) + combines.map(\.fact),
+            producedFacts: produces(typed) + presents.map(\.fact),
+            optionalFacts: mayAlsoProduce(typed),
+            admittedRoles: admitsParticipants ? admits(typed) : [],
+            run: { context in try Self().run(typed, &context) })
     }
+}
 
-    /// Facts produced including the factor facts of `presents`.
-    static func allProducedFacts(_ arguments: StepArguments) -> [String] {
-        produces(arguments) + presents.map(\.fact)
-    }
+/// An action with its step's decoded arguments: the facts it needs and gives, the roles it
+/// admits, and the closure that runs it. Only a step whose arguments decoded has one.
+struct BoundAction {
+    /// Facts required, including the factor facts of `combines`.
+    var requiredFacts: [String]
+    /// Facts produced, including the factor facts of `presents`.
+    var producedFacts: [String]
+    /// Facts the action may add at run time beyond `producedFacts`.
+    var optionalFacts: [String]
+    /// The roles a roll call fills (empty for every other action).
+    var admittedRoles: [String]
+    /// Runs the action with the decoded arguments.
+    var run: (inout ActionContext) throws -> ActionOutcome
 }
 
 /// The three recovery factors (docs/recovery.md §1), each held by a different department.
@@ -141,32 +167,11 @@ public struct ActionError: Error, Equatable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// A step's `with:` arguments after `${KEY}` substitution from `--set`.
+/// A step's `with:` arguments after `${NAME}` substitution, untyped: what STEP_START journals
+/// and what `CeremonyAction.bind` decodes into the action's `Arguments`.
 public struct StepArguments: Sendable {
     /// The substituted values by argument name.
     public var values: [String: CanonicalValue]
     /// Arguments as the engine substituted them.
     public init(_ values: [String: CanonicalValue]) { self.values = values }
-
-    /// A text argument (a number reads as its decimal text), or nil when absent.
-    public func text(_ name: String) -> String? { values[name]?.stringValue ?? values[name]?.intValue.map(String.init) }
-    /// A text argument the action cannot run without. Lint refuses a script that leaves one
-    /// out, but the action does not rely on lint having run: a missing or empty one is a
-    /// fatal step failure naming the argument, never a crash.
-    /// - Throws: `ActionError` (fatal) naming the argument.
-    public func required(_ name: String) throws -> String {
-        guard let value = text(name), !value.isEmpty else {
-            throw ActionError("the step's argument '\(name)' is missing or empty: fix the script (ceremony lint names it)", fatal: true)
-        }
-        return value
-    }
-    /// A number argument, or nil when absent or not a number.
-    public func number(_ name: String) -> Int64? { values[name]?.intValue }
-    /// A flag argument, or nil when absent or not a boolean.
-    public func flag(_ name: String) -> Bool? { values[name]?.boolValue }
-    /// A list-of-text argument; a single text counts as a list of one.
-    public func textList(_ name: String) -> [String] {
-        if let s = values[name]?.stringValue { return [s] }
-        return values[name]?.arrayValue?.compactMap { $0.stringValue } ?? []
-    }
 }

@@ -22,10 +22,9 @@ public struct ActionContext {
     public let act: Act
     /// The step being run, as the script gives it.
     public let step: Step
-    /// The step's `with:` arguments after `--set` substitution.
-    public let arguments: StepArguments
-    /// `--set KEY=VALUE` values (with script defaults).
-    public let parameters: [String: String]
+    /// `--set KEY=VALUE` values (with script defaults). An action reads its own `with:`
+    /// arguments only through its decoded `Arguments`, which `run` receives.
+    public let parameters: [String: ParameterValue]
     /// Who fills which role; only the roll call changes it.
     public internal(set) var participants: Participants
     /// Role id → title from the script, for prompts.

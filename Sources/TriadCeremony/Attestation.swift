@@ -60,8 +60,10 @@ public enum Attestation {
     /// where its card is first read.
     static func lint(_ script: CeremonyScript, registry: ActionRegistry) -> [String] {
         var called = Set<String>()
-        for (_, step) in script.allSteps where registry.action(named: step.action)?.admitsParticipants == true {
-            called.formUnion(StepArguments(step.arguments).textList("roles"))
+        for (_, step) in script.allSteps {
+            // Lint reports arguments that do not decode on their own; such a step calls no one.
+            guard let action = registry.action(named: step.action), let bound = try? action.bind(StepArguments(step.arguments)) else { continue }
+            called.formUnion(bound.admittedRoles)
         }
         return script.roles.filter { $0.attestsWithCard && !called.contains($0.id) }.map {
             "role \($0.id) attests with its card (attest: card) but no identify-participants step calls it, so its card is never read"

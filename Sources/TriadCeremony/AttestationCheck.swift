@@ -9,9 +9,7 @@ import TriadJournal
 /// `attestations_missing` with a reason. Both verifiers run it after the ceremony key's and the
 /// recovery card's signatures, in entry order, so they name the same first bad entry.
 enum AttestationCheck {
-    static func isRollCallRecord(_ e: JournalEntry) -> Bool {
-        e.event == EventType.record && e.payload["kind"]?.stringValue == Attestation.recordKind
-    }
+    static func isRollCallRecord(_ e: JournalEntry) -> Bool { AttestorCardRecord.matches(e) }
 
     static func fail(_ e: JournalEntry, _ m: String) -> VerifyFailure { VerifyFailure(entry: Int(e.seq), message: m) }
 
@@ -116,7 +114,7 @@ enum AttestationCheck {
             }
         }
         if let role = present.sorted().first(where: { !signed.contains($0) && !excused.contains($0) }) {
-            throw fail(e, "\(e.event) lacks the signature of role \(role), present with its card since entry \(roster.certificates[role]!.seq)")
+            throw fail(e, "\(e.event) lacks the signature of role \(role), present with its card since entry \(roster.certificates[role].map { String($0.seq) } ?? "?")")
         }
     }
 

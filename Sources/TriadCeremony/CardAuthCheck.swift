@@ -56,8 +56,8 @@ enum CardAuthCheck {
                 throw fail("missing (no \(field) in STEP_DONE): card presence is not proven")
             }
             if value.stringValue == notEnrolled {
-                let presented = entries.last { $0.seq < e.seq && $0.step == e.step && $0.event == EventType.record
-                    && $0.payload["kind"]?.stringValue == "card-presented" }?.payload["card_certificate_fingerprint"]?.stringValue
+                let presented = entries.last { $0.seq < e.seq && $0.step == e.step && CardPresentedRecord.matches($0) }
+                    .flatMap { try? CardPresentedRecord($0) }?.cardCertificateFingerprint
                 if let presented, records.contains(where: { $0.cards.contains { $0.certificateFingerprint.lowercased() == presented && $0.hasCardAuthentication } }) {
                     throw fail("\"\(notEnrolled)\", but the enrolment record gives card \(presented.prefix(16))… a card authentication key")
                 }

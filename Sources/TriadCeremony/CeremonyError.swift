@@ -8,6 +8,10 @@ public enum CeremonyError: Error, Equatable, CustomStringConvertible {
     case scriptHashMismatch(origin: String, expected: String, actual: String)
     case parameterMissing(name: String)
     case parameterUnknown(name: String)
+    /// A scalar parameter was given twice; only a parameter declared `list: true` collects values.
+    case parameterRepeated(name: String)
+    /// A parameter was given a list where the script declares one text, or one text where it declares a list.
+    case parameterShape(name: String, list: Bool)
     case answersInvalid(path: String, reason: String)
     case missingAnswer(key: String)
     case inputEnded(key: String)
@@ -36,6 +40,11 @@ public enum CeremonyError: Error, Equatable, CustomStringConvertible {
             return "the script needs a value for its parameter \(name)"
         case .parameterUnknown(let name):
             return "parameter \(name): the script declares no parameter of that name"
+        case .parameterRepeated(let name):
+            return "parameter \(name) was given more than once, but the script declares it one value (only a parameter with list: true takes several)"
+        case .parameterShape(let name, let list):
+            return list ? "parameter \(name) is a list (list: true in the script): give it as a list, one item per value"
+                        : "parameter \(name) takes one text, not a list"
         case .answersInvalid(let path, let reason):
             return "answers file \(path): \(reason)"
         case .missingAnswer(let key):

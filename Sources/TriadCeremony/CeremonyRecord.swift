@@ -42,8 +42,8 @@ struct CeremonyRecord {
             switch e.event {
             case EventType.record:
                 let kind = e.payload["kind"]?.stringValue ?? ""
-                if kind == "participant" || kind == "participant-corrected", let name = e.payload["name"]?.stringValue {
-                    people[e.role] = "\(name) (\(e.payload["staff_id"]?.stringValue ?? "?"))"
+                if let (name, id) = (try? ParticipantRecord(e)).map({ ($0.name, $0.staffID) }) ?? (try? ParticipantCorrectedRecord(e)).map({ ($0.name, $0.staffID) }) {
+                    people[e.role] = "\(name) (\(id))"
                     present.insert(e.role); absent.remove(e.role)
                 } else {
                     note(kind, e)

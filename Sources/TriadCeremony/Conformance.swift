@@ -28,7 +28,7 @@ private struct Replay {
     var facts = Set<String>()
     var completed = Set<String>()
     /// The `--set` values of BEGIN (defaults included), substituted into step arguments.
-    var parameters: [String: String] = [:]
+    var parameters: [String: ParameterValue] = [:]
     /// The role that presented each recovery factor (docs/ceremony.md §3 rule 9).
     var presenters: [RecoveryFactor: String] = [:]
     /// What CLOSED must count: steps done, steps skipped, exceptions.
@@ -79,17 +79,25 @@ private struct Replay {
         report.terminalReason = entries.last.flatMap { try? AbortedPayload($0) }?.reason ?? ""
     }
 
-    /// BEGIN's `parameters`: only declared names, every required one, every default, all text
-    /// — exactly what the engine records (docs/ceremony.md §7, BEGIN).
-    func beginParameters(_ b: JournalEntry) throws -> [String: String] {
+    /// BEGIN's `parameters`: only declared names, every required one, every default, a text
+    /// for a scalar and a list of texts for a `list: true` parameter — exactly what the engine
+    /// records (docs/ceremony.md §7, BEGIN).
+    func beginParameters(_ b: JournalEntry) throws -> [String: ParameterValue] {
         guard let given = b.payload["parameters"]?.objectValue else { throw fail(1, "BEGIN lacks the parameters object") }
-        var values: [String: String] = [:]
+        var values: [String: ParameterValue] = [:]
         for (name, value) in given {
-            guard script.parameters.contains(where: { $0.name == name }) else { throw fail(1, "BEGIN sets parameter \(name), which the script does not declare") }
-            guard let text = value.stringValue else { throw fail(1, "BEGIN parameter \(name) is not text") }
-            values[name] = text
+            guard let declared = script.parameters.first(where: { $0.name == name }) else { throw fail(1, "BEGIN sets parameter \(name), which the script does not declare") }
+            if declared.list {
+                guard let items = value.arrayValue?.compactMap(\.stringValue), items.count == value.arrayValue?.count else {
+                    throw fail(1, "BEGIN parameter \(name) is not a list of text")
+                }
+                values[name] = .list(items)
+            } else {
+                guard let text = value.stringValue else { throw fail(1, "BEGIN parameter \(name) is not text") }
+                values[name] = .text(text)
+            }
         }
-        for p in script.parameters where values[p.name] == nil && (p.required || p.defaultValue != nil) {
+        for p in script.parameters where values[p.name] == nil && (p.required || p.implicitValue != nil) {
             throw fail(1, "BEGIN lacks parameter \(p.name), which the engine always records")
         }
         guard let nonce = b.payload["nonce"]?.stringValue, nonce.count == 32, Hex.decode(nonce) != nil else {
@@ -143,7 +151,7 @@ private struct Replay {
     /// Replays one step; false when the ceremony was aborted during it.
     mutating func replay(_ act: Act, _ step: Step) throws -> Bool {
         let action = registry.action(named: step.action)
-        let arguments = StepArguments(step.arguments.mapValues { Substitution.apply($0, parameters) })
+        let arguments = Substitution.arguments(step.arguments, parameters)
         var attempts = 0
         while true {
             if abortedHere { return false }
@@ -190,7 +198,14 @@ private struct Replay {
             let differing = ["action", "title", "say", "arguments", "attempt"].filter { start.payload[$0] != expected[$0] }
             throw fail(k, "STEP_START of \(step.id) differs from the script and BEGIN's parameters in: \(differing.isEmpty ? "extra fields" : differing.joined(separator: ", "))")
         }
-        let admits = action?.admitsParticipants == true ? Set(arguments.textList("roles")) : []
+        // The engine runs no step whose arguments do not decode; nor may the transcript show one.
+        var bound: BoundAction?
+        if let action {
+            do { bound = try action.bind(arguments) } catch {
+                throw fail(startIndex, "step \(step.id) ran although its arguments do not fit action \(step.action): \(error)")
+            }
+        }
+        let admits = Set(bound?.admittedRoles ?? [])
         // A roll call run again (witnessed retry) fills its roles anew, as the engine does.
         for role in admits where !facts.contains("identified:\(role)") { participants.remove(role) }
         for role in [step.role] + step.confirm where !admits.contains(role) && !participants.isPresent(role) {
@@ -205,7 +220,7 @@ private struct Replay {
                 throw fail(startIndex, "step \(step.id) combined \(factor.displayName) although role \(role), who presented it, was not present")
             }
         }
-        for fact in (action?.allRequiredFacts(arguments) ?? []) + step.requires where !facts.contains(fact) {
+        for fact in (bound?.requiredFacts ?? []) + step.requires where !facts.contains(fact) {
             throw fail(startIndex, "step \(step.id) ran although '\(fact)' did not hold")
         }
         var confirmed = Set<String>()
@@ -215,13 +230,13 @@ private struct Replay {
             guard e.act == act.id, e.step == step.id else { throw fail(k, "\(e.event) for \(e.act)/\(e.step) inside step \(step.id)") }
             switch e.event {
             case EventType.record:
-                let kind = e.payload["kind"]?.stringValue ?? ""
-                if kind == "participant" || kind == "participant-corrected" {
-                    guard admits.contains(e.role), let name = e.payload["name"]?.stringValue,
-                          let id = e.payload["staff_id"]?.stringValue else {
+                let corrected = ParticipantCorrectedRecord.matches(e)
+                if corrected || ParticipantRecord.matches(e) {
+                    let typed = corrected ? (try? ParticipantCorrectedRecord(e)).map { ($0.name, $0.staffID) } : (try? ParticipantRecord(e)).map { ($0.name, $0.staffID) }
+                    guard admits.contains(e.role), let (name, id) = typed else {
                         throw fail(k, "a participant record for role \(e.role), which this step does not call")
                     }
-                    if kind == "participant-corrected" { participants.remove(e.role) }
+                    if corrected { participants.remove(e.role) }
                     do { try participants.admit(Person(name: name, staffID: id), to: e.role) } catch { throw fail(k, "\(error)") }
                     report.participants.removeAll { $0.hasPrefix("\(e.role): ") }
                     report.participants.append("\(e.role): \(name) (\(id))")
@@ -239,8 +254,8 @@ private struct Replay {
                 if !missing.isEmpty { throw fail(k, "step \(step.id) done without confirmation by \(missing.sorted().joined(separator: ", "))") }
                 let done = try payload(StepDonePayload.self, e)
                 let produced = Set(done.facts)
-                let declared = Set(action?.allProducedFacts(arguments) ?? [])
-                let optional = Set(action?.mayAlsoProduce(arguments) ?? [])
+                let declared = Set(bound?.producedFacts ?? [])
+                let optional = Set(bound?.optionalFacts ?? [])
                 if !declared.isSubset(of: produced) { throw fail(k, "STEP_DONE of \(step.id) lacks the facts its action produces") }
                 let extra = produced.subtracting(declared).subtracting(optional)
                 if !extra.isEmpty {

@@ -7,14 +7,14 @@ import TriadPCSC
 /// §9, item 4, after Juicebox's `--dry-run`).
 public enum DryRun {
     /// The dry run's text for `script` with `parameters` substituted; throws what lint or substitution refuses.
-    public static func text(_ script: CeremonyScript, parameters: [String: String], registry: ActionRegistry = .standard) throws -> String {
+    public static func text(_ script: CeremonyScript, parameters: [String: ParameterValue], registry: ActionRegistry = .standard) throws -> String {
         try run(script, parameters: parameters, registry: registry, readers: nil).text
     }
 
     /// The dry run and what it found missing: every argument an action reads from a file must
     /// name an existing file, and every reader must be connected to pcscd (`ParameterSpec.Check`).
     /// - Parameter readers: the readers to check against; nil asks pcscd.
-    public static func run(_ script: CeremonyScript, parameters: [String: String], registry: ActionRegistry = .standard,
+    public static func run(_ script: CeremonyScript, parameters: [String: ParameterValue], registry: ActionRegistry = .standard,
                            readers: [String]?) throws -> (text: String, problems: [String]) {
         var problems: [String] = []
         var connected = readers
@@ -24,21 +24,16 @@ public enum DryRun {
         }
         let lint = Lint.check(script, registry: registry)
         if !lint.isEmpty { throw CeremonyError.scriptInvalid(origin: script.origin, problems: lint) }
-        var values: [String: String] = [:]
-        for p in script.parameters { if let d = p.defaultValue { values[p.name] = d } }
-        values.merge(parameters) { $1 }
-        let declared = Set(script.parameters.map(\.name))
-        for name in parameters.keys where !declared.contains(name) { throw CeremonyError.parameterUnknown(name: name) }
-        for p in script.parameters where p.required && values[p.name] == nil { throw CeremonyError.parameterMissing(name: p.name) }
+        let values = try ParameterSettings.resolve(script, parameters)
         var out = [StepCard.header(script, ceremonyID: "(dry run: none, nothing is journaled)", practice: false, mode: "dry run")]
         for (index, act) in script.acts.enumerated() {
             out.append(StepCard.actBanner(act, number: index + 1, of: script.acts.count))
             for step in act.steps {
                 guard let action = registry.action(named: step.action) else { continue }
                 out.append(StepCard.card(script, act, step, action: action, participants: Participants()))
-                let arguments = step.arguments.mapValues { Substitution.apply($0, values) }
-                for key in arguments.keys.sorted() {
-                    out.append("  Argument:   \(key) = \(arguments[key]!.canonicalText)")
+                let arguments = Substitution.arguments(step.arguments, values).values
+                for (key, value) in arguments.sorted(by: { $0.key < $1.key }) {
+                    out.append("  Argument:   \(key) = \(value.canonicalText)")
                 }
                 for spec in action.parameters {
                     guard let check = spec.check, let value = arguments[spec.name]?.stringValue, !value.isEmpty else { continue }
@@ -59,9 +54,15 @@ public enum DryRun {
                         out.append("  Check:      ✓ \(spec.name) \(value) is \(check.rawValue)")
                     }
                 }
-                let needs = action.allRequiredFacts(StepArguments(arguments)) + step.requires + step.after.map { "step \($0) completed" }
+                let bound: BoundAction
+                do { bound = try action.bind(StepArguments(arguments)) } catch {
+                    out.append("  Check:      ✗ \(error)")
+                    problems.append("step \(step.id): \(error)")
+                    continue
+                }
+                let needs = bound.requiredFacts + step.requires + step.after.map { "step \($0) completed" }
                 if !needs.isEmpty { out.append("  Runs only if: \(needs.joined(separator: ", "))") }
-                let produces = action.allProducedFacts(StepArguments(arguments))
+                let produces = bound.producedFacts
                 if !produces.isEmpty { out.append("  Establishes: \(produces.joined(separator: ", "))") }
             }
             out.append("  [end of act \(index + 1): the tool prints the journal head as words to write down]")

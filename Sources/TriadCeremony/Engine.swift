@@ -36,6 +36,8 @@ public final class Engine {
     var beginHash = ""
     var position = (act: "", step: "", role: "")
     var counts = (done: 0, skipped: 0, exceptions: 0)
+    /// The run's parameter values (defaults included), as BEGIN records them; set by the preflight.
+    var parameters: [String: ParameterValue] = [:]
 
     /// Ends the run early; caught in `run`, which journals the terminal entry.
     enum Stop: Error {
@@ -110,17 +112,7 @@ public final class Engine {
         if let expected = options.expectedScriptSHA256, expected.lowercased() != script.sha256 {
             throw CeremonyError.scriptHashMismatch(origin: script.origin, expected: expected.lowercased(), actual: script.sha256)
         }
-        let declared = Set(script.parameters.map(\.name))
-        for name in options.parameters.keys where !declared.contains(name) { throw CeremonyError.parameterUnknown(name: name) }
-        for p in script.parameters where p.required && options.parameters[p.name] == nil && p.defaultValue == nil {
-            throw CeremonyError.parameterMissing(name: p.name)
-        }
-    }
-
-    var parameters: [String: String] {
-        var values: [String: String] = [:]
-        for p in script.parameters { if let d = p.defaultValue { values[p.name] = d } }
-        return values.merging(options.parameters) { $1 }
+        parameters = try ParameterSettings.resolve(script, options.parameters)
     }
 
     private func begin() throws {

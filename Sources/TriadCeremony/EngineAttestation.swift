@@ -39,8 +39,9 @@ extension Engine {
         var failures = 0
         while true {
             for r in roles where cards[r] == nil && missing[r] == nil {
+                guard let certificate = roster.certificates[r] else { continue }  // `present` lists only roles with one
                 do {
-                    cards[r] = try readyCard(r, roster.certificates[r]!, what: what, terminal: terminal, retries: &retries)
+                    cards[r] = try readyCard(r, certificate, what: what, terminal: terminal, retries: &retries)
                 } catch let problem as AttestorCards.Problem {
                     if terminal { missing[r] = problem.reason } else { throw Stop.aborted(step: position.step, reason: problem.reason) }
                 }
@@ -56,10 +57,10 @@ extension Engine {
                     let message = Attestation.entryMessage(entry)
                     var list: [CanonicalValue] = []
                     for r in roles {
-                        guard let card = cards[r] else { continue }
+                        guard let card = cards[r], let certificate = roster.certificates[r] else { continue }
                         do {
                             let signature = try AttestorCards.sign(card, message)
-                            list.append(["role": .string(r), "certificate_fingerprint": .string(roster.certificates[r]!.fingerprint),
+                            list.append(["role": .string(r), "certificate_fingerprint": .string(certificate.fingerprint),
                                          "signature": .string(Hex.encode(signature))])
                         } catch {
                             failed = (r, error)

@@ -9,7 +9,7 @@ extension Engine {
         guard let action = options.registry.action(named: step.action) else {
             throw Stop.refused(step: step.id, reason: "unknown action \(step.action)")
         }
-        let arguments = StepArguments(step.arguments.mapValues { Substitution.apply($0, parameters) })
+        let arguments = Substitution.arguments(step.arguments, parameters)
         var attempt = 0
         while true {
             // At the terminal a first Ctrl-C is answered at the next prompt (TerminalPrompter).
@@ -32,22 +32,23 @@ extension Engine {
                 if prompter.mode != .interactive { throw Stop.aborted(step: step.id, reason: "answer '\(choice)' to \(step.id).go is not go, pause, exception or abort") }
                 prompter.show("Type Enter, pause, exception or abort."); continue
             }
-            try checkPreconditions(step, action, arguments)
+            let bound = try bind(step, action, arguments)
+            try checkPreconditions(step, action, bound)
             if attempt > 0 && action.admitsParticipants {
                 // A roll call run again after a witnessed retry fills its roles anew (a misspelt name).
-                for role in arguments.textList("roles") where !facts.contains("identified:\(role)") { participants.remove(role) }
+                for role in bound.admittedRoles where !facts.contains("identified:\(role)") { participants.remove(role) }
             }
             attempt += 1
             try append(StepStartPayload(action: step.action, title: step.title, say: step.say,
                                         arguments: arguments.values, attempt: Int64(attempt)))
-            var context = try makeContext(act, step, arguments)
+            var context = try makeContext(act, step)
             do {
-                let outcome = try action.init().run(&context)
+                let outcome = try bound.run(&context)
                 participants = context.participants
                 discardOnAbort += context.discardOnAbort
                 stampAtClose += context.stampAtClose
                 try confirmations(step)
-                let produced = action.allProducedFacts(arguments) + outcome.facts
+                let produced = bound.producedFacts + outcome.facts
                 facts.formUnion(produced)
                 for factor in action.presents { presenters[factor] = step.role }
                 completed.insert(step.id)
@@ -88,10 +89,24 @@ extension Engine {
         }
     }
 
+    /// The step's arguments decoded into its action's `Arguments`, whatever lint said (it may
+    /// have been skipped, and a `${NAME}` may have been set empty): an argument that does not
+    /// fit is REFUSED, naming the step and the argument, and nothing of the action runs.
+    private func bind(_ step: Step, _ action: any CeremonyAction.Type, _ arguments: StepArguments) throws -> BoundAction {
+        do {
+            return try action.bind(arguments)
+        } catch {
+            let reason = "\(error)"
+            try append(RefusedPayload(reason: reason))
+            prompter.show("✗ REFUSED: step \(step.id): \(reason)")
+            throw Stop.refused(step: step.id, reason: reason)
+        }
+    }
+
     /// Role presence, `after` steps and required facts, re-checked at run time whatever
     /// lint said; a failure is REFUSED and ends the ceremony (docs/ceremony.md §3 rule 2).
-    private func checkPreconditions(_ step: Step, _ action: any CeremonyAction.Type, _ arguments: StepArguments) throws {
-        let admits = action.admitsParticipants ? Set(arguments.textList("roles")) : []
+    private func checkPreconditions(_ step: Step, _ action: any CeremonyAction.Type, _ bound: BoundAction) throws {
+        let admits = Set(bound.admittedRoles)
         var problems: [String] = []
         for role in [step.role] + step.confirm where !admits.contains(role) && !participants.isPresent(role) {
             let title = script.role(role)?.title ?? role
@@ -101,7 +116,7 @@ extension Engine {
         for earlier in step.after where !completed.contains(earlier) {
             problems.append("step \(earlier) has not been completed")
         }
-        for fact in action.allRequiredFacts(arguments) + step.requires where !facts.contains(fact) {
+        for fact in bound.requiredFacts + step.requires where !facts.contains(fact) {
             problems.append("precondition '\(fact)' does not hold")
         }
         problems += splitKnowledgeProblems(step, action)
@@ -113,9 +128,9 @@ extension Engine {
         }
     }
 
-    private func makeContext(_ act: Act, _ step: Step, _ arguments: StepArguments) throws -> ActionContext {
+    private func makeContext(_ act: Act, _ step: Step) throws -> ActionContext {
         var context = ActionContext(
-            ceremonyID: ceremonyID, nonce: nonce, beginHash: beginHash, practice: options.practice, act: act, step: step, arguments: arguments,
+            ceremonyID: ceremonyID, nonce: nonce, beginHash: beginHash, practice: options.practice, act: act, step: step,
             parameters: parameters, participants: participants,
             roleTitles: Dictionary(uniqueKeysWithValues: script.roles.map { ($0.id, $0.title) }),
             secrets: secrets, facts: facts, secretInput: SecretInput(pinFD: options.pinFD),

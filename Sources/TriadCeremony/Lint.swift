@@ -26,6 +26,10 @@ public enum Lint {
         var seenActs = Set<String>(), seenSteps = Set<String>()
         var facts = Set<String>()
         let parameterNames = Set(script.parameters.map(\.name))
+        let listParameters = Set(script.parameters.filter(\.list).map(\.name))
+        let placeholders = Dictionary(script.parameters.map { p -> (String, ParameterValue) in
+            (p.name, p.list ? .list(["${\(p.name)}"]) : .text("${\(p.name)}"))
+        }, uniquingKeysWith: { first, _ in first })
         for act in script.acts {
             if !seenActs.insert(act.id).inserted { add(nil, "act id \(act.id) is used twice") }
             if act.steps.isEmpty { add(nil, "act \(act.id) has no steps") }
@@ -47,16 +51,15 @@ public enum Lint {
                     add(step, "unknown action '\(step.action)'; known: \(registry.names.joined(separator: ", "))")
                     continue
                 }
-                let specs = Dictionary(uniqueKeysWithValues: action.parameters.map { ($0.name, $0) })
-                for (name, value) in step.arguments {
-                    guard let spec = specs[name] else { add(step, "action \(step.action) takes no argument '\(name)'"); continue }
-                    if !fits(value, spec.kind) { add(step, "argument '\(name)' must be \(spec.kind.rawValue)") }
+                for problem in listReferenceProblems(in: step.arguments, lists: listParameters) { add(step, problem) }
+                // The same decoding the engine does before the action runs, with each `${NAME}`
+                // standing for a value of its parameter's shape (a text, or a list of one).
+                let bound: BoundAction
+                do { bound = try action.bind(Substitution.arguments(step.arguments, placeholders)) } catch {
+                    add(step, "\(error)")
+                    continue
                 }
-                for spec in action.parameters where spec.required && step.arguments[spec.name] == nil {
-                    add(step, "action \(step.action) needs the argument '\(spec.name)' (\(spec.description))")
-                }
-                let args = StepArguments(step.arguments)
-                let admits = action.admitsParticipants ? Set(args.textList("roles")) : []
+                let admits = Set(bound.admittedRoles)
                 for r in admits where !roleIDs.contains(r) { add(step, "roll call names undeclared role '\(r)'") }
                 for r in [step.role] + step.confirm where roleIDs.contains(r) {
                     if !facts.contains("identified:\(r)") && !admits.contains(r) {
@@ -66,10 +69,11 @@ public enum Lint {
                 for factor in action.combines where !facts.contains(factor.fact) {
                     add(step, "key action \(step.action) combines the \(factor.rawValue) factor, but no earlier step presents it")
                 }
-                for fact in action.requires(args) + step.requires where !facts.contains(fact) {
+                let factorFacts = Set(action.combines.map(\.fact))
+                for fact in bound.requiredFacts.filter({ !factorFacts.contains($0) }) + step.requires where !facts.contains(fact) {
                     add(step, "requires '\(fact)', which no earlier step produces")
                 }
-                facts.formUnion(action.allProducedFacts(args))
+                facts.formUnion(bound.producedFacts)
             }
         }
         return problems + SplitKnowledge.lint(script, registry: registry) + Attestation.lint(script, registry: registry)
@@ -87,35 +91,18 @@ public enum Lint {
         return arguments.values.flatMap(refs)
     }
 
-    static func fits(_ value: CanonicalValue, _ kind: ParameterSpec.Kind) -> Bool {
-        switch (kind, value) {
-        case (.text, .string), (.text, .int), (.number, .int), (.flag, .bool), (.textList, .string): return true
-        case (.textList, .array(let items)): return items.allSatisfy { $0.stringValue != nil }
-        default: return false
+    /// A list parameter's `${NAME}` inside a longer text: it cannot stand for a list there.
+    static func listReferenceProblems(in arguments: [String: CanonicalValue], lists: Set<String>) -> [String] {
+        func problems(_ name: String, _ v: CanonicalValue) -> [String] {
+            switch v {
+            case .string(let s) where Substitution.wholeReference(s) == nil:
+                return Substitution.references(in: s).filter(lists.contains).map {
+                    "argument '\(name)': the list parameter ${\($0)} must be the whole value or a whole list item, not part of the text '\(s)'"
+                }
+            case .array(let items): return items.flatMap { problems(name, $0) }
+            default: return []
+            }
         }
-    }
-}
-
-/// `${KEY}` substitution of `--set` parameters into step arguments.
-enum Substitution {
-    static func references(in text: String) -> [String] {
-        var out: [String] = []
-        var rest = Substring(text)
-        while let start = rest.range(of: "${") {
-            guard let end = rest[start.upperBound...].firstIndex(of: "}") else { break }
-            out.append(String(rest[start.upperBound..<end]))
-            rest = rest[rest.index(after: end)...]
-        }
-        return out
-    }
-
-    static func apply(_ value: CanonicalValue, _ parameters: [String: String]) -> CanonicalValue {
-        switch value {
-        case .string(var s):
-            for ref in references(in: s) { s = s.replacingOccurrences(of: "${\(ref)}", with: parameters[ref] ?? "") }
-            return .string(s)
-        case .array(let a): return .array(a.map { apply($0, parameters) })
-        default: return value
-        }
+        return arguments.keys.sorted().flatMap { problems($0, arguments[$0] ?? .null) }
     }
 }

@@ -171,7 +171,7 @@ struct BeginPayload: EventPayload {
     var practice: Bool
     /// `PrompterMode`'s raw value.
     var mode: String
-    var parameters: [String: String]
+    var parameters: [String: ParameterValue]
     var nonce: String
     var answersSHA256: String?
     /// `Seal.keyMember` of the ceremony key.

@@ -2,8 +2,9 @@ import TriadJournal
 
 /// Options of one `ceremony run`.
 public struct RunOptions {
-    /// `--set KEY=VALUE` values.
-    public var parameters: [String: String] = [:]
+    /// `--set KEY=VALUE` values: a text each, a list for a parameter declared `list: true`
+    /// (`ParameterSettings.parse` builds them from the command line).
+    public var parameters: [String: ParameterValue] = [:]
     /// A practice run: marked in the BEGIN entry, the ceremony id and every output name.
     public var practice = false
     /// `--pin-fd N`: PINs are read from this descriptor instead of the terminal.

@@ -61,7 +61,10 @@ public struct ScriptParameter: Equatable, Sendable {
     /// True when a run without it is refused.
     public var required: Bool
     /// The value used when `--set` leaves it out.
-    public var defaultValue: String?
+    public var defaultValue: ParameterValue?
+    /// `list: true`: the value is a list (each `--set NAME=VALUE` adds one item) and
+    /// `${NAME}` yields a YAML sequence where the step's action takes a list.
+    public var list = false
 }
 
 /// A numbered group of steps; the engine prints anchor words at its end.

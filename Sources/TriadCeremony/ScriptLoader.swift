@@ -47,10 +47,19 @@ public enum ScriptLoader {
         }
         if let params = top["parameters"] {
             for (key, value) in try p.pairs(params, "parameters") {
-                let m = try p.mapping(value, "parameter \(key)", allowed: ["description", "required", "default"])
+                let m = try p.mapping(value, "parameter \(key)", allowed: ["description", "required", "default", "list"])
+                let list = try p.optionalBool(m, "list") ?? false
+                // A list parameter's default is a YAML sequence; a scalar's is text.
+                var defaultValue: ParameterValue?
+                if list, let d = m["default"] {
+                    guard d.sequence != nil else { throw p.error(d, "parameter \(key) is a list: its default must be a YAML sequence, e.g. []") }
+                    defaultValue = .list(try p.stringList(m, "default"))
+                } else if let d = try p.optionalString(m, "default") {
+                    defaultValue = .text(d)
+                }
                 script.parameters.append(ScriptParameter(name: key, description: try p.string(m, "description"),
                                                          required: try p.optionalBool(m, "required") ?? false,
-                                                         defaultValue: try p.optionalString(m, "default")))
+                                                         defaultValue: defaultValue, list: list))
             }
         }
         guard let acts = try p.required(top, "acts").sequence else { throw p.error(top["acts"], "acts must be a list") }

@@ -13,6 +13,10 @@ extension CeremonyCommand: CommandLineHinting {
             return "give it with --set \(name)=VALUE"
         case CeremonyError.parameterUnknown(let name):
             return "drop --set \(name)=…; `ceremony show SCRIPT` lists the parameters the script declares"
+        case CeremonyError.parameterRepeated(let name):
+            return "give --set \(name)=VALUE once"
+        case CeremonyError.parameterShape(let name, true):
+            return "repeat --set \(name)=ITEM once per item"
         case CeremonyError.cannotLog(let id, let journal, _, _):
             return "ceremony abort --journal \(journal) --ceremony \(id) --reason \"journal unwritable\" does that"
         case CeremonyError.noSecretInput:

@@ -57,7 +57,34 @@ final class PayloadTests: XCTestCase {
         case .resume: return try ResumePayload(e).members()
         case .closed: return try ClosedPayload(e).members()
         case .aborted: return try AbortedPayload(e).members()
-        case .record: return nil
+        case .record:
+            if ParticipantRecord.matches(e) { return try ParticipantRecord(e).members() }
+            if ParticipantCorrectedRecord.matches(e) { return try ParticipantCorrectedRecord(e).members() }
+            if AttestorCardRecord.matches(e) { return try AttestorCardRecord(e).members() }
+            if CardPresentedRecord.matches(e) { return try CardPresentedRecord(e).members() }
+            return nil
+        }
+    }
+
+    /// The typed RECORD payloads encode to exactly the members the actions wrote key by key
+    /// before, so transcripts keep their bytes: an unknown serial or tries counter stays a
+    /// JSON null rather than a missing member.
+    func testTypedRecordPayloadsKeepTheJournalsBytes() throws {
+        let presented = try CardPresentedRecord(reader: "Virtual PCD 00 00", serial: nil, cardCertificateFingerprint: "ab",
+                                                pinTriesLeft: 3, pinBlocked: false).members()
+        let before: [String: CanonicalValue] = ["kind": "card-presented", "reader": "Virtual PCD 00 00", "serial": .null,
+                                                "card_certificate_fingerprint": "ab", "pin_tries_left": 3, "pin_blocked": false]
+        XCTAssertEqual(CanonicalValue.object(presented).canonicalText, CanonicalValue.object(before).canonicalText)
+        let participant = try ParticipantCorrectedRecord(name: "Ann", staffID: "A-1", was: "Anne (A-1)").members()
+        XCTAssertEqual(CanonicalValue.object(participant).canonicalText,
+                       CanonicalValue.object(["kind": "participant-corrected", "name": "Ann", "staff_id": "A-1", "was": "Anne (A-1)"]).canonicalText)
+        let attestor = try AttestorCardRecord(certificate: "30", certificateFingerprint: "ff", signature: "00").members()
+        XCTAssertEqual(CanonicalValue.object(attestor).canonicalText,
+                       CanonicalValue.object(["kind": "attestor-card", "certificate": "30", "certificate_fingerprint": "ff", "signature": "00"]).canonicalText)
+        let entry = JournalEntry(ceremony: "c", seq: 4, time: "2026-01-31T12:00:00.000Z", act: "a", step: "s", role: "r",
+                                 event: .record, payload: ["kind": "participant", "name": "Ann"], prevHash: ChainHash.genesis)
+        XCTAssertThrowsError(try ParticipantRecord(entry)) {
+            XCTAssertEqual($0 as? JournalError, .malformedPayload(seq: 4, event: "RECORD", problem: "lacks staff_id"))
         }
     }
 }

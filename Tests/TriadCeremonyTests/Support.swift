@@ -55,11 +55,11 @@ enum Support {
         return "\"" + v.replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
-    static let keylessParameters = ["bag_serial": "BAG-2026-0042", "ticket": "INC-4711"]
+    static let keylessParameters: [String: ParameterValue] = ["bag_serial": "BAG-2026-0042", "ticket": "INC-4711"]
 
     /// Runs a script in-process with answers; returns the result or the error, and the dir.
     @discardableResult
-    static func run(script: CeremonyScript, answers: String, dir: String, parameters: [String: String]? = nil,
+    static func run(script: CeremonyScript, answers: String, dir: String, parameters: [String: ParameterValue]? = nil,
                     practice: Bool = false, skipLint: Bool = false, pinFD: Int32? = nil, ceremonyID: String? = nil,
                     journal: Journal? = nil, configure: ((Engine) -> Void)? = nil) throws -> (Result<RunResult, Error>, Journal) {
         let answersPath = "\(dir)/answers-\(UUID().uuidString.prefix(6)).yaml"

@@ -13,9 +13,8 @@ enum TestKeyActions {
     struct LoadBlob: CeremonyAction {
         static let name = "test-load-blob"
         static let summary = "test: IT presents the escrow blob"
-        static let parameters: [ParameterSpec] = []
         static let presents: [RecoveryFactor] = [.escrowBlob]
-        func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
             context.secrets.set("blob", SecureBytes(Array("escrow-blob-bytes".utf8)))
             return ActionOutcome(["blob_sha256": .string(Hex.encode(SHA256.hash(Array("escrow-blob-bytes".utf8))))])
         }
@@ -24,9 +23,8 @@ enum TestKeyActions {
     struct InsertCard: CeremonyAction {
         static let name = "test-insert-card"
         static let summary = "test: Management presents the card"
-        static let parameters: [ParameterSpec] = []
         static let presents: [RecoveryFactor] = [.recoveryCard]
-        func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
             context.secrets.set("card", SecureBytes(Array("card-key".utf8)))
             return ActionOutcome(["card_serial": "1234"])
         }
@@ -35,9 +33,8 @@ enum TestKeyActions {
     struct TakePIN: CeremonyAction {
         static let name = "test-take-pin"
         static let summary = "test: Medical types the PIN"
-        static let parameters: [ParameterSpec] = []
         static let presents: [RecoveryFactor] = [.cardPIN]
-        func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
             let pin = try context.readSecret(prompt: "PIN: ")
             context.secrets.set("pin", pin)
             return ActionOutcome(["pin_length_recorded": false])
@@ -47,10 +44,9 @@ enum TestKeyActions {
     struct Unlock: CeremonyAction {
         static let name = "test-unlock"
         static let summary = "test: combine blob, card and PIN"
-        static let parameters: [ParameterSpec] = []
         static let combines: [RecoveryFactor] = [.escrowBlob, .recoveryCard, .cardPIN]
-        static func produces(_ arguments: StepArguments) -> [String] { ["recovery-key-unlocked"] }
-        func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        static func produces(_ arguments: NoArguments) -> [String] { ["recovery-key-unlocked"] }
+        func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
             guard let b = context.secrets.get("blob"), let c = context.secrets.get("card"), let p = context.secrets.get("pin") else {
                 throw ActionError("a factor is missing from this ceremony's memory")
             }
@@ -65,9 +61,13 @@ enum TestKeyActions {
     struct LockJournal: CeremonyAction {
         static let name = "test-lock-journal"
         static let summary = "test: another process locks the journal"
-        static let parameters = [ParameterSpec("path", .text, required: true, "journal path")]
+        struct Arguments: ActionArguments {
+            static let parameters = [ParameterSpec("path", .text, required: true, "journal path")]
+            var path: String
+            init(from a: ArgumentReader) throws { path = try a.requiredText("path") }
+        }
         nonisolated(unsafe) static var locker: RunningProcess?
-        func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        func run(_ arguments: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
             // python3 holds the lock until its standard input is closed (release()).
             var command = Command("python3", ["-c", """
                 import sqlite3, sys
@@ -75,7 +75,7 @@ enum TestKeyActions {
                 c.execute('BEGIN EXCLUSIVE')
                 print('locked', flush=True)
                 sys.stdin.read()
-                """, context.arguments.text("path")!])
+                """, arguments.path])
             command.keepsStdinOpen = true
             let p = try command.start()
             let deadline = Date() + 30
@@ -98,9 +98,8 @@ enum TestKeyActions {
         struct CardLayerError: Error, CustomStringConvertible { var description: String { "PIN incorrect, 2 tries left" } }
         static let name = "test-fail-once"
         static let summary = "test: fails once"
-        static let parameters: [ParameterSpec] = []
         nonisolated(unsafe) static var failed = false
-        func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
             if !Self.failed { Self.failed = true; throw CardLayerError() }
             return ActionOutcome()
         }
@@ -110,9 +109,8 @@ enum TestKeyActions {
     struct CountRuns: CeremonyAction {
         static let name = "test-count"
         static let summary = "test: count runs"
-        static let parameters: [ParameterSpec] = []
         nonisolated(unsafe) static var runs = 0
-        func run(_ context: inout ActionContext) throws -> ActionOutcome {
+        func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
             Self.runs += 1
             return ActionOutcome()
         }

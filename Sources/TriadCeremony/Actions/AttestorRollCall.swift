@@ -56,10 +56,8 @@ extension IdentifyParticipantsAction {
             }
         }
         let fingerprint = Hex.encode(certificate.fingerprint)
-        try context.record(Attestation.recordKind, [
-            "certificate": .string(Hex.encode(certificate.der)), "certificate_fingerprint": .string(fingerprint),
-            "signature": .string(Hex.encode(signature)),
-        ], role: role)
+        try context.record(AttestorCardRecord(certificate: Hex.encode(certificate.der), certificateFingerprint: fingerprint,
+                                              signature: Hex.encode(signature)), role: role)
         context.claimedCards[role] = fingerprint
         context.show("  ✓ \(holder): card certificate \(fingerprint.prefix(16))… (\(certificate.subject)) signed the roll call")
     }

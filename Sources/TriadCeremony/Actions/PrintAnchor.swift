@@ -8,14 +8,12 @@ public struct PrintAnchorAction: CeremonyAction {
     public static let name = "print-anchor"
     /// What `ceremony show` prints for a step running this action.
     public static let summary = "The tool prints the journal head as words; everyone writes them down."
-    /// The `with:` arguments lint checks for this action.
-    public static let parameters: [ParameterSpec] = []
 
     /// Actions hold no state; the engine makes one for each step.
     public init() {}
 
     /// Prints the head's anchor words and journals which entry they name.
-    public func run(_ context: inout ActionContext) throws -> ActionOutcome {
+    public func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
         let head = context.head
         let words = AnchorWords.anchor(hexHash: head.hash)
         context.show(AnchorBanner.text(seq: head.seq, words: words, reason: "checkpoint in step \(context.step.id)"))

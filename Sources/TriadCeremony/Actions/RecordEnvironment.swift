@@ -8,17 +8,15 @@ public struct RecordEnvironmentAction: CeremonyAction {
     public static let name = "record-environment"
     /// What `ceremony show` prints for a step running this action.
     public static let summary = "The tool records the host, kernel, its own SHA-256 and the attached USB devices."
-    /// The `with:` arguments lint checks for this action.
-    public static let parameters: [ParameterSpec] = []
 
     /// `environment-recorded`, which later steps may require.
-    public static func produces(_ arguments: StepArguments) -> [String] { ["environment-recorded"] }
+    public static func produces(_ arguments: NoArguments) -> [String] { ["environment-recorded"] }
 
     /// Actions hold no state; the engine makes one for each step.
     public init() {}
 
     /// Reads the environment now and journals it in a RECORD entry.
-    public func run(_ context: inout ActionContext) throws -> ActionOutcome {
+    public func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
         let env = Environment.current()
         context.show("  host \(env.host), kernel \(env.kernel)\n  tool SHA-256 \(env.toolSHA256)\n  USB devices: \(env.usbDevices.isEmpty ? "none" : env.usbDevices.joined(separator: ", "))")
         try context.record("environment", [

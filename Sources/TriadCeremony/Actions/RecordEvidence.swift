@@ -10,20 +10,27 @@ public struct RecordEvidenceAction: CeremonyAction {
     public static let name = "record-evidence"
     /// What `ceremony show` prints for a step running this action.
     public static let summary = "The tool records the SHA-256 of each evidence file (video, scans, photos) in the journal."
-    /// The `with:` arguments lint checks for this action.
-    public static let parameters = [
-        ParameterSpec("paths", .textList, "files to hash; when absent, the acting person types one path per line, an empty line ends"),
-    ]
+    /// The evidence step's `with:` arguments.
+    public struct Arguments: ActionArguments {
+        /// `paths`, an optional YAML list.
+        public static let parameters = [
+            ParameterSpec("paths", .textList, "files to hash; when absent, the acting person types one path per line, an empty line ends"),
+        ]
+        /// The files to hash; empty asks for them.
+        public var paths: [String]
+        /// Reads `paths`.
+        public init(from arguments: ArgumentReader) throws { paths = try arguments.list("paths") }
+    }
 
     /// `evidence-recorded`, which later steps may require.
-    public static func produces(_ arguments: StepArguments) -> [String] { ["evidence-recorded"] }
+    public static func produces(_ arguments: Arguments) -> [String] { ["evidence-recorded"] }
 
     /// Actions hold no state; the engine makes one for each step.
     public init() {}
 
     /// Hashes each evidence file and journals name, size and SHA-256; a missing file fails the step.
-    public func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        var paths = context.arguments.textList("paths").filter { !$0.isEmpty }
+    public func run(_ arguments: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
+        var paths = arguments.paths.filter { !$0.isEmpty }
         if paths.isEmpty {
             while true {
                 let p = try context.ask("path", "Evidence file path (empty line when done)", default: "")

@@ -31,8 +31,9 @@ enum ScriptPage {
             blocks.append(.heading("Values given when the ceremony starts (--set NAME=VALUE)"))
             blocks.append(.table(.init(columns: [.init("Name", "w-param"), .init("Meaning", "w-meaning"), .init("Value used")],
                                        rows: script.parameters.map { p in
-                                           let aside: [Document.Inline] = p.required ? [.aside("required")]
-                                               : p.defaultValue.map { [.aside("default: \($0)")] } ?? []
+                                           var aside: [Document.Inline] = p.required ? [.aside("required")]
+                                               : p.defaultValue.map { [.aside("default: \($0.display)")] } ?? []
+                                           if p.list { aside.append(.aside("a list: --set \(p.name)=… once per item")) }
                                            return [[.code(p.name)] + aside, [.text(p.description)], []]
                                        })))
         }

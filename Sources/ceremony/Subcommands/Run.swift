@@ -14,7 +14,7 @@ struct Run: ParsableCommand {
     @Argument(help: "A script file, or a script name from Ceremonies/.") var script: String
     @Option(help: "The journal database (SQLite); created if missing.") var journal: String?
     @Flag(name: .customLong("dry-run"), help: "Print every step as the run would show it; journal nothing, ask nothing.") var dryRun = false
-    @Option(name: .customLong("set"), help: "A script parameter, KEY=VALUE (repeatable).") var settings: [String] = []
+    @Option(name: .customLong("set"), help: "A script parameter, KEY=VALUE; repeat it to give a list parameter (list: true) several items.") var settings: [String] = []
     @Option(help: "Answers for an unattended run (YAML).") var answers: String?
     @Option(name: .customLong("pin-fd"), help: "Read PINs from this file descriptor instead of the terminal.") var pinFD: Int32?
     @Option(name: .customLong("attest-pin-fd"), help: """
@@ -54,11 +54,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let s = try scripts.load(script)
-        var parameters: [String: String] = [:]
-        for setting in settings {
-            let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
-            parameters[parts[0]] = parts.count > 1 ? parts[1] : ""
-        }
+        let parameters = try ParameterSettings.parse(settings, for: s)
         if dryRun {
             let (text, problems) = try DryRun.run(s, parameters: parameters, readers: nil)
             print(text, terminator: "")

@@ -16,7 +16,7 @@ enum Grant {
 /// asked to insert it and press Enter, or to type `abort`. Unattended runs look three times,
 /// two seconds apart, then fail with the reader's name.
 func waitForCard(_ context: inout ActionContext, reader: String?, holder: String = "Management") throws -> any CardTransport {
-    let name = reader ?? context.secrets.text(Slot.cardReader) ?? context.parameters["reader"] ?? ""
+    let name = reader ?? context.secrets.text(Slot.cardReader) ?? context.parameters["reader"]?.textValue ?? ""
     var looks = 0
     while true {
         do {

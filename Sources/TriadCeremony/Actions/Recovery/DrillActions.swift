@@ -7,12 +7,17 @@ import TriadRecovery
 struct StartDrillAction: CeremonyAction {
     static let name = "start-drill"
     static let summary = "The tool opens the drill report; each factor is marked as the ceremony reaches it."
-    static let parameters = [ParameterSpec("report", .text, required: true, "report path without extension (.txt and .json are written)")]
-    static func produces(_ a: StepArguments) -> [String] { ["drill-started"] }
+    /// Where the report goes.
+    struct Arguments: ActionArguments {
+        static let parameters = [ParameterSpec("report", .text, required: true, "report path without extension (.txt and .json are written)")]
+        var report: String
+        init(from a: ArgumentReader) throws { report = try a.requiredText("report") }
+    }
+    static func produces(_ a: Arguments) -> [String] { ["drill-started"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let path = context.outputPath(try context.arguments.required("report"))
+    func run(_ arguments: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
+        let path = context.outputPath(arguments.report)
         for ext in [".txt", ".json"] where FileManager.default.fileExists(atPath: path + ext) {
             throw ActionError("\(path)\(ext) exists; reports are never overwritten — choose a new report path", fatal: true)
         }
@@ -34,19 +39,24 @@ struct StartDrillAction: CeremonyAction {
 struct DrillCanaryAction: CeremonyAction {
     static let name = "drill-canary"
     static let summary = "The tool recovers the drill canary in memory with the unlocked key and compares it with the enrolment record; no zone file is touched."
-    static let parameters = [ParameterSpec("canary", .text, "canary path (default: the record's canary next to the record)"),
-                             ParameterSpec("record", .text, check: .existingFile, "the enrolment record path, to find the canary")]
-    static func requires(_ a: StepArguments) -> [String] { ["recovery-key-unlocked"] }
-    static func produces(_ a: StepArguments) -> [String] { ["canary-recovered"] }
+    /// Where the canary is, directly or next to the record.
+    struct Arguments: ActionArguments {
+        static let parameters = [ParameterSpec("canary", .text, "canary path (default: the record's canary next to the record)"),
+                                 ParameterSpec("record", .text, check: .existingFile, "the enrolment record path, to find the canary")]
+        var canary: String?, record: String?
+        init(from a: ArgumentReader) throws { canary = try a.text("canary"); record = try a.text("record") }
+    }
+    static func requires(_ a: Arguments) -> [String] { ["recovery-key-unlocked"] }
+    static func produces(_ a: Arguments) -> [String] { ["canary-recovered"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+    func run(_ arguments: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
         try drillFactor(context, "canary recovered") {
             let (key, cert) = try unlockedKey(context)
             let record = try loadRecord(context)
             guard let canary = record.canary else { throw ActionError("the enrolment record names no canary", fatal: true) }
-            let dir = context.arguments.text("record").map { ($0 as NSString).deletingLastPathComponent } ?? "."
-            let path = context.arguments.text("canary") ?? (dir + "/" + canary.file)
+            let dir = arguments.record.map { ($0 as NSString).deletingLastPathComponent } ?? "."
+            let path = arguments.canary ?? (dir + "/" + canary.file)
             let ok = try factorStep("canary \(path)") {
                 try Canary.verify(at: path, expectedSHA256: canary.plaintextSHA256, key: key, recoveryCertificate: cert)
             }
@@ -64,12 +74,17 @@ struct DrillCanaryAction: CeremonyAction {
 struct DrillReportAction: CeremonyAction {
     static let name = "drill-report"
     static let summary = "The tool completes the drill report (factors, retry counter, expiry dates, coverage of the zones) and journals it."
-    static let parameters = [ParameterSpec("zones", .textList, "zone roots whose recovery-slot coverage is reported")]
-    static func requires(_ a: StepArguments) -> [String] { ["drill-started"] }
+    /// The zones whose coverage is counted, a YAML list (may be empty).
+    struct Arguments: ActionArguments {
+        static let parameters = [ParameterSpec("zones", .textList, "zone roots whose recovery-slot coverage is reported")]
+        var zones: [String]
+        init(from a: ArgumentReader) throws { zones = try a.list("zones") }
+    }
+    static func requires(_ a: Arguments) -> [String] { ["drill-started"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let zones = context.arguments.paths("zones")
+    func run(_ arguments: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
+        let zones = arguments.zones
         if let cert = context.secrets.certificate(Slot.recoveryCertificate) {
             for zone in zones {
                 let c = try factorStep("coverage of \(zone)") { try RecoveryFiles.coverage([zone], certificate: cert) }
@@ -92,15 +107,20 @@ struct DrillReportAction: CeremonyAction {
 struct ChangeCardPINAction: CeremonyAction {
     static let name = "change-card-pin"
     static let summary = "The Medical custodian types the current PIN (or the PUK when the PIN is blocked) and the new PIN twice; the card changes it and the tool shows the tries left."
-    static let parameters = [ParameterSpec("use-puk", .flag, "unblock with the PUK even if the PIN is not blocked")]
-    static func requires(_ a: StepArguments) -> [String] { ["card-identified"] }
-    static func produces(_ a: StepArguments) -> [String] { ["pin-changed"] }
+    /// Whether to unblock with the PUK although the PIN is not blocked.
+    struct Arguments: ActionArguments {
+        static let parameters = [ParameterSpec("use-puk", .flag, "unblock with the PUK even if the PIN is not blocked")]
+        var usePUK: Bool
+        init(from a: ArgumentReader) throws { usePUK = try a.flag("use-puk") }
+    }
+    static func requires(_ a: Arguments) -> [String] { ["card-identified"] }
+    static func produces(_ a: Arguments) -> [String] { ["pin-changed"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+    func run(_ arguments: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
         let card = try waitForCard(&context, reader: nil)
         let id = try factorStep("recovery card in \(card.reader)") { try RecoveryCard.identify(transport: card) }
-        let usePUK = context.arguments.flag("use-puk") == true || id.pinBlocked
+        let usePUK = arguments.usePUK || id.pinBlocked
         if !usePUK && id.pinTriesLeft == 1 && !context.facts.contains(Grant.fact(Grant.lastPINTry)) {
             throw lastTryRefusal("PIN change")
         }
@@ -135,11 +155,10 @@ struct ChangeCardPINAction: CeremonyAction {
 struct ZeroiseAction: CeremonyAction {
     static let name = "zeroise"
     static let summary = "The tool overwrites the recovery key, the PIN and every other secret in memory."
-    static let parameters: [ParameterSpec] = []
-    static func produces(_ a: StepArguments) -> [String] { ["zeroised"] }
+    static func produces(_ a: NoArguments) -> [String] { ["zeroised"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+    func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
         let names = context.secrets.names.filter { $0 != Slot.drillReport && $0 != Slot.drillReportPath }
         for n in names { context.secrets.remove(n) }
         try context.record("zeroised", ["secrets": .array(names.map { .string($0) })])

@@ -11,17 +11,21 @@ import TriadRecovery
 struct LoadEscrowBlobAction: CeremonyAction {
     static let name = "load-escrow-blob"
     static let summary = "IT presents the escrow blob; the tool checks it against the enrolment record before any card is used and shows its fingerprint as words."
-    static let parameters = [
-        ParameterSpec("blob", .text, required: true, check: .existingFile, "path of the escrow blob IT presents"),
-        ParameterSpec("record", .text, required: true, check: .existingFile, "path of the enrolment record"),
-    ]
+    /// The blob's and the record's paths.
+    struct Arguments: ActionArguments {
+        static let parameters = [
+            ParameterSpec("blob", .text, required: true, check: .existingFile, "path of the escrow blob IT presents"),
+            ParameterSpec("record", .text, required: true, check: .existingFile, "path of the enrolment record"),
+        ]
+        var blob: String, record: String
+        init(from a: ArgumentReader) throws { blob = try a.requiredText("blob"); record = try a.requiredText("record") }
+    }
     static var presents: [RecoveryFactor] { [.escrowBlob] }
-    static func produces(_ a: StepArguments) -> [String] { ["blob-loaded"] }
+    static func produces(_ a: Arguments) -> [String] { ["blob-loaded"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let a = context.arguments
-        let blobPath = try a.required("blob"), recordPath = try a.required("record")
+    func run(_ a: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
+        let blobPath = a.blob, recordPath = a.record
         return try drillFactor(context, "blob intact") {
             let recordBytes = try readFile(recordPath, what: "enrolment record")
             let record = try factorStep("enrolment record \(recordPath)") { try EnrolmentRecord(json: recordBytes, path: recordPath) }
@@ -54,36 +58,40 @@ struct LoadEscrowBlobAction: CeremonyAction {
 struct IdentifyRecoveryCardAction: CeremonyAction {
     static let name = "identify-recovery-card"
     static let summary = "Management inserts the recovery card; the tool reads its serial, certificate and PIN retry counter and checks them against the enrolment record."
-    static let parameters = [ParameterSpec("reader", .text, required: true, check: .reader, "reader name (substring)"),
-                             ParameterSpec("record", .text, check: .existingFile, "the enrolment record, when no blob was loaded (PIN change)"),
-                             ParameterSpec("allow-blocked", .flag, "accept a card whose PIN is blocked (PIN change with the PUK)")]
+    /// The reader, the record when no blob was loaded, and whether a blocked PIN is accepted.
+    struct Arguments: ActionArguments {
+        static let parameters = [ParameterSpec("reader", .text, required: true, check: .reader, "reader name (substring)"),
+                                 ParameterSpec("record", .text, check: .existingFile, "the enrolment record, when no blob was loaded (PIN change)"),
+                                 ParameterSpec("allow-blocked", .flag, "accept a card whose PIN is blocked (PIN change with the PUK)")]
+        var reader: String, record: String?, allowBlocked: Bool
+        init(from a: ArgumentReader) throws {
+            reader = try a.requiredText("reader"); record = try a.text("record"); allowBlocked = try a.flag("allow-blocked")
+        }
+    }
     static var presents: [RecoveryFactor] { [.recoveryCard] }
-    static func produces(_ a: StepArguments) -> [String] { ["card-identified"] }
+    static func produces(_ a: Arguments) -> [String] { ["card-identified"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+    func run(_ arguments: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
         try drillFactor(context, "card present and matching") {
-            if context.secrets.get(Slot.record) == nil, let path = context.arguments.text("record") {
+            if context.secrets.get(Slot.record) == nil, let path = arguments.record {
                 let bytes = try readFile(path, what: "enrolment record")
                 _ = try factorStep("enrolment record \(path)") { try EnrolmentRecord(json: bytes, path: path) }
                 context.secrets.set(Slot.record, SecureBytes(bytes))
             }
             let record = try loadRecord(context)
-            let reader = context.arguments.text("reader")
-            let card = try waitForCard(&context, reader: reader)
+            let card = try waitForCard(&context, reader: arguments.reader)
             let id = try factorStep("recovery card in \(card.reader)") { try RecoveryCard.identify(transport: card) }
             updateDrill(context) {
                 $0.cardSerial = id.serial; $0.pinTriesLeft = id.pinTriesLeft
                 $0.addExpiry("card certificate", id.certificate)
             }
-            try context.record("card-presented", [
-                "reader": .string(card.reader), "serial": id.serial.map { .int(Int64($0)) } ?? .null,
-                "card_certificate_fingerprint": .string(id.certificateFingerprint),
-                "pin_tries_left": id.pinTriesLeft.map { .int(Int64($0)) } ?? .null, "pin_blocked": .bool(id.pinBlocked),
-            ])
+            try context.record(CardPresentedRecord(reader: card.reader, serial: id.serial.map(Int64.init),
+                                                   cardCertificateFingerprint: id.certificateFingerprint,
+                                                   pinTriesLeft: id.pinTriesLeft.map(Int64.init), pinBlocked: id.pinBlocked))
             do {
                 try RecoveryCard.check(id, against: record)
-            } catch RecoveryError.cardBlocked where context.arguments.flag("allow-blocked") == true {
+            } catch RecoveryError.cardBlocked where arguments.allowBlocked {
                 context.show("The card's PIN is blocked; the next step unblocks it with the PUK.")
             } catch {
                 try factorStep("recovery card in \(card.reader)") { () throws -> Void in throw error }
@@ -139,13 +147,18 @@ struct IdentifyRecoveryCardAction: CeremonyAction {
 struct TakePINAction: CeremonyAction {
     static let name = "take-pin"
     static let summary = "The Medical custodian types the recovery card's PIN (not echoed, never logged); the card checks it at once and the tool shows the tries left before and after."
-    static let parameters = [ParameterSpec("allow-last-try", .flag, "spend the last PIN try (otherwise only a witnessed exception allows it)")]
+    /// Whether the last PIN try may be spent without a witnessed exception.
+    struct Arguments: ActionArguments {
+        static let parameters = [ParameterSpec("allow-last-try", .flag, "spend the last PIN try (otherwise only a witnessed exception allows it)")]
+        var allowLastTry: Bool
+        init(from a: ArgumentReader) throws { allowLastTry = try a.flag("allow-last-try") }
+    }
     static var presents: [RecoveryFactor] { [.cardPIN] }
-    static func requires(_ a: StepArguments) -> [String] { ["card-identified"] }
+    static func requires(_ a: Arguments) -> [String] { ["card-identified"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let allowLast = context.arguments.flag("allow-last-try") == true || context.facts.contains(Grant.fact(Grant.lastPINTry))
+    func run(_ arguments: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
+        let allowLast = arguments.allowLastTry || context.facts.contains(Grant.fact(Grant.lastPINTry))
         guard let identified = context.secrets.certificate(Slot.cardCertificate) else {
             throw ActionError("no card was identified in this ceremony: run the card step first", fatal: true)
         }
@@ -207,12 +220,11 @@ struct TakePINAction: CeremonyAction {
 struct UnlockRecoveryKeyAction: CeremonyAction {
     static let name = "unlock-recovery-key"
     static let summary = "The card, with the PIN, unwraps the escrow blob's key; the recovery key is unlocked in memory only and checked against the recovery certificate."
-    static let parameters: [ParameterSpec] = []
     static var combines: [RecoveryFactor] { [.escrowBlob, .recoveryCard, .cardPIN] }
-    static func produces(_ a: StepArguments) -> [String] { ["recovery-key-unlocked", "recovery-key-available"] }
+    static func produces(_ a: NoArguments) -> [String] { ["recovery-key-unlocked", "recovery-key-available"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
+    func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
         let secrets = context.secrets
         defer { secrets.remove(Slot.pin) }
         guard let pin = secrets.get(Slot.pin), let blobBytes = secrets.get(Slot.blob),

@@ -11,27 +11,36 @@ import TriadRecovery
 struct GenerateRecoveryKeyAction: CeremonyAction {
     static let name = "generate-recovery-key"
     static let summary = "The tool generates the recovery key pair in memory and writes its X.509 certificate (and a CSR if asked)."
-    static let parameters = [
-        ParameterSpec("certificate", .text, required: true, "where to write the recovery certificate (PEM, new file)"),
-        ParameterSpec("subject", .text, "certificate subject, e.g. CN=Triad recovery,O=Hospital"),
-        ParameterSpec("algorithm", .text, "p256 (default), p384 or rsa3072"),
-        ParameterSpec("days", .text, "validity in days (default 3650)"),
-        ParameterSpec("csr", .text, "also write a PKCS#10 request for the organisation's CA here"),
-        ParameterSpec("as", .text, "current (default) or new (rotation)"),
-        ParameterSpec("adopt-record", .text, "rotation resume: if this record exists, take its certificate instead of generating"),
-    ]
-    static func produces(_ a: StepArguments) -> [String] {
-        a.text("as") == "new" ? ["new-recovery-certificate"] : ["recovery-key-generated", "recovery-key-available"]
+    /// Where the certificate goes and how the key is made; `as: new` for a rotation.
+    struct Arguments: ActionArguments {
+        static let parameters = [
+            ParameterSpec("certificate", .text, required: true, "where to write the recovery certificate (PEM, new file)"),
+            ParameterSpec("subject", .text, "certificate subject, e.g. CN=Triad recovery,O=Hospital"),
+            ParameterSpec("algorithm", .text, "p256 (default), p384 or rsa3072"),
+            ParameterSpec("days", .text, "validity in days (default 3650)"),
+            ParameterSpec("csr", .text, "also write a PKCS#10 request for the organisation's CA here"),
+            ParameterSpec("as", .text, "current (default) or new (rotation)"),
+            ParameterSpec("adopt-record", .text, "rotation resume: if this record exists, take its certificate instead of generating"),
+        ]
+        var certificate: String, subject: String?, algorithm: String?, days: String?, csr: String?, adoptRecord: String?
+        /// `as: new`: the rotation's new key, kept apart from the unlocked current one.
+        var isNew: Bool
+        init(from a: ArgumentReader) throws {
+            certificate = try a.requiredText("certificate"); subject = try a.text("subject"); algorithm = try a.text("algorithm")
+            days = try a.text("days"); csr = try a.text("csr"); isNew = try a.text("as") == "new"; adoptRecord = try a.text("adopt-record")
+        }
     }
-    static func mayAlsoProduce(_ a: StepArguments) -> [String] { a.text("adopt-record") == nil ? [] : ["rotation-resumed"] }
+    static func produces(_ a: Arguments) -> [String] {
+        a.isNew ? ["new-recovery-certificate"] : ["recovery-key-generated", "recovery-key-available"]
+    }
+    static func mayAlsoProduce(_ a: Arguments) -> [String] { a.adoptRecord == nil ? [] : ["rotation-resumed"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let a = context.arguments
-        let isNew = a.text("as") == "new"
+    func run(_ a: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
+        let isNew = a.isNew
         let keySlot = isNew ? Slot.newRecoveryKey : Slot.recoveryKey
         let certSlot = isNew ? Slot.newRecoveryCertificate : Slot.recoveryCertificate
-        if let adopt = a.text("adopt-record"), !adopt.isEmpty, FileManager.default.fileExists(atPath: adopt) {
+        if let adopt = a.adoptRecord, !adopt.isEmpty, FileManager.default.fileExists(atPath: adopt) {
             let record = try factorStep("rotation record") { try EnrolmentRecord.load(path: adopt) }
             let cert = try factorStep("rotation record") { try record.recoveryCertificate() }
             context.secrets.setCertificate(certSlot, cert)
@@ -39,21 +48,21 @@ struct GenerateRecoveryKeyAction: CeremonyAction {
             return ActionOutcome(["adopted": .bool(true), "certificate_fingerprint": .string(hex(cert.fingerprint))], facts: ["rotation-resumed"])
         }
         let algorithm: KeyAlgorithm
-        switch a.text("algorithm") ?? "p256" {
+        switch a.algorithm ?? "p256" {
         case "p256": algorithm = .ecP256
         case "p384": algorithm = .ecP384
         case "rsa3072": algorithm = .rsa(bits: 3072)
         case let other: throw ActionError("algorithm \(other) is not p256, p384 or rsa3072", fatal: true)
         }
-        let subject = a.text("subject") ?? "CN=Triad recovery key"
+        let subject = a.subject ?? "CN=Triad recovery key"
         let material = try factorStep("key generation") {
-            try RecoveryKeyMaterial.generate(algorithm: algorithm, subject: subject, days: Int(a.text("days") ?? "") ?? 3650,
-                                             withSigningRequest: a.text("csr") != nil)
+            try RecoveryKeyMaterial.generate(algorithm: algorithm, subject: subject, days: Int(a.days ?? "") ?? 3650,
+                                             withSigningRequest: a.csr != nil)
         }
-        let certPath = context.outputPath(try a.required("certificate"))
+        let certPath = context.outputPath(a.certificate)
         try writeNew(certPath, Array(material.certificate.pem.utf8))
         if !isNew { context.discardIfAborted(certPath) }
-        if let csr = a.text("csr").map(context.outputPath), let pem = material.signingRequestPEM {
+        if let csr = a.csr.map(context.outputPath), let pem = material.signingRequestPEM {
             try writeNew(csr, Array(pem.utf8))
             if !isNew { context.discardIfAborted(csr) }
         }
@@ -77,26 +86,33 @@ struct GenerateRecoveryKeyAction: CeremonyAction {
 struct EnrolRecoveryCardAction: CeremonyAction {
     static let name = "enrol-recovery-card"
     static let summary = "The tool generates a key in slot 9D of the inserted card and a card authentication key in 9E (no PIN), certifies both, sets the PIN and PUK typed by the Medical custodian and locks the card's management key."
-    static let parameters = [
-        ParameterSpec("reader", .text, required: true, check: .reader, "reader name (substring) holding the blank card"),
-        ParameterSpec("label", .text, "card label, e.g. primary or backup"),
-        ParameterSpec("pin-role", .text, "role that types the PIN (default medical)"),
-        ParameterSpec("with-key", .text, "current (default) or new: which recovery key certifies the card"),
-    ]
-    static func requires(_ a: StepArguments) -> [String] { ["recovery-key-available"] }
-    static func produces(_ a: StepArguments) -> [String] { ["card-enrolled"] }
+    /// The reader with the blank card, its label, who types the PIN and which key certifies it.
+    struct Arguments: ActionArguments {
+        static let parameters = [
+            ParameterSpec("reader", .text, required: true, check: .reader, "reader name (substring) holding the blank card"),
+            ParameterSpec("label", .text, "card label, e.g. primary or backup"),
+            ParameterSpec("pin-role", .text, "role that types the PIN (default medical)"),
+            ParameterSpec("with-key", .text, "current (default) or new: which recovery key certifies the card"),
+        ]
+        var reader: String, label: String?, pinRole: String?, useNew: Bool
+        init(from a: ArgumentReader) throws {
+            reader = try a.requiredText("reader"); label = try a.text("label"); pinRole = try a.text("pin-role")
+            useNew = try a.text("with-key") == "new"
+        }
+    }
+    static func requires(_ a: Arguments) -> [String] { ["recovery-key-available"] }
+    static func produces(_ a: Arguments) -> [String] { ["card-enrolled"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let a = context.arguments
-        let useNew = a.text("with-key") == "new"
+    func run(_ a: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
+        let useNew = a.useNew
         guard let issuerKey = try context.secrets.privateKey(useNew ? Slot.newRecoveryKey : Slot.recoveryKey),
               let issuer = context.secrets.certificate(useNew ? Slot.newRecoveryCertificate : Slot.recoveryCertificate) else {
             throw ActionError("no recovery key in memory: generate or unlock it first", fatal: true)
         }
-        let label = a.text("label") ?? "card"
-        let card = try waitForCard(&context, reader: a.text("reader"))
-        let pinRole = context.roleTitles[a.text("pin-role") ?? "medical"] ?? "Medical custodian"
+        let label = a.label ?? "card"
+        let card = try waitForCard(&context, reader: a.reader)
+        let pinRole = context.roleTitles[a.pinRole ?? "medical"] ?? "Medical custodian"
         context.show("\(pinRole): choose the recovery card's PIN (6–8 digits) and PUK (8 digits). Management looks away.")
         // Two different entries are a slip, not a failure: nothing has touched the card yet,
         // and the witness may allow the step to run again.
@@ -125,7 +141,7 @@ struct EnrolRecoveryCardAction: CeremonyAction {
             "label": .string(label), "reader": .string(card.reader), "serial": enrolment.serial.map { .int(Int64($0)) } ?? .null,
             "card_certificate_fingerprint": .string(hex(fp)), "words": .string(words(fp)),
             "card_auth_certificate_fingerprint": enrolment.cardAuthCertificate.map { .string(hex($0.fingerprint)) } ?? .null,
-            "management_key": .string("replaced by a random key, discarded"), "pin_set_by": .string(a.text("pin-role") ?? "medical"),
+            "management_key": .string("replaced by a random key, discarded"), "pin_set_by": .string(a.pinRole ?? "medical"),
         ])
         context.show("✓ Card \(label) enrolled: serial \(enrolment.serial.map(String.init) ?? "unknown"), certificate words \(words(fp)); PIN and PUK set, management key locked.")
         return ActionOutcome(["serial": enrolment.serial.map { .int(Int64($0)) } ?? .null, "card_certificate_fingerprint": .string(hex(fp))])
@@ -137,22 +153,29 @@ struct EnrolRecoveryCardAction: CeremonyAction {
 struct WriteEscrowBlobAction: CeremonyAction {
     static let name = "write-escrow-blob"
     static let summary = "The tool seals the recovery key for the enrolled cards into the escrow blob and writes the blob, the drill canary and the enrolment record."
-    static let parameters = [
-        ParameterSpec("blob", .text, required: true, "path of the new escrow blob"),
-        ParameterSpec("record", .text, required: true, "path of the new enrolment record"),
-        ParameterSpec("canary", .text, "path of the new drill canary (default: next to the record)"),
-        ParameterSpec("key", .text, "current (default) or new: which recovery key to seal"),
-        ParameterSpec("keep-cards", .text, "card replacement: also keep these enrolled cards of the loaded record (all, or none)"),
-        ParameterSpec("retire-serial", .text, "card replacement: drop the card with this serial"),
-    ]
-    static func requires(_ a: StepArguments) -> [String] { a.text("key") == "new" ? ["new-recovery-certificate"] : ["recovery-key-available"] }
-    static func produces(_ a: StepArguments) -> [String] { ["escrow-blob-written"] }
+    /// Where the blob, record and canary go, which key is sealed, and which old cards stay.
+    struct Arguments: ActionArguments {
+        static let parameters = [
+            ParameterSpec("blob", .text, required: true, "path of the new escrow blob"),
+            ParameterSpec("record", .text, required: true, "path of the new enrolment record"),
+            ParameterSpec("canary", .text, "path of the new drill canary (default: next to the record)"),
+            ParameterSpec("key", .text, "current (default) or new: which recovery key to seal"),
+            ParameterSpec("keep-cards", .text, "card replacement: also keep these enrolled cards of the loaded record (all, or none)"),
+            ParameterSpec("retire-serial", .text, "card replacement: drop the card with this serial"),
+        ]
+        var blob: String, record: String, canary: String?, useNew: Bool, keepCards: String?, retireSerial: String?
+        init(from a: ArgumentReader) throws {
+            blob = try a.requiredText("blob"); record = try a.requiredText("record"); canary = try a.text("canary")
+            useNew = try a.text("key") == "new"; keepCards = try a.text("keep-cards"); retireSerial = try a.text("retire-serial")
+        }
+    }
+    static func requires(_ a: Arguments) -> [String] { a.useNew ? ["new-recovery-certificate"] : ["recovery-key-available"] }
+    static func produces(_ a: Arguments) -> [String] { ["escrow-blob-written"] }
     init() {}
 
-    func run(_ context: inout ActionContext) throws -> ActionOutcome {
-        let a = context.arguments
-        let useNew = a.text("key") == "new"
-        if useNew, context.facts.contains("rotation-resumed"), let existing = a.text("record"), FileManager.default.fileExists(atPath: existing) {
+    func run(_ a: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
+        let useNew = a.useNew
+        if useNew, context.facts.contains("rotation-resumed"), case let existing = a.record, FileManager.default.fileExists(atPath: existing) {
             try context.record("escrow-blob-already-written", ["record": .string(existing)])
             return ActionOutcome(["resumed": .bool(true)])
         }
@@ -161,19 +184,19 @@ struct WriteEscrowBlobAction: CeremonyAction {
             throw ActionError("no recovery key in memory", fatal: true)
         }
         var cards = (context.secrets.get(Slot.enrolledCards).flatMap { try? JSONDecoder().decode([EnrolmentRecord.Card].self, from: Data($0.bytes)) }) ?? []
-        if a.text("keep-cards") == "all", let old = try? loadRecord(context) {
-            let retire = a.text("retire-serial").flatMap(UInt32.init)
+        if a.keepCards == "all", let old = try? loadRecord(context) {
+            let retire = a.retireSerial.flatMap(UInt32.init)
             cards = old.cards.filter { retire == nil || $0.serial != retire } + cards
         }
         let certs = try factorStep("escrow blob") { try cards.map { try $0.certificate() } }
         let blob = try factorStep("escrow blob") { try EscrowSeal.create(recoveryKey: key, recoveryCertificate: cert, cards: certs) }
         let bytes = blob.encoded
-        let blobPath = context.outputPath(try a.required("blob")), recordPath = context.outputPath(try a.required("record"))
-        let recordArgument = try a.required("record")
-        let canaryPath = context.outputPath(a.text("canary") ?? ((recordArgument as NSString).deletingLastPathComponent + "/canary.triad"))
+        let blobPath = context.outputPath(a.blob), recordPath = context.outputPath(a.record)
+        let recordArgument = a.record
+        let canaryPath = context.outputPath(a.canary ?? ((recordArgument as NSString).deletingLastPathComponent + "/canary.triad"))
         // A first key generation that aborts leaves nothing behind; a rotation or card
         // replacement keeps what it wrote (it resumes from it).
-        let fresh = !useNew && a.text("keep-cards") == nil
+        let fresh = !useNew && a.keepCards == nil
         try writeNew(blobPath, bytes, mode: 0o600)
         if fresh { context.discardIfAborted(blobPath) }
         let canary = try factorStep("canary") { try Canary.create(at: canaryPath, recoveryCertificate: cert) }

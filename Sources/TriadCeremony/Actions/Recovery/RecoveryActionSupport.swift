@@ -84,7 +84,7 @@ func loadRecord(_ context: ActionContext) throws -> EnrolmentRecord {
 
 /// Connects to the reader named in the step (`reader`) or the ceremony (`--set reader=`).
 func connectCard(_ context: ActionContext, reader: String?) throws -> any CardTransport {
-    let name = reader ?? context.secrets.text(Slot.cardReader) ?? context.parameters["reader"] ?? ""
+    let name = reader ?? context.secrets.text(Slot.cardReader) ?? context.parameters["reader"]?.textValue ?? ""
     return try factorStep("recovery card") { try RecoveryCard.connect(readerSubstring: name) }
 }
 
