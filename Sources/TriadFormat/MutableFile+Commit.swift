@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+internal import CLinux
 import TriadCrypto
 
 /// Plaintext bytes written into one segment since the last commit: a 64 KiB buffer and the
@@ -41,6 +42,17 @@ public struct SegmentOverlay {
             UnsafeMutableRawBufferPointer(rebasing: d[offset..<(offset + bytes.count)]).copyMemory(from: bytes)
         }
         add(offset..<(offset + bytes.count))
+    }
+
+    /// Lets `body` fill `count` bytes at `offset` within the segment (the data of a write
+    /// request read straight from where it lies) and records the bytes it reports filled.
+    /// Returns what `body` returned: the byte count, or a negative error.
+    public mutating func fill(at offset: Int, count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        precondition(offset >= 0 && offset + count <= data.count)
+        guard count > 0 else { return 0 }
+        let n = data.withUnsafeMutableBytes { d in body(UnsafeMutableRawBufferPointer(rebasing: d[offset..<(offset + count)])) }
+        if n > 0 { add(offset..<(offset + min(n, count))) }
+        return n
     }
 
     mutating func add(_ range: Range<Int>) {
@@ -157,6 +169,11 @@ extension MutableFile {
                                       to: handleForWrites, at: entry.fileOffset)
             }
             pendingCommitID = writer.commitID
+            // The checkpoint (or the next commit's settle) fdatasyncs these bytes; start their
+            // write-out now so that it overlaps with what the writer does next.
+            if let first = writer.entries.first, let last = writer.entries.last {
+                _ = triad_linux_start_writeback(fd, Int64(first.fileOffset), Int64(last.fileOffset + last.length - first.fileOffset))
+            }
         }
         do {
             guard ftruncate(fd, off_t(newBacking)) == 0 else { throw FormatError.io(path: path, operation: "truncate", errno: errno) }

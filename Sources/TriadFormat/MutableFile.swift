@@ -25,7 +25,15 @@ public final class MutableFile {
     let fileKey: SecureBytes
     private let opener: SegmentOpener
     let sealer: MutableSegmentSealer
-    private let sealed = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
+    /// One sealed segment, allocated at the first read or write and dropped by
+    /// `releaseBuffers` (a closed file awaiting its checkpoint holds no buffer).
+    private var sealed: SegmentBuffer {
+        if let buffer = sealedStorage { return buffer }
+        let buffer = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
+        sealedStorage = buffer
+        return buffer
+    }
+    private var sealedStorage: SegmentBuffer?
     private let handle: FileHandle
     /// The id of our last journal whose file data may not be durable yet (§14.2).
     var pendingCommitID: [UInt8]?
@@ -90,6 +98,9 @@ public final class MutableFile {
         let bytes = try HeaderCodec.encode(core: core, slots: slots, fileKey: fileKey)
         return (try HeaderCodec.parse(bytes, path: path), fileKey)
     }
+
+    /// Frees the segment buffer (wiped); the next read or write allocates it again.
+    public func releaseBuffers() { sealedStorage = nil }
 
     /// Re-reads the size (another writer may have committed) and checks its geometry.
     public func refresh() throws {

@@ -350,6 +350,7 @@ final class MountFilesystem: @unchecked Sendable {
         guard let file = release(handle: handle) else { return }
         let folder = journalFolder(relative)
         _ = file.commit(folder: folder)
+        file.releaseBuffers()
         if let folder, file.needsCheckpoint {
             checkpointer.add(file, folder: folder)
         } else {

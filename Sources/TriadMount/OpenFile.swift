@@ -35,7 +35,16 @@ final class OpenFile: @unchecked Sendable {
     private var dirtyBytes = 0
     private(set) var dirtySince: time_t = 0
     private var dead = false
-    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: MutableFile.segmentSize, alignment: 64)
+    /// One plaintext segment for reads, allocated at the first read that needs it and freed
+    /// by `releaseBuffers` when the last handle closes: a closed file that waits for its
+    /// checkpoint holds no buffer (docs/mount.md §9, memory).
+    private var scratch: UnsafeMutableRawBufferPointer {
+        if let buffer = scratchStorage { return buffer }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: MutableFile.segmentSize, alignment: 64)
+        scratchStorage = buffer
+        return buffer
+    }
+    private var scratchStorage: UnsafeMutableRawBufferPointer?
     /// FUSE handles open on this file (guarded by the table's lock).
     var handles = 0
     /// Where it was last opened or renamed to (relative), to invalidate its cached pages.
@@ -56,11 +65,26 @@ final class OpenFile: @unchecked Sendable {
     }
 
     deinit {
-        explicit_bzero(scratch.baseAddress!, scratch.count)
-        scratch.deallocate()
+        freeScratch()
         for key in overlays.keys { overlays[key]?.wipe() }
         close(fd)
         for old in retiredFDs { close(old) }
+    }
+
+    private func freeScratch() {
+        guard let buffer = scratchStorage else { return }
+        explicit_bzero(buffer.baseAddress!, buffer.count)
+        buffer.deallocate()
+        scratchStorage = nil
+    }
+
+    /// The last handle closed: the read and segment buffers go (wiped); a later read of a
+    /// file still shared would allocate them again.
+    func releaseBuffers() {
+        mutex.withLock { _ in
+            freeScratch()
+            if case .encrypted(let file) = content { file.releaseBuffers() }
+        }
     }
 
     var fileID: [UInt8]? {
@@ -130,6 +154,14 @@ final class OpenFile: @unchecked Sendable {
             let length = Int(min(segment, end - segmentStart))  // bytes of this segment we may need
             var have = 0
             let overlay = overlays[index]
+            if overlay == nil, position == segmentStart, end >= segmentStart + segment, segmentStart + segment <= file.plaintextSize {
+                // A whole segment wanted, as it is on disk: authenticate it straight into the
+                // reply, without the copy through `scratch`.
+                let target = UnsafeMutableRawBufferPointer(start: buffer + Int(position - offset), count: Int(segment))
+                guard try file.readSegment(index, into: target) == Int(segment) else { throw FormatError.truncated(path: file.path) }
+                position += segment
+                continue
+            }
             if segmentStart < file.plaintextSize, !(overlay.map { $0.covers(upTo: length) } ?? false) {
                 have = try file.readSegment(index, into: scratch)
             }
@@ -146,6 +178,19 @@ final class OpenFile: @unchecked Sendable {
     /// Writes `count` bytes at `offset`; commits when the dirty data passes the limit.
     /// Returns the byte count or -errno.
     func write(_ bytes: UnsafeRawPointer, count: Int, offset: UInt64, journal: () -> JournalFolder?) -> Int {
+        var cursor = bytes
+        return write(count: count, offset: offset, journal: journal) { target in
+            target.copyMemory(from: UnsafeRawBufferPointer(start: cursor, count: target.count))
+            cursor += target.count
+            return target.count
+        }
+    }
+
+    /// Writes `count` bytes at `offset`, taken in order from `source`, which fills the buffer
+    /// it is given and returns the bytes it filled or -errno (a FUSE request's data, read
+    /// from its pipe straight into the segment overlays). Returns the byte count or -errno.
+    func write(count: Int, offset: UInt64, journal: () -> JournalFolder?,
+               from source: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
         mutex.withLock { _ in
             guard !dead else { return -Int(EIO) }
             guard writable, case .encrypted(let file) = content, file.suite == .mutable else { return -Int(EBADF) }
@@ -162,8 +207,8 @@ final class OpenFile: @unchecked Sendable {
                     dirtyBytes += MutableFile.segmentSize
                     overlays[index] = OverlayPool.shared.take()
                 }
-                overlays[index]!
-                    .write(UnsafeRawBufferPointer(start: bytes + Int(position - offset), count: n), at: within)
+                let got = overlays[index]!.fill(at: within, count: n, source)
+                guard got == n else { return got < 0 ? got : -Int(EIO) }
                 position += UInt64(n)
             }
             if dirtySince == 0 { dirtySince = time(nil) }
@@ -261,7 +306,7 @@ final class OpenFile: @unchecked Sendable {
             overlays = [:]
             dirtyBytes = 0
             content = .plaintext
-            explicit_bzero(scratch.baseAddress!, scratch.count)
+            freeScratch()
         }
     }
 
