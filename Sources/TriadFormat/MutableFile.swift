@@ -81,6 +81,25 @@ public final class MutableFile {
         return file
     }
 
+    /// Writes into the empty file open on `fd` an empty file with this file's header — same
+    /// file id, file key and slots — and returns it open for commits: where `zone mount`
+    /// builds a new file's content unnamed before the first durable point replaces the empty
+    /// file by it (docs/mount.md §3.5). Not durable until the caller fsyncs.
+    public func emptyCopy(fd: Int32) throws -> MutableFile {
+        let copy = try MutableFile(fd: fd, path: path, header: header, fileKey: fileKey)
+        try copy.handle.writeAll(header.encoded, at: 0)
+        try copy.writeSealed(index: 0, isFinal: true, plain: UnsafeRawBufferPointer(start: nil, count: 0), to: copy.handle,
+                             at: header.encodedLength)
+        guard ftruncate(fd, off_t(header.encodedLength + PayloadSuite.mutable.overhead)) == 0 else {
+            throw FormatError.io(path: path, operation: "truncate", errno: errno)
+        }
+        try copy.refresh()
+        return copy
+    }
+
+    /// The backing size of an empty suite-2 file with this header (header + one empty final segment).
+    public var emptyBackingSize: Int { header.encodedLength + PayloadSuite.mutable.overhead }
+
     static func newHeader(zoneID: [UInt8], recipients: [any Recipient], path: String,
                           keeping old: (header: FileHeader, fileKey: SecureBytes)? = nil) throws -> (FileHeader, SecureBytes) {
         guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument(problem: "a zone id is 16 bytes") }

@@ -53,9 +53,13 @@ final class Checkpointer: @unchecked Sendable {
             return p
         }
         guard !batch.isEmpty else { return }
-        let synced = triad_syncfs(rootFD) == 0
-        for (file, folder) in batch {
-            file.checkpoint(folder: folder, synced: synced)
+        // A file deleted since its close needs no durable data (no name reaches it); only
+        // its journal goes. A batch of only such files (a program's last file, then `rm`)
+        // costs no syncfs.
+        let deleted = batch.map { $0.0.isUnlinked }
+        let synced = deleted.allSatisfy { $0 } || triad_syncfs(rootFD) == 0
+        for ((file, folder), gone) in zip(batch, deleted) {
+            file.checkpoint(folder: folder, synced: synced || gone)
             folder.close()
         }
     }

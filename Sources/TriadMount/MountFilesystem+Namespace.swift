@@ -156,10 +156,13 @@ extension MountFilesystem {
         // before it closes): commit them first.
         var st = stat()
         if backing.status(relative, into: &st) == 0,
-           let open = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))), open.isDirty {
+           let open = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))),
+           open.isDirty || open.isStaging {
+            // A staged new file is published first, so the times go to the file that stays (§3.5).
             let folder = journalFolder(relative)
             defer { folder?.close() }
             let e = open.commit(folder: folder)
+            rekeyIfPublished(open)
             if e != 0 { return -e }
         }
         return inFolder(relative) { folder, name in
