@@ -64,6 +64,21 @@ final class Checkpointer: @unchecked Sendable {
         }
     }
 
+    /// After an unlink of `identity`: a file deleted since its close leaves the batch now (no sync, their
+    /// journal removed, their descriptor closed), in the unlink's own request, instead of
+    /// waking the daemon half a second later — an idle daemon stays idle after `rm`.
+    func dropDeleted(_ identity: OpenFile.Identity) {
+        let gone = pending.withLock { p -> [(OpenFile, JournalFolder)] in
+            let gone = p.filter { $0.0.identity == identity && $0.0.isUnlinked }
+            p.removeAll { entry in gone.contains { $0.0 === entry.0 } }
+            return gone
+        }
+        for (file, folder) in gone {
+            file.checkpoint(folder: folder, synced: true)
+            folder.close()
+        }
+    }
+
     /// Stops the thread and checkpoints what is left.
     func stop() {
         stopped.store(true, ordering: .relaxed)

@@ -78,6 +78,7 @@ extension MountFilesystem {
             result = inFolder(relative) { folder, name in unlinkat(folder, name, 0) == 0 ? 0 : -errno }
             // Its handles keep the unlinked file; a new file under the name is not theirs (§4).
             if result == 0 { open?.path = nil }
+            if result == 0, st.st_ino != 0 { checkpointer.dropDeleted(OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) }
         }
         audit?.record(AuditRecord(path: relative, fileID: fileID, operation: "unlink", result: -result))
         return result

@@ -365,6 +365,8 @@ final class MountFilesystem: @unchecked Sendable {
 
     func releaseHandle(_ handle: UInt64, relative: String?) {
         guard let file = release(handle: handle) else { return }
+        // Nothing to commit or checkpoint (a file that was only read): no folder to open.
+        guard file.isDirty || file.isStaging || file.needsCheckpoint else { return file.releaseBuffers() }
         let folder = journalFolder(relative)
         _ = file.commit(folder: folder)
         rekeyIfPublished(file)
