@@ -109,10 +109,10 @@ extension OpenFile {
             let buffer = scratch
             let n: Int
             do { n = try file.readSegment(index, into: buffer) } catch { return EIO }
-            var overlay = OverlayPool.shared.take()
+            var overlay = SegmentOverlay()
             overlay.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), at: 0)
             overlays[index] = overlay
-            dirtyBytes += MutableFile.segmentSize
+            dirtyBytes += overlay.allocatedBytes
             if dirtyBytes >= Self.dirtyLimit || index == count - 1 {
                 guard case .encrypted(let current) = content else { return EIO }
                 if let e = commitLocked(current, truncate: nil, folder: folder) { return e }

@@ -209,13 +209,11 @@ final class OpenFile: @unchecked Sendable {
                 let index = position / segment
                 let within = Int(position - index * segment)
                 let n = Int(min(end - position, segment - UInt64(within)))
-                // The limit counts overlay memory (64 KiB each), not bytes written: 4 KiB
-                // random writes must not pin hundreds of segments.
-                if overlays[index] == nil {
-                    dirtyBytes += MutableFile.segmentSize
-                    overlays[index] = OverlayPool.shared.take()
-                }
+                // The limit counts overlay memory (4 KiB pages), not bytes written.
+                let held = overlays[index]?.allocatedBytes ?? 0
+                if overlays[index] == nil { overlays[index] = SegmentOverlay() }
                 let got = overlays[index]!.fill(at: within, count: n, source)
+                dirtyBytes += overlays[index]!.allocatedBytes - held
                 guard got == n else { return got < 0 ? got : -Int(EIO) }
                 position += UInt64(n)
             }
@@ -324,7 +322,7 @@ final class OpenFile: @unchecked Sendable {
     }
 
     func clearOverlays() {
-        for key in Array(overlays.keys) { if let buffer = overlays[key]?.recycle() { OverlayPool.shared.give(buffer) } }
+        for key in Array(overlays.keys) { overlays[key]?.wipe() }
         overlays = [:]
         dirtyBytes = 0
         dirtySince = 0
