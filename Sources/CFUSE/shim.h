@@ -12,12 +12,16 @@ static inline struct fuse *triad_fuse_new(struct fuse_args *args, const struct f
 }
 
 /// Runs the multithreaded loop with at most `max_threads` workers; returns when unmounted
-/// or fuse_exit is called.
+/// or fuse_exit is called. Workers, once started, stay (up to `max_threads`): with fewer
+/// idle threads allowed than run at once, libfuse ends a worker after each burst and starts
+/// a new one at the next, a thread (stack, request buffer, pipe) per request or two while
+/// `tar` creates files (docs/mount.md §9). An idle worker sleeps in the kernel, reading the
+/// FUSE device, and costs no CPU.
 static inline int triad_fuse_loop_mt(struct fuse *f, unsigned int max_threads) {
     struct fuse_loop_config *config = fuse_loop_cfg_create();
     if (config == NULL) return -1;
     fuse_loop_cfg_set_max_threads(config, max_threads);
-    fuse_loop_cfg_set_idle_threads(config, 2);
+    fuse_loop_cfg_set_idle_threads(config, max_threads);
     fuse_loop_cfg_set_clone_fd(config, 0);
     int result = fuse_loop_mt(f, config);
     fuse_loop_cfg_destroy(config);
@@ -40,11 +44,27 @@ static inline struct fuse_args triad_fuse_args(int argc, char **argv) {
 static inline int triad_single_malloc_arena(void) {
     // Buffers of 64 KiB and more (segments, libfuse's request buffers) are mapped and
     // unmapped each time instead of growing the heap, and freed heap is returned early:
-    // resident memory stays near what is in use (docs/mount.md §9).
+    // resident memory stays near what is in use (docs/mount.md §9). (Taking them from the
+    // heap instead spares a read the faults of its fresh 128 KiB reply buffer, but the heap
+    // then keeps the high-water mark of every burst: 7 MiB more peak resident memory in the
+    // bench, for no read speed that a loaded two-core machine could tell apart.)
     mallopt(M_MMAP_THRESHOLD, 64 * 1024);
     mallopt(M_TRIM_THRESHOLD, 256 * 1024);
     return mallopt(M_ARENA_MAX, 1);
 }
+
+/// Copies the next `count` bytes of a write request's data into `dst` and advances `src`
+/// past them; returns the bytes copied or -errno. The data is in memory, or — when libfuse
+/// spliced the request from the device — still in a pipe, read from there straight into
+/// `dst` (no request-sized buffer in this process).
+static inline ssize_t triad_fuse_buf_take(struct fuse_bufvec *src, void *dst, size_t count) {
+    struct fuse_bufvec out = FUSE_BUFVEC_INIT(count);
+    out.buf[0].mem = dst;
+    return fuse_buf_copy(&out, src, 0);
+}
+
+/// Bytes of a write request's data (all of it, before any `triad_fuse_buf_take`).
+static inline size_t triad_fuse_buf_size(const struct fuse_bufvec *src) { return fuse_buf_size(src); }
 
 /// prctl(PR_SET_DUMPABLE, 0): no core dumps and no ptrace by other processes of the same user
 /// (docs/mount.md §2). prctl is variadic.

@@ -3,44 +3,74 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+internal import CLinux
 import TriadCrypto
 
-/// Plaintext bytes written into one segment since the last commit: a 64 KiB buffer and the
-/// ranges of it that were written (sorted, disjoint). Only those bytes are laid over the
-/// segment as it is on disk at commit time, so two writers of different bytes of one segment
-/// both survive (docs/mount.md §3.2).
+/// Plaintext bytes written into one segment since the last commit: the written bytes, in
+/// 4 KiB pages allocated as they are first written, and the ranges written (sorted,
+/// disjoint). Only those bytes are laid over the segment as it is on disk at commit time, so
+/// two writers of different bytes of one segment both survive (docs/mount.md §3.2). Pages
+/// rather than one 64 KiB buffer: a 4 KiB random write holds 4 KiB, not 64 KiB, so the same
+/// memory holds sixteen times as many segments until a commit (docs/mount.md §9).
 public struct SegmentOverlay {
-    /// The segment's new plaintext at the written ranges; other bytes are meaningless.
-    public var data: [UInt8]
+    /// Bytes per page.
+    public static let pageSize = 4096
+    private var pages: [[UInt8]?] = Array(repeating: nil, count: Layout.segmentSize / SegmentOverlay.pageSize)
     /// The byte ranges written, sorted and disjoint.
     public private(set) var ranges: [Range<Int>] = []
 
     /// An empty overlay for one segment.
-    public init() { data = [UInt8](repeating: 0, count: Layout.segmentSize) }
+    public init() {}
 
-    /// An overlay on a recycled 64 KiB buffer (its old content is never read: only written
-    /// ranges are).
-    public init(reusing buffer: [UInt8]) {
-        precondition(buffer.count == Layout.segmentSize)
-        data = buffer
-    }
-
-    /// Wipes the plaintext and hands the buffer back for reuse.
-    public mutating func recycle() -> [UInt8] {
-        wipe()
-        let buffer = data
-        data = []
-        return buffer
-    }
+    /// Memory held by the written pages.
+    public var allocatedBytes: Int { pages.reduce(0) { $0 + ($1 == nil ? 0 : Self.pageSize) } }
 
     /// Copies `bytes` to `offset` within the segment.
     public mutating func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
-        precondition(offset >= 0 && offset + bytes.count <= data.count)
-        guard bytes.count > 0 else { return }
-        data.withUnsafeMutableBytes { d in
-            UnsafeMutableRawBufferPointer(rebasing: d[offset..<(offset + bytes.count)]).copyMemory(from: bytes)
+        var done = 0
+        _ = fill(at: offset, count: bytes.count) { target in
+            target.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[done..<(done + target.count)]))
+            done += target.count
+            return target.count
         }
-        add(offset..<(offset + bytes.count))
+    }
+
+    /// Lets `body` fill `count` bytes at `offset` within the segment, page by page in order
+    /// (the data of a write request read straight from where it lies), and records the bytes
+    /// it reports filled. Returns the total filled, or the first negative value `body` returned.
+    public mutating func fill(at offset: Int, count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        precondition(offset >= 0 && offset + count <= Layout.segmentSize)
+        var position = offset
+        let end = offset + count
+        while position < end {
+            let page = position / Self.pageSize
+            let within = position - page * Self.pageSize
+            let n = min(end - position, Self.pageSize - within)
+            if pages[page] == nil { pages[page] = [UInt8](repeating: 0, count: Self.pageSize) }
+            let got = pages[page]!.withUnsafeMutableBytes { p in body(UnsafeMutableRawBufferPointer(rebasing: p[within..<(within + n)])) }
+            if got < 0 { return got }
+            if got > 0 { add(position..<(position + min(got, n))) }
+            guard got == n else { return position - offset + max(got, 0) }
+            position += n
+        }
+        return count
+    }
+
+    /// Lays the written bytes below `limit` over `target` (the segment's plaintext).
+    public func apply(to target: UnsafeMutableRawBufferPointer, limit: Int) {
+        for r in ranges where r.lowerBound < limit {
+            var position = r.lowerBound
+            let upper = min(r.upperBound, limit)
+            while position < upper {
+                let page = position / Self.pageSize
+                let within = position - page * Self.pageSize
+                let n = min(upper - position, Self.pageSize - within)
+                pages[page]!.withUnsafeBytes { p in
+                    (target.baseAddress! + position).copyMemory(from: p.baseAddress! + within, byteCount: n)
+                }
+                position += n
+            }
+        }
     }
 
     mutating func add(_ range: Range<Int>) {
@@ -60,13 +90,19 @@ public struct SegmentOverlay {
     }
 
     /// True when the written ranges cover `0..<length`.
-    func covers(_ length: Int) -> Bool { length == 0 || (ranges.count == 1 && ranges[0].lowerBound == 0 && ranges[0].upperBound >= length) }
+    public func covers(_ length: Int) -> Bool {
+        length == 0 || (ranges.count == 1 && ranges[0].lowerBound == 0 && ranges[0].upperBound >= length)
+    }
 
     /// The highest written byte + 1 (0 when nothing was written).
     public var end: Int { ranges.last?.upperBound ?? 0 }
 
-    /// Wipes the plaintext.
-    public mutating func wipe() { TriadCrypto.wipe(&data); ranges = [] }
+    /// Wipes the plaintext and frees the pages.
+    public mutating func wipe() {
+        for i in pages.indices where pages[i] != nil { TriadCrypto.wipe(&pages[i]!) }
+        pages = Array(repeating: nil, count: pages.count)
+        ranges = []
+    }
 }
 
 /// Where a commit journals (docs/format.md §14): the folder holding the file, open.
@@ -131,15 +167,7 @@ extension MutableFile {
                 have = try readSegment(index, into: target)
             }
             if have < length { wipeBytes(UnsafeMutableRawBufferPointer(rebasing: target[have..<length])) }
-            if let overlay {
-                overlay.data.withUnsafeBytes { d in
-                    for r in overlay.ranges where r.lowerBound < length {
-                        let upper = min(r.upperBound, length)
-                        UnsafeMutableRawBufferPointer(rebasing: target[r.lowerBound..<upper])
-                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: d[r.lowerBound..<upper]))
-                    }
-                }
-            }
+            overlay?.apply(to: target, limit: length)
             let sealedCount = length + PayloadSuite.mutable.overhead
             let sealedOut = out.prefix(sealedCount)
             try sealer.sealSegment(UnsafeRawBufferPointer(rebasing: target[0..<length]), index: index,
@@ -157,6 +185,11 @@ extension MutableFile {
                                       to: handleForWrites, at: entry.fileOffset)
             }
             pendingCommitID = writer.commitID
+            // The checkpoint (or the next commit's settle) fdatasyncs these bytes; start their
+            // write-out now so that it overlaps with what the writer does next.
+            if let first = writer.entries.first, let last = writer.entries.last {
+                _ = triad_linux_start_writeback(fd, Int64(first.fileOffset), Int64(last.fileOffset + last.length - first.fileOffset))
+            }
         }
         do {
             guard ftruncate(fd, off_t(newBacking)) == 0 else { throw FormatError.io(path: path, operation: "truncate", errno: errno) }

@@ -25,7 +25,15 @@ public final class MutableFile {
     let fileKey: SecureBytes
     private let opener: SegmentOpener
     let sealer: MutableSegmentSealer
-    private let sealed = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
+    /// One sealed segment, allocated at the first read or write and dropped by
+    /// `releaseBuffers` (a closed file awaiting its checkpoint holds no buffer).
+    private var sealed: SegmentBuffer {
+        if let buffer = sealedStorage { return buffer }
+        let buffer = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
+        sealedStorage = buffer
+        return buffer
+    }
+    private var sealedStorage: SegmentBuffer?
     private let handle: FileHandle
     /// The id of our last journal whose file data may not be durable yet (§14.2).
     var pendingCommitID: [UInt8]?
@@ -73,6 +81,25 @@ public final class MutableFile {
         return file
     }
 
+    /// Writes into the empty file open on `fd` an empty file with this file's header — same
+    /// file id, file key and slots — and returns it open for commits: where `zone mount`
+    /// builds a new file's content unnamed before the first durable point replaces the empty
+    /// file by it (docs/mount.md §3.5). Not durable until the caller fsyncs.
+    public func emptyCopy(fd: Int32) throws -> MutableFile {
+        let copy = try MutableFile(fd: fd, path: path, header: header, fileKey: fileKey)
+        try copy.handle.writeAll(header.encoded, at: 0)
+        try copy.writeSealed(index: 0, isFinal: true, plain: UnsafeRawBufferPointer(start: nil, count: 0), to: copy.handle,
+                             at: header.encodedLength)
+        guard ftruncate(fd, off_t(header.encodedLength + PayloadSuite.mutable.overhead)) == 0 else {
+            throw FormatError.io(path: path, operation: "truncate", errno: errno)
+        }
+        try copy.refresh()
+        return copy
+    }
+
+    /// The backing size of an empty suite-2 file with this header (header + one empty final segment).
+    public var emptyBackingSize: Int { header.encodedLength + PayloadSuite.mutable.overhead }
+
     static func newHeader(zoneID: [UInt8], recipients: [any Recipient], path: String,
                           keeping old: (header: FileHeader, fileKey: SecureBytes)? = nil) throws -> (FileHeader, SecureBytes) {
         guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument(problem: "a zone id is 16 bytes") }
@@ -90,6 +117,9 @@ public final class MutableFile {
         let bytes = try HeaderCodec.encode(core: core, slots: slots, fileKey: fileKey)
         return (try HeaderCodec.parse(bytes, path: path), fileKey)
     }
+
+    /// Frees the segment buffer (wiped); the next read or write allocates it again.
+    public func releaseBuffers() { sealedStorage = nil }
 
     /// Re-reads the size (another writer may have committed) and checks its geometry.
     public func refresh() throws {

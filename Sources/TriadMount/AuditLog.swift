@@ -102,12 +102,20 @@ final class AuditLog: @unchecked Sendable {
         let micros = Int((t - Double(seconds)) * 1_000_000)
         var tmValue = tm()
         gmtime_r(&seconds, &tmValue)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tmValue.tm_year + 1900, tmValue.tm_mon + 1, tmValue.tm_mday,
-                      tmValue.tm_hour, tmValue.tm_min, tmValue.tm_sec, micros)
+        // Digits by hand: Foundation's String(format:) was a tenth of the daemon's CPU time in
+        // `md5sum` of a tree (one record per open, docs/mount.md §9).
+        func digits(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.utf8.count)) + text
+        }
+        return digits(tmValue.tm_year + 1900, 4) + "-" + digits(tmValue.tm_mon + 1, 2) + "-" + digits(tmValue.tm_mday, 2)
+            + "T" + digits(tmValue.tm_hour, 2) + ":" + digits(tmValue.tm_min, 2) + ":" + digits(tmValue.tm_sec, 2)
+            + "." + digits(Int32(micros), 6) + "Z"
     }
 
     /// RFC 5424 §6.3.3: `"`, `\` and `]` are escaped in PARAM-VALUE.
     static func sdEscape(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "]") }) else { return s }
         var out = ""
         for c in s {
             if c == "\"" || c == "\\" || c == "]" { out.append("\\") }

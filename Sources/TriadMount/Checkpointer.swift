@@ -53,9 +53,28 @@ final class Checkpointer: @unchecked Sendable {
             return p
         }
         guard !batch.isEmpty else { return }
-        let synced = triad_syncfs(rootFD) == 0
-        for (file, folder) in batch {
-            file.checkpoint(folder: folder, synced: synced)
+        // A file deleted since its close needs no durable data (no name reaches it); only
+        // its journal goes. A batch of only such files (a program's last file, then `rm`)
+        // costs no syncfs.
+        let deleted = batch.map { $0.0.isUnlinked }
+        let synced = deleted.allSatisfy { $0 } || triad_syncfs(rootFD) == 0
+        for ((file, folder), gone) in zip(batch, deleted) {
+            file.checkpoint(folder: folder, synced: synced || gone)
+            folder.close()
+        }
+    }
+
+    /// After an unlink of `identity`: a file deleted since its close leaves the batch now (no sync, their
+    /// journal removed, their descriptor closed), in the unlink's own request, instead of
+    /// waking the daemon half a second later — an idle daemon stays idle after `rm`.
+    func dropDeleted(_ identity: OpenFile.Identity) {
+        let gone = pending.withLock { p -> [(OpenFile, JournalFolder)] in
+            let gone = p.filter { $0.0.identity == identity && $0.0.isUnlinked }
+            p.removeAll { entry in gone.contains { $0.0 === entry.0 } }
+            return gone
+        }
+        for (file, folder) in gone {
+            file.checkpoint(folder: folder, synced: true)
             folder.close()
         }
     }

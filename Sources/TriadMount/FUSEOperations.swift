@@ -25,9 +25,14 @@ enum FUSEOperations {
         var ops = fuse_operations()
         ops.`init` = { conn, config in
             if let conn {
-                // Writes of up to 1 MiB per request (the kernel's default is 128 KiB): a
-                // sequential write crosses into the daemon a eighth as often (docs/mount.md §9).
-                conn.pointee.max_write = 1 << 20
+                // Writes of up to 1 MiB − 4 KiB per request (the kernel's default is 128 KiB):
+                // a sequential write crosses into the daemon an eighth as often. With the 4 KiB
+                // request header that is 1 MiB, the largest pipe an unprivileged process gets
+                // (/proc/sys/fs/pipe-max-size), so libfuse can splice each request into its
+                // worker's pipe and `write_buf` reads the data from there straight into the
+                // segment overlays: no 1 MiB buffer per worker is touched (docs/mount.md §9).
+                conn.pointee.max_write = (1 << 20) - 4096
+                conn.pointee.want |= UInt32(FUSE_CAP_SPLICE_READ)
             }
             if let config {
                 config.pointee.use_ino = 1
@@ -83,11 +88,14 @@ enum FUSEOperations {
             guard let h = handle(fi), let file = filesystem().file(handle: h), let buffer else { return -EBADF }
             return Int32(file.read(into: buffer, count: size, offset: UInt64(offset)))
         }
-        ops.write = { path, buffer, size, offset, fi in
+        ops.write_buf = { path, source, offset, fi in
             let fs = filesystem()
-            guard let h = handle(fi), let file = fs.file(handle: h), let buffer else { return -EBADF }
+            guard let h = handle(fi), let file = fs.file(handle: h), let source else { return -EBADF }
             let rel = relative(path)
-            return Int32(file.write(buffer, count: size, offset: UInt64(offset)) { fs.journalFolder(rel) })
+            let size = triad_fuse_buf_size(source)
+            return Int32(file.write(count: size, offset: UInt64(offset), journal: { fs.journalFolder(rel) }) { target in
+                triad_fuse_buf_take(source, target.baseAddress, target.count)
+            })
         }
         ops.flush = { path, fi in
             guard let h = handle(fi) else { return 0 }

@@ -78,6 +78,7 @@ extension MountFilesystem {
             result = inFolder(relative) { folder, name in unlinkat(folder, name, 0) == 0 ? 0 : -errno }
             // Its handles keep the unlinked file; a new file under the name is not theirs (§4).
             if result == 0 { open?.path = nil }
+            if result == 0, st.st_ino != 0 { checkpointer.dropDeleted(OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) }
         }
         audit?.record(AuditRecord(path: relative, fileID: fileID, operation: "unlink", result: -result))
         return result
@@ -156,10 +157,13 @@ extension MountFilesystem {
         // before it closes): commit them first.
         var st = stat()
         if backing.status(relative, into: &st) == 0,
-           let open = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))), open.isDirty {
+           let open = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))),
+           open.isDirty || open.isStaging {
+            // A staged new file is published first, so the times go to the file that stays (§3.5).
             let folder = journalFolder(relative)
             defer { folder?.close() }
             let e = open.commit(folder: folder)
+            rekeyIfPublished(open)
             if e != 0 { return -e }
         }
         return inFolder(relative) { folder, name in

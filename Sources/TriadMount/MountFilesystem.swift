@@ -323,6 +323,9 @@ final class MountFilesystem: @unchecked Sendable {
             let (handle, open) = register({ OpenFile(identity: identity, fd: fd, writable: true, content: .encrypted(file)) },
                                           identity: identity, discard: fd)
             open.path = relative
+            // Its content may be staged unnamed until its first durable point (§3.5); not on
+            // a file system without O_TMPFILE, whose hidden name would outlive a crash.
+            if temporary == nil { open.markFresh() }
             return Int64(handle)
         } catch {
             close(fd)
@@ -340,16 +343,34 @@ final class MountFilesystem: @unchecked Sendable {
     /// Commits a handle's writes (flush = close, fsync).
     func commit(handle: UInt64, relative: String?) -> Int32 {
         guard let file = file(handle: handle) else { return -EBADF }
-        guard file.isDirty else { return 0 }
+        guard file.isDirty || file.isStaging else { return 0 }
         let folder = journalFolder(relative)
         defer { folder?.close() }
-        return -file.commit(folder: folder)
+        let e = file.commit(folder: folder)
+        rekeyIfPublished(file)
+        return -e
+    }
+
+    /// A staged new file replaced its empty file (§3.5): the table finds it by its new inode.
+    func rekeyIfPublished(_ file: OpenFile) {
+        guard let (old, new) = file.takePublished() else { return }
+        table.withLock { t in
+            if t.files[old] === file {
+                t.files[old] = nil
+                t.files[new] = file
+            }
+            file.identity = new
+        }
     }
 
     func releaseHandle(_ handle: UInt64, relative: String?) {
         guard let file = release(handle: handle) else { return }
+        // Nothing to commit or checkpoint (a file that was only read): no folder to open.
+        guard file.isDirty || file.isStaging || file.needsCheckpoint else { return file.releaseBuffers() }
         let folder = journalFolder(relative)
         _ = file.commit(folder: folder)
+        rekeyIfPublished(file)
+        file.releaseBuffers()
         if let folder, file.needsCheckpoint {
             checkpointer.add(file, folder: folder)
         } else {
@@ -365,7 +386,7 @@ final class MountFilesystem: @unchecked Sendable {
         if let handle, let file = file(handle: handle) {
             let folder = journalFolder(relative)
             defer { folder?.close() }
-            return -file.commit(truncate: size, folder: folder)
+            return -file.commit(truncate: size, folder: folder, durable: false)
         }
         guard let relative else { return -EBADF }
         // Not open here: open for writing (which converts if needed), truncate, release.

@@ -18,24 +18,41 @@ final class OpenFile: @unchecked Sendable {
 
     struct Identity: Hashable { let device: UInt64; let inode: UInt64 }
 
-    let identity: Identity
+    /// The inode the daemon's table knows this file by (guarded by the table's lock): the
+    /// empty file `create` linked while a new file's content is staged (§3.5), then the file.
+    var identity: Identity
     /// The backing file's descriptor; a new one after the file was replaced (§4).
     var fd: Int32 { currentFD.load(ordering: .acquiring) }
-    private let currentFD: Atomic<Int32>
+    let currentFD: Atomic<Int32>
     /// Descriptors of replaced files, closed with this object (a racing fstat stays valid).
-    private var retiredFDs: [Int32] = []
+    var retiredFDs: [Int32] = []
     let writable: Bool
     /// How the file finds its name again after a replacement (set once, at open).
     var follower: Follower?
     private var checkedAt: time_t = 0
     private let mutex = Mutex<Void>(())
     // Guarded by `mutex`:
-    private var content: Content
-    private var overlays: [UInt64: SegmentOverlay] = [:]
-    private var dirtyBytes = 0
+    var content: Content
+    var overlays: [UInt64: SegmentOverlay] = [:]
+    var dirtyBytes = 0
     private(set) var dirtySince: time_t = 0
     private var dead = false
-    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: MutableFile.segmentSize, alignment: 64)
+    /// Created here and not committed yet: its first commit at the dirty limit may stage (§3.5).
+    var fresh = false
+    /// A new file's content being built unnamed (§3.5); nil otherwise.
+    var staging: Staging?
+    /// Set when a staged file replaced its empty file: (old identity, new) for the table.
+    var published: (Identity, Identity)?
+    /// One plaintext segment for reads, allocated at the first read that needs it and freed
+    /// by `releaseBuffers` when the last handle closes: a closed file that waits for its
+    /// checkpoint holds no buffer (docs/mount.md §9, memory).
+    var scratch: UnsafeMutableRawBufferPointer {
+        if let buffer = scratchStorage { return buffer }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: MutableFile.segmentSize, alignment: 64)
+        scratchStorage = buffer
+        return buffer
+    }
+    private var scratchStorage: UnsafeMutableRawBufferPointer?
     /// FUSE handles open on this file (guarded by the table's lock).
     var handles = 0
     /// Where it was last opened or renamed to (relative), to invalidate its cached pages.
@@ -43,7 +60,7 @@ final class OpenFile: @unchecked Sendable {
         get { mutex.withLock { _ in lastPath } }
         set { mutex.withLock { _ in lastPath = newValue } }
     }
-    private var lastPath: String?
+    var lastPath: String?
 
     /// Dirty plaintext after which a handle's writes are committed (docs/mount.md §3.2).
     static let dirtyLimit = 4 << 20
@@ -56,11 +73,26 @@ final class OpenFile: @unchecked Sendable {
     }
 
     deinit {
-        explicit_bzero(scratch.baseAddress!, scratch.count)
-        scratch.deallocate()
+        freeScratch()
         for key in overlays.keys { overlays[key]?.wipe() }
         close(fd)
         for old in retiredFDs { close(old) }
+    }
+
+    private func freeScratch() {
+        guard let buffer = scratchStorage else { return }
+        explicit_bzero(buffer.baseAddress!, buffer.count)
+        buffer.deallocate()
+        scratchStorage = nil
+    }
+
+    /// The last handle closed: the read and segment buffers go (wiped); a later read of a
+    /// file still shared would allocate them again.
+    func releaseBuffers() {
+        mutex.withLock { _ in
+            freeScratch()
+            if case .encrypted(let file) = content { file.releaseBuffers() }
+        }
     }
 
     var fileID: [UInt8]? {
@@ -130,6 +162,14 @@ final class OpenFile: @unchecked Sendable {
             let length = Int(min(segment, end - segmentStart))  // bytes of this segment we may need
             var have = 0
             let overlay = overlays[index]
+            if overlay == nil, position == segmentStart, end >= segmentStart + segment, segmentStart + segment <= file.plaintextSize {
+                // A whole segment wanted, as it is on disk: authenticate it straight into the
+                // reply, without the copy through `scratch`.
+                let target = UnsafeMutableRawBufferPointer(start: buffer + Int(position - offset), count: Int(segment))
+                guard try file.readSegment(index, into: target) == Int(segment) else { throw FormatError.truncated(path: file.path) }
+                position += segment
+                continue
+            }
             if segmentStart < file.plaintextSize, !(overlay.map { $0.covers(upTo: length) } ?? false) {
                 have = try file.readSegment(index, into: scratch)
             }
@@ -146,6 +186,19 @@ final class OpenFile: @unchecked Sendable {
     /// Writes `count` bytes at `offset`; commits when the dirty data passes the limit.
     /// Returns the byte count or -errno.
     func write(_ bytes: UnsafeRawPointer, count: Int, offset: UInt64, journal: () -> JournalFolder?) -> Int {
+        var cursor = bytes
+        return write(count: count, offset: offset, journal: journal) { target in
+            target.copyMemory(from: UnsafeRawBufferPointer(start: cursor, count: target.count))
+            cursor += target.count
+            return target.count
+        }
+    }
+
+    /// Writes `count` bytes at `offset`, taken in order from `source`, which fills the buffer
+    /// it is given and returns the bytes it filled or -errno (a FUSE request's data, read
+    /// from its pipe straight into the segment overlays). Returns the byte count or -errno.
+    func write(count: Int, offset: UInt64, journal: () -> JournalFolder?,
+               from source: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
         mutex.withLock { _ in
             guard !dead else { return -Int(EIO) }
             guard writable, case .encrypted(let file) = content, file.suite == .mutable else { return -Int(EBADF) }
@@ -156,20 +209,19 @@ final class OpenFile: @unchecked Sendable {
                 let index = position / segment
                 let within = Int(position - index * segment)
                 let n = Int(min(end - position, segment - UInt64(within)))
-                // The limit counts overlay memory (64 KiB each), not bytes written: 4 KiB
-                // random writes must not pin hundreds of segments.
-                if overlays[index] == nil {
-                    dirtyBytes += MutableFile.segmentSize
-                    overlays[index] = OverlayPool.shared.take()
-                }
-                overlays[index]!
-                    .write(UnsafeRawBufferPointer(start: bytes + Int(position - offset), count: n), at: within)
+                // The limit counts overlay memory (4 KiB pages), not bytes written.
+                let held = overlays[index]?.allocatedBytes ?? 0
+                if overlays[index] == nil { overlays[index] = SegmentOverlay() }
+                let got = overlays[index]!.fill(at: within, count: n, source)
+                dirtyBytes += overlays[index]!.allocatedBytes - held
+                guard got == n else { return got < 0 ? got : -Int(EIO) }
                 position += UInt64(n)
             }
             if dirtySince == 0 { dirtySince = time(nil) }
             if dirtyBytes >= Self.dirtyLimit {
                 let folder = journal()
                 defer { folder?.close() }
+                if fresh, staging == nil, let folder { beginStaging(file, folder: folder) }
                 if let e = commitLocked(file, truncate: nil, folder: folder) { return -Int(e) }
             }
             return count
@@ -177,11 +229,17 @@ final class OpenFile: @unchecked Sendable {
     }
 
     /// Commits pending writes (and a size change) through the journal in `folder`; nil
-    /// folder = an unlinked file, written in place. Returns 0 or an errno.
-    func commit(truncate: UInt64? = nil, folder: JournalFolder?) -> Int32 {
+    /// folder = an unlinked file, written in place. A staged new file (§3.5) takes the writes
+    /// in place and, when `durable` (close, fsync, utimens), replaces its empty file.
+    /// Returns 0 or an errno.
+    func commit(truncate: UInt64? = nil, folder: JournalFolder?, durable: Bool = true) -> Int32 {
         mutex.withLock { _ in
             guard !dead else { return EIO }
             guard case .encrypted(let file) = content else { return truncate == nil ? 0 : EBADF }
+            if staging != nil {
+                if let e = commitLocked(file, truncate: truncate, folder: folder) { return e }
+                return durable ? publish(folder: folder) : 0
+            }
             if truncate == nil && overlays.isEmpty { return 0 }
             guard writable, file.suite == .mutable else { return EBADF }
             return commitLocked(file, truncate: truncate, folder: folder) ?? 0
@@ -189,6 +247,20 @@ final class OpenFile: @unchecked Sendable {
     }
 
     var isDirty: Bool { mutex.withLock { _ in !overlays.isEmpty } }
+
+    /// True while a new file's content is staged unnamed (§3.5): its durable point publishes it.
+    var isStaging: Bool { mutex.withLock { _ in staging != nil } }
+
+    /// Marks a file this daemon just created (empty, linked by `create`).
+    func markFresh() { mutex.withLock { _ in fresh = true } }
+
+    /// The identities (before, after) once a staged file was published, for the table; once.
+    func takePublished() -> (Identity, Identity)? {
+        mutex.withLock { _ in
+            defer { published = nil }
+            return published
+        }
+    }
 
     /// True when a commit's journal awaits its checkpoint.
     var needsCheckpoint: Bool {
@@ -198,7 +270,7 @@ final class OpenFile: @unchecked Sendable {
         }
     }
 
-    private func commitLocked(_ file: MutableFile, truncate: UInt64?, folder: JournalFolder?) -> Int32? {
+    func commitLocked(_ file: MutableFile, truncate: UInt64?, folder: JournalFolder?) -> Int32? {
         if let truncate {
             let segment = UInt64(MutableFile.segmentSize)
             for index in Array(overlays.keys) where index * segment >= truncate {
@@ -207,6 +279,19 @@ final class OpenFile: @unchecked Sendable {
             }
             let boundary = truncate / segment
             overlays[boundary]?.clip(at: Int(truncate - boundary * segment))
+        }
+        if staging != nil {
+            // Staged (§3.5): the unnamed file is ours alone; no journal, no lock.
+            guard case .encrypted(let unnamed) = content else { return EIO }
+            do {
+                try unnamed.commit(overlays, truncate: truncate, journal: nil)
+            } catch let error as FormatError {
+                return Self.errnoCode(for: error)
+            } catch {
+                return EIO
+            }
+            clearOverlays()
+            return nil
         }
         // A command that replaces the file (zone rekey, encrypt, a conversion by another daemon)
         // holds the commit lock until its rename; once we hold it, the name must still be ours,
@@ -231,11 +316,16 @@ final class OpenFile: @unchecked Sendable {
             }
         }
         guard committed else { return EAGAIN }
-        for key in Array(overlays.keys) { if let buffer = overlays[key]?.recycle() { OverlayPool.shared.give(buffer) } }
+        clearOverlays()
+        fresh = false
+        return nil
+    }
+
+    func clearOverlays() {
+        for key in Array(overlays.keys) { overlays[key]?.wipe() }
         overlays = [:]
         dirtyBytes = 0
         dirtySince = 0
-        return nil
     }
 
     /// Makes committed data durable and removes our journal (docs/format.md §14.2).
@@ -261,12 +351,16 @@ final class OpenFile: @unchecked Sendable {
             overlays = [:]
             dirtyBytes = 0
             content = .plaintext
-            explicit_bzero(scratch.baseAddress!, scratch.count)
+            freeScratch()
+            if let staged = staging { retiredFDs.append(staged.placeholderFD) }
+            staging = nil
         }
     }
 
     /// True when the name this file was opened by now names another file.
     private var isReplaced: Bool {
+        // A staged new file checks its name when it publishes (§3.5).
+        guard staging == nil else { return false }
         guard let follower, let path = lastPath, let now = follower.current(path) else { return false }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return false }
@@ -290,6 +384,12 @@ final class OpenFile: @unchecked Sendable {
         }
     }
 
+    /// True when the backing file has no name left (deleted since it was opened).
+    var isUnlinked: Bool {
+        var st = stat()
+        return fstat(fd, &st) == 0 && st.st_nlink == 0
+    }
+
     /// True once `kill()` ran: a mount unlocked again opens the file anew (§7).
     var isDead: Bool { mutex.withLock { _ in dead } }
 
@@ -299,57 +399,5 @@ final class OpenFile: @unchecked Sendable {
         case .io(_, _, let e): return e
         default: return EIO
         }
-    }
-}
-
-/// How an open file finds its name again (docs/mount.md §4): the inode the name points at
-/// now, and a fresh open of it (suite 2 first when writing).
-struct Follower {
-    let current: (String) -> OpenFile.Identity?
-    let reopen: (String, Bool) -> Result<(Int32, OpenFile.Content), Int32Error>
-}
-
-/// An errno as an `Error` (for `Result`).
-struct Int32Error: Error { let code: Int32 }
-
-/// An open folder descriptor for a commit's journal (closed by `close()`).
-struct JournalFolder {
-    let fd: Int32
-    func close() { Glibc.close(fd) }
-}
-
-extension SegmentOverlay {
-    /// True when the written bytes cover `0..<length`.
-    func covers(upTo length: Int) -> Bool {
-        length == 0 || (ranges.count == 1 && ranges[0].lowerBound == 0 && ranges[0].upperBound >= length)
-    }
-
-    /// Lays the written bytes (below `limit`) over `target`.
-    func apply(to target: UnsafeMutableRawBufferPointer, limit: Int) {
-        data.withUnsafeBytes { d in
-            for r in ranges where r.lowerBound < limit {
-                let upper = min(r.upperBound, limit)
-                (target.baseAddress! + r.lowerBound).copyMemory(from: d.baseAddress! + r.lowerBound, byteCount: upper - r.lowerBound)
-            }
-        }
-    }
-}
-
-/// Recycled 64 KiB overlay buffers (wiped before they come back): random small writes would
-/// otherwise map, fault in and unmap a segment buffer per write. At most one dirty limit's
-/// worth is kept.
-final class OverlayPool: @unchecked Sendable {
-    static let shared = OverlayPool()
-    private let buffers = Mutex<[[UInt8]]>([])
-    static let capacity = OpenFile.dirtyLimit / MutableFile.segmentSize
-
-    func take() -> SegmentOverlay {
-        if let buffer = buffers.withLock({ $0.popLast() }) { return SegmentOverlay(reusing: buffer) }
-        return SegmentOverlay()
-    }
-
-    func give(_ buffer: [UInt8]) {
-        guard buffer.count == MutableFile.segmentSize else { return }
-        buffers.withLock { if $0.count < Self.capacity { $0.append(buffer) } }
     }
 }
