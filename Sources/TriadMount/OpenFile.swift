@@ -35,7 +35,6 @@ final class OpenFile: @unchecked Sendable {
     var content: Content
     var overlays: [UInt64: SegmentOverlay] = [:]
     var dirtyBytes = 0
-    private(set) var dirtySince: time_t = 0
     private var dead = false
     /// Created here and not committed yet: its first commit at the dirty limit may stage (§3.5).
     var fresh = false
@@ -217,7 +216,6 @@ final class OpenFile: @unchecked Sendable {
                 guard got == n else { return got < 0 ? got : -Int(EIO) }
                 position += UInt64(n)
             }
-            if dirtySince == 0 { dirtySince = time(nil) }
             if dirtyBytes >= Self.dirtyLimit {
                 let folder = journal()
                 defer { folder?.close() }
@@ -325,7 +323,6 @@ final class OpenFile: @unchecked Sendable {
         for key in Array(overlays.keys) { overlays[key]?.wipe() }
         overlays = [:]
         dirtyBytes = 0
-        dirtySince = 0
     }
 
     /// Makes committed data durable and removes our journal (docs/format.md §14.2).
