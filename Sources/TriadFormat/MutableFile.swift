@@ -71,14 +71,19 @@ public final class MutableFile {
     public static func create(fd: Int32, path: String, zoneID: [UInt8], recipients: [any Recipient]) throws -> MutableFile {
         let (header, fileKey) = try newHeader(zoneID: zoneID, recipients: recipients, path: path)
         let file = try MutableFile(fd: fd, path: path, header: header, fileKey: fileKey)
-        try file.handle.writeAll(header.encoded, at: 0)
-        try file.writeSealed(index: 0, isFinal: true, plain: UnsafeRawBufferPointer(start: nil, count: 0), to: file.handle,
-                             at: header.encodedLength)
+        try file.writeEmpty(fd: fd)
+        return file
+    }
+
+    /// Writes the header and the empty final segment (§13.3) and cuts the file there.
+    private func writeEmpty(fd: Int32) throws {
+        try handle.writeAll(header.encoded, at: 0)
+        try writeSealed(index: 0, isFinal: true, plain: UnsafeRawBufferPointer(start: nil, count: 0), to: handle,
+                        at: header.encodedLength)
         guard ftruncate(fd, off_t(header.encodedLength + PayloadSuite.mutable.overhead)) == 0 else {
             throw FormatError.io(path: path, operation: "truncate", errno: errno)
         }
-        try file.refresh()
-        return file
+        try refresh()
     }
 
     /// Writes into the empty file open on `fd` an empty file with this file's header — same
@@ -87,13 +92,7 @@ public final class MutableFile {
     /// file by it (docs/mount.md §3.5). Not durable until the caller fsyncs.
     public func emptyCopy(fd: Int32) throws -> MutableFile {
         let copy = try MutableFile(fd: fd, path: path, header: header, fileKey: fileKey)
-        try copy.handle.writeAll(header.encoded, at: 0)
-        try copy.writeSealed(index: 0, isFinal: true, plain: UnsafeRawBufferPointer(start: nil, count: 0), to: copy.handle,
-                             at: header.encodedLength)
-        guard ftruncate(fd, off_t(header.encodedLength + PayloadSuite.mutable.overhead)) == 0 else {
-            throw FormatError.io(path: path, operation: "truncate", errno: errno)
-        }
-        try copy.refresh()
+        try copy.writeEmpty(fd: fd)
         return copy
     }
 
