@@ -60,21 +60,9 @@ final class KillTests: XCTestCase {
         var delay = 0.3
         let kills = 30
         for round in 0..<kills {
-            let r = f.mount()
-            XCTAssertEqual(r.status, 0, r.stderr)
-            guard let pid = daemonPID(f) else { return XCTFail("no daemon pid") }
-            var command = Command("python3", [script, f.mountPoint, log, String(round)])
-            command.stdout = .discard
-            command.stderr = .discard
-            let worker = try command.start()
-            usleep(UInt32((delay * Double.random(in: 0.5...1.5)) * 1_000_000))
-            let before = try String(contentsOfFile: log, encoding: .utf8)
-            kill(pid, SIGKILL)
-            worker.wait()
-            _ = shell("/bin/umount", ["-l", f.mountPoint])
-            _ = f.unmount()
-            let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
-            if let last = before.split(separator: "\n").last, last.hasPrefix("start") { midWrite += 1 }
+            guard let kill = try f.killRound(workload: [script, f.mountPoint, log, String(round)], log: log, delay: delay) else { return }
+            let lines = kill.lines
+            if kill.midWrite { midWrite += 1 }
             journalsLeft += f.sh("ls -A \"$Z\" | grep -c '^.triad-journal-' || true").out.trimmingCharacters(in: .whitespacesAndNewlines) == "0" ? 0 : 1
             // Every file: the last durable version, or one started after it.
             for name in ["a", "b", "c"] {
@@ -98,12 +86,6 @@ final class KillTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(midWrite, kills / 2, "most kills must land while a version is being written")
         XCTAssertGreaterThan(journalsLeft, 0, "some kills must leave a journal behind")
         XCTAssertEqual(f.sh("ls -A \"$Z\" | grep -c '^.triad-journal-' || true").out, "0\n", "zone cat replayed or discarded every journal")
-    }
-
-    private func daemonPID(_ f: MountFixture) -> pid_t? {
-        let r = f.run(["mounts", "--json"])
-        let mounts = (try? JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])?["mounts"] as? [[String: Any]]
-        return (mounts?.first { $0["mount_point"] as? String == f.mountPoint }?["pid"] as? Int).map { pid_t($0) }
     }
 
     /// The workload's `content(name, k)`, recomputed here.

@@ -108,20 +108,9 @@ final class StagedNewFileTests: XCTestCase {
         var delay = 0.4
         let kills = 12
         for round in 0..<kills {
-            XCTAssertEqual(f.mount().status, 0)
-            guard let pid = daemonPID(f) else { return XCTFail("no daemon pid") }
-            var command = Command("python3", ["-c", Self.workload, f.mountPoint, log, String(round * 1000)])
-            command.stdout = .discard
-            command.stderr = .discard
-            let worker = try command.start()
-            usleep(UInt32((delay * Double.random(in: 0.5...1.5)) * 1_000_000))
-            let before = try String(contentsOfFile: log, encoding: .utf8)
-            kill(pid, SIGKILL)
-            worker.wait()
-            _ = shell("/bin/umount", ["-l", f.mountPoint])
-            _ = f.unmount()
-            if let last = before.split(separator: "\n").last, last.hasPrefix("start") { midWrite += 1 }
-            let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+            guard let kill = try f.killRound(workload: ["-c", Self.workload, f.mountPoint, log, String(round * 1000)], log: log, delay: delay) else { return }
+            if kill.midWrite { midWrite += 1 }
+            let lines = kill.lines
             let durable = Set(lines.filter { $0.count == 2 && $0[0] == "durable" }.compactMap { Int($0[1]) })
             let started = lines.filter { $0.count == 2 && $0[0] == "start" }.compactMap { Int($0[1]) }.filter { $0 > round * 1000 && $0 < (round + 1) * 1000 }
             for k in started {
@@ -143,12 +132,6 @@ final class StagedNewFileTests: XCTestCase {
         print("StagedNewFileTests: \(kills) kills, \(midWrite) during a file, \(placeholders) left the empty file")
         XCTAssertGreaterThanOrEqual(midWrite, kills / 2, "most kills must land while a file is being written")
         XCTAssertEqual(f.sh("ls -A \"$Z\" | grep -c '^.triad-journal-' || true").out, "0\n", "a journal was left")
-    }
-
-    private func daemonPID(_ f: MountFixture) -> pid_t? {
-        let r = f.run(["mounts", "--json"])
-        let mounts = (try? JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])?["mounts"] as? [[String: Any]]
-        return (mounts?.first { $0["mount_point"] as? String == f.mountPoint }?["pid"] as? Int).map { pid_t($0) }
     }
 
     /// SHA-256 (hex) of the workload's `content(k)`, recomputed.
