@@ -77,17 +77,6 @@ public struct ActionContext {
         }
     }
 
-    /// Journals what the action did as a RECORD entry (`kind` plus `payload`). Never put a
-    /// secret in `payload`: record a fingerprint or key check value instead.
-    @discardableResult
-    public mutating func record(_ kind: String, _ payload: [String: CanonicalValue], role: String? = nil) throws -> JournalEntry {
-        var p = payload
-        p["kind"] = .string(kind)
-        let entry = try append(EventType.record, role ?? step.role, .object(p))
-        head = entry
-        return entry
-    }
-
     /// Admits a participant to a role (roll call); refuses one person in two roles.
     public mutating func admit(_ person: Person, to role: String) throws {
         try participants.admit(person, to: role)

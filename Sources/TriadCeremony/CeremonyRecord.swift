@@ -41,12 +41,11 @@ struct CeremonyRecord {
         for e in entries {
             switch e.event {
             case EventType.record:
-                let kind = e.payload["kind"]?.stringValue ?? ""
                 if let (name, id) = (try? ParticipantRecord(e)).map({ ($0.name, $0.staffID) }) ?? (try? ParticipantCorrectedRecord(e)).map({ ($0.name, $0.staffID) }) {
                     people[e.role] = "\(name) (\(id))"
                     present.insert(e.role); absent.remove(e.role)
                 } else {
-                    note(kind, e)
+                    note(e)
                 }
             case EventType.actStart:
                 acts.append(ActPresence(id: e.act, title: (try? ActStartPayload(e))?.title ?? e.act, present: [], absent: []))
@@ -77,27 +76,41 @@ struct CeremonyRecord {
         }
     }
 
-    /// One line for each RECORD a key action journals that says what it produced or measured.
-    private mutating func note(_ kind: String, _ e: JournalEntry) {
-        let p = e.payload
-        func s(_ k: String) -> String { p[k]?.stringValue ?? p[k]?.intValue.map(String.init) ?? "?" }
-        switch kind {
-        case "recovery-key-generated": produced.append("recovery certificate \(s("certificate")): words \(s("words")), SHA-256 \(s("certificate_fingerprint").prefix(16))…")
-        case "card-enrolled": produced.append("recovery card \(s("label")) enrolled: serial \(s("serial")), certificate words \(s("words"))")
-        case "escrow-blob-written": produced.append("escrow blob \(s("blob")): words \(s("blob_words")); enrolment record words \(s("record_words"))")
-        case "escrow-blob-presented": produced.append("escrow blob presented: words \(s("blob_words"))")
-        case "card-presented": produced.append("recovery card serial \(s("serial")) presented: \(s("pin_tries_left")) PIN tries left before the PIN step")
-        case "card-authenticated": produced.append("recovery card serial \(s("serial")) proved its presence: its card authentication key (9E) signed this ceremony's nonce (docs/recovery.md §2a)")
-        case "card-presence-not-proven": produced.append("recovery card serial \(s("serial")): presence NOT proven by signature (enrolled before card authentication; replace it in a card-replacement ceremony)")
-        case "pin-verified": produced.append("PIN accepted by the card: tries left before \(s("tries_left_before")), after \(s("tries_left_after"))")
-        case "pin-refused": produced.append("PIN refused by the card: \(s("tries_left_after")) tries left after")
-        case "pin-changed": produced.append("PIN changed\(p["by_puk"]?.boolValue == true ? " with the PUK" : ""): tries left before \(s("tries_left_before")), after \(s("tries_left_after"))")
-        case "recovery-key-unlocked": produced.append("recovery key unlocked in memory: public key SHA-256 \(s("public_key_fingerprint").prefix(16))…")
-        case "canary-recovered": produced.append("drill canary recovered and its content matches the enrolment record")
-        case "drill-started": drillStarted = true
-        case "drill-report": drillResult = s("result"); produced.append("drill report: \(s("result"))")
-        case "zeroised": produced.append("secrets zeroised in memory")
-        default: break
+    /// One line for each RECORD a key action journals that says what it produced or measured,
+    /// read through the kind's struct; an unknown serial or count reads "?".
+    private mutating func note(_ e: JournalEntry) {
+        func n(_ v: Int64?) -> String { v.map(String.init) ?? "?" }
+        if let r = try? RecoveryKeyGeneratedRecord(e) {
+            produced.append("recovery certificate \(r.certificate): words \(r.words), SHA-256 \(r.certificateFingerprint.prefix(16))…")
+        } else if let r = try? CardEnrolledRecord(e) {
+            produced.append("recovery card \(r.label) enrolled: serial \(n(r.serial)), certificate words \(r.words)")
+        } else if let r = try? EscrowBlobWrittenRecord(e) {
+            produced.append("escrow blob \(r.blob): words \(r.blobWords); enrolment record words \(r.recordWords)")
+        } else if let r = try? EscrowBlobPresentedRecord(e) {
+            produced.append("escrow blob presented: words \(r.blobWords)")
+        } else if let r = try? CardPresentedRecord(e) {
+            produced.append("recovery card serial \(n(r.serial)) presented: \(n(r.pinTriesLeft)) PIN tries left before the PIN step")
+        } else if let r = try? CardAuthenticatedRecord(e) {
+            produced.append("recovery card serial \(n(r.serial)) proved its presence: its card authentication key (9E) signed this ceremony's nonce (docs/recovery.md §2a)")
+        } else if let r = try? CardPresenceNotProvenRecord(e) {
+            produced.append("recovery card serial \(n(r.serial)): presence NOT proven by signature (enrolled before card authentication; replace it in a card-replacement ceremony)")
+        } else if let r = try? PINVerifiedRecord(e) {
+            produced.append("PIN accepted by the card: tries left before \(n(r.triesLeftBefore)), after \(n(r.triesLeftAfter))")
+        } else if let r = try? PINRefusedRecord(e) {
+            produced.append("PIN refused by the card: \(n(r.triesLeftAfter)) tries left after")
+        } else if let r = try? PINChangedRecord(e) {
+            produced.append("PIN changed\(r.byPUK ? " with the PUK" : ""): tries left before \(n(r.triesLeftBefore)), after \(n(r.triesLeftAfter))")
+        } else if let r = try? RecoveryKeyUnlockedRecord(e) {
+            produced.append("recovery key unlocked in memory: public key SHA-256 \(r.publicKeyFingerprint.prefix(16))…")
+        } else if (try? CanaryRecoveredRecord(e)) != nil {
+            produced.append("drill canary recovered and its content matches the enrolment record")
+        } else if (try? DrillStartedRecord(e)) != nil {
+            drillStarted = true
+        } else if let r = try? DrillReportRecord(e) {
+            drillResult = r.result
+            produced.append("drill report: \(r.result)")
+        } else if (try? ZeroisedRecord(e)) != nil {
+            produced.append("secrets zeroised in memory")
         }
     }
 

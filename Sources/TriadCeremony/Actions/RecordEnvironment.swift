@@ -19,10 +19,7 @@ public struct RecordEnvironmentAction: CeremonyAction {
     public func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
         let env = Environment.current()
         context.show("  host \(env.host), kernel \(env.kernel)\n  tool SHA-256 \(env.toolSHA256)\n  USB devices: \(env.usbDevices.isEmpty ? "none" : env.usbDevices.joined(separator: ", "))")
-        try context.record("environment", [
-            "host": .string(env.host), "kernel": .string(env.kernel), "tool_sha256": .string(env.toolSHA256),
-            "usb_devices": .array(env.usbDevices.map { .string($0) }),
-        ])
+        try context.record(EnvironmentRecord(host: env.host, kernel: env.kernel, toolSHA256: env.toolSHA256, usbDevices: env.usbDevices))
         return ActionOutcome(["usb_device_count": .int(Int64(env.usbDevices.count))])
     }
 }

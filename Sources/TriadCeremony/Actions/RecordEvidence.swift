@@ -51,7 +51,7 @@ public struct RecordEvidenceAction: CeremonyAction {
                 hasher.update(Array(chunk)); size += Int64(chunk.count)
             }
             let hash = Hex.encode(hasher.finalize())
-            try context.record("evidence", ["path": .string(path), "sha256": .string(hash), "bytes": .int(size)])
+            try context.record(EvidenceRecord(path: path, sha256: hash, bytes: size))
             context.show("  \(path): \(size) bytes, SHA-256 \(hash)\n    words: \(AnchorWords.display(AnchorWords.anchor(hexHash: hash)))")
             files.append(.string(path))
         }

@@ -61,7 +61,7 @@ public struct RecordValueAction: CeremonyAction {
         if let expected = arguments.expect, expected != value {
             throw ActionError("\(name) is '\(value)' but the plan says '\(expected)'")
         }
-        try context.record("value", ["name": .string(name), "value": .string(value)])
+        try context.record(ValueRecord(name: name, value: value))
         return ActionOutcome(["name": .string(name), "value": .string(value)])
     }
 }

@@ -33,7 +33,7 @@ func waitForCard(_ context: inout ActionContext, reader: String?, holder: String
                 let answer = try context.ask("insert", "\(holder): insert the card into the reader \"\(name)\", then press Enter — or type abort",
                                              default: "").lowercased()
                 if answer == "abort" { throw ActionError("the card was not inserted into \"\(name)\"", fatal: true) }
-                try context.record("card-awaited", ["reader": .string(name), "look": .int(Int64(looks))])
+                try context.record(CardAwaitedRecord(reader: name, look: Int64(looks)))
             default:
                 throw ActionError("recovery card: \(error)", fatal: true)
             }

@@ -30,7 +30,7 @@ struct StartDrillAction: CeremonyAction {
         updateDrill(context) { _ in }
         context.stampWhenClosed(path + ".txt")
         context.stampWhenClosed(path + ".json")
-        try context.record("drill-started", ["report": .string(path)])
+        try context.record(DrillStartedRecord(report: path))
         return ActionOutcome()
     }
 }
@@ -61,7 +61,7 @@ struct DrillCanaryAction: CeremonyAction {
                 try Canary.verify(at: path, expectedSHA256: canary.plaintextSHA256, key: key, recoveryCertificate: cert)
             }
             guard ok else { throw ActionError("canary \(path): recovered, but its content is not the recorded one: the canary was replaced", fatal: true) }
-            try context.record("canary-recovered", ["canary": .string(path), "plaintext_sha256": .string(canary.plaintextSHA256)])
+            try context.record(CanaryRecoveredRecord(canary: path, plaintextSHA256: canary.plaintextSHA256))
             updateDrill(context) { $0.set("canary recovered", .pass, "content SHA-256 matches the enrolment record") }
             context.show("✓ Canary \(path) recovered in memory; its content matches the enrolment record.")
             return ActionOutcome(["canary": .string(path)])
@@ -94,7 +94,7 @@ struct DrillReportAction: CeremonyAction {
         guard let report = drillReport(context) else { throw ActionError("no drill was started in this ceremony", fatal: true) }
         context.show(report.text)
         let json = String(decoding: try report.json(), as: UTF8.self)
-        try context.record("drill-report", ["result": .string(report.passed ? "PASS" : "FAIL"), "report": .string(json)])
+        try context.record(DrillReportRecord(result: report.passed ? "PASS" : "FAIL", report: json))
         return ActionOutcome(["result": .string(report.passed ? "PASS" : "FAIL")])
     }
 }
@@ -130,22 +130,21 @@ struct ChangeCardPINAction: CeremonyAction {
         let new = try context.readSecret(prompt: "New PIN: ")
         let again = try context.readSecret(prompt: "New PIN again: ")
         guard new == again else {
-            try context.record("new-pin-entries-differ", [:])
+            try context.record(NewPINEntriesDifferRecord(what: nil))
             throw ActionError("the two new PIN entries differ; nothing was sent to the card. The witness may allow a retry.")
         }
         do {
             try RecoveryCard.changePIN(transport: card, old: usePUK ? nil : old, puk: usePUK ? old : nil, new: new)
         } catch RecoveryError.pinIncorrect(let left) {
-            try context.record("pin-refused", ["by_puk": .bool(usePUK), "tries_left_after": left.map { .int(Int64($0)) } ?? .null])
+            try context.record(PINRefusedRecord(during: .pinChange(byPUK: usePUK), triesLeftAfter: left.map(Int64.init)))
             if usePUK { throw ActionError("the card refused the PUK\(left.map { "; \($0) PUK tries left" } ?? ""). The witness may allow a retry.", fatal: left == 0) }
             throw wrongPIN("PIN change", left: left)
         } catch {
             throw ActionError("PIN change: \(error)", fatal: true)
         }
         let after = try? RecoveryCard.identify(transport: card)
-        try context.record("pin-changed", ["by_puk": .bool(usePUK), "reader": .string(card.reader),
-                                           "tries_left_before": id.pinTriesLeft.map { .int(Int64($0)) } ?? .null,
-                                           "tries_left_after": after?.pinTriesLeft.map { .int(Int64($0)) } ?? .null])
+        try context.record(PINChangedRecord(byPUK: usePUK, reader: card.reader, triesLeftBefore: id.pinTriesLeft.map(Int64.init),
+                                            triesLeftAfter: after?.pinTriesLeft.map(Int64.init)))
         context.show("✓ The card's PIN was \(usePUK ? "unblocked and " : "")changed; \(after?.pinTriesLeft.map { "\($0) tries left" } ?? "tries left unknown").")
         return ActionOutcome(["by_puk": .bool(usePUK)])
     }
@@ -161,7 +160,7 @@ struct ZeroiseAction: CeremonyAction {
     func run(_ arguments: NoArguments, _ context: inout ActionContext) throws -> ActionOutcome {
         let names = context.secrets.names.filter { $0 != Slot.drillReport && $0 != Slot.drillReportPath }
         for n in names { context.secrets.remove(n) }
-        try context.record("zeroised", ["secrets": .array(names.map { .string($0) })])
+        try context.record(ZeroisedRecord(secrets: names))
         return ActionOutcome(["zeroised": .int(Int64(names.count))])
     }
 }

@@ -33,10 +33,8 @@ struct LoadEscrowBlobAction: CeremonyAction {
             updateDrill(context) { $0.addExpiry("recovery certificate", cert) }
             let bytes = try readFile(blobPath, what: "escrow blob")
             let digest = EscrowBlob.digest(bytes)
-            try context.record("escrow-blob-presented", [
-                "blob": .string(blobPath), "blob_sha256": .string(hex(digest)), "blob_words": .string(words(digest)),
-                "record": .string(recordPath), "record_sha256": .string(hex(SHA256.hash(recordBytes))),
-            ])
+            try context.record(EscrowBlobPresentedRecord(blob: blobPath, blobSHA256: hex(digest), blobWords: words(digest),
+                                                         record: recordPath, recordSHA256: hex(SHA256.hash(recordBytes))))
             let blob = try factorStep("escrow blob \(blobPath)") { try EscrowSeal.check(bytes, against: record) }
             context.secrets.set(Slot.blob, SecureBytes(bytes))
             context.secrets.set(Slot.record, SecureBytes(recordBytes))
@@ -123,8 +121,8 @@ struct IdentifyRecoveryCardAction: CeremonyAction {
                            id: CardIdentification) throws -> CanonicalValue {
         let serialText = id.serial.map(String.init) ?? "unknown"
         guard let enrolled = record.card(withFingerprint: id.certificate.fingerprint), enrolled.hasCardAuthentication else {
-            try context.record("card-presence-not-proven", ["serial": id.serial.map { .int(Int64($0)) } ?? .null,
-                                                            "reason": "card enrolled without a card authentication key"])
+            try context.record(CardPresenceNotProvenRecord(serial: id.serial.map(Int64.init),
+                                                           reason: "card enrolled without a card authentication key"))
             context.show("⚠ Card serial \(serialText) was enrolled before card authentication: its presence is NOT proven by a signature. Replace it in a card-replacement ceremony.")
             return .string(CardAuthCheck.notEnrolled)
         }
@@ -132,8 +130,8 @@ struct IdentifyRecoveryCardAction: CeremonyAction {
             try CardAuthentication.prove(transport: card, nonce: context.nonce, beginHash: context.beginHash, enrolled: enrolled)
         }
         let value = CardAuthCheck.journalValue(proof)
-        try context.record("card-authenticated", ["serial": proof.serial.map { .int(Int64($0)) } ?? .null,
-                                                  "card_auth_certificate_fingerprint": .string(hex(proof.certificate.fingerprint))])
+        try context.record(CardAuthenticatedRecord(serial: proof.serial.map(Int64.init),
+                                                   cardAuthCertificateFingerprint: hex(proof.certificate.fingerprint)))
         context.show("✓ Card serial \(serialText) signed this ceremony's nonce with its enrolled card authentication key (9E, no PIN).")
         return value
     }
@@ -186,7 +184,7 @@ struct TakePINAction: CeremonyAction {
         } catch PIVError.pinIncorrect(let left) {
             context.secrets.setText(Slot.cardTries, String(left))
             updateDrill(context) { $0.pinTriesLeft = left; $0.set("PIN known", left >= 1 ? .notReached : .fail, "the card refused a PIN; \(left) tries left") }
-            try context.record("pin-refused", ["tries_left_before": before.map { .int(Int64($0)) } ?? .null, "tries_left_after": .int(Int64(left))])
+            try context.record(PINRefusedRecord(during: .pinStep(triesLeftBefore: before.map(Int64.init)), triesLeftAfter: Int64(left)))
             throw wrongPIN("PIN step", left: left)
         } catch PIVError.pinBlocked {
             updateDrill(context) { $0.pinTriesLeft = 0; $0.set("PIN known", .fail, "the card's PIN is blocked") }
@@ -206,8 +204,7 @@ struct TakePINAction: CeremonyAction {
             return nil
         }) ?? nil
         let shown = after.map { "\($0) tries left" } ?? "the counter is back to its maximum"
-        try context.record("pin-verified", ["tries_left_before": before.map { .int(Int64($0)) } ?? .null,
-                                            "tries_left_after": after.map { .int(Int64($0)) } ?? .null])
+        try context.record(PINVerifiedRecord(triesLeftBefore: before.map(Int64.init), triesLeftAfter: after.map(Int64.init)))
         context.show("✓ The card accepted the PIN (checked now, in one card transaction); \(shown).")
         updateDrill(context) { $0.pinTriesLeft = after ?? $0.pinTriesLeft }
         return ActionOutcome(["pin_verified": .bool(true), "tries_left_before": before.map { .int(Int64($0)) } ?? .null])
@@ -248,10 +245,8 @@ struct UnlockRecoveryKeyAction: CeremonyAction {
         updateDrill(context) { $0.set("PIN known", .pass, "the card accepted the PIN and unwrapped the blob's key") }
         secrets.set(Slot.recoveryKey, try key.pkcs8DER())
         let kcv = key.publicKey.fingerprint
-        try context.record("recovery-key-unlocked", [
-            "public_key_fingerprint": .string(hex(kcv)), "matches_certificate": .bool(key.publicKey == cert.publicKey),
-            "recovery_certificate_fingerprint": .string(hex(cert.fingerprint)),
-        ])
+        try context.record(RecoveryKeyUnlockedRecord(publicKeyFingerprint: hex(kcv), matchesCertificate: key.publicKey == cert.publicKey,
+                                                     recoveryCertificateFingerprint: hex(cert.fingerprint)))
         context.show("✓ Recovery key unlocked in memory only; it matches the recovery certificate (public key words \(words(kcv))).")
         return ActionOutcome(["public_key_fingerprint": .string(hex(kcv))])
     }

@@ -4,11 +4,6 @@ import TriadJournal
 import TriadRecovery
 import TriadZone
 
-func outcomePayload(_ o: RecoveryFiles.Outcome) -> [String: CanonicalValue] {
-    ["done": .int(Int64(o.done)), "already_done": .int(Int64(o.alreadyDone)), "skipped_plaintext": .int(Int64(o.skippedPlaintext)),
-     "no_recovery_slot": .array(o.noRecoverySlot.map { .string($0) }), "failed": .array(o.failed.map { .string($0) })]
-}
-
 func unlockedKey(_ context: ActionContext) throws -> (PrivateKey, Certificate) {
     guard let key = try context.secrets.privateKey(Slot.recoveryKey), let cert = context.secrets.certificate(Slot.recoveryCertificate) else {
         throw ActionError("the recovery key is not unlocked in this ceremony", fatal: true)
@@ -43,10 +38,8 @@ struct RegrantFilesAction: CeremonyAction {
         }
         let paths = arguments.paths
         let outcome = try factorStep("re-grant") { try RecoveryFiles.regrant(paths, recoveryKey: key, recoveryCertificate: cert, to: holder) }
-        var payload = outcomePayload(outcome)
-        payload["holder_certificate_fingerprint"] = .string(hex(holder.fingerprint))
-        payload["holder_subject"] = .string(holder.subject)
-        try context.record("files-regranted", payload)
+        try context.record(FilesRegrantedRecord(counts: FileCounts(outcome), holderCertificateFingerprint: hex(holder.fingerprint),
+                                                holderSubject: holder.subject))
         context.show("Re-granted \(outcome.done) files to \(holder.subject) (\(outcome.alreadyDone) already had a slot).")
         guard outcome.ok else { throw ActionError("re-grant: \(outcome.failed.count) files failed, \(outcome.noRecoverySlot.count) have no recovery slot: \((outcome.failed + outcome.noRecoverySlot).prefix(3).joined(separator: "; "))") }
         return ActionOutcome(["done": .int(Int64(outcome.done))])
@@ -83,9 +76,7 @@ struct DecryptToQuarantineAction: CeremonyAction {
             try RecoveryFiles.decrypt(paths, base: base, quarantine: quarantine, ceremonyID: context.ceremonyID,
                                       recoveryKey: key, recoveryCertificate: cert)
         }
-        var payload = outcomePayload(outcome)
-        payload["quarantine"] = .string(quarantine)
-        try context.record("files-decrypted", payload)
+        try context.record(FilesDecryptedRecord(counts: FileCounts(outcome), quarantine: quarantine))
         context.show("Decrypted \(outcome.done) files into \(quarantine).")
         guard outcome.ok else { throw ActionError("decrypt: \(outcome.failed.count) files failed: \(outcome.failed.prefix(3).joined(separator: "; "))") }
         return ActionOutcome(["done": .int(Int64(outcome.done)), "quarantine": .string(quarantine)])
@@ -119,12 +110,10 @@ struct RewrapRecoverySlotsAction: CeremonyAction {
         engine.shouldStop = { Interruption.requested }
         let outcome = try factorStep("re-wrap") { try RecoveryFiles.rotate(paths, oldKey: key, old: old, new: new, engine: engine) }
         let coverage = try factorStep("coverage") { try RecoveryFiles.coverage(paths, certificate: new) }
-        var payload = outcomePayload(outcome)
-        payload["interrupted"] = .bool(Interruption.requested)
-        payload["old_certificate_fingerprint"] = .string(hex(old.fingerprint))
-        payload["new_certificate_fingerprint"] = .string(hex(new.fingerprint))
-        payload["coverage"] = .object(["encrypted": .int(Int64(coverage.encrypted)), "covered": .int(Int64(coverage.covered))])
-        try context.record("recovery-slots-rewrapped", payload)
+        try context.record(RecoverySlotsRewrappedRecord(
+            counts: FileCounts(outcome), interrupted: Interruption.requested, oldCertificateFingerprint: hex(old.fingerprint),
+            newCertificateFingerprint: hex(new.fingerprint),
+            coverage: .init(encrypted: Int64(coverage.encrypted), covered: Int64(coverage.covered))))
         context.show("Re-wrapped \(outcome.done) files (\(outcome.alreadyDone) were done before); coverage \(coverage.covered)/\(coverage.encrypted).")
         if Interruption.requested {
             throw ActionError("re-wrap interrupted after \(outcome.done) files (coverage \(coverage.covered)/\(coverage.encrypted)); run the ceremony again with the same new_out to resume", fatal: true)

@@ -44,7 +44,7 @@ struct GenerateRecoveryKeyAction: CeremonyAction {
             let record = try factorStep("rotation record") { try EnrolmentRecord.load(path: adopt) }
             let cert = try factorStep("rotation record") { try record.recoveryCertificate() }
             context.secrets.setCertificate(certSlot, cert)
-            try context.record("recovery-certificate-adopted", ["record": .string(adopt), "fingerprint": .string(hex(cert.fingerprint))])
+            try context.record(RecoveryCertificateAdoptedRecord(record: adopt, fingerprint: hex(cert.fingerprint)))
             return ActionOutcome(["adopted": .bool(true), "certificate_fingerprint": .string(hex(cert.fingerprint))], facts: ["rotation-resumed"])
         }
         let algorithm: KeyAlgorithm
@@ -69,11 +69,10 @@ struct GenerateRecoveryKeyAction: CeremonyAction {
         context.secrets.set(keySlot, try material.key.pkcs8DER())
         context.secrets.setCertificate(certSlot, material.certificate)
         let fp = material.certificate.fingerprint
-        try context.record("recovery-key-generated", [
-            "certificate": .string(certPath), "certificate_fingerprint": .string(hex(fp)), "words": .string(words(fp)),
-            "subject": .string(subject), "not_after": .string(ISO8601DateFormatter().string(from: material.certificate.notAfter)),
-            "public_key_fingerprint": .string(hex(material.key.publicKey.fingerprint)),
-        ])
+        try context.record(RecoveryKeyGeneratedRecord(
+            certificate: certPath, certificateFingerprint: hex(fp), words: words(fp), subject: subject,
+            notAfter: ISO8601DateFormatter().string(from: material.certificate.notAfter),
+            publicKeyFingerprint: hex(material.key.publicKey.fingerprint)))
         context.show("Recovery certificate \(certPath)\n  SHA-256 \(hex(fp))\n  words: \(words(fp))")
         return ActionOutcome(["certificate_fingerprint": .string(hex(fp))])
     }
@@ -119,13 +118,13 @@ struct EnrolRecoveryCardAction: CeremonyAction {
         let pin = try context.readSecret(prompt: "New PIN: ")
         let pin2 = try context.readSecret(prompt: "New PIN again: ")
         guard pin == pin2 else {
-            try context.record("new-pin-entries-differ", ["what": "PIN"])
+            try context.record(NewPINEntriesDifferRecord(what: "PIN"))
             throw ActionError("the two PIN entries differ; nothing was written to the card. The witness may allow a retry.")
         }
         let puk = try context.readSecret(prompt: "New PUK: ")
         let puk2 = try context.readSecret(prompt: "New PUK again: ")
         guard puk == puk2 else {
-            try context.record("new-pin-entries-differ", ["what": "PUK"])
+            try context.record(NewPINEntriesDifferRecord(what: "PUK"))
             throw ActionError("the two PUK entries differ; nothing was written to the card. The witness may allow a retry.")
         }
         let enrolment = try factorStep("card enrolment") {
@@ -137,12 +136,11 @@ struct EnrolRecoveryCardAction: CeremonyAction {
                                           cardAuthCertificate: enrolment.cardAuthCertificate, cardAuthIssuer: issuer))
         context.secrets.set(Slot.enrolledCards, SecureBytes(Array(try JSONEncoder().encode(cards))))
         let fp = enrolment.certificate.fingerprint
-        try context.record("card-enrolled", [
-            "label": .string(label), "reader": .string(card.reader), "serial": enrolment.serial.map { .int(Int64($0)) } ?? .null,
-            "card_certificate_fingerprint": .string(hex(fp)), "words": .string(words(fp)),
-            "card_auth_certificate_fingerprint": enrolment.cardAuthCertificate.map { .string(hex($0.fingerprint)) } ?? .null,
-            "management_key": .string("replaced by a random key, discarded"), "pin_set_by": .string(a.pinRole ?? "medical"),
-        ])
+        try context.record(CardEnrolledRecord(
+            label: label, reader: card.reader, serial: enrolment.serial.map(Int64.init),
+            cardCertificateFingerprint: hex(fp), words: words(fp),
+            cardAuthCertificateFingerprint: enrolment.cardAuthCertificate.map { hex($0.fingerprint) },
+            managementKey: "replaced by a random key, discarded", pinSetBy: a.pinRole ?? "medical"))
         context.show("✓ Card \(label) enrolled: serial \(enrolment.serial.map(String.init) ?? "unknown"), certificate words \(words(fp)); PIN and PUK set, management key locked.")
         return ActionOutcome(["serial": enrolment.serial.map { .int(Int64($0)) } ?? .null, "card_certificate_fingerprint": .string(hex(fp))])
     }
@@ -176,7 +174,7 @@ struct WriteEscrowBlobAction: CeremonyAction {
     func run(_ a: Arguments, _ context: inout ActionContext) throws -> ActionOutcome {
         let useNew = a.useNew
         if useNew, context.facts.contains("rotation-resumed"), case let existing = a.record, FileManager.default.fileExists(atPath: existing) {
-            try context.record("escrow-blob-already-written", ["record": .string(existing)])
+            try context.record(EscrowBlobAlreadyWrittenRecord(record: existing))
             return ActionOutcome(["resumed": .bool(true)])
         }
         guard let key = try context.secrets.privateKey(useNew ? Slot.newRecoveryKey : Slot.recoveryKey),
@@ -206,13 +204,10 @@ struct WriteEscrowBlobAction: CeremonyAction {
         try writeNew(recordPath, recordBytes)
         if fresh { context.discardIfAborted(recordPath) }
         let blobDigest = EscrowBlob.digest(bytes), recordDigest = SHA256.hash(recordBytes)
-        try context.record("escrow-blob-written", [
-            "blob": .string(blobPath), "blob_id": .string(hex(blob.blobID)), "blob_sha256": .string(hex(blobDigest)),
-            "blob_words": .string(words(blobDigest)), "record": .string(recordPath), "record_sha256": .string(hex(recordDigest)),
-            "record_words": .string(words(recordDigest)), "canary": .string(canaryPath),
-            "cards": .array(cards.map { .string($0.certificateFingerprint) }),
-            "recovery_certificate_fingerprint": .string(hex(cert.fingerprint)),
-        ])
+        try context.record(EscrowBlobWrittenRecord(
+            blob: blobPath, blobID: hex(blob.blobID), blobSHA256: hex(blobDigest), blobWords: words(blobDigest),
+            record: recordPath, recordSHA256: hex(recordDigest), recordWords: words(recordDigest), canary: canaryPath,
+            cards: cards.map(\.certificateFingerprint), recoveryCertificateFingerprint: hex(cert.fingerprint)))
         context.show("Escrow blob \(blobPath)\n  SHA-256 \(hex(blobDigest))\n  words: \(words(blobDigest))\nEnrolment record \(recordPath)\n  words: \(words(recordDigest))")
         return ActionOutcome(["blob_sha256": .string(hex(blobDigest)), "record_sha256": .string(hex(recordDigest))])
     }
