@@ -15,18 +15,38 @@ enum AttestationCheck {
 
     /// The certificate a roll-call RECORD gives (exactly `kind`, `certificate`,
     /// `certificate_fingerprint`, `signature`; lowercase hex), not yet its signature.
-    static func parseRecord(_ e: JournalEntry) throws -> AttestorCertificate {
-        guard let o = e.payload.objectValue, Set(o.keys) == ["kind", "certificate", "certificate_fingerprint", "signature"] else {
+    static func parseRecord(_ e: JournalEntry) throws -> AttestorCertificate { try readRecord(e).0 }
+
+    /// The certificate a roll-call RECORD gives, read through `AttestorCardRecord`, and its
+    /// signature, not yet checked (nil when it is not text); a member of the wrong kind
+    /// fails as the check of that member does.
+    static func readRecord(_ e: JournalEntry) throws -> (AttestorCertificate, signature: String?) {
+        let members = Set(try AttestorCardRecord(certificate: "", certificateFingerprint: "", signature: "").members().keys)
+        guard let o = e.payload.objectValue, Set(o.keys) == members else {
             throw fail(e, "the \(Attestation.recordKind) record of role \(e.role) does not have exactly kind, certificate, certificate_fingerprint and signature")
         }
-        guard let hex = o["certificate"]?.stringValue, let der = lowerHex(hex), let cert = try? Certificate(der: der) else {
-            throw fail(e, "the \(Attestation.recordKind) record of role \(e.role): certificate is not a DER X.509 certificate in lowercase hex")
+        let certificateProblem = "the \(Attestation.recordKind) record of role \(e.role): certificate is not a DER X.509 certificate in lowercase hex"
+        let fingerprintProblem = "the \(Attestation.recordKind) record of role \(e.role): certificate_fingerprint is not the SHA-256 of certificate"
+        var record = AttestorCardRecord(certificate: "", certificateFingerprint: "", signature: "")
+        var signatureIsText = true
+        do { record = try e.payload.decode(as: AttestorCardRecord.self) } catch {
+            switch (error as? DecodingError)?.memberPath.first {
+            case "certificate_fingerprint"?:
+                guard let hex = o["certificate"]?.stringValue, let der = lowerHex(hex), (try? Certificate(der: der)) != nil else {
+                    throw fail(e, certificateProblem)
+                }
+                throw fail(e, fingerprintProblem)
+            case "signature"? where o["certificate"]?.stringValue != nil && o["certificate_fingerprint"]?.stringValue != nil:
+                record = AttestorCardRecord(certificate: o["certificate"]?.stringValue ?? "",
+                                            certificateFingerprint: o["certificate_fingerprint"]?.stringValue ?? "", signature: "")
+                signatureIsText = false
+            default: throw fail(e, certificateProblem)
+            }
         }
+        guard let der = lowerHex(record.certificate), let cert = try? Certificate(der: der) else { throw fail(e, certificateProblem) }
         let fingerprint = Hex.encode(cert.fingerprint)
-        guard o["certificate_fingerprint"]?.stringValue == fingerprint else {
-            throw fail(e, "the \(Attestation.recordKind) record of role \(e.role): certificate_fingerprint is not the SHA-256 of certificate")
-        }
-        return AttestorCertificate(role: e.role, certificate: cert, fingerprint: fingerprint, seq: e.seq)
+        guard record.certificateFingerprint == fingerprint else { throw fail(e, fingerprintProblem) }
+        return (AttestorCertificate(role: e.role, certificate: cert, fingerprint: fingerprint, seq: e.seq), signatureIsText ? record.signature : nil)
     }
 
     /// A journal time (`2026-11-29T03:16:22.123Z`) as a date.
@@ -50,19 +70,19 @@ enum AttestationCheck {
     /// - Returns: one line per attesting person and per signed entry, for the report.
     static func check(_ entries: [JournalEntry]) throws -> [String] {
         guard let begin = entries.first else { return [] }
-        let nonce = begin.payload["nonce"]?.stringValue ?? ""
+        let nonce = (try? BeginPayload(begin))?.nonce ?? ""
         var roster = AttestationRoster()
         var notes: [String] = []
         for e in entries {
             var recorded: AttestorCertificate?
             if isRollCallRecord(e) {
-                let c = try parseRecord(e)
+                let (c, signature) = try readRecord(e)
                 if let other = roster.certificates.values.first(where: { $0.fingerprint == c.fingerprint && $0.role != c.role }) {
                     throw fail(e, "role \(c.role) presents the card already recorded for role \(other.role): one card, one person")
                 }
                 guard let message = Attestation.rollCallMessage(nonce: nonce, beginHash: begin.hash,
                                                                  fingerprint: c.certificate.fingerprint, role: c.role),
-                      verifies(c.certificate, e.payload["signature"]?.stringValue, message) else {
+                      verifies(c.certificate, signature, message) else {
                     throw fail(e, "the roll-call signature of role \(c.role) does not verify with its card's certificate over this ceremony's nonce and BEGIN: the card was not in this ceremony")
                 }
                 notes.append("role \(c.role): card certificate \(c.fingerprint.prefix(16))… (\(c.certificate.subject)) signed at the roll call")

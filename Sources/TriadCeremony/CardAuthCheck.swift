@@ -46,7 +46,7 @@ enum CardAuthCheck {
     /// - Returns: one line per identification, for the report.
     static func check(_ entries: [JournalEntry], records: [EnrolmentRecord] = []) throws -> [String] {
         guard let begin = entries.first else { return [] }
-        let nonce = begin.payload["nonce"]?.stringValue ?? ""
+        let nonce = (try? BeginPayload(begin))?.nonce ?? ""
         var notes: [String] = []
         for e in entries where e.event == EventType.stepDone && e.payload["action"]?.stringValue == action {
             func fail(_ m: String) -> VerifyFailure {

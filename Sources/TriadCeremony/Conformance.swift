@@ -48,9 +48,12 @@ private struct Replay {
 
     mutating func begin(_ pinned: CeremonyScript?) throws {
         let b = entries[0]
-        guard let s = b.payload["script"], let text = s["text"]?.stringValue, let sha = s["sha256"]?.stringValue else {
+        // The script first, through BEGIN's own `script` member, so that what a wrong script
+        // or a failing lint says comes before any other member of BEGIN is read.
+        guard let embedded = try? (b.payload["script"] ?? .null).decode(as: BeginPayload.Script.self) else {
             throw fail(1, "BEGIN does not carry the script text and SHA-256")
         }
+        let text = embedded.text, sha = embedded.sha256
         if Hex.encode(SHA256.hash(Array(text.utf8))) != sha { throw fail(1, "the embedded script does not match its SHA-256") }
         if let pinned, pinned.sha256 != sha {
             throw fail(1, "the ceremony ran script SHA-256 \(sha), not the given script's \(pinned.sha256)")
@@ -62,48 +65,62 @@ private struct Replay {
         if let first = problems.first {
             throw fail(1, "the script in entry 1 fails lint (\(problems.count) problem(s), first: \(first)); the tool never runs such a script")
         }
-        parameters = try beginParameters(b)
-        if s["name"]?.stringValue != script.name || s["version"]?.intValue != Int64(script.version) {
+        let begin = try beginPayload(b)
+        parameters = try beginParameters(begin)
+        if embedded.name != script.name || embedded.version != Int64(script.version) {
             throw fail(1, "BEGIN names a different script name or version than the embedded text")
         }
-        guard b.payload["ceremony_id"]?.stringValue == b.ceremony else { throw fail(1, "ceremony_id differs from the entry's ceremony") }
-        guard let practice = b.payload["practice"]?.boolValue, let text = b.payload["mode"]?.stringValue else {
-            throw fail(1, "BEGIN lacks practice or mode")
-        }
-        guard let mode = PrompterMode(rawValue: text) else { throw fail(1, "BEGIN's mode '\(text)' is neither interactive nor unattended") }
-        if practice != b.ceremony.hasPrefix("PRACTICE-") { throw fail(1, "practice flag and ceremony id disagree") }
+        guard begin.ceremonyID == b.ceremony else { throw fail(1, "ceremony_id differs from the entry's ceremony") }
+        guard let mode = PrompterMode(rawValue: begin.mode) else { throw fail(1, "BEGIN's mode '\(begin.mode)' is neither interactive nor unattended") }
+        if begin.practice != b.ceremony.hasPrefix("PRACTICE-") { throw fail(1, "practice flag and ceremony id disagree") }
         report.ceremonyID = b.ceremony; report.scriptName = script.name; report.scriptVersion = script.version
-        report.scriptSHA256 = sha; report.practice = practice; report.mode = mode
+        report.scriptSHA256 = sha; report.practice = begin.practice; report.mode = mode
         report.entries = entries.count; report.started = b.time; report.ended = entries.last!.time
         report.terminal = entries.last!.event
         report.terminalReason = entries.last.flatMap { try? AbortedPayload($0) }?.reason ?? ""
     }
 
+    /// BEGIN as the engine wrote it (`BeginPayload`); a member missing or of the wrong kind
+    /// fails entry 1, named as the verifier always named it.
+    func beginPayload(_ b: JournalEntry) throws -> BeginPayload {
+        do { return try b.payload.decode(as: BeginPayload.self) } catch {
+            let path = (error as? DecodingError)?.memberPath ?? []
+            switch path.first {
+            case "script"?: throw fail(1, "BEGIN does not carry the script text and SHA-256")
+            case "practice"?, "mode"?: throw fail(1, "BEGIN lacks practice or mode")
+            case "ceremony_id"?: throw fail(1, "ceremony_id differs from the entry's ceremony")
+            case "nonce"?: throw fail(1, "BEGIN lacks the ceremony nonce (32 hex digits)")
+            case "parameters"? where path.count > 1:
+                let name = path[1]
+                guard let declared = script.parameters.first(where: { $0.name == name }) else {
+                    throw fail(1, "BEGIN sets parameter \(name), which the script does not declare")
+                }
+                throw fail(1, declared.list ? "BEGIN parameter \(name) is not a list of text" : "BEGIN parameter \(name) is not text")
+            case "parameters"?: throw fail(1, "BEGIN lacks the parameters object")
+            default: throw fail(1, "the BEGIN payload \(StepDonePayload.problem(error))")
+            }
+        }
+    }
+
     /// BEGIN's `parameters`: only declared names, every required one, every default, a text
     /// for a scalar and a list of texts for a `list: true` parameter — exactly what the engine
     /// records (docs/ceremony.md §7, BEGIN).
-    func beginParameters(_ b: JournalEntry) throws -> [String: ParameterValue] {
-        guard let given = b.payload["parameters"]?.objectValue else { throw fail(1, "BEGIN lacks the parameters object") }
-        var values: [String: ParameterValue] = [:]
-        for (name, value) in given {
+    func beginParameters(_ begin: BeginPayload) throws -> [String: ParameterValue] {
+        for (name, value) in begin.parameters.sorted(by: { $0.key < $1.key }) {
             guard let declared = script.parameters.first(where: { $0.name == name }) else { throw fail(1, "BEGIN sets parameter \(name), which the script does not declare") }
-            if declared.list {
-                guard let items = value.arrayValue?.compactMap(\.stringValue), items.count == value.arrayValue?.count else {
-                    throw fail(1, "BEGIN parameter \(name) is not a list of text")
-                }
-                values[name] = .list(items)
-            } else {
-                guard let text = value.stringValue else { throw fail(1, "BEGIN parameter \(name) is not text") }
-                values[name] = .text(text)
+            switch (declared.list, value) {
+            case (true, .text): throw fail(1, "BEGIN parameter \(name) is not a list of text")
+            case (false, .list): throw fail(1, "BEGIN parameter \(name) is not text")
+            default: break
             }
         }
-        for p in script.parameters where values[p.name] == nil && (p.required || p.implicitValue != nil) {
+        for p in script.parameters where begin.parameters[p.name] == nil && (p.required || p.implicitValue != nil) {
             throw fail(1, "BEGIN lacks parameter \(p.name), which the engine always records")
         }
-        guard let nonce = b.payload["nonce"]?.stringValue, nonce.count == 32, Hex.decode(nonce) != nil else {
+        guard begin.nonce.count == 32, Hex.decode(begin.nonce) != nil else {
             throw fail(1, "BEGIN lacks the ceremony nonce (32 hex digits)")
         }
-        return values
+        return begin.parameters
     }
 
     /// An ABORTED entry names the step it stopped at in both its `step` field and `at_step`.

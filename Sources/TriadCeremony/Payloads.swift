@@ -40,6 +40,18 @@ extension EventPayload {
     }
 }
 
+extension DecodingError {
+    /// The members leading to what could not be read (`["parameters", "zones"]`); for a
+    /// missing member, its own name last.
+    var memberPath: [String] {
+        switch self {
+        case .keyNotFound(let key, let c): return c.codingPath.map(\.stringValue) + [key.stringValue]
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): return c.codingPath.map(\.stringValue)
+        @unknown default: return []
+        }
+    }
+}
+
 /// ACT_START: the act's title and its 1-based number.
 struct ActStartPayload: EventPayload {
     static let event = EventType.actStart

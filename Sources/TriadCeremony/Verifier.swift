@@ -31,7 +31,7 @@ public enum Verifier {
             try SealCheck.check(entries)
             report.cardSignatures = try CardAuthCheck.check(entries, records: records)
             report.attestations = try AttestationCheck.check(entries)
-            try AttestationCheck.checkScript(entries, script: try ScriptCache.parse(entries[0].payload["script"]?["text"]?.stringValue ?? "",
+            try AttestationCheck.checkScript(entries, script: try ScriptCache.parse((try? BeginPayload(entries[0]))?.script.text ?? "",
                                                                                      sha256: report.scriptSHA256))
             if let trust { report.trusted = try AttestationCheck.checkTrust(entries, anchors: trust) }
             report.ceremonyKeySHA256 = (try? Seal.key(of: entries[0]).get()).map { Hex.encode(SHA256.hash($0.spkiDER)).lowercased() } ?? ""

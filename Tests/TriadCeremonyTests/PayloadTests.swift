@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import TriadCeremony
+import TriadCrypto
 import TriadJournal
 
 /// The typed journal payloads (Payloads.swift) are the shape the engine writes and the
@@ -193,5 +194,68 @@ final class PayloadTests: XCTestCase {
     static func readsBackEqual<P: RecordPayload>(_ typed: P, _ entry: JournalEntry) -> Bool {
         guard let back = try? P(entry), let a = try? back.members(), let b = try? typed.members() else { return false }
         return a == b
+    }
+
+    /// The replay reads BEGIN through `BeginPayload`, the struct the engine writes it with: a
+    /// member missing or of the wrong kind fails entry 1, named as the verifier named it when
+    /// it read BEGIN member by member.
+    func testTheReplayReadsBEGINThroughItsTypedPayload() throws {
+        let entries = try TamperTests.transcript().lines.map { try JournalEntry(parsing: CanonicalValue.parse($0)) }
+        func replay(_ edit: (inout [String: CanonicalValue]) -> Void) -> String {
+            var begin = entries[0]
+            var members = begin.payload.objectValue ?? [:]
+            edit(&members)
+            begin.payload = .object(members)
+            do { _ = try Conformance.check([begin] + entries.dropFirst(), pinnedScript: nil, registry: Support.registry) } catch let f as VerifyFailure {
+                return f.entry == 1 ? f.message : "entry \(f.entry): \(f.message)"
+            } catch { return "\(error)" }
+            return "accepted"
+        }
+        func set(_ m: inout [String: CanonicalValue], _ outer: String, _ key: String, _ value: CanonicalValue?) {
+            var inner = m[outer]?.objectValue ?? [:]
+            inner[key] = value
+            m[outer] = .object(inner)
+        }
+        XCTAssertEqual(replay { _ in }, "accepted")
+        XCTAssertEqual(replay { $0["nonce"] = "abcd" }, "BEGIN lacks the ceremony nonce (32 hex digits)")
+        XCTAssertEqual(replay { $0["nonce"] = nil }, "BEGIN lacks the ceremony nonce (32 hex digits)")
+        XCTAssertEqual(replay { $0["practice"] = "no" }, "BEGIN lacks practice or mode")
+        XCTAssertEqual(replay { $0["mode"] = "remote" }, "BEGIN's mode 'remote' is neither interactive nor unattended")
+        XCTAssertEqual(replay { $0["ceremony_id"] = "other" }, "ceremony_id differs from the entry's ceremony")
+        XCTAssertEqual(replay { $0["parameters"] = nil }, "BEGIN lacks the parameters object")
+        XCTAssertEqual(replay { set(&$0, "parameters", "bag_serial", nil) }, "BEGIN lacks parameter bag_serial, which the engine always records")
+        XCTAssertEqual(replay { set(&$0, "parameters", "bag_serial", 7) },
+                       "BEGIN parameter bag_serial is not text")
+        XCTAssertEqual(replay { set(&$0, "parameters", "colour", "red") },
+                       "BEGIN sets parameter colour, which the script does not declare")
+        XCTAssertEqual(replay { $0["host"] = nil }, "the BEGIN payload lacks host")
+        XCTAssertEqual(replay { set(&$0, "script", "version", 9) }, "BEGIN names a different script name or version than the embedded text")
+        XCTAssertEqual(replay { set(&$0, "script", "text", nil) }, "BEGIN does not carry the script text and SHA-256")
+    }
+
+    /// The attestation check reads the roll call's RECORD through `AttestorCardRecord`; a
+    /// member of the wrong kind fails as that member's check always did, in the same order.
+    func testTheAttestationCheckReadsTheRollCallRecordThroughItsStruct() throws {
+        let key = try PrivateKey.generate(.ecP256)
+        let cert = try Certificate.selfSigned(subject: "CN=Witness", key: key, days: 30, keyUsage: "critical,digitalSignature")
+        let good: [String: CanonicalValue] = ["kind": "attestor-card", "certificate": .string(Hex.encode(cert.der)),
+                                              "certificate_fingerprint": .string(Hex.encode(cert.fingerprint)), "signature": "00"]
+        func read(_ change: [String: CanonicalValue]) -> String {
+            let e = JournalEntry(ceremony: "c", seq: 3, time: "2026-01-31T12:00:00.000Z", act: "a", step: "roll-call", role: "witness",
+                                 event: .record, payload: .object(good.merging(change) { $1 }), prevHash: ChainHash.genesis)
+            do {
+                let (c, signature) = try AttestationCheck.readRecord(e)
+                return "\(c.role) \(c.fingerprint == Hex.encode(cert.fingerprint)) \(signature ?? "nil")"
+            } catch let f as VerifyFailure { return "entry \(f.entry): \(f.message)" } catch { return "\(error)" }
+        }
+        let at = "entry 3: the attestor-card record of role witness"
+        XCTAssertEqual(read([:]), "witness true 00")
+        XCTAssertEqual(read(["extra": 1]), at + " does not have exactly kind, certificate, certificate_fingerprint and signature")
+        XCTAssertEqual(read(["certificate": 5]), at + ": certificate is not a DER X.509 certificate in lowercase hex")
+        XCTAssertEqual(read(["certificate": 5, "certificate_fingerprint": 5]), at + ": certificate is not a DER X.509 certificate in lowercase hex")
+        XCTAssertEqual(read(["certificate": "zz"]), at + ": certificate is not a DER X.509 certificate in lowercase hex")
+        XCTAssertEqual(read(["certificate_fingerprint": 5]), at + ": certificate_fingerprint is not the SHA-256 of certificate")
+        XCTAssertEqual(read(["certificate_fingerprint": "ab"]), at + ": certificate_fingerprint is not the SHA-256 of certificate")
+        XCTAssertEqual(read(["signature": 5]), "witness true nil")
     }
 }
