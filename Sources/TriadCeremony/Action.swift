@@ -59,9 +59,11 @@ extension CeremonyAction {
 
     /// Decodes `arguments` into `Arguments` and binds them to this action: what lint, the
     /// engine, the dry run and the verifier ask of a step.
+    /// With `reading` `.version1` (the verifier's replay of an old transcript only) a text
+    /// given for a list argument is read as the tool before list arguments read it.
     /// - Throws: `ArgumentError` naming the argument that does not fit.
-    static func bind(_ arguments: StepArguments) throws -> BoundAction {
-        let typed = try ArgumentReader.decode(Arguments.self, action: name, arguments.values)
+    static func bind(_ arguments: StepArguments, reading: ArgumentReading = .current) throws -> BoundAction {
+        let typed = try ArgumentReader.decode(Arguments.self, action: name, reading.values(arguments.values, specs: Arguments.parameters))
         return BoundAction(
             requiredFacts: requires(typed) + combines.map(\.fact),
             producedFacts: produces(typed) + presents.map(\.fact),

@@ -58,11 +58,11 @@ public enum Attestation {
 
     /// Script problems for `ceremony lint`: an attesting role must be called by a roll call,
     /// where its card is first read.
-    static func lint(_ script: CeremonyScript, registry: ActionRegistry) -> [String] {
+    static func lint(_ script: CeremonyScript, registry: ActionRegistry, reading: ArgumentReading = .current) -> [String] {
         var called = Set<String>()
         for (_, step) in script.allSteps {
             // Lint reports arguments that do not decode on their own; such a step calls no one.
-            guard let action = registry.action(named: step.action), let bound = try? action.bind(StepArguments(step.arguments)) else { continue }
+            guard let action = registry.action(named: step.action), let bound = try? action.bind(StepArguments(step.arguments), reading: reading) else { continue }
             called.formUnion(bound.admittedRoles)
         }
         return script.roles.filter { $0.attestsWithCard && !called.contains($0.id) }.map {

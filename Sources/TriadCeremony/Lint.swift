@@ -11,6 +11,12 @@ import TriadJournal
 public enum Lint {
     /// Problems of `script`, each naming the step and line; empty when the script is sound.
     public static func check(_ script: CeremonyScript, registry: ActionRegistry = .standard) -> [String] {
+        check(script, registry: registry, reading: .current)
+    }
+
+    /// The same checks with list arguments read as `reading` says: the verifier's replay asks
+    /// whether a script lint refuses today passed as version 1 read it (`ArgumentReading`).
+    static func check(_ script: CeremonyScript, registry: ActionRegistry, reading: ArgumentReading) -> [String] {
         var problems: [String] = []
         func add(_ step: Step?, _ message: String) {
             problems.append(step.map { "step \($0.id) (line \($0.line)): \(message)" } ?? message)
@@ -55,7 +61,7 @@ public enum Lint {
                 // The same decoding the engine does before the action runs, with each `${NAME}`
                 // standing for a value of its parameter's shape (a text, or a list of one).
                 let bound: BoundAction
-                do { bound = try action.bind(Substitution.arguments(step.arguments, placeholders)) } catch {
+                do { bound = try action.bind(Substitution.arguments(step.arguments, placeholders), reading: reading) } catch {
                     add(step, "\(error)")
                     continue
                 }
@@ -76,7 +82,7 @@ public enum Lint {
                 facts.formUnion(bound.producedFacts)
             }
         }
-        return problems + SplitKnowledge.lint(script, registry: registry) + Attestation.lint(script, registry: registry)
+        return problems + SplitKnowledge.lint(script, registry: registry) + Attestation.lint(script, registry: registry, reading: reading)
     }
 
     /// `${KEY}` references in argument values.

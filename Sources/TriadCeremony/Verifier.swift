@@ -191,4 +191,7 @@ public struct VerifyReport: Equatable {
     public var attestations: [String] = []
     /// With `--trust`: one line per participant certificate issued by a given CA; nil without it.
     public var trusted: [String]?
+    /// True when the script passes lint only with a text read as a list, as the tool before
+    /// list arguments read it: the replay read it that way (docs/ceremony.md §8).
+    public var readAsVersion1 = false
 }

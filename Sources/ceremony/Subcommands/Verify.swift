@@ -52,6 +52,9 @@ struct Verify: ParsableCommand {
             print("\(aborted ? "VERIFIED, ABORTED" : "OK") \(transcript): ceremony \(r.ceremonyID)\(r.practice ? " (PRACTICE)" : "")")
             print("   script \(r.scriptName) v\(r.scriptVersion), SHA-256 \(r.scriptSHA256)\(pinned == nil ? " (embedded; no --script compared)" : " (= --script)")")
             print("   \(r.entries) entries, \(r.started) – \(r.ended), run \(r.mode), ended \(r.terminal)\(r.terminalReason.isEmpty ? "" : ": \(r.terminalReason)")")
+            if r.readAsVersion1 {
+                print("   script read as version 1: a text where a list argument is now a YAML list was split at spaces, as the tool that ran it did (docs/ceremony.md §8); today's tool would refuse to run this script")
+            }
             for p in r.participants { print("   present: \(p)") }
             print("   exceptions: \(r.exceptions.count)")
             for x in r.exceptions { print("     - \(x)") }
