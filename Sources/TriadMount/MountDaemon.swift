@@ -148,6 +148,13 @@ public final class MountDaemon: @unchecked Sendable {
         }
     }
 
+    /// Undoes a mount that will never be served because a later start-up step failed (the
+    /// mount record could not be written): unmounts, wipes the keys.
+    public func abandon() {
+        control?.stop()
+        shutdown()
+    }
+
     /// Asks the loop to stop (from any thread).
     public func stop() {
         fuse_exit(fuse)

@@ -63,10 +63,17 @@ extension ZoneCommand {
                     }
                 }
                 daemon = try MountDaemon(configuration: config, access: access, member: member, unlocker: unlocker)
-                try MountRegistry.record(MountRegistry.Entry(
-                    mountPoint: config.mountPoint, zone: root, zoneID: zoneValue.policy.zoneID.hex, pid: getpid(),
-                    identity: name, subject: member.subject, fingerprint: member.fingerprint.hex, readOnly: readOnly,
-                    audit: config.auditFile, started: Int(time(nil))))
+                do {
+                    try MountRegistry.record(MountRegistry.Entry(
+                        mountPoint: config.mountPoint, zone: root, zoneID: zoneValue.policy.zoneID.hex, pid: getpid(),
+                        identity: name, subject: member.subject, fingerprint: member.fingerprint.hex, readOnly: readOnly,
+                        audit: config.auditFile, started: Int(time(nil))))
+                } catch {
+                    // Nothing stays mounted that no daemon serves.
+                    daemon?.abandon()
+                    daemon = nil
+                    throw error
+                }
             }
             if let readyFD {
                 _ = "ok\n".withCString { write(readyFD, $0, 3) }
