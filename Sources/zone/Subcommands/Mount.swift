@@ -62,7 +62,7 @@ extension ZoneCommand {
                                                      allowLastPinTry: identity.allowLastPinTry)
                     }
                 }
-                daemon = try MountDaemon(configuration: config, access: access, member: member, unlocker: unlocker)
+                daemon = try MountDaemon(configuration: config, access: access, member: member, unlocker: unlocker, context: context)
                 do {
                     try MountRegistry.record(MountRegistry.Entry(
                         mountPoint: config.mountPoint, zone: root, zoneID: zoneValue.policy.zoneID.hex, pid: getpid(),
