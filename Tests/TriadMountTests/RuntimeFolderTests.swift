@@ -74,37 +74,40 @@ final class RuntimeFolderTests: XCTestCase {
         XCTAssertFalse(table.contains(" \(f.mountPoint) "), "nothing stays mounted")
     }
 
-    func testUnlockSendsNoPINIntoAFolderAnotherUserMade() throws {
-        let f = MountFixture()
+    /// Mounts the fixture, puts the other user's listener at the mount's socket name under
+    /// `runtime`, runs `zone unlock` with that runtime folder; the result and what the listener
+    /// received (nil: it was never sent anything or never connected to).
+    func unlockAgainstListener(_ f: MountFixture, runtime: String, drop: Bool) throws -> (ProcessResult, [UInt8]?) {
         XCTAssertEqual(f.mount().status, 0)
-        let runtime = f.root + "/evil"
-        plantFolder(runtime)
         let loot = f.root + "/loot"
         XCTAssertEqual(shell("/bin/mkdir", ["-m", "0777", loot]).status, 0)
-        let listener = try listen(at: runtime + "/triad/mounts/" + socketName(f.mountPoint), loot: loot + "/got", drop: false)
+        let listener = try listen(at: runtime + "/triad/mounts/" + socketName(f.mountPoint), loot: loot + "/got", drop: drop)
         defer { listener.terminate() }
         let r = try unlock(f, runtime: runtime)
+        if drop { listener.waitUntilExit() }
+        return (r, readBytes(loot + "/got"))
+    }
+
+    func testUnlockSendsNoPINIntoAFolderAnotherUserMade() throws {
+        let f = MountFixture()
+        let runtime = f.root + "/evil"
+        plantFolder(runtime)
+        let (r, got) = try unlockAgainstListener(f, runtime: runtime, drop: false)
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.err.contains("only you can use"), r.err)
-        XCTAssertFalse(String(decoding: readBytes(loot + "/got") ?? [], as: UTF8.self).contains("739154"), "the PIN reached the other user")
+        XCTAssertFalse(String(decoding: got ?? [], as: UTF8.self).contains("739154"), "the PIN reached the other user")
     }
 
     func testUnlockSendsNoPINToAListenerOfAnotherUser() throws {
         let f = MountFixture()
-        XCTAssertEqual(f.mount().status, 0)
         // The folder is the user's own (0700) but the listener at the socket's name is not
         // their daemon: it listens as uid 65534.
         let runtime = f.root + "/other"
         XCTAssertEqual(shell("/bin/mkdir", ["-p", "-m", "0700", runtime + "/triad/mounts"]).status, 0)
         XCTAssertEqual(shell("/bin/chmod", ["0700", runtime + "/triad"]).status, 0)
-        let loot = f.root + "/loot"
-        XCTAssertEqual(shell("/bin/mkdir", ["-m", "0777", loot]).status, 0)
-        let listener = try listen(at: runtime + "/triad/mounts/" + socketName(f.mountPoint), loot: loot + "/got", drop: true)
-        defer { listener.terminate() }
-        let r = try unlock(f, runtime: runtime)
+        let (r, got) = try unlockAgainstListener(f, runtime: runtime, drop: true)
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.err.contains("served by uid \(Self.attacker), not by your mount daemon; the PIN was not sent"), r.err)
-        listener.waitUntilExit()
-        XCTAssertEqual(readBytes(loot + "/got"), [], "the listener saw the connection close with nothing sent")
+        XCTAssertEqual(got, [], "the listener saw the connection close with nothing sent")
     }
 }
