@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "TriadCeremony", dependencies: ["TriadJournal", "TriadRecovery", "TriadZone", "TriadPIV", "TriadPCSC", "DurableFile", "TriadCrypto", yams, system]),
 
         // zone mount: the FUSE daemon (docs/mount.md).
-        .target(name: "TriadMount", dependencies: ["CFUSE", "TriadZone", "TriadFormat", "TriadCrypto", "TriadPCSC"]),
+        .target(name: "TriadMount", dependencies: ["CFUSE", "TriadZone", "TriadFormat", "TriadCrypto", "TriadPCSC", "DurableFile", system]),
 
         // Shared CLI plumbing (the command shell, identity strings, PIN entry, error messages)
         // and the thin CLIs: each main() is one call to CommandShell.main.

@@ -28,6 +28,8 @@ public enum CeremonyError: Error, Equatable, CustomStringConvertible {
     /// Ctrl-C or SIGTERM during the run.
     case interrupted
     case secretEmpty(source: String)
+    /// A report made during the ceremony could not be stamped with the ceremony's end.
+    case reportNotStamped(path: String, reason: String)
 
     /// One sentence naming the script, step or journal and what to do.
     public var description: String {
@@ -70,6 +72,8 @@ public enum CeremonyError: Error, Equatable, CustomStringConvertible {
             return "no terminal to read a PIN from"
         case .secretEmpty(let source):
             return "nothing was read from \(source)"
+        case .reportNotStamped(let path, let reason):
+            return "cannot stamp the report \(path) with the ceremony's end (\(reason))"
         }
     }
 }

@@ -1,4 +1,6 @@
+import DurableFile
 import Foundation
+import SystemPackage
 import TriadCrypto
 import TriadJournal
 
@@ -193,7 +195,13 @@ public final class Engine {
         try Transcript.writeExclusive(Summary.text(entries, transcriptName: name), to: summary)
         let html = "\(options.outputDirectory)/\(ceremonyID)-summary.html"
         try Transcript.writeExclusive(Summary.html(entries, transcriptName: name), to: html)
-        for path in stampAtClose { Self.stamp(path, terminal) }
+        for path in stampAtClose {
+            // The ceremony has ended and its transcript is whole: a report that cannot be
+            // stamped is told, not fatal.
+            do { try Self.stamp(path, terminal) } catch {
+                prompter.show("Note: \(error); the transcript \(transcript) has the end.")
+            }
+        }
         result.transcriptPath = transcript
         result.summaryPath = summary
         prompter.show("Transcript: \(transcript)\nSummary:    \(summary) (printable: \(html))")
@@ -202,20 +210,28 @@ public final class Engine {
 
     /// Writes the ceremony's end into a report made during it: a line in a text report, a
     /// `ceremony_end` object in a JSON one (docs/recovery.md: the drill report names its
-    /// ceremony and final hash).
-    static func stamp(_ path: String, _ terminal: JournalEntry) {
+    /// ceremony and final hash). The report is replaced durably (docs/format.md §7.1), keeping
+    /// its permissions, so a crash leaves it whole, with or without the line.
+    static func stamp(_ path: String, _ terminal: JournalEntry) throws {
         let end = "\(terminal.event) at journal entry \(terminal.seq); final hash \(terminal.hash)"
+        var info = stat()
+        guard stat(path, &info) == 0, let data = FileManager.default.contents(atPath: path) else {
+            throw CeremonyError.reportNotStamped(path: path, reason: "it cannot be read")
+        }
+        let stamped: Data
         if path.hasSuffix(".json") {
-            guard let data = FileManager.default.contents(atPath: path),
-                  var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return }
-            object["ceremony_end"] = ["ceremony": terminal.ceremony, "event": terminal.event.rawValue, "seq": terminal.seq, "hash": terminal.hash]
-            if let out = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
-                try? out.write(to: URL(fileURLWithPath: path), options: .atomic)
+            guard var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw CeremonyError.reportNotStamped(path: path, reason: "it is not a JSON object any more")
             }
-        } else if let handle = FileHandle(forWritingAtPath: path) {
-            handle.seekToEndOfFile()
-            handle.write(Data("\nCeremony \(terminal.ceremony) ended \(end)\n".utf8))
-            try? handle.close()
+            object["ceremony_end"] = ["ceremony": terminal.ceremony, "event": terminal.event.rawValue, "seq": terminal.seq, "hash": terminal.hash]
+            stamped = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        } else {
+            stamped = data + Data("\nCeremony \(terminal.ceremony) ended \(end)\n".utf8)
+        }
+        do {
+            try Durable.write(Array(stamped), to: FilePath(path), mode: info.st_mode & 0o7777)
+        } catch {
+            throw CeremonyError.reportNotStamped(path: path, reason: "\(error)")
         }
     }
 

@@ -26,6 +26,9 @@ public enum ControlSocket {
     /// Throws `ControlSocketError` when there is no daemon to talk to.
     public static func unlock(mountPoint: String, pin: SecureBytes) throws -> String? {
         let socketPath = path(for: mountPoint)
+        // The folder must be the user's alone, and the listener the user's own daemon: the
+        // PIN is sent to nobody else (docs/mount.md §7).
+        try MountRegistry.makeFolder()
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ControlSocketError.unreachable(path: socketPath, errno: errno) }
         defer { close(fd) }
@@ -34,6 +37,8 @@ public enum ControlSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else { throw ControlSocketError.unreachable(path: socketPath, errno: errno) }
+        let peer = peerUID(fd)
+        guard peer == getuid() else { throw ControlSocketError.notYours(path: socketPath, uid: peer) }
         var request = [UInt8]("unlock\n".utf8)
         pin.withUnsafeBytes { request.append(contentsOf: $0) }
         request.append(0x0A)
@@ -52,6 +57,16 @@ public enum ControlSocket {
         if text == "ok" { return nil }
         if text.hasPrefix("refused ") { return String(text.dropFirst(8)) }
         return "the mount daemon gave no answer; see `zone mounts` and the system log"
+    }
+
+    /// The uid of the process at the other end of `fd` (SO_PEERCRED, unix(7)); nil if unknown.
+    static func peerUID(_ fd: Int32) -> UInt32? {
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (unix(7); Glibc shows it only
+        // under _GNU_SOURCE).
+        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, UInt32.max, UInt32.max)
+        var length = socklen_t(MemoryLayout<(Int32, UInt32, UInt32)>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
+        return credentials.uid
     }
 
     static func socketAddress(_ path: String) throws -> sockaddr_un {
@@ -82,6 +97,8 @@ public enum ControlSocketError: Error, CustomStringConvertible, Equatable {
     case unreachable(path: String, errno: Int32)
     case pathTooLong(path: String)
     case cannotListen(path: String, errno: Int32)
+    /// The socket answering at the mount's path belongs to another user (or to nobody known).
+    case notYours(path: String, uid: UInt32?)
 
     /// The message `zone unlock` prints: the socket, what failed, what to check.
     public var description: String {
@@ -90,6 +107,10 @@ public enum ControlSocketError: Error, CustomStringConvertible, Equatable {
             return "\(path): no mount daemon answers (\(String(cString: strerror(e)))); is the zone mounted there by you (zone mounts)?"
         case let .pathTooLong(path):
             return "\(path): the control socket's path is too long for AF_UNIX; set XDG_RUNTIME_DIR to a shorter folder"
+        case let .notYours(path, uid):
+            let owner = uid.map { "uid \($0)" } ?? "an unknown user"
+            return "\(path): the socket is served by \(owner), not by your mount daemon; the PIN was not sent. "
+                + "Tell your administrator; unmount with zone unmount and mount again"
         case let .cannotListen(path, e):
             return "\(path): cannot create the mount's control socket (\(String(cString: strerror(e))))"
         }
@@ -107,7 +128,7 @@ final class ControlServer: @unchecked Sendable {
     /// Listens at `path` (a stale socket there is replaced).
     init(path: String) throws {
         self.path = path
-        MountRegistry.makeFolder()
+        try MountRegistry.makeFolder()
         var address = try ControlSocket.socketAddress(path)
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ControlSocketError.cannotListen(path: path, errno: errno) }
@@ -157,11 +178,7 @@ final class ControlServer: @unchecked Sendable {
     private func answer(_ client: Int32) {
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (unix(7); Glibc shows it only
-        // under _GNU_SOURCE).
-        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, UInt32.max, UInt32.max)
-        var length = socklen_t(MemoryLayout<(Int32, UInt32, UInt32)>.size)
-        guard getsockopt(client, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, credentials.uid == getuid() else {
+        guard ControlSocket.peerUID(client) == getuid() else {
             _ = ControlSocket.writeAll(client, Array("refused only the user who mounted the zone can unlock it\n".utf8))
             return
         }

@@ -13,18 +13,31 @@ import TriadZone
 final class KeyVault: @unchecked Sendable {
     private let state = Mutex<State>(State())
     let zoneID: [UInt8]
+    /// Looks for policies published after the mount (§2.1); nil: never (tests of the vault alone).
+    private let watch: PolicyWatch?
+    /// The member's certificate: a policy that no longer lists it ends the mount's access.
+    private let member: Certificate?
+    /// Told what a newer policy did to the mount (audit and system log), outside the lock.
+    var notice: (String, Int32) -> Void = { _, _ in }
 
     struct State {
         var access: ZoneAccess?
         var recipients: [any Recipient] = []
         var recipientsMadeAt: time_t = 0
+        /// Set when the zone moved to an epoch whose key this mount lacks (a revocation after
+        /// the mount): no new file is made until `zone unlock` or a new mount brings the key.
+        var missingEpoch: UInt32?
+        /// Set while `.zone/` holds a policy that does not verify: nothing new is made.
+        var unverifiable: String?
     }
 
     /// Recipients are rebuilt after this many seconds (per-run objects rotate, §1.3).
     static let recipientLifetime: time_t = 3600
 
-    init(access: ZoneAccess) throws {
+    init(access: ZoneAccess, member: Certificate? = nil, watch: PolicyWatch? = nil) throws {
         zoneID = access.zone.policy.zoneID
+        self.member = member
+        self.watch = watch
         let recipients = try access.recipients()
         for key in access.zoneKeys.values { Self.lock(key) }
         state.withLock {
@@ -40,30 +53,90 @@ final class KeyVault: @unchecked Sendable {
         guard access.zone.policy.zoneID == zoneID else { throw MountError.unlock(reason: "the card unlocked another zone") }
         let recipients = try access.recipients()
         for key in access.zoneKeys.values { Self.lock(key) }
-        try state.withLock { s in
-            guard s.access == nil else { throw MountError.unlock(reason: "the mount is not locked; nothing to unlock") }
+        let old: ZoneAccess? = try state.withLock { s in
+            guard s.access == nil || s.missingEpoch != nil else {
+                throw MountError.unlock(reason: "the mount is not locked; nothing to unlock")
+            }
+            let old = s.access
             s.access = access
             s.recipients = recipients
             s.recipientsMadeAt = time(nil)
+            s.missingEpoch = nil
+            return old
         }
+        // The keys held before (a mount that lacked a newer epoch) are replaced, not kept twice.
+        if let old { for key in old.zoneKeys.values { Self.zeroise(key) } }
     }
 
     /// True until `wipe()`.
     var isOpen: Bool { state.withLock { $0.access != nil } }
 
-    /// The identities that open files (zone slots of every epoch held); nil once wiped.
-    var identities: [any Identity]? { state.withLock { $0.access?.identities } }
+    /// True when `zone unlock` has something to do: the keys are gone (the card left) or the
+    /// zone moved to an epoch the mount lacks.
+    var needsUnlock: Bool { state.withLock { $0.access == nil || $0.missingEpoch != nil } }
 
-    /// Recipients for a new file, rebuilt once an hour; nil once wiped.
+    /// The identities that open files (zone slots of every epoch held); nil once wiped.
+    var identities: [any Identity]? {
+        refresh()
+        return state.withLock { $0.access?.identities }
+    }
+
+    /// Recipients for a new file, rebuilt once an hour and for every newer policy; nil once
+    /// wiped, after a revocation of the member, while the mount lacks the newest epoch's key or
+    /// while `.zone/` holds a policy that does not verify.
     func recipients() throws -> [any Recipient]? {
-        try state.withLock { s in
-            guard let access = s.access else { return nil }
+        refresh()
+        return try state.withLock { s in
+            guard let access = s.access, s.missingEpoch == nil, s.unverifiable == nil else { return nil }
             if time(nil) - s.recipientsMadeAt > Self.recipientLifetime {
                 s.recipients = try access.recipients()
                 s.recipientsMadeAt = time(nil)
             }
             return s.recipients
         }
+    }
+
+    /// Takes in a policy published since the last look (§2.1).
+    private func refresh() {
+        guard let watch else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let said: (String, Int32)? = state.withLock { s in
+            guard let access = s.access else { return nil }
+            switch watch.look(now: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9) {
+            case .none:
+                return nil
+            case .verified:
+                s.unverifiable = nil
+                return nil
+            case .unverifiable(let reason):
+                s.unverifiable = reason
+                return (PolicyWatch.unverifiable, EACCES)
+            case .newer(let zone):
+                s.unverifiable = nil
+                let policy = zone.policy
+                if let member, policy.isMember(member.publicKey) == nil {
+                    // Revoked: the mount's access ends now, as when the card leaves.
+                    for key in access.zoneKeys.values { Self.zeroise(key) }
+                    s.access = nil
+                    s.recipients = []
+                    return (PolicyWatch.revoked, EACCES)
+                }
+                let updated = access.updating(to: zone)
+                s.access = updated
+                if updated.zoneKeys[policy.currentEpoch] == nil {
+                    s.missingEpoch = policy.currentEpoch
+                    s.recipients = []
+                    return (PolicyWatch.epochMissing, EACCES)
+                }
+                s.missingEpoch = nil
+                s.recipients = (try? updated.recipients()) ?? []
+                s.recipientsMadeAt = time(nil)
+                if s.recipients.isEmpty { s.unverifiable = "the recipients of the new policy could not be made" }
+                return (PolicyWatch.taken, 0)
+            }
+        }
+        if let said { notice(said.0, said.1) }
     }
 
     /// Zeroises every zone key in place and forgets the access.
@@ -74,6 +147,7 @@ final class KeyVault: @unchecked Sendable {
             }
             s.access = nil
             s.recipients = []
+            s.missingEpoch = nil
         }
     }
 

@@ -65,7 +65,10 @@ public final class MountDaemon: @unchecked Sendable {
     ///   - member: the member's certificate, for the audit records.
     ///   - unlocker: for a card mount with `.lock`, how `zone unlock` re-opens the keys; nil
     ///     leaves a locked mount locked until unmounted.
-    public init(configuration: MountConfiguration, access: ZoneAccess, member: Certificate, unlocker: Unlocker? = nil) throws {
+    ///   - context: how the zone was opened (trust file, local state); with it the daemon takes
+    ///     in policies published after the mount (§2.1). Nil: the policy of the mount is kept.
+    public init(configuration: MountConfiguration, access: ZoneAccess, member: Certificate, unlocker: Unlocker? = nil,
+                context: ZoneContext? = nil) throws {
         self.configuration = configuration
         self.unlocker = unlocker
         memberFingerprint = member.fingerprint
@@ -74,10 +77,19 @@ public final class MountDaemon: @unchecked Sendable {
         // memory per daemon matters with 120 daemons per server, docs/mount.md §9).
         _ = triad_single_malloc_arena()
         let backing = try BackingTree(root: configuration.zoneRoot)
-        let vault = try KeyVault(access: access)
+        let policyWatch = context.map { PolicyWatch(root: configuration.zoneRoot, context: $0, version: access.zone.policy.version) }
+        let vault = try KeyVault(access: access, member: member, watch: policyWatch)
         let audit = try AuditLog(subject: member.subject, fingerprint: member.fingerprint, zoneID: access.zone.policy.zoneID,
                                  auditFile: configuration.auditFile, syslogSocket: configuration.syslogSocket)
         filesystem = MountFilesystem(backing: backing, vault: vault, audit: audit, readOnly: configuration.readOnly)
+        let filesystem = filesystem
+        vault.notice = { operation, result in
+            filesystem.audit?.record(AuditRecord(path: ".zone", fileID: nil, operation: operation, result: result))
+            guard operation == PolicyWatch.revoked else { return }
+            // As when the card leaves: files open now stop working too (not from this request's
+            // thread, which may be one of those files' own).
+            DispatchQueue.global().async { for file in filesystem.allOpenFiles { file.kill() } }
+        }
         do {
             watch = try configuration.cardReader.map { try ReaderWatch(reader: $0) }
         } catch {
@@ -148,6 +160,13 @@ public final class MountDaemon: @unchecked Sendable {
         }
     }
 
+    /// Undoes a mount that will never be served because a later start-up step failed (the
+    /// mount record could not be written): unmounts, wipes the keys.
+    public func abandon() {
+        control?.stop()
+        shutdown()
+    }
+
     /// Asks the loop to stop (from any thread).
     public func stop() {
         fuse_exit(fuse)
@@ -170,7 +189,8 @@ public final class MountDaemon: @unchecked Sendable {
     /// unwrapped again into locked memory; nil when unlocked, else the reason (§7).
     func unlock(pin: SecureBytes) -> String? {
         guard let unlocker else { return "this mount cannot be unlocked; mount it again" }
-        guard !filesystem.vault.isOpen else { return "the mount is not locked; nothing to unlock" }
+        guard filesystem.vault.needsUnlock else { return "the mount is not locked; nothing to unlock" }
+        let cardHadLeft = !filesystem.vault.isOpen
         do {
             let (access, member) = try unlocker(pin)
             guard member.fingerprint == memberFingerprint else {
@@ -178,7 +198,9 @@ public final class MountDaemon: @unchecked Sendable {
             }
             try filesystem.vault.reopen(access: access)
             filesystem.audit?.record(AuditRecord(path: "", fileID: nil, operation: "unlock", result: 0))
-            unlocked.signal()
+            // The card watcher waits for this only after a removal; an unlock that brought a
+            // newer epoch's key (the card never left) must not wake a later wait.
+            if cardHadLeft { unlocked.signal() }
             return nil
         } catch {
             filesystem.audit?.record(AuditRecord(path: "", fileID: nil, operation: "unlock", result: EACCES))

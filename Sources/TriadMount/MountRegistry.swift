@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DurableFile
 import Foundation
+import SystemPackage
 import TriadCrypto
 
 /// What `zone mounts` lists (docs/mount.md): the kernel's mount table (`/proc/self/mountinfo`,
@@ -40,10 +42,8 @@ public enum MountRegistry {
     }
 
     static var folder: String {
-        if let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
-            return runtime + "/triad/mounts"
-        }
-        return "/tmp/triad-\(getuid())/mounts"
+        let base = runtimeBase
+        return base.root + "/" + base.private
     }
 
     static func file(for mountPoint: String) -> String { path(for: mountPoint, suffix: ".json") }
@@ -53,21 +53,50 @@ public enum MountRegistry {
         folder + "/" + Hex.encode(SHA256.hash(mountPoint)).prefix(32) + suffix
     }
 
-    /// Makes the folder (and its parents) private to the user: 0700.
-    static func makeFolder() {
+    /// Makes the folder (and its parents) private to the user (0700) and checks that it is:
+    /// every component from the runtime folder down is a directory, not a symbolic link, owned
+    /// by this user and open to nobody else. Why: in the `/tmp` fallback another user of the
+    /// terminal server could create the folder first; if it were theirs, they could replace
+    /// the control socket and read the PIN `zone unlock` sends (docs/mount.md §7).
+    static func makeFolder() throws {
+        let base = runtimeBase
+        // The session's runtime folder is made if missing (as before), not judged: it is the
+        // user's own setting.
         var path = ""
-        for part in folder.split(separator: "/") {
+        for part in base.root.split(separator: "/") {
             path += "/" + part
-            if mkdir(path, 0o700) != 0 && errno != EEXIST { return }
+            if mkdir(path, 0o700) != 0 && errno != EEXIST { throw MountRegistryError.cannotMake(path: path, errno: errno) }
+        }
+        path = base.root
+        for part in base.private.split(separator: "/") {
+            path += "/" + part
+            if mkdir(path, 0o700) != 0 && errno != EEXIST {
+                throw MountRegistryError.cannotMake(path: path, errno: errno)
+            }
+            var info = stat()
+            guard lstat(path, &info) == 0 else { throw MountRegistryError.cannotMake(path: path, errno: errno) }
+            guard info.st_mode & S_IFMT == S_IFDIR, info.st_uid == getuid(), info.st_mode & 0o077 == 0 else {
+                throw MountRegistryError.notPrivate(path: path, owner: info.st_uid, mode: info.st_mode & 0o7777,
+                                                    isDirectory: info.st_mode & S_IFMT == S_IFDIR)
+            }
         }
     }
 
+    /// The runtime folder the user's session provides (trusted as it is), and the components
+    /// below it that Triad makes and checks.
+    static var runtimeBase: (root: String, private: String) {
+        if let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
+            return (runtime, "triad/mounts")
+        }
+        return ("/tmp", "triad-\(getuid())/mounts")
+    }
+
     /// Writes `entry` to the private runtime folder (0700), replacing a record for the same
-    /// mount point.
+    /// mount point durably (docs/format.md §7.1).
     public static func record(_ entry: Entry) throws {
-        makeFolder()
+        try makeFolder()
         let data = try JSONEncoder().encode(entry)
-        try data.write(to: URL(fileURLWithPath: file(for: entry.mountPoint)), options: .atomic)
+        try Durable.write(Array(data), to: FilePath(file(for: entry.mountPoint)), mode: 0o600)
     }
 
     /// Removes the record of the daemon at `mountPoint` (when it stops).
@@ -77,7 +106,8 @@ public enum MountRegistry {
 
     /// Records of daemons still running.
     public static func entries() -> [Entry] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        // Records in a folder that is not the user's alone are not believed.
+        guard (try? makeFolder()) != nil, let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
         return names.filter { $0.hasSuffix(".json") }.compactMap { name in
             guard let data = FileManager.default.contents(atPath: folder + "/" + name),
                   let entry = try? JSONDecoder().decode(Entry.self, from: data) else { return nil }
@@ -156,6 +186,26 @@ public enum MountTable {
         waitpid(pid, &status, 0)
         guard status == 0 else {
             throw MountError.unmount(path: mountPoint, reason: "fusermount3 -u failed; close the files open through it and try again")
+        }
+    }
+}
+
+/// Why the user's private runtime folder for mount records and control sockets cannot be used.
+public enum MountRegistryError: Error, CustomStringConvertible, Equatable {
+    /// A component could not be created or examined.
+    case cannotMake(path: String, errno: Int32)
+    /// A component exists but is not a directory of this user's that only they can use.
+    case notPrivate(path: String, owner: UInt32, mode: mode_t, isDirectory: Bool)
+
+    /// Names the folder, what is wrong with it and what to do.
+    public var description: String {
+        switch self {
+        case let .cannotMake(path, e):
+            return "\(path): cannot create the private folder for mount records (\(String(cString: strerror(e))))"
+        case let .notPrivate(path, owner, mode, isDirectory):
+            let what = isDirectory ? "a folder of uid \(owner) with mode \(String(mode, radix: 8))" : "not a folder (a link or a file)"
+            return "\(path) is \(what); mount records and the PIN socket must be in a folder only you can use. "
+                + "Have it removed (by its owner or root), or set XDG_RUNTIME_DIR to your own private folder"
         }
     }
 }

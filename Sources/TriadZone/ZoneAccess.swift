@@ -38,6 +38,22 @@ public struct ZoneAccess {
         identities = ids
     }
 
+    /// The same keys under a newer policy of the same zone, without the member's key: a
+    /// running mount that noticed a grant or a recovery certificate change keeps its keys and
+    /// makes new files for the new policy (docs/mount.md §2.1). The zone must be the same zone;
+    /// an epoch the keys lack is the caller's to refuse.
+    public func updating(to newer: Zone) -> ZoneAccess {
+        precondition(newer.policy.zoneID == zone.policy.zoneID, "a policy of another zone")
+        return ZoneAccess(zone: newer, identityName: identityName, zoneKeys: zoneKeys, identities: identities)
+    }
+
+    private init(zone: Zone, identityName: String, zoneKeys: [UInt32: SecureBytes], identities: [any Identity]) {
+        self.zone = zone
+        self.identityName = identityName
+        self.zoneKeys = zoneKeys
+        self.identities = identities
+    }
+
     /// True when the identity holds at least one zone key.
     public var isMember: Bool { !zoneKeys.isEmpty }
 

@@ -164,6 +164,34 @@ final class CardRemovalTests: XCTestCase {
         XCTAssertEqual(ops, ["card-removed ok", "unlock EACCES", "unlock EACCES", "unlock ok", "card-removed ok"])
     }
 
+    /// A revocation while a card mount runs (docs/mount.md §2.1): the mount makes no new file
+    /// for the old epoch; `zone unlock` with the card still in brings the new epoch's key, new
+    /// files are for it, and the card is still watched afterwards.
+    func testUnlockBringsTheNewEpochAfterARevocation() throws {
+        let (lane, f, audit) = try mountedCard(extra: [])
+        let card = lane.card
+        defer { card.harness.remove() }
+        guard let f else { return }
+        writeBytes(f.m("before.txt"), Array("ward 7\n".utf8))
+        XCTAssertEqual(f.run(["revoke", f.zone, "--cert", f.alice.cert, "--identity", "file:" + f.officer.key]).status, 0)
+        usleep(1_200_000)
+        XCTAssertEqual(open(f.m("after.txt"), O_WRONLY | O_CREAT, 0o644), -1, "no new file for the epoch alice holds")
+        XCTAssertEqual(errno, EACCES)
+
+        let r = try unlock(f, pin: "123456")
+        XCTAssertEqual(r.status, 0, r.description)
+        writeBytes(f.m("after.txt"), Array("ward 8\n".utf8))
+        XCTAssertEqual(f.cat("after.txt", key: f.recovery.key).out, "ward 8\n")
+        let status = f.run(["status", f.zone, "--json"])
+        let counts = (try? JSONSerialization.jsonObject(with: status.stdout)) as? [String: Any]
+        XCTAssertEqual((counts?["files"] as? [String: Any])?["stale_epoch"] as? Int, 1, "only the file made before the revocation is of the old epoch: \(status.out)")
+
+        card.harness.pull()
+        XCTAssertTrue(Self.waitForRefusal(f.m("after.txt")), "the card is still watched after an unlock it never left for")
+        let ops = Self.auditRecords(audit).compactMap { $0["op"] as? String }.filter { $0.hasPrefix("policy") || $0.hasPrefix("unlock") || $0.hasPrefix("card") }
+        XCTAssertEqual(ops, ["policy-epoch-missing", "unlock", "card-removed"])
+    }
+
     /// A zone whose member is a fresh virtual card, mounted with that card (PIN 123456 on
     /// descriptor 3) and an audit file; the fixture is nil (and the test has failed) if the
     /// mount failed.

@@ -62,11 +62,18 @@ extension ZoneCommand {
                                                      allowLastPinTry: identity.allowLastPinTry)
                     }
                 }
-                daemon = try MountDaemon(configuration: config, access: access, member: member, unlocker: unlocker)
-                try MountRegistry.record(MountRegistry.Entry(
-                    mountPoint: config.mountPoint, zone: root, zoneID: zoneValue.policy.zoneID.hex, pid: getpid(),
-                    identity: name, subject: member.subject, fingerprint: member.fingerprint.hex, readOnly: readOnly,
-                    audit: config.auditFile, started: Int(time(nil))))
+                daemon = try MountDaemon(configuration: config, access: access, member: member, unlocker: unlocker, context: context)
+                do {
+                    try MountRegistry.record(MountRegistry.Entry(
+                        mountPoint: config.mountPoint, zone: root, zoneID: zoneValue.policy.zoneID.hex, pid: getpid(),
+                        identity: name, subject: member.subject, fingerprint: member.fingerprint.hex, readOnly: readOnly,
+                        audit: config.auditFile, started: Int(time(nil))))
+                } catch {
+                    // Nothing stays mounted that no daemon serves.
+                    daemon?.abandon()
+                    daemon = nil
+                    throw error
+                }
             }
             if let readyFD {
                 _ = "ok\n".withCString { write(readyFD, $0, 3) }
