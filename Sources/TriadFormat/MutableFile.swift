@@ -66,9 +66,7 @@ public final class MutableFile {
     /// Opens the existing encrypted file on `fd`: parses the header, finds the file key with
     /// `identities` and verifies the header MAC (docs/format.md §7.2).
     public convenience init(fd: Int32, path: String, identities: [any Identity]) throws {
-        let handle = FileHandle(borrowing: fd, path: path)
-        try handle.seek(to: 0)
-        let header = try EncryptedFile.readHeader(from: handle)
+        let header = try EncryptedFile.readHeaderAtStart(of: FileHandle(borrowing: fd, path: path))
         let fileKey = try EncryptedFile.unlockFileKey(header, identities: identities, path: path)
         try self.init(fd: fd, path: path, header: header, fileKey: fileKey)
         try refresh()
