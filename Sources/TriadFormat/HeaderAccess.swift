@@ -54,6 +54,34 @@ extension EncryptedFile {
         return header
     }
 
+    /// `readHeader(from:)` from the first byte of the file, by positioned reads: one `pread`
+    /// of up to 4 KiB holds a header with the usual slots, where the sequential read took a
+    /// seek and two reads (`zone mount` reads a header at every open, docs/mount.md §9).
+    static func readHeaderAtStart(of handle: FileHandle) throws -> FileHeader {
+        var prefix = [UInt8](repeating: 0, count: 4096)
+        let n = prefix.withUnsafeMutableBytes { pread(handle.fd, $0.baseAddress, $0.count, 0) }
+        guard n >= 0 else { throw FormatError.io(path: handle.path, operation: "read", errno: errno) }
+        prefix.removeLast(prefix.count - n)
+        let fixed = Array(prefix.prefix(Layout.fixedLength))
+        guard fixed.count >= Layout.magic.count, Array(fixed[0..<Layout.magic.count]) == Layout.magic else {
+            if !fixed.isEmpty, fixed.count < Layout.magic.count, Array(Layout.magic.prefix(fixed.count)) == fixed {
+                throw FormatError.truncated(path: handle.path)
+            }
+            throw FormatError.notEncrypted(path: handle.path)
+        }
+        let total = try HeaderCodec.requiredLength(fixed, path: handle.path)
+        var bytes = Array(prefix.prefix(total))
+        if bytes.count < total {
+            // A short first read, or a header longer than 4 KiB: read on from where it stopped.
+            var rest = [UInt8](repeating: 0, count: total - bytes.count)
+            let got = try rest.withUnsafeMutableBytes { try handle.readFully(into: $0, at: bytes.count) }
+            bytes += rest.prefix(got)
+        }
+        let header = try HeaderCodec.parse(bytes, path: handle.path)
+        try validateKnownSlots(header, path: handle.path)
+        return header
+    }
+
     /// Known slot types must have their exact layout even when no identity of ours uses
     /// them (age's partitioning-oracle rule: check body lengths before any trial decryption).
     static func validateKnownSlots(_ header: FileHeader, path: String) throws {

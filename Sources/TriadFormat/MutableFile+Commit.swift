@@ -170,7 +170,7 @@ extension MutableFile {
             overlay?.apply(to: target, limit: length)
             let sealedCount = length + PayloadSuite.mutable.overhead
             let sealedOut = out.prefix(sealedCount)
-            try sealer.sealSegment(UnsafeRawBufferPointer(rebasing: target[0..<length]), index: index,
+            try sealer().sealSegment(UnsafeRawBufferPointer(rebasing: target[0..<length]), index: index,
                                    isFinal: index == newCount - 1, into: sealedOut)
             if let writer {
                 try writer.append(UnsafeRawBufferPointer(sealedOut), fileOffset: offset(ofSegment: index))

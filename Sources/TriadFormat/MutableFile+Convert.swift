@@ -54,7 +54,7 @@ extension MutableFile {
             let out = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
             func emit(_ plain: UnsafeRawBufferPointer, _ index: UInt64, _ isFinal: Bool) throws {
                 let sealed = out.prefix(plain.count + PayloadSuite.mutable.overhead)
-                try file.sealer.seal(plain, index: index, isFinal: isFinal, into: sealed)
+                try file.sealer().seal(plain, index: index, isFinal: isFinal, into: sealed)
                 try target.writeAll(UnsafeRawBufferPointer(sealed), at: offset)
                 offset += sealed.count
             }

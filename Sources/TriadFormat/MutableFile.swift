@@ -23,17 +23,27 @@ public final class MutableFile {
     /// The ciphertext size on disk as of the last `refresh` or `commit`.
     public internal(set) var backingSize: Int = 0
     let fileKey: SecureBytes
-    private let opener: SegmentOpener
-    let sealer: MutableSegmentSealer
-    /// One sealed segment, allocated at the first read or write and dropped by
-    /// `releaseBuffers` (a closed file awaiting its checkpoint holds no buffer).
-    private var sealed: SegmentBuffer {
-        if let buffer = sealedStorage { return buffer }
-        let buffer = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
-        sealedStorage = buffer
-        return buffer
+    /// K_payload (docs/format.md §5), from which the cipher contexts below are made.
+    private let payloadKey: SecureBytes
+    /// The cipher contexts, made at the first read and the first write: a file that is only
+    /// read needs no sealing context, and `releaseBuffers` drops both, so a closed file that
+    /// awaits its checkpoint holds none (docs/mount.md §9, memory).
+    private var openerStorage: SegmentOpener?
+    private var sealerStorage: MutableSegmentSealer?
+
+    private func opener() throws -> SegmentOpener {
+        if let opener = openerStorage { return opener }
+        let opener = try SegmentOpener(suite: header.payloadSuite, payloadKey: payloadKey)
+        openerStorage = opener
+        return opener
     }
-    private var sealedStorage: SegmentBuffer?
+
+    func sealer() throws -> MutableSegmentSealer {
+        if let sealer = sealerStorage { return sealer }
+        let sealer = try MutableSegmentSealer(payloadKey: payloadKey)
+        sealerStorage = sealer
+        return sealer
+    }
     private let handle: FileHandle
     /// The id of our last journal whose file data may not be durable yet (§14.2).
     var pendingCommitID: [UInt8]?
@@ -50,17 +60,13 @@ public final class MutableFile {
         self.header = header
         self.fileKey = fileKey
         handle = FileHandle(borrowing: fd, path: path)
-        let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
-        opener = try SegmentOpener(suite: header.payloadSuite, payloadKey: payloadKey)
-        sealer = try MutableSegmentSealer(payloadKey: payloadKey)
+        payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
     }
 
     /// Opens the existing encrypted file on `fd`: parses the header, finds the file key with
     /// `identities` and verifies the header MAC (docs/format.md §7.2).
     public convenience init(fd: Int32, path: String, identities: [any Identity]) throws {
-        let handle = FileHandle(borrowing: fd, path: path)
-        try handle.seek(to: 0)
-        let header = try EncryptedFile.readHeader(from: handle)
+        let header = try EncryptedFile.readHeaderAtStart(of: FileHandle(borrowing: fd, path: path))
         let fileKey = try EncryptedFile.unlockFileKey(header, identities: identities, path: path)
         try self.init(fd: fd, path: path, header: header, fileKey: fileKey)
         try refresh()
@@ -117,8 +123,13 @@ public final class MutableFile {
         return (try HeaderCodec.parse(bytes, path: path), fileKey)
     }
 
-    /// Frees the segment buffer (wiped); the next read or write allocates it again.
-    public func releaseBuffers() { sealedStorage = nil }
+    /// Frees the cipher contexts; the next read or write makes them again. (The sealed-segment
+    /// buffer is borrowed per read or write from a pool shared by every open file,
+    /// `SealedSegmentPool`.)
+    public func releaseBuffers() {
+        openerStorage = nil
+        sealerStorage = nil
+    }
 
     /// Re-reads the size (another writer may have committed) and checks its geometry.
     public func refresh() throws {
@@ -146,15 +157,19 @@ public final class MutableFile {
         guard index < count else { return 0 }
         let length = Self.length(ofSegment: index, plaintext: plaintextSize)
         let sealedCount = length + suite.overhead
-        let got = try handle.readFully(into: sealed.prefix(sealedCount), at: offset(ofSegment: index))
-        guard got == sealedCount else { throw FormatError.truncated(path: path) }
-        return try opener.open(UnsafeRawBufferPointer(sealed.prefix(sealedCount)), index: index, isFinal: index == count - 1,
-                               into: buffer, path: path)
+        return try SealedSegmentPool.borrow { sealed in
+            let got = try handle.readFully(into: UnsafeMutableRawBufferPointer(rebasing: sealed[0..<sealedCount]), at: offset(ofSegment: index))
+            guard got == sealedCount else { throw FormatError.truncated(path: path) }
+            return try opener().open(UnsafeRawBufferPointer(rebasing: sealed[0..<sealedCount]), index: index, isFinal: index == count - 1,
+                                   into: buffer, path: path)
+        }
     }
 
     private func writeSealed(index: UInt64, isFinal: Bool, plain: UnsafeRawBufferPointer, to target: FileHandle, at offset: Int) throws {
-        let out = sealed.prefix(plain.count + PayloadSuite.mutable.overhead)
-        try sealer.seal(plain, index: index, isFinal: isFinal, into: out)
-        try target.writeAll(UnsafeRawBufferPointer(out), at: offset)
+        try SealedSegmentPool.borrow { sealed in
+            let out = UnsafeMutableRawBufferPointer(rebasing: sealed[0..<(plain.count + PayloadSuite.mutable.overhead)])
+            try sealer().seal(plain, index: index, isFinal: isFinal, into: out)
+            try target.writeAll(UnsafeRawBufferPointer(out), at: offset)
+        }
     }
 }

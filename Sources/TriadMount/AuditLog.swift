@@ -25,6 +25,8 @@ final class AuditLog: @unchecked Sendable {
     private let syslogFD: Int32
     private let syslogPath: String
     private let hostname: String
+    /// PROCID of the records: this daemon's pid, read once (it never forks after mounting).
+    private let pid = getpid()
     private let lock = Mutex<Void>(())
 
     init(subject: String, fingerprint: [UInt8], zoneID: [UInt8], auditFile: String?, syslogSocket: String) throws {
@@ -80,7 +82,7 @@ final class AuditLog: @unchecked Sendable {
         let op = fields.first { $0.0 == "op" }?.1 ?? ""
         let path = fields.first { $0.0 == "path" }?.1 ?? ""
         let result = fields.first { $0.0 == "result" }?.1 ?? ""
-        let message = "<\(pri)>1 \(time) \(hostname) triad-mount \(getpid()) AUDIT \(sd) \(op) \(path) \(result)"
+        let message = "<\(pri)>1 \(time) \(hostname) triad-mount \(pid) AUDIT \(sd) \(op) \(path) \(result)"
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { dst in

@@ -147,6 +147,8 @@ public final class MountDaemon: @unchecked Sendable {
         }
         control?.start { [self] pin in unlock(pin: pin) }
         filesystem.checkpointer.start()
+        // Mounted: the code only the set-up ran goes back (docs/mount.md §9, memory).
+        _ = triad_page_out_mapped_files()
         _ = triad_fuse_loop_mt(fuse, 10)
         stopping.store(true, ordering: .relaxed)
         filesystem.checkpointer.stop()

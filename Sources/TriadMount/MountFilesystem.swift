@@ -243,6 +243,12 @@ final class MountFilesystem: @unchecked Sendable {
 
     /// A crash may have left a journal beside the file: replay it under the commit lock.
     private func recoverJournal(_ file: MutableFile, relative: String) throws {
+        // Almost always there is none: one lookup beneath the root says so (§9, md5sum).
+        let (folderPath, _) = BackingTree.split(relative)
+        let journal = (folderPath == "." ? "" : folderPath + "/") + WriteJournal.name(fileID: file.header.fileID)
+        let probe = backing.open(journal, flags: BackingTree.pathOnly | O_NOFOLLOW)
+        guard probe >= 0 else { return }
+        close(probe)
         let (folder, _) = backing.openFolder(of: relative)
         guard folder >= 0 else { return }
         defer { close(folder) }

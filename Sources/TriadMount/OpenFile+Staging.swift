@@ -13,7 +13,7 @@ import TriadFormat
 /// renamed over the placeholder, and the folder is fsynced: a crash at any instant leaves
 /// the name at the empty file or at the complete new one, both decryptable, and the data is
 /// written once instead of twice (journal, then file) and flushed once instead of at every
-/// 4 MiB commit.
+/// commit at the dirty limit (2 MiB).
 struct Staging {
     /// The placeholder, still open: its commit lock guards the replacement, its inode is
     /// what the name must still point at.

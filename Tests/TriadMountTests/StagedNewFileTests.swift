@@ -74,7 +74,7 @@ final class StagedNewFileTests: XCTestCase {
         XCTAssertTrue(Array(cat.stdout) == expected, "the staged bytes did not land in the file at the name (\(cat.stdout.count) bytes)")
     }
 
-    /// Python: new files of 4.5 to 9 MB (past the 4 MiB dirty limit, so they are staged), each
+    /// Python: new files of 4.5 to 9 MB (past the 2 MiB dirty limit, so they are staged), each
     /// written in 1 MiB pieces and closed (every other one fsynced first), logged before it
     /// starts and after its close returned.
     static let workload = """
