@@ -52,6 +52,11 @@ final class MountFilesystem: @unchecked Sendable {
                 return .failure(Int32Error(code: EIO))
             }
             let shape = EncryptedFile.shape(fd: fd, fileSize: Int(st.st_size))
+            // A plaintext file put in the folder under this name is not followed (§1.2).
+            if Self.isUnauthenticated(shape, size: st.st_size) {
+                close(fd)
+                return .failure(Int32Error(code: EACCES))
+            }
             if writable, shape != .damaged, !isMutable(shape) {
                 let r = convert(fd: fd, relative: relative, identities: identities, empty: false)
                 close(fd)
@@ -200,6 +205,10 @@ final class MountFilesystem: @unchecked Sendable {
                 return Int64(handle)
             }
             let shape = EncryptedFile.shape(fd: fd, fileSize: Int(st.st_size))
+            if Self.isUnauthenticated(shape, size: st.st_size) {
+                close(fd)
+                return -Int64(EACCES)
+            }
             if wantsWrite, shape != .damaged, !isMutable(shape) {
                 // Rewrite as suite 2 under the commit lock, then open the new file (§3.4).
                 let r = convert(fd: fd, relative: relative, identities: identities, empty: false)
@@ -234,6 +243,15 @@ final class MountFilesystem: @unchecked Sendable {
             return Int64(handle)
         }
         return -Int64(EIO)
+    }
+
+    /// A non-empty plaintext file in the zone folder (docs/mount.md §1.2): anyone with write
+    /// access to the folder can have put it there, so it opens neither for reading — it would
+    /// read as a genuine record — nor for writing — the first write would make it a member's
+    /// encrypted file, planted text and all. A member who has checked it runs `zone encrypt`.
+    /// An empty file has nothing to vouch for and is an empty file.
+    static func isUnauthenticated(_ shape: EncryptedFile.Shape, size: off_t) -> Bool {
+        shape == .plaintext && size > 0
     }
 
     private func isMutable(_ shape: EncryptedFile.Shape) -> Bool {
