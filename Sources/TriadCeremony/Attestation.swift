@@ -95,7 +95,7 @@ struct AttestationRoster {
     mutating func take(_ e: JournalEntry, certificate: AttestorCertificate?) {
         if let certificate { certificates[certificate.role] = certificate; absent.remove(certificate.role) }
         if e.event == EventType.resume {
-            for role in e.payload["absent"]?.arrayValue?.compactMap(\.stringValue) ?? [] { absent.insert(role) }
+            for role in (try? ResumePayload(e))?.absent ?? [] { absent.insert(role) }
         }
     }
 

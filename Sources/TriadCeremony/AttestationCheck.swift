@@ -147,8 +147,8 @@ enum AttestationCheck {
         for e in entries {
             if e.event == EventType.stepStart { recorded = [] }
             if isRollCallRecord(e) { recorded.insert(e.role) }
-            if e.event == EventType.stepDone, e.payload["action"]?.stringValue == IdentifyParticipantsAction.name {
-                let admitted = e.payload["result"]?["admitted"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            if e.event == EventType.stepDone, let done = try? StepDonePayload(e), done.action == IdentifyParticipantsAction.name {
+                let admitted = done.result["admitted"]?.arrayValue?.compactMap(\.stringValue) ?? []
                 if let role = admitted.first(where: { attesting.contains($0) && !recorded.contains($0) }) {
                     throw fail(e, "role \(role) attests with its card (attest: card) but this roll call recorded no card for it")
                 }

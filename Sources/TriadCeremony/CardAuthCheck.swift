@@ -48,11 +48,12 @@ enum CardAuthCheck {
         guard let begin = entries.first else { return [] }
         let nonce = (try? BeginPayload(begin))?.nonce ?? ""
         var notes: [String] = []
-        for e in entries where e.event == EventType.stepDone && e.payload["action"]?.stringValue == action {
+        for e in entries where e.event == EventType.stepDone {
+            guard let done = try? StepDonePayload(e), done.action == action else { continue }
             func fail(_ m: String) -> VerifyFailure {
                 VerifyFailure(entry: Int(e.seq), message: "the recovery card's signature at step \(e.step): \(m)")
             }
-            guard let value = e.payload["result"]?[field] else {
+            guard let value = done.result[field] else {
                 throw fail("missing (no \(field) in STEP_DONE): card presence is not proven")
             }
             if value.stringValue == notEnrolled {

@@ -61,8 +61,9 @@ struct CeremonyRecord {
                 if let grant = x?.grants { produced.append("step \(e.step): the witness allowed \(grant)") }
             case EventType.refused:
                 refused.append("step \(e.step): \((try? RefusedPayload(e))?.reason ?? "")")
-            case EventType.stepDone where e.payload["action"]?.stringValue == "print-anchor":
-                if let seq = e.payload["result"]?["anchor_seq"]?.intValue, let words = e.payload["result"]?["anchor_words"]?.stringValue {
+            case EventType.stepDone where (try? StepDonePayload(e))?.action == "print-anchor":
+                let result = (try? StepDonePayload(e))?.result ?? [:]
+                if let seq = result["anchor_seq"]?.intValue, let words = result["anchor_words"]?.stringValue {
                     checkpoints.append("entry \(seq) (checkpoint in step \(e.step)): \(words.split(separator: " ").prefix(8).joined(separator: " "))")
                 }
             default: break
