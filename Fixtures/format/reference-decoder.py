@@ -153,7 +153,8 @@ def parse_header(data):
     version, suite, log2 = struct.unpack(">HBB", data[8:12])
     if version != 1: refuse("unsupportedVersion", str(version))
     if suite not in (1, 2): refuse("unsupportedSuite", str(suite))
-    if log2 != 16: refuse("unsupportedSegmentSize", str(log2))
+    # §2: suite 1 takes 2^16 only; suite 2 takes 2^16 or 2^12 (§13.1).
+    if (suite, log2) not in ((1, 16), (2, 16), (2, 12)): refuse("unsupportedSegmentSize", str(log2))
     area, count = struct.unpack(">IH", data[60:66])
     if area > 1 << 20: refuse("malformedHeader", "slot area over 1 MiB")
     if count < 1: refuse("malformedHeader", "no slots")
@@ -243,9 +244,10 @@ def xaes_256_gcm_open(key, nonce, sealed, aad):
     return AESGCM(block(1) + block(2)).decrypt(nonce[12:], sealed, aad)
 
 
-def decrypt_payload_suite2(payload, key):
+def decrypt_payload_suite2(payload, key, size=S):
     """Payload suite 2 (docs/format.md §13.2): sealed segment i = nonce (24) || ciphertext ||
-    tag (16), aad = BE64(i) || final flag; the segment rules of §6 with 40 bytes of overhead."""
+    tag (16), aad = BE64(i) || final flag; the segment rules of §6 with 40 bytes of overhead,
+    segments of `size` plaintext bytes (2^16 or 2^12, the core's log2 byte, §13.1)."""
     over = 24 + TAG
     if len(payload) < over: refuse("truncated", "payload shorter than one sealed segment")
     out, i, pos = bytearray(), 0, 0
@@ -253,7 +255,7 @@ def decrypt_payload_suite2(payload, key):
         try: return xaes_256_gcm_open(key, seg[:24], seg[24:], i.to_bytes(8, "big") + (b"\x01" if final else b"\x00"))
         except Exception: return None
     while True:
-        seg = payload[pos:pos + S + over]
+        seg = payload[pos:pos + size + over]
         final = pos + len(seg) == len(payload)
         plain = opens(seg, final) if len(seg) >= over else None
         if plain is None:
@@ -317,8 +319,11 @@ def decode_file(path, identity, cache):
     journal = ""
     if data[10] == 2:
         data, journal = apply_journal(path, data, data[:end + 32], file_id, core, fk)
-    decrypt = decrypt_payload_suite2 if data[10] == 2 else decrypt_payload
-    plain = decrypt(data[end + 32:], hkdf(fk, file_id, b"triad/v1/payload" + core))
+    payload_key = hkdf(fk, file_id, b"triad/v1/payload" + core)
+    if data[10] == 2:
+        plain = decrypt_payload_suite2(data[end + 32:], payload_key, 1 << data[11])
+    else:
+        plain = decrypt_payload(data[end + 32:], payload_key)
     return f"ok {len(plain)} {hashlib.sha256(plain).hexdigest()}{journal}"
 
 

@@ -26,7 +26,7 @@ extension EncryptedFile {
         let fileKey = try unlockFileKey(header, identities: identities, path: path)
         try WriteJournal.recoverIfPresent(at: location, header: header, fileKey: fileKey)
         let size = Int(try input.status().st_size)
-        _ = try geometry(payloadLength: size - header.encodedLength, suite: header.payloadSuite, path: path)
+        _ = try geometry(payloadLength: size - header.encodedLength, layout: header.layout, path: path)
         var slots = header.slots.filter(keep)
         slots += try add.map { try $0.wrap(fileKey, fileID: header.fileID) }
         guard !slots.isEmpty else { throw FormatError.invalidArgument(problem: "\(path): the rewrite would leave no key slot") }
@@ -76,11 +76,15 @@ extension EncryptedFile {
         let staged = try Staging.file(at: location, finalMode: mode)
         let output = staged.handle
         try output.writeAll(encoded)
-        _ = try PayloadStream.decrypt(from: input, payloadKey: oldPayloadKey, suite: header.payloadSuite, path: path) { plain, index, isFinal in
-            nonce.set(index: index, final: isFinal)
-            try sealer.seal(plain, nonce: nonce.bytes, into: sealed.prefix(plain.count),
-                            tag: sealed.slice(plain.count..<plain.count + 16))
-            try output.writeAll(UnsafeRawBufferPointer(sealed.prefix(plain.count + 16)))
+        // The new file is suite 1 (64 KiB segments); a 4 KiB suite-2 file is cut anew.
+        var segments = Resegmenter(size: SegmentLayout.stream.segmentSize)
+        _ = try PayloadStream.decrypt(from: input, payloadKey: oldPayloadKey, layout: header.layout, path: path) { piece, _, isLast in
+            try segments.feed(piece, isLast: isLast) { plain, index, isFinal in
+                nonce.set(index: index, final: isFinal)
+                try sealer.seal(plain, nonce: nonce.bytes, into: sealed.prefix(plain.count),
+                                tag: sealed.slice(plain.count..<plain.count + 16))
+                try output.writeAll(UnsafeRawBufferPointer(sealed.prefix(plain.count + 16)))
+            }
         }
         return PendingFile(staged: staged)
     }

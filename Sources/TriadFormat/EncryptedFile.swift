@@ -76,7 +76,7 @@ public enum EncryptedFile {
         // writeback started as it goes.
         let out = ChunkedOutput(output: target, overlap: try PayloadStream.overlapsWrites(input: source, inputStatus: nil, output: target),
                                 chunkSize: PayloadStream.chunkSize)
-        _ = try PayloadStream.decrypt(from: source, payloadKey: payloadKey, suite: header.payloadSuite, path: input.path) { plain, _, _ in
+        _ = try PayloadStream.decrypt(from: source, payloadKey: payloadKey, layout: header.layout, path: input.path) { plain, _, _ in
             try out.append(plain)
         }
         try out.finish()
@@ -100,7 +100,7 @@ public enum EncryptedFile {
         try WriteJournal.recoverIfPresent(at: journal, header: header, fileKey: fileKey)
         let before = try input.status()
         let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
-        _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, suite: header.payloadSuite, path: inputPath) { _, _, _ in }
+        _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, layout: header.layout, path: inputPath) { _, _, _ in }
         let after = try input.status()
         guard after.st_size == before.st_size, after.st_mtim.tv_sec == before.st_mtim.tv_sec,
               after.st_mtim.tv_nsec == before.st_mtim.tv_nsec else {
@@ -110,7 +110,7 @@ public enum EncryptedFile {
         let output = FileHandle(borrowing: fd, path: "<output>")
         let out = ChunkedOutput(output: output, overlap: try PayloadStream.overlapsWrites(input: input, inputStatus: before, output: output),
                                 chunkSize: PayloadStream.chunkSize)
-        _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, suite: header.payloadSuite, path: inputPath) { plain, _, _ in
+        _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, layout: header.layout, path: inputPath) { plain, _, _ in
             try out.append(plain)
         }
         try out.finish()

@@ -21,6 +21,8 @@ public final class EncryptedFileReader {
     private let handle: FileHandle
     private let opener: SegmentOpener
     private let sealed: SegmentBuffer
+    /// The file's segment geometry (suite 1: 64 KiB; suite 2: 4 or 64 KiB).
+    public let layout: SegmentLayout
 
     /// Opens `path` with the first of `identities` that unwraps a slot, verifies the header MAC and the final segment.
     public init(path: String, identities: [any Identity]) throws {
@@ -30,17 +32,18 @@ public final class EncryptedFileReader {
         let fileKey = try EncryptedFile.unlockFileKey(header, identities: identities, path: path)
         try WriteJournal.recoverIfPresent(path: path, header: header, fileKey: fileKey)
         opener = try SegmentOpener(suite: header.payloadSuite, payloadKey: KeySchedule.payloadKey(fileKey: fileKey, core: header.core))
-        sealed = SegmentBuffer(count: header.payloadSuite.sealedSegment)
+        layout = header.layout
+        sealed = SegmentBuffer(count: layout.sealedSegment)
         let size = Int(try handle.status().st_size)
         (segmentCount, plaintextLength) = try EncryptedFile.geometry(payloadLength: size - header.encodedLength,
-                                                                     suite: header.payloadSuite, path: path)
-        let scratch = SegmentBuffer(count: PayloadStream.segment)
+                                                                     layout: layout, path: path)
+        let scratch = SegmentBuffer(count: layout.segmentSize)
         _ = try readSegment(segmentCount - 1, into: scratch.prefix(length(ofSegment: segmentCount - 1)))
     }
 
     /// Plaintext length of segment `index`.
     public func length(ofSegment index: UInt64) -> Int {
-        index == segmentCount - 1 ? Int(plaintextLength - index * UInt64(PayloadStream.segment)) : PayloadStream.segment
+        layout.length(ofSegment: index, plaintext: plaintextLength)
     }
 
     /// Reads and authenticates segment `index` into `buffer` (at least its length); returns the byte count.
@@ -49,7 +52,7 @@ public final class EncryptedFileReader {
         let bodyCount = length(ofSegment: index)
         precondition(buffer.count >= bodyCount)
         let sealedCount = bodyCount + opener.suite.overhead
-        let offset = header.encodedLength + Int(index) * opener.suite.sealedSegment
+        let offset = header.encodedLength + Int(index) * layout.sealedSegment
         let got = try handle.readFully(into: sealed.prefix(sealedCount), at: offset)
         guard got == sealedCount else { throw FormatError.truncated(path: path) }
         try opener.open(UnsafeRawBufferPointer(sealed.prefix(sealedCount)), index: index, isFinal: index == segmentCount - 1,
@@ -59,7 +62,7 @@ public final class EncryptedFileReader {
 
     /// Reads and authenticates segment `index` into a new array.
     public func readSegment(_ index: UInt64) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: PayloadStream.segment)
+        var out = [UInt8](repeating: 0, count: layout.segmentSize)
         let n = try out.withUnsafeMutableBytes { try readSegment(index, into: $0) }
         out.removeLast(out.count - n)
         return out
@@ -71,8 +74,8 @@ public final class EncryptedFileReader {
         let end = min(plaintextLength, offset + UInt64(count))
         var out: [UInt8] = []
         out.reserveCapacity(Int(end - offset))
-        let size = UInt64(PayloadStream.segment)
-        let plain = SegmentBuffer(count: PayloadStream.segment)
+        let size = UInt64(layout.segmentSize)
+        let plain = SegmentBuffer(count: layout.segmentSize)
         var position = offset
         while position < end {
             let index = position / size

@@ -8,7 +8,7 @@ public struct FileHeader: Sendable {
     public let version: UInt16
     /// The payload suite: 1 sequential, 2 rewritable in place (docs/format.md §13).
     public let suite: UInt8
-    /// log2 of the segment size (16: 64 KiB).
+    /// log2 of the segment size (16: 64 KiB; 12: 4 KiB, suite 2 only).
     public let log2SegmentSize: UInt8
     /// The random file id; every key derivation and slot wrap is bound to it.
     public let fileID: [UInt8]
@@ -29,6 +29,8 @@ public struct FileHeader: Sendable {
     public var segmentSize: Int { 1 << Int(log2SegmentSize) }
     /// The payload suite named by the core (docs/format.md §2, §13); parsing admits only known ones.
     public var payloadSuite: PayloadSuite { PayloadSuite(rawValue: suite) ?? .stream }
+    /// The segment geometry the core names; parsing admits only allowed pairs (§2).
+    public var layout: SegmentLayout { SegmentLayout(suite: payloadSuite, log2SegmentSize: log2SegmentSize) ?? .stream }
     /// The exact header bytes (core ‖ key block ‖ MAC), e.g. to bind a write journal to them.
     public var encoded: [UInt8] { authenticated + mac }
 }
@@ -41,7 +43,7 @@ enum Layout {
     static let version: UInt16 = 1
     /// AES-256-GCM segments, HKDF-SHA256 derivations, HMAC-SHA256 header MAC.
     static let suiteAES256GCM: UInt8 = 0x01
-    static let log2SegmentSize: UInt8 = 16
+    /// Suite 1's segment size (2^16); suite 2 also allows 2^12 (`SegmentLayout`).
     static let segmentSize = 1 << 16
     static let tagLength = 16
     static let fileIDLength = 32
@@ -109,9 +111,11 @@ enum HeaderCodec {
         let version = reader.u16()
         guard version == Layout.version else { throw FormatError.unsupportedVersion(path: path, version: version) }
         let suite = reader.u8()
-        guard PayloadSuite(rawValue: suite) != nil else { throw FormatError.unsupportedSuite(path: path, suite: suite) }
+        guard let payloadSuite = PayloadSuite(rawValue: suite) else { throw FormatError.unsupportedSuite(path: path, suite: suite) }
         let log2 = reader.u8()
-        guard log2 == Layout.log2SegmentSize else { throw FormatError.unsupportedSegmentSize(path: path, log2: log2) }
+        guard SegmentLayout(suite: payloadSuite, log2SegmentSize: log2) != nil else {
+            throw FormatError.unsupportedSegmentSize(path: path, suite: suite, log2: log2)
+        }
         reader.offset = Layout.coreLength
         let areaLength = Int(reader.u32())
         let count = Int(reader.u16())
@@ -126,11 +130,11 @@ enum HeaderCodec {
     }
 
     /// The core for a new file.
-    static func core(fileID: [UInt8], zoneID: [UInt8], suite: PayloadSuite = .stream) -> [UInt8] {
+    static func core(fileID: [UInt8], zoneID: [UInt8], layout: SegmentLayout = .stream) -> [UInt8] {
         var out = Layout.magic
         out.appendBE(Layout.version)
-        out.append(suite.rawValue)
-        out.append(Layout.log2SegmentSize)
+        out.append(layout.suite.rawValue)
+        out.append(layout.log2SegmentSize)
         out += fileID
         out += zoneID
         return out

@@ -18,8 +18,8 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
     case unsupportedVersion(path: String, version: UInt16)
     /// The cipher suite byte is not one this build knows (only 0x01).
     case unsupportedSuite(path: String, suite: UInt8)
-    /// The segment size is not the one version 1 allows (2^16).
-    case unsupportedSegmentSize(path: String, log2: UInt8)
+    /// The segment size is not one version 1 allows for the suite (2^16; suite 2 also 2^12).
+    case unsupportedSegmentSize(path: String, suite: UInt8, log2: UInt8)
     /// A length, count or field in the header is not canonical.
     case malformedHeader(path: String, reason: String)
     /// A key slot body does not have the layout its type requires.
@@ -53,8 +53,9 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
             return "\(path): format version \(version) is not supported by this build (it reads version 1); upgrade Triad"
         case .unsupportedSuite(let path, let suite):
             return "\(path): cipher suite 0x\(String(suite, radix: 16)) is not supported by this build; upgrade Triad"
-        case .unsupportedSegmentSize(let path, let log2):
-            return "\(path): segment size 2^\(log2) is not allowed in format version 1 (2^16 only); the file is damaged or from a newer build"
+        case .unsupportedSegmentSize(let path, let suite, let log2):
+            let allowed = suite == PayloadSuite.mutable.rawValue ? "2^12 or 2^16" : "2^16 only"
+            return "\(path): segment size 2^\(log2) is not allowed for payload suite \(suite) in format version 1 (\(allowed)); the file is damaged or from a newer build"
         case .malformedHeader(let path, let reason):
             return "\(path): malformed header (\(reason)); the file is damaged, restore it from a backup"
         case .malformedSlot(let type, let reason):

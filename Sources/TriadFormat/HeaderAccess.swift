@@ -133,10 +133,10 @@ extension EncryptedFile {
 
     /// Checks the payload length against the segment geometry (docs/format.md §6.3) and
     /// returns (segment count, plaintext length).
-    public static func geometry(payloadLength: Int, suite: PayloadSuite = .stream,
+    public static func geometry(payloadLength: Int, layout: SegmentLayout = .stream,
                                 path: String) throws -> (segments: UInt64, plaintext: UInt64) {
-        let sealed = suite.sealedSegment
-        let overhead = suite.overhead
+        let sealed = layout.sealedSegment
+        let overhead = layout.overhead
         guard payloadLength >= overhead else { throw FormatError.truncated(path: path) }
         let segments = (payloadLength + sealed - 1) / sealed
         let last = payloadLength - (segments - 1) * sealed
@@ -171,7 +171,8 @@ extension EncryptedFile {
         }
         guard n == Layout.fixedLength, let total = try? HeaderCodec.requiredLength(prefix, path: ""),
               let suite = PayloadSuite(rawValue: prefix[10]),
-              let g = try? geometry(payloadLength: fileSize - total, suite: suite, path: "") else { return .damaged }
+              let layout = SegmentLayout(suite: suite, log2SegmentSize: prefix[11]),
+              let g = try? geometry(payloadLength: fileSize - total, layout: layout, path: "") else { return .damaged }
         return .encrypted(plaintextLength: g.plaintext, suite: suite, headerLength: total)
     }
 }

@@ -10,17 +10,22 @@ import TriadCrypto
 /// 4 KiB pages allocated as they are first written, and the ranges written (sorted,
 /// disjoint). Only those bytes are laid over the segment as it is on disk at commit time, so
 /// two writers of different bytes of one segment both survive (docs/mount.md §3.2). Pages
-/// rather than one 64 KiB buffer: a 4 KiB random write holds 4 KiB, not 64 KiB, so the same
-/// memory holds sixteen times as many segments until a commit (docs/mount.md §9).
+/// rather than one buffer per segment: in a 64 KiB segment (suite-2 files made before
+/// 2026-12-03) a 4 KiB random write holds 4 KiB, not 64 KiB (docs/mount.md §9); a 4 KiB
+/// segment is one page.
 public struct SegmentOverlay {
     /// Bytes per page.
     public static let pageSize = 4096
-    private var pages: [[UInt8]?] = Array(repeating: nil, count: Layout.segmentSize / SegmentOverlay.pageSize)
+    private let segmentSize: Int
+    private var pages: [[UInt8]?]
     /// The byte ranges written, sorted and disjoint.
     public private(set) var ranges: [Range<Int>] = []
 
-    /// An empty overlay for one segment.
-    public init() {}
+    /// An empty overlay for one segment of `segmentSize` plaintext bytes (a multiple of the page).
+    public init(segmentSize: Int) {
+        self.segmentSize = segmentSize
+        pages = Array(repeating: nil, count: max(1, segmentSize / Self.pageSize))
+    }
 
     /// Memory held by the written pages.
     public var allocatedBytes: Int { pages.reduce(0) { $0 + ($1 == nil ? 0 : Self.pageSize) } }
@@ -39,7 +44,7 @@ public struct SegmentOverlay {
     /// (the data of a write request read straight from where it lies), and records the bytes
     /// it reports filled. Returns the total filled, or the first negative value `body` returned.
     public mutating func fill(at offset: Int, count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
-        precondition(offset >= 0 && offset + count <= Layout.segmentSize)
+        precondition(offset >= 0 && offset + count <= segmentSize)
         var position = offset
         let end = offset + count
         while position < end {
@@ -130,12 +135,12 @@ extension MutableFile {
             throw FormatError.invalidArgument(problem: "\(path) uses payload suite \(header.suite); only suite 2 files are rewritten in place")
         }
         if let journal { try settle(journal) }
-        let size = UInt64(Layout.segmentSize)
+        let size = UInt64(segmentSize)
         let oldSize = plaintextSize
         var newSize = truncate ?? oldSize
         for (index, overlay) in overlays where overlay.end > 0 { newSize = max(newSize, index * size + UInt64(overlay.end)) }
-        let oldCount = Self.segmentCount(plaintext: oldSize)
-        let newCount = Self.segmentCount(plaintext: newSize)
+        let oldCount = segmentCount(plaintext: oldSize)
+        let newCount = segmentCount(plaintext: newSize)
         var indices = Set(overlays.keys.filter { $0 < newCount })
         if newSize != oldSize { indices.insert(newCount - 1) }
         if oldCount < newCount {
@@ -143,8 +148,8 @@ extension MutableFile {
             for gap in oldCount..<(newCount - 1) { indices.insert(gap) }
         }
         let ordered = indices.sorted()
-        let newBacking = header.encodedLength + Int(newCount - 1) * PayloadSuite.mutable.sealedSegment
-            + Self.length(ofSegment: newCount - 1, plaintext: newSize) + PayloadSuite.mutable.overhead
+        let newBacking = header.encodedLength + Int(newCount - 1) * layout.sealedSegment
+            + length(ofSegment: newCount - 1, plaintext: newSize) + layout.overhead
 
         var writer: JournalWriter?
         var journalHandle: FileHandle?
@@ -155,11 +160,11 @@ extension MutableFile {
             writer = try JournalWriter(handle: journalHandle!, header: header, fileKey: fileKey, newSize: newBacking,
                                        count: ordered.count)
         }
-        let plain = SegmentBuffer(count: Layout.segmentSize)
-        let out = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
+        let plain = SegmentBuffer(count: segmentSize)
+        let out = SegmentBuffer(count: layout.sealedSegment)
         for index in ordered {
-            let length = Self.length(ofSegment: index, plaintext: newSize)
-            let target = plain.prefix(Layout.segmentSize)
+            let length = self.length(ofSegment: index, plaintext: newSize)
+            let target = plain.prefix(segmentSize)
             let overlay = overlays[index]
             // The base is the segment as it is now (zeros past the old end of file).
             var have = 0

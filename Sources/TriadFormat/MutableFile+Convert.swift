@@ -51,7 +51,9 @@ extension MutableFile {
             let file = try MutableFile(fd: staged.fd, path: target.path, header: header, fileKey: fileKey)
             try target.writeAll(header.encoded, at: 0)
             var offset = header.encodedLength
-            let out = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
+            let out = SegmentBuffer(count: header.layout.sealedSegment)
+            // The new file's segments (4 KiB) are cut from the old file's (64 KiB) or the plaintext.
+            var segments = Resegmenter(size: header.layout.segmentSize)
             func emit(_ plain: UnsafeRawBufferPointer, _ index: UInt64, _ isFinal: Bool) throws {
                 let sealed = out.prefix(plain.count + PayloadSuite.mutable.overhead)
                 try file.sealer().seal(plain, index: index, isFinal: isFinal, into: sealed)
@@ -63,24 +65,22 @@ extension MutableFile {
             } else if let old {
                 try source.seek(to: old.header.encodedLength)
                 let payloadKey = KeySchedule.payloadKey(fileKey: old.fileKey, core: old.header.core)
-                _ = try PayloadStream.decrypt(from: source, payloadKey: payloadKey, suite: .stream, path: path) { plain, index, isFinal in
-                    try emit(plain, index, isFinal)
+                _ = try PayloadStream.decrypt(from: source, payloadKey: payloadKey, layout: .stream, path: path) { piece, _, isLast in
+                    try segments.feed(piece, isLast: isLast, emit: emit)
                 }
             } else {
                 try source.seek(to: 0)
                 var current = SegmentBuffer(count: Layout.segmentSize)
                 var next = SegmentBuffer(count: Layout.segmentSize)
                 var count = try current.fill { try source.readFully(into: $0) }
-                var index: UInt64 = 0
                 while true {
                     var nextCount = 0
                     if count == Layout.segmentSize { nextCount = try next.fill { try source.readFully(into: $0) } }
-                    let isFinal = nextCount == 0
-                    try emit(UnsafeRawBufferPointer(current.prefix(count)), index, isFinal)
-                    if isFinal { break }
+                    let isLast = nextCount == 0
+                    try segments.feed(UnsafeRawBufferPointer(current.prefix(count)), isLast: isLast, emit: emit)
+                    if isLast { break }
                     swap(&current, &next)
                     count = nextCount
-                    index += 1
                 }
             }
         } catch {

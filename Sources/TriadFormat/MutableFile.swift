@@ -48,17 +48,20 @@ public final class MutableFile {
     /// The id of our last journal whose file data may not be durable yet (§14.2).
     var pendingCommitID: [UInt8]?
 
-    /// Plaintext bytes per segment (64 KiB).
-    public static let segmentSize = Layout.segmentSize
-
     /// The payload suite (only `.mutable` files can be committed to).
     public var suite: PayloadSuite { header.payloadSuite }
+    /// The file's segment geometry: 4 KiB segments for suite-2 files made since 2026-12-03,
+    /// 64 KiB for older ones and for suite 1 (docs/format.md §13.1).
+    public let layout: SegmentLayout
+    /// Plaintext bytes per full segment.
+    public var segmentSize: Int { layout.segmentSize }
 
     init(fd: Int32, path: String, header: FileHeader, fileKey: SecureBytes) throws {
         self.fd = fd
         self.path = path
         self.header = header
         self.fileKey = fileKey
+        layout = header.layout
         handle = FileHandle(borrowing: fd, path: path)
         payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
     }
@@ -110,14 +113,14 @@ public final class MutableFile {
         guard zoneID.count == Layout.zoneIDLength else { throw FormatError.invalidArgument(problem: "a zone id is 16 bytes") }
         if let old {
             // A suite-1 file becomes suite 2 with its file key, file id and slots (§13.4).
-            let core = HeaderCodec.core(fileID: old.header.fileID, zoneID: old.header.zoneID, suite: .mutable)
+            let core = HeaderCodec.core(fileID: old.header.fileID, zoneID: old.header.zoneID, layout: .mutable)
             let bytes = try HeaderCodec.encode(core: core, slots: old.header.slots, fileKey: old.fileKey)
             return (try HeaderCodec.parse(bytes, path: path), old.fileKey)
         }
         guard !recipients.isEmpty else { throw FormatError.invalidArgument(problem: "a file needs at least one recipient") }
         let fileKey = SecureBytes.random(count: Layout.fileKeyLength)
         let fileID = SecureRandom.bytes(count: Layout.fileIDLength)
-        let core = HeaderCodec.core(fileID: fileID, zoneID: zoneID, suite: .mutable)
+        let core = HeaderCodec.core(fileID: fileID, zoneID: zoneID, layout: .mutable)
         let slots = try recipients.map { try $0.wrap(fileKey, fileID: fileID) }
         let bytes = try HeaderCodec.encode(core: core, slots: slots, fileKey: fileKey)
         return (try HeaderCodec.parse(bytes, path: path), fileKey)
@@ -134,34 +137,62 @@ public final class MutableFile {
     /// Re-reads the size (another writer may have committed) and checks its geometry.
     public func refresh() throws {
         backingSize = Int(try handle.status().st_size)
-        plaintextSize = try EncryptedFile.geometry(payloadLength: backingSize - header.encodedLength, suite: suite, path: path).plaintext
+        plaintextSize = try EncryptedFile.geometry(payloadLength: backingSize - header.encodedLength, layout: layout, path: path).plaintext
     }
 
     /// Number of segments of a plaintext of `size` bytes (an empty file has one, empty).
-    public static func segmentCount(plaintext size: UInt64) -> UInt64 {
-        max(1, (size + UInt64(Layout.segmentSize) - 1) / UInt64(Layout.segmentSize))
-    }
+    public func segmentCount(plaintext size: UInt64) -> UInt64 { layout.segmentCount(plaintext: size) }
 
     /// Plaintext length of segment `index` in a file of `size` bytes.
-    static func length(ofSegment index: UInt64, plaintext size: UInt64) -> Int {
-        let count = segmentCount(plaintext: size)
-        return index == count - 1 ? Int(size - index * UInt64(Layout.segmentSize)) : Layout.segmentSize
-    }
+    func length(ofSegment index: UInt64, plaintext size: UInt64) -> Int { layout.length(ofSegment: index, plaintext: size) }
 
-    func offset(ofSegment index: UInt64) -> Int { header.encodedLength + Int(index) * suite.sealedSegment }
+    func offset(ofSegment index: UInt64) -> Int { header.encodedLength + Int(index) * layout.sealedSegment }
 
     /// Reads and authenticates segment `index` (by the size of the last refresh) into
-    /// `buffer` (64 KiB); returns its plaintext length.
+    /// `buffer` (one segment); returns its plaintext length.
     public func readSegment(_ index: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let count = Self.segmentCount(plaintext: plaintextSize)
+        let count = segmentCount(plaintext: plaintextSize)
         guard index < count else { return 0 }
-        let length = Self.length(ofSegment: index, plaintext: plaintextSize)
+        let length = self.length(ofSegment: index, plaintext: plaintextSize)
         let sealedCount = length + suite.overhead
         return try SealedSegmentPool.borrow { sealed in
             let got = try handle.readFully(into: UnsafeMutableRawBufferPointer(rebasing: sealed[0..<sealedCount]), at: offset(ofSegment: index))
             guard got == sealedCount else { throw FormatError.truncated(path: path) }
             return try opener().open(UnsafeRawBufferPointer(rebasing: sealed[0..<sealedCount]), index: index, isFinal: index == count - 1,
                                    into: buffer, path: path)
+        }
+    }
+
+    /// Segments `readSegments` reads with one `pread` at most: sixteen 4 KiB ones, one 64 KiB one.
+    public var segmentsPerRead: Int { max(1, SealedSegmentPool.bufferSize / layout.sealedSegment) }
+
+    /// Reads and authenticates up to `count` whole segments from `first` (by the size of the
+    /// last refresh) with one `pread` into `buffer`, back to back; stops after the final
+    /// segment or when the sealed bytes would not fit one pooled buffer. Returns the
+    /// plaintext bytes written into `buffer` (segments × segment size, the final one shorter).
+    /// Each segment is authenticated before its bytes count (docs/format.md §13.2).
+    public func readSegments(from first: UInt64, count: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let total = segmentCount(plaintext: plaintextSize)
+        guard first < total, count > 0 else { return 0 }
+        let sealedSize = layout.sealedSegment
+        let wanted = Int(min(UInt64(min(count, segmentsPerRead)), total - first))
+        if wanted == 1 { return try readSegment(first, into: buffer) }
+        let lastLength = length(ofSegment: first + UInt64(wanted) - 1, plaintext: plaintextSize)
+        let sealedCount = (wanted - 1) * sealedSize + lastLength + suite.overhead
+        precondition(buffer.count >= (wanted - 1) * segmentSize + lastLength)
+        return try SealedSegmentPool.borrow { sealed in
+            let got = try handle.readFully(into: UnsafeMutableRawBufferPointer(rebasing: sealed[0..<sealedCount]), at: offset(ofSegment: first))
+            guard got == sealedCount else { throw FormatError.truncated(path: path) }
+            var plain = 0
+            for i in 0..<wanted {
+                let index = first + UInt64(i)
+                let length = i == wanted - 1 ? lastLength : segmentSize
+                let from = i * sealedSize
+                plain += try opener().open(UnsafeRawBufferPointer(rebasing: sealed[from..<(from + length + suite.overhead)]),
+                                           index: index, isFinal: index == total - 1,
+                                           into: UnsafeMutableRawBufferPointer(rebasing: buffer[(i * segmentSize)...]), path: path)
+            }
+            return plain
         }
     }
 

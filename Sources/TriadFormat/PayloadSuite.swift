@@ -1,8 +1,9 @@
 import TriadCrypto
 
-/// The two payload suites (docs/format.md §2, §6, §13). Both cut the plaintext into 64 KiB
-/// segments, authenticate each one with its index and a final flag (STREAM semantics), and
-/// are random-access by multiplication. They differ in where the nonce comes from:
+/// The two payload suites (docs/format.md §2, §6, §13). Both cut the plaintext into
+/// segments of one size (`SegmentLayout`), authenticate each one with its index and a final
+/// flag (STREAM semantics), and are random-access by multiplication. They differ in where the
+/// nonce comes from:
 ///
 /// - suite 1, *stream*: nonce = BE88(index) ‖ flag under AES-256-GCM. Nothing is stored, but
 ///   a segment must never be sealed twice under one file key: write-once files only.
@@ -15,8 +16,6 @@ public enum PayloadSuite: UInt8, Sendable {
 
     /// Bytes a sealed segment adds to its plaintext.
     public var overhead: Int { self == .stream ? Layout.tagLength : Self.mutableNonceLength + Layout.tagLength }
-    /// Size of a sealed full segment.
-    public var sealedSegment: Int { Layout.segmentSize + overhead }
     static let mutableNonceLength = XAESGCMSegmentCipher.nonceByteCount
 
     /// The AAD of a mutable-suite segment: BE64(index) ‖ flag (docs/format.md §13.2).
@@ -26,6 +25,63 @@ public enum PayloadSuite: UInt8, Sendable {
         for i in stride(from: 7, through: 0, by: -1) { aad[i] = UInt8(v & 0xFF); v >>= 8 }
         aad[8] = isFinal ? 0x01 : 0x00
         return aad
+    }
+}
+
+/// The segment geometry of one file: its suite and its segment size, both read from the
+/// header core (docs/format.md §2, §13.1) and both bound into every key derived from it.
+/// Every payload offset and length follows from these two.
+///
+/// Suite 1 uses 64 KiB segments only. Suite 2 allows 64 KiB (files written before
+/// 2026-12-03) and 4 KiB, which new suite-2 files use: the kernel reads and writes a file
+/// through `zone mount` in 4 KiB pages, and a 4 KiB write into a 64 KiB segment costs a
+/// 64 KiB read, open, seal and two 64 KiB writes (journal and in place) — sixteen times the
+/// bytes written (docs/mount.md §9).
+public struct SegmentLayout: Equatable, Sendable {
+    /// The payload suite.
+    public let suite: PayloadSuite
+    /// Plaintext bytes per full segment.
+    public let segmentSize: Int
+
+    /// Bytes a sealed segment adds to its plaintext.
+    public var overhead: Int { suite.overhead }
+    /// Size of a sealed full segment.
+    public var sealedSegment: Int { segmentSize + overhead }
+    /// log2 of the segment size, as the header core stores it.
+    public var log2SegmentSize: UInt8 { UInt8(segmentSize.trailingZeroBitCount) }
+
+    /// Suite 1: 64 KiB segments (docs/format.md §6).
+    public static let stream = SegmentLayout(suite: .stream, segmentSize: 1 << 16)
+    /// What a new suite-2 file uses: 4 KiB segments (docs/format.md §13.1).
+    public static let mutable = SegmentLayout(suite: .mutable, segmentSize: 1 << 12)
+    /// Suite 2 with 64 KiB segments, as every suite-2 file written before 2026-12-03 is.
+    public static let mutableLarge = SegmentLayout(suite: .mutable, segmentSize: 1 << 16)
+    /// The largest sealed segment of any allowed layout: the size of a buffer that holds one.
+    public static let largestSealedSegment = mutableLarge.sealedSegment
+
+    /// The layout a header's suite and log2 byte name, or nil when the pair is not allowed
+    /// (docs/format.md §2: suite 1 takes 2^16 only, suite 2 takes 2^12 or 2^16).
+    public init?(suite: PayloadSuite, log2SegmentSize log2: UInt8) {
+        switch (suite, log2) {
+        case (.stream, 16), (.mutable, 16), (.mutable, 12): self.init(suite: suite, segmentSize: 1 << Int(log2))
+        default: return nil
+        }
+    }
+
+    private init(suite: PayloadSuite, segmentSize: Int) {
+        self.suite = suite
+        self.segmentSize = segmentSize
+    }
+
+    /// Number of segments of a plaintext of `size` bytes (an empty payload has one, empty).
+    public func segmentCount(plaintext size: UInt64) -> UInt64 {
+        max(1, (size + UInt64(segmentSize) - 1) / UInt64(segmentSize))
+    }
+
+    /// Plaintext length of segment `index` in a payload of `size` bytes.
+    public func length(ofSegment index: UInt64, plaintext size: UInt64) -> Int {
+        let count = segmentCount(plaintext: size)
+        return index == count - 1 ? Int(size - index * UInt64(segmentSize)) : segmentSize
     }
 }
 
@@ -98,12 +154,12 @@ public final class MutableSegmentSealer {
         self.random = random
     }
 
-    /// Seals `plain` (at most 64 KiB) as segment `index` into `output`, which must hold
+    /// Seals `plain` (at most one segment) as segment `index` into `output`, which must hold
     /// `plain.count + PayloadSuite.mutable.overhead` bytes: nonce ‖ ciphertext ‖ tag.
     public func seal(_ plain: UnsafeRawBufferPointer, index: UInt64, isFinal: Bool,
                      into output: UnsafeMutableRawBufferPointer) throws {
         let n = PayloadSuite.mutableNonceLength
-        precondition(plain.count <= Layout.segmentSize && output.count >= plain.count + PayloadSuite.mutable.overhead)
+        precondition(plain.count <= SegmentLayout.mutableLarge.segmentSize && output.count >= plain.count + PayloadSuite.mutable.overhead)
         let nonce = random.bytes(n)
         for i in 0..<n { output[i] = nonce[i] }
         let aad = PayloadSuite.mutableAAD(index: index, isFinal: isFinal)

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Buffers for one sealed segment of the mutable suite (docs/format.md §13), lent to
+/// Buffers for one 64 KiB sealed segment, or sixteen 4 KiB ones (docs/format.md §13.1), lent to
 /// `MutableFile` for the duration of one segment read or write and then kept for the next
 /// one. A buffer per open file, allocated at its first read and freed at its close, cost
 /// `zone mount` a map, an unmap and a page fault per 4 KiB for every file opened
@@ -13,11 +13,16 @@ enum SealedSegmentPool {
     static let idleLimit = 10
     private static let idle = Mutex<[UnsafeMutableRawBufferPointer]>([])
 
-    /// Runs `body` with a buffer of `PayloadSuite.mutable.sealedSegment` bytes (suite 1's
-    /// sealed segments are shorter), lent to it alone.
+    /// Bytes per buffer: the largest sealed segment, or `batch` sealed 4 KiB segments.
+    static let bufferSize = max(SegmentLayout.largestSealedSegment, batch * SegmentLayout.mutable.sealedSegment)
+    /// 4 KiB segments read with one `pread` (`MutableFile.readSegments`): 64 KiB of
+    /// plaintext per system call, as one 64 KiB segment was.
+    static let batch = 16
+
+    /// Runs `body` with a buffer of `bufferSize` bytes, lent to it alone.
     static func borrow<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
         let buffer = idle.withLock { $0.popLast() }
-            ?? UnsafeMutableRawBufferPointer.allocate(byteCount: PayloadSuite.mutable.sealedSegment, alignment: 64)
+            ?? UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
         defer {
             let kept = idle.withLock { list in
                 guard list.count < idleLimit else { return false }

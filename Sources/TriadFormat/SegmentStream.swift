@@ -96,13 +96,14 @@ enum PayloadStream {
     /// before it were authentic, but the caller must treat the whole output as invalid
     /// (truncation is only known at the end). The sink also gets the segment index and final
     /// flag, so re-encryption can seal each segment at the same position.
-    static func decrypt(from input: FileHandle, payloadKey: SecureBytes, suite: PayloadSuite = .stream, path: String,
+    static func decrypt(from input: FileHandle, payloadKey: SecureBytes, layout: SegmentLayout = .stream, path: String,
                         sink: (UnsafeRawBufferPointer, _ index: UInt64, _ isFinal: Bool) throws -> Void) throws -> UInt64 {
+        let suite = layout.suite
         let opener = try SegmentOpener(suite: suite, payloadKey: payloadKey)
-        let sealedSize = suite.sealedSegment
+        let sealedSize = layout.sealedSegment
         var current = SegmentBuffer(count: sealedSize)
         var next = SegmentBuffer(count: sealedSize)
-        let plain = SegmentBuffer(count: segment)
+        let plain = SegmentBuffer(count: layout.segmentSize)
         var index: UInt64 = 0
         var count = try current.fill { try input.readFully(into: $0) }
         var total: UInt64 = 0

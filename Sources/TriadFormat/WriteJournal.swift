@@ -142,7 +142,7 @@ public enum WriteJournal {
             var entries: [Entry] = []
             var offset = fixedLength
             var previousEnd = header.encodedLength
-            let buffer = SegmentBuffer(count: PayloadSuite.mutable.sealedSegment)
+            let buffer = SegmentBuffer(count: header.layout.sealedSegment)   // an entry is one sealed segment at most
             for _ in 0..<count {
                 var head = [UInt8](repeating: 0, count: 12)
                 guard offset + 12 <= size - 32,

@@ -104,12 +104,12 @@ extension OpenFile {
         staging = nil
         fresh = false
         guard size > 0 else { return 0 }
-        let count = MutableFile.segmentCount(plaintext: size)
+        let count = file.segmentCount(plaintext: size)
         for index in 0..<count {
             let buffer = scratch
             let n: Int
             do { n = try file.readSegment(index, into: buffer) } catch { return EIO }
-            var overlay = SegmentOverlay()
+            var overlay = SegmentOverlay(segmentSize: file.segmentSize)
             overlay.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), at: 0)
             overlays[index] = overlay
             dirtyBytes += overlay.allocatedBytes

@@ -42,12 +42,12 @@ final class OpenFile: @unchecked Sendable {
     var staging: Staging?
     /// Set when a staged file replaced its empty file: (old identity, new) for the table.
     var published: (Identity, Identity)?
-    /// One plaintext segment for reads, allocated at the first read that needs it and freed
+    /// One plaintext segment (of the largest size, 64 KiB) for reads, allocated at the first read that needs it and freed
     /// by `releaseBuffers` when the last handle closes: a closed file that waits for its
     /// checkpoint holds no buffer (docs/mount.md §9, memory).
     var scratch: UnsafeMutableRawBufferPointer {
         if let buffer = scratchStorage { return buffer }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: MutableFile.segmentSize, alignment: 64)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: SegmentLayout.mutableLarge.segmentSize, alignment: 64)
         scratchStorage = buffer
         return buffer
     }
@@ -118,7 +118,7 @@ final class OpenFile: @unchecked Sendable {
         case .encrypted(let file):
             var size = file.plaintextSize
             for (index, overlay) in overlays where overlay.end > 0 {
-                size = max(size, index * UInt64(MutableFile.segmentSize) + UInt64(overlay.end))
+                size = max(size, index * UInt64(file.segmentSize) + UInt64(overlay.end))
             }
             return size
         }
@@ -157,7 +157,7 @@ final class OpenFile: @unchecked Sendable {
         let size = logicalSize
         guard offset < size, count > 0 else { return 0 }
         let end = min(size, offset + UInt64(count))
-        let segment = UInt64(MutableFile.segmentSize)
+        let segment = UInt64(file.segmentSize)
         var position = offset
         while position < end {
             let index = position / segment
@@ -165,15 +165,30 @@ final class OpenFile: @unchecked Sendable {
             let length = Int(min(segment, end - segmentStart))  // bytes of this segment we may need
             var have = 0
             let overlay = overlays[index]
-            let stored = segmentStart < file.plaintextSize ? Int(min(segment, file.plaintextSize - segmentStart)) : 0
-            if overlay == nil, position == segmentStart, stored > 0, end >= segmentStart + UInt64(stored) {
-                // A whole segment wanted, as it is on disk (a full one, or the final one to the
-                // end of the file): authenticate it straight into the reply, without the copy
-                // through `scratch` — a small file read whole needs no buffer of its own.
-                let target = UnsafeMutableRawBufferPointer(start: buffer + Int(position - offset), count: stored)
-                guard try file.readSegment(index, into: target) == stored else { throw FormatError.truncated(path: file.path) }
-                position += UInt64(stored)
-                continue
+            if overlay == nil, position == segmentStart {
+                // Whole segments wanted, as they are on disk (full ones, or the final one to the
+                // end of the file): authenticate them straight into the reply, without the copy
+                // through `scratch` — a small file read whole needs no buffer of its own — and
+                // up to sixteen 4 KiB segments with one pread.
+                var wanted = 0
+                var bytes = 0
+                while wanted < file.segmentsPerRead {
+                    let start = segmentStart + UInt64(wanted) * segment
+                    guard start < file.plaintextSize, overlays[index + UInt64(wanted)] == nil || wanted == 0 else { break }
+                    let stored = Int(min(segment, file.plaintextSize - start))
+                    guard end >= start + UInt64(stored) else { break }
+                    wanted += 1
+                    bytes += stored
+                    if stored < Int(segment) { break }
+                }
+                if wanted > 0 {
+                    let target = UnsafeMutableRawBufferPointer(start: buffer + Int(position - offset), count: bytes)
+                    guard try file.readSegments(from: index, count: wanted, into: target) == bytes else {
+                        throw FormatError.truncated(path: file.path)
+                    }
+                    position += UInt64(bytes)
+                    continue
+                }
             }
             if segmentStart < file.plaintextSize, !(overlay.map { $0.covers(upTo: length) } ?? false) {
                 have = try file.readSegment(index, into: scratch)
@@ -207,7 +222,7 @@ final class OpenFile: @unchecked Sendable {
         mutex.withLock { _ in
             guard !dead else { return -Int(EIO) }
             guard writable, case .encrypted(let file) = content, file.suite == .mutable else { return -Int(EBADF) }
-            let segment = UInt64(MutableFile.segmentSize)
+            let segment = UInt64(file.segmentSize)
             var position = offset
             let end = offset + UInt64(count)
             while position < end {
@@ -216,7 +231,7 @@ final class OpenFile: @unchecked Sendable {
                 let n = Int(min(end - position, segment - UInt64(within)))
                 // The limit counts overlay memory (4 KiB pages), not bytes written.
                 let held = overlays[index]?.allocatedBytes ?? 0
-                if overlays[index] == nil { overlays[index] = SegmentOverlay() }
+                if overlays[index] == nil { overlays[index] = SegmentOverlay(segmentSize: file.segmentSize) }
                 let got = overlays[index]!.fill(at: within, count: n, source)
                 dirtyBytes += overlays[index]!.allocatedBytes - held
                 guard got == n else { return got < 0 ? got : -Int(EIO) }
@@ -276,7 +291,7 @@ final class OpenFile: @unchecked Sendable {
 
     func commitLocked(_ file: MutableFile, truncate: UInt64?, folder: JournalFolder?) -> Int32? {
         if let truncate {
-            let segment = UInt64(MutableFile.segmentSize)
+            let segment = UInt64(file.segmentSize)
             for index in Array(overlays.keys) where index * segment >= truncate {
                 overlays[index]?.wipe()
                 overlays[index] = nil
@@ -381,10 +396,45 @@ final class OpenFile: @unchecked Sendable {
         case .success(let (newFD, newContent)):
             retiredFDs.append(fd)
             currentFD.store(newFD, ordering: .releasing)
+            if case .encrypted(let old) = content, case .encrypted(let new) = newContent {
+                rebaseOverlays(from: old.segmentSize, to: new.segmentSize)
+            }
             content = newContent
             checkedAt = time(nil)
             return nil
         }
+    }
+
+    /// Re-cuts uncommitted writes for a followed file whose segments have another size (a
+    /// 64 KiB suite-2 file replaced by `zone rekey` and converted to 4 KiB segments, §4,
+    /// docs/format.md §13.1): the overlays are keyed by segment index, so each written byte
+    /// moves to the overlay of its segment in the new size. Nothing is lost or committed here.
+    func rebaseOverlays(from oldSize: Int, to newSize: Int) {
+        guard oldSize != newSize, !overlays.isEmpty else { return }
+        var rebased: [UInt64: SegmentOverlay] = [:]
+        let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: oldSize, alignment: 64)
+        defer {
+            explicit_bzero(plain.baseAddress!, oldSize)
+            plain.deallocate()
+        }
+        for (index, overlay) in overlays {
+            overlay.apply(to: plain, limit: oldSize)
+            for range in overlay.ranges {
+                var from = range.lowerBound
+                while from < range.upperBound {
+                    let position = index * UInt64(oldSize) + UInt64(from)
+                    let target = position / UInt64(newSize)
+                    let within = Int(position - target * UInt64(newSize))
+                    let n = min(range.upperBound - from, newSize - within)
+                    if rebased[target] == nil { rebased[target] = SegmentOverlay(segmentSize: newSize) }
+                    rebased[target]!.write(UnsafeRawBufferPointer(rebasing: plain[from..<(from + n)]), at: within)
+                    from += n
+                }
+            }
+        }
+        clearOverlays()
+        overlays = rebased
+        dirtyBytes = rebased.values.reduce(0) { $0 + $1.allocatedBytes }
     }
 
     /// True when the backing file has no name left (deleted since it was opened).

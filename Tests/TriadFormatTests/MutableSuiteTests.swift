@@ -4,8 +4,10 @@ import TriadCrypto
 @testable import TriadFormat
 
 /// Payload suite 2 and the write journal (docs/format.md §13–§14): the vectors in
-/// Fixtures/format/mutable, built here from the spec with deterministic randomness (zone slot
-/// only, so every byte is reproducible), and run through every reader. Without
+/// Fixtures/format/mutable (64 KiB segments, every suite-2 file before 2026-12-03) and
+/// Fixtures/format/mutable-4k (4 KiB segments, what new suite-2 files use, §13.1), built here
+/// from the spec with deterministic randomness (zone slot only, so every byte is
+/// reproducible), and run through every reader. Without
 /// TRIAD_REGENERATE_VECTORS=1 the set is rebuilt in a scratch folder and must equal the
 /// committed files byte for byte.
 final class MutableSuiteTests: XCTestCase {
@@ -20,6 +22,10 @@ final class MutableSuiteTests: XCTestCase {
     }
 
     static let folder = TestKeys.fixtures.appendingPathComponent("mutable")
+    /// Both vector sets: (folder, the segment layout its files use).
+    static let sets: [(folder: URL, layout: SegmentLayout)] = [
+        (folder, .mutableLarge), (TestKeys.fixtures.appendingPathComponent("mutable-4k"), .mutable),
+    ]
 
     /// A suite-2 file built from the spec: header with one zone slot, then sealed segments.
     struct Built {
@@ -31,19 +37,20 @@ final class MutableSuiteTests: XCTestCase {
         var bytes: [UInt8] { header + segments.flatMap { $0 } }
     }
 
-    static func build(_ plain: [UInt8], rng: DeterministicBytes, finalFlag: Bool = true,
+    static func build(_ plain: [UInt8], rng: DeterministicBytes, layout: SegmentLayout, finalFlag: Bool = true,
                       fileKey: SecureBytes? = nil, fileID: [UInt8]? = nil) throws -> Built {
         let fk = fileKey ?? SecureBytes(rng.next(32))
         let id = fileID ?? rng.next(32)
-        let core = HeaderCodec.core(fileID: id, zoneID: TestKeys.zoneID, suite: .mutable)
+        let core = HeaderCodec.core(fileID: id, zoneID: TestKeys.zoneID, layout: layout)
         let slot = try ZoneSlotKey(zoneID: TestKeys.zoneID, epoch: TestKeys.epoch, zoneKey: TestKeys.zoneKey, random: rng.source)
             .wrap(fk, fileID: id)
         let header = try HeaderCodec.encode(core: core, slots: [slot], fileKey: fk)
         let sealer = try MutableSegmentSealer(payloadKey: KeySchedule.payloadKey(fileKey: fk, core: core), random: rng.source)
         var segments: [[UInt8]] = []
-        let count = max(1, (plain.count + 65535) / 65536)
+        let s = layout.segmentSize
+        let count = max(1, (plain.count + s - 1) / s)
         for i in 0..<count {
-            let part = Array(plain[min(plain.count, i * 65536)..<min(plain.count, (i + 1) * 65536)])
+            let part = Array(plain[min(plain.count, i * s)..<min(plain.count, (i + 1) * s)])
             segments.append(try seal(part, index: UInt64(i), isFinal: i == count - 1 && finalFlag, sealer: sealer))
         }
         return Built(header: header, segments: segments, fileKey: fk, core: core, fileID: id)
@@ -70,9 +77,16 @@ final class MutableSuiteTests: XCTestCase {
         return out + HMACSHA256.authenticate(SHA256.hash(out), key: key)
     }
 
-    static func generate(into dir: String) throws -> [Vector] {
+    static func generate(into dir: String, layout: SegmentLayout) throws -> [Vector] {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let rng = DeterministicBytes(seed: "triad mutable suite vectors v1")
+        let rng = DeterministicBytes(seed: layout == .mutableLarge ? "triad mutable suite vectors v1" : "triad mutable suite vectors v1, 4 KiB")
+        // Sizes in segments of this layout: S, 2S, 3S; "three" is a file of three segments.
+        let S = layout.segmentSize
+        let three = layout == .mutableLarge ? 150_000 : 10_000
+        func build(_ plain: [UInt8], rng: DeterministicBytes, finalFlag: Bool = true,
+                   fileKey: SecureBytes? = nil, fileID: [UInt8]? = nil) throws -> Built {
+            try Self.build(plain, rng: rng, layout: layout, finalFlag: finalFlag, fileKey: fileKey, fileID: fileID)
+        }
         var vectors: [Vector] = []
         func emit(_ name: String, _ bytes: [UInt8], _ comment: String, expect: String, plain: [UInt8]? = nil, journal: [UInt8]? = nil) throws {
             try writeFile(dir + "/\(name).triad", bytes)
@@ -81,11 +95,11 @@ final class MutableSuiteTests: XCTestCase {
                                   expect: expect, plaintext_length: plain?.count, plaintext_sha256: plain.map { Hex.encode(SHA256.hash($0)) }))
         }
         func pattern(_ n: Int, _ salt: UInt8) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(salt)) } }
-        for (name, size) in [("empty", 0), ("one-byte", 1), ("one-segment", 65536), ("one-segment-plus-one", 65537), ("three-segments", 150_000)] {
+        for (name, size) in [("empty", 0), ("one-byte", 1), ("one-segment", S), ("one-segment-plus-one", S + 1), ("three-segments", three)] {
             let plain = pattern(size, UInt8(size & 0xFF))
             try emit(name, try build(plain, rng: rng).bytes, "\(size) bytes", expect: "success", plain: plain)
         }
-        let plain = pattern(150_000, 7)
+        let plain = pattern(three, 7)
         let base = try build(plain, rng: rng)
         var b = base
         b.segments.swapAt(0, 1)
@@ -98,26 +112,26 @@ final class MutableSuiteTests: XCTestCase {
         try emit("truncated-at-boundary", b.bytes, "the final segment dropped", expect: "truncated")
         try emit("final-flag-missing", try build(plain, rng: rng, finalFlag: false).bytes, "the last segment sealed as non-final",
                  expect: "truncated")
-        var full = try build(pattern(65536, 3), rng: rng)
+        var full = try build(pattern(S, 3), rng: rng)
         full.segments.append(full.segments[0])
         try emit("appended-segment", full.bytes, "a full final segment repeated after itself", expect: "trailingData")
-        let other = try build(pattern(150_000, 9), rng: rng)
+        let other = try build(pattern(three, 9), rng: rng)
         b = base; b.segments[1] = other.segments[1]
         try emit("segment-from-another-file", b.bytes, "segment 1 of another file at the same index", expect: "segmentAuthenticationFailed")
         // The documented limit (§13.5): an older sealing of the same segment of the same file opens.
-        let newer = try build(pattern(150_000, 11), rng: rng, fileKey: base.fileKey, fileID: base.fileID)
+        let newer = try build(pattern(three, 11), rng: rng, fileKey: base.fileKey, fileID: base.fileID)
         b = newer; b.segments[1] = base.segments[1]
-        let mixed = Array(pattern(150_000, 11)[0..<65536]) + Array(plain[65536..<131072]) + Array(pattern(150_000, 11)[131072...])
+        let mixed = Array(pattern(three, 11)[0..<S]) + Array(plain[S..<(2 * S)]) + Array(pattern(three, 11)[(2 * S)...])
         try emit("rolled-back-segment", b.bytes, "segment 1 put back from an older version of the same file: NOT detected (§13.5)",
                  expect: "success", plain: mixed)
 
         // Journals (§14): a commit that rewrites segment 1 and grows the file by one segment.
         let sealer = try MutableSegmentSealer(payloadKey: KeySchedule.payloadKey(fileKey: base.fileKey, core: base.core), random: rng.source)
-        let grown = Array(plain[0..<65536]) + pattern(65536, 13) + Array(plain[131072...]) + [UInt8](repeating: 0, count: 65536 - (150_000 - 131072)) + pattern(1000, 17)
-        let seg1 = try seal(Array(grown[65536..<131072]), index: 1, isFinal: false, sealer: sealer)
-        let seg2 = try seal(Array(grown[131072..<196608]), index: 2, isFinal: false, sealer: sealer)
-        let seg3 = try seal(Array(grown[196608...]), index: 3, isFinal: true, sealer: sealer)
-        let h = base.header.count, step = 65536 + 40
+        let grown = Array(plain[0..<S]) + pattern(S, 13) + Array(plain[(2 * S)...]) + [UInt8](repeating: 0, count: S - (three - 2 * S)) + pattern(1000, 17)
+        let seg1 = try seal(Array(grown[S..<(2 * S)]), index: 1, isFinal: false, sealer: sealer)
+        let seg2 = try seal(Array(grown[(2 * S)..<(3 * S)]), index: 2, isFinal: false, sealer: sealer)
+        let seg3 = try seal(Array(grown[(3 * S)...]), index: 3, isFinal: true, sealer: sealer)
+        let h = base.header.count, step = S + 40
         let entries = [(h + step, seg1), (h + 2 * step, seg2), (h + 3 * step, seg3)]
         let newSize = h + 3 * step + seg3.count
         let valid = journal(for: base, entries: entries, newSize: newSize, rng: rng)
@@ -143,63 +157,67 @@ final class MutableSuiteTests: XCTestCase {
     }
 
     func testVectorsAreReproducible() throws {
-        if ProcessInfo.processInfo.environment["TRIAD_REGENERATE_VECTORS"] == "1" {
-            _ = try Self.generate(into: Self.folder.path)
-        }
-        let scratch = ScratchDirectory()
-        let fresh = try Self.generate(into: scratch.path)
-        let committed = try JSONDecoder().decode([Vector].self, from: Data(contentsOf: Self.folder.appendingPathComponent("vectors.json")))
-        XCTAssertEqual(fresh, committed)
-        for v in committed {
-            XCTAssertEqual(try readFile(scratch.file(v.file)), try readFile(Self.folder.appendingPathComponent(v.file).path), v.name)
-            if let j = v.journal { XCTAssertEqual(try readFile(scratch.file(j)), try readFile(Self.folder.appendingPathComponent(j).path), j) }
+        for (folder, layout) in Self.sets {
+            if ProcessInfo.processInfo.environment["TRIAD_REGENERATE_VECTORS"] == "1" {
+                _ = try Self.generate(into: folder.path, layout: layout)
+            }
+            let scratch = ScratchDirectory()
+            let fresh = try Self.generate(into: scratch.path, layout: layout)
+            let committed = try JSONDecoder().decode([Vector].self, from: Data(contentsOf: folder.appendingPathComponent("vectors.json")))
+            XCTAssertEqual(fresh, committed, folder.lastPathComponent)
+            for v in committed {
+                XCTAssertEqual(try readFile(scratch.file(v.file)), try readFile(folder.appendingPathComponent(v.file).path), v.name)
+                if let j = v.journal { XCTAssertEqual(try readFile(scratch.file(j)), try readFile(folder.appendingPathComponent(j).path), j) }
+            }
         }
     }
 
     /// Every vector through the stream decryptor (to a file and to a pipe-like descriptor) and
     /// the random-access reader; a journal is placed beside the file under its real name.
     func testEveryVector() throws {
-        let vectors = try JSONDecoder().decode([Vector].self, from: Data(contentsOf: Self.folder.appendingPathComponent("vectors.json")))
-        XCTAssertEqual(vectors.count, 18)
-        for v in vectors {
-            for reader in ["file", "fd", "random-access"] {
-                let scratch = ScratchDirectory()
-                let bytes = try readFile(Self.folder.appendingPathComponent(v.file).path)
-                try writeFile(scratch.file("f"), bytes)
-                if let j = v.journal {
-                    let fileID = Array(bytes[12..<44])
-                    try writeFile(scratch.file(WriteJournal.name(fileID: fileID)), try readFile(Self.folder.appendingPathComponent(j).path))
-                }
-                var plain: [UInt8]?
-                var failure: String?
-                do {
-                    switch reader {
-                    case "file":
-                        try EncryptedFile.decrypt(OpenedFile.at(scratch.file("f")), to: FileLocation.at(scratch.file("out")), identities: [TestKeys.zone]).commit()
-                        plain = try readFile(scratch.file("out"))
-                    case "fd":
-                        let fd = open(scratch.file("out"), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-                        defer { close(fd) }
-                        try EncryptedFile.decrypt(OpenedFile.at(scratch.file("f")), to: fd, identities: [TestKeys.zone])
-                        plain = try readFile(scratch.file("out"))
-                    default:
-                        let r = try EncryptedFileReader(path: scratch.file("f"), identities: [TestKeys.zone])
-                        plain = try r.read(offset: 0, count: Int(r.plaintextLength) + 1)
+        for (folder, _) in Self.sets {
+            let vectors = try JSONDecoder().decode([Vector].self, from: Data(contentsOf: folder.appendingPathComponent("vectors.json")))
+            XCTAssertEqual(vectors.count, 18)
+            for v in vectors {
+                for reader in ["file", "fd", "random-access"] {
+                    let scratch = ScratchDirectory()
+                    let bytes = try readFile(folder.appendingPathComponent(v.file).path)
+                    try writeFile(scratch.file("f"), bytes)
+                    if let j = v.journal {
+                        let fileID = Array(bytes[12..<44])
+                        try writeFile(scratch.file(WriteJournal.name(fileID: fileID)), try readFile(folder.appendingPathComponent(j).path))
                     }
-                } catch let error as FormatError {
-                    failure = Mirror(reflecting: error).children.first?.label ?? "\(error)"
-                }
-                if v.expect == "success" {
-                    XCTAssertNil(failure, "\(v.name) via \(reader)")
-                    XCTAssertEqual(plain?.count, v.plaintext_length, "\(v.name) via \(reader)")
-                    XCTAssertEqual(plain.map { Hex.encode(SHA256.hash($0)) }, v.plaintext_sha256, "\(v.name) via \(reader)")
-                    XCTAssertFalse(scratch.entries().contains { $0.hasPrefix(".triad-journal-") }, "\(v.name): the journal is gone")
-                } else if reader == "random-access" && v.expect == "trailingData" {
-                    // Random access opens the last segment at its own index: a copy sealed for
-                    // another index fails as damage there (§6.3), before any extension is seen.
-                    XCTAssertEqual(failure, "segmentAuthenticationFailed", "\(v.name) via \(reader)")
-                } else {
-                    XCTAssertEqual(failure, v.expect, "\(v.name) via \(reader)")
+                    var plain: [UInt8]?
+                    var failure: String?
+                    do {
+                        switch reader {
+                        case "file":
+                            try EncryptedFile.decrypt(OpenedFile.at(scratch.file("f")), to: FileLocation.at(scratch.file("out")), identities: [TestKeys.zone]).commit()
+                            plain = try readFile(scratch.file("out"))
+                        case "fd":
+                            let fd = open(scratch.file("out"), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+                            defer { close(fd) }
+                            try EncryptedFile.decrypt(OpenedFile.at(scratch.file("f")), to: fd, identities: [TestKeys.zone])
+                            plain = try readFile(scratch.file("out"))
+                        default:
+                            let r = try EncryptedFileReader(path: scratch.file("f"), identities: [TestKeys.zone])
+                            plain = try r.read(offset: 0, count: Int(r.plaintextLength) + 1)
+                        }
+                    } catch let error as FormatError {
+                        failure = Mirror(reflecting: error).children.first?.label ?? "\(error)"
+                    }
+                    if v.expect == "success" {
+                        XCTAssertNil(failure, "\(v.name) via \(reader)")
+                        XCTAssertEqual(plain?.count, v.plaintext_length, "\(v.name) via \(reader)")
+                        XCTAssertEqual(plain.map { Hex.encode(SHA256.hash($0)) }, v.plaintext_sha256, "\(v.name) via \(reader)")
+                        XCTAssertFalse(scratch.entries().contains { $0.hasPrefix(".triad-journal-") }, "\(v.name): the journal is gone")
+                    } else if reader == "random-access" && v.expect == "trailingData" {
+                        // Random access opens the last segment at its own index: a copy sealed for
+                        // another index fails as damage there (§6.3), before any extension is seen.
+                        XCTAssertEqual(failure, "segmentAuthenticationFailed", "\(v.name) via \(reader)")
+                    } else {
+                        XCTAssertEqual(failure, v.expect, "\(v.name) via \(reader)")
+                    }
                 }
             }
         }
@@ -232,10 +250,10 @@ final class MutableSuiteTests: XCTestCase {
                     model.replaceSubrange(offset..<(offset + data.count), with: data)
                     var position = offset
                     while position < offset + data.count {
-                        let index = UInt64(position / 65536), within = position % 65536
-                        let n = min(offset + data.count - position, 65536 - within)
+                        let index = UInt64(position / file.segmentSize), within = position % file.segmentSize
+                        let n = min(offset + data.count - position, file.segmentSize - within)
                         data.withUnsafeBytes { d in
-                            overlays[index, default: SegmentOverlay()].write(UnsafeRawBufferPointer(rebasing: d[(position - offset)..<(position - offset + n)]), at: within)
+                            overlays[index, default: SegmentOverlay(segmentSize: file.segmentSize)].write(UnsafeRawBufferPointer(rebasing: d[(position - offset)..<(position - offset + n)]), at: within)
                         }
                         position += n
                     }
@@ -251,5 +269,41 @@ final class MutableSuiteTests: XCTestCase {
         }
         try file.checkpoint(JournalTarget(directoryFD: dir))
         XCTAssertEqual(scratch.entries(), ["f"], "the checkpoint removed the journal")
+    }
+}
+
+extension MutableSuiteTests {
+    /// docs/format.md §2 and §13.1: suite 1 takes 64 KiB segments only, suite 2 takes 64 KiB or
+    /// 4 KiB; any other pair is refused before a key is tried, and switching an allowed suite-2
+    /// size for the other fails the header MAC (the log2 byte is in the core every key is bound to).
+    func testSegmentSizeAllowedPerSuite() throws {
+        func failure(_ bytes: [UInt8]) -> String? {
+            let scratch = ScratchDirectory()
+            do {
+                try writeFile(scratch.file("f"), bytes)
+                _ = try EncryptedFileReader(path: scratch.file("f"), identities: [TestKeys.zone])
+                return nil
+            } catch let error as FormatError {
+                return Mirror(reflecting: error).children.first?.label ?? "\(error)"
+            } catch { return "\(error)" }
+        }
+        for (folder, layout) in Self.sets {
+            let bytes = try readFile(folder.appendingPathComponent("one-byte.triad").path)
+            XCTAssertEqual(bytes[10], 2)
+            XCTAssertEqual(bytes[11], layout.log2SegmentSize)
+            XCTAssertNil(failure(bytes), folder.lastPathComponent)
+            for log2: UInt8 in [0, 11, 13, 15, 17, 255] {
+                var b = bytes; b[11] = log2
+                XCTAssertEqual(failure(b), "unsupportedSegmentSize", "suite 2, log2 \(log2)")
+            }
+            var other = bytes; other[11] = layout == .mutable ? 16 : 12
+            XCTAssertEqual(failure(other), "headerAuthenticationFailed", "suite 2, the other allowed size")
+        }
+        let stream = try readFile(TestKeys.fixtures.appendingPathComponent("one-byte.triad").path)
+        XCTAssertEqual(Array(stream[10...11]), [1, 16])
+        var small = stream; small[11] = 12
+        XCTAssertEqual(failure(small), "unsupportedSegmentSize", "suite 1 with 4 KiB segments")
+        XCTAssertNil(SegmentLayout(suite: .stream, log2SegmentSize: 12))
+        XCTAssertEqual(SegmentLayout(suite: .mutable, log2SegmentSize: 12), .mutable)
     }
 }

@@ -52,33 +52,35 @@ final class ReferenceDecoderTests: XCTestCase {
     /// Python to the content the vector states, and the decoder says what it did with the journal
     /// and why — replayed, or discarded as torn, tampered or made for another header.
     func testReferenceDecoderAgreesOnEverySuite2VectorAndJournal() throws {
-        let vectors = try JSONDecoder().decode([MutableSuiteTests.Vector].self,
-                                               from: Data(contentsOf: MutableSuiteTests.folder.appendingPathComponent("vectors.json")))
-        let journalOutcome = ["journal-replayed": "journal:replayed", "journal-replayed-half-applied": "journal:replayed",
-                              "journal-torn": "journal:discarded:short", "journal-bad-mac": "journal:discarded:bad-MAC",
-                              "journal-other-header": "journal:discarded:another-header"]
-        XCTAssertEqual(Set(vectors.compactMap { $0.journal == nil ? nil : $0.name }), Set(journalOutcome.keys), "every journal vector has its expected outcome here")
-        var paths: [String] = []
-        var scratches: [ScratchDirectory] = []
-        for v in vectors {
-            let scratch = ScratchDirectory()
-            scratches.append(scratch)
-            let bytes = try readFile(MutableSuiteTests.folder.appendingPathComponent(v.file).path)
-            try writeFile(scratch.file(v.file), bytes)
-            if let j = v.journal {
-                try writeFile(scratch.file(WriteJournal.name(fileID: Array(bytes[12..<44]))),
-                              try readFile(MutableSuiteTests.folder.appendingPathComponent(j).path))
+        for (folder, _) in MutableSuiteTests.sets {
+            let vectors = try JSONDecoder().decode([MutableSuiteTests.Vector].self,
+                                                   from: Data(contentsOf: folder.appendingPathComponent("vectors.json")))
+            let journalOutcome = ["journal-replayed": "journal:replayed", "journal-replayed-half-applied": "journal:replayed",
+                                  "journal-torn": "journal:discarded:short", "journal-bad-mac": "journal:discarded:bad-MAC",
+                                  "journal-other-header": "journal:discarded:another-header"]
+            XCTAssertEqual(Set(vectors.compactMap { $0.journal == nil ? nil : $0.name }), Set(journalOutcome.keys), "every journal vector has its expected outcome here")
+            var paths: [String] = []
+            var scratches: [ScratchDirectory] = []
+            for v in vectors {
+                let scratch = ScratchDirectory()
+                scratches.append(scratch)
+                let bytes = try readFile(folder.appendingPathComponent(v.file).path)
+                try writeFile(scratch.file(v.file), bytes)
+                if let j = v.journal {
+                    try writeFile(scratch.file(WriteJournal.name(fileID: Array(bytes[12..<44]))),
+                                  try readFile(folder.appendingPathComponent(j).path))
+                }
+                paths.append(scratch.file(v.file))
             }
-            paths.append(scratch.file(v.file))
+            let zone = "zone:\(Hex.encode(TestKeys.zoneID)):\(TestKeys.epoch):\(Hex.encode(TestKeys.zoneKey.bytes))"
+            let lines = try Self.runDecoder(["format", zone], files: paths)
+            for (v, line) in zip(vectors, lines) {
+                var expected = v.expect == "success" ? "ok \(v.plaintext_length!) \(v.plaintext_sha256!)" : v.expect
+                if let outcome = journalOutcome[v.name] { expected += " " + outcome }
+                XCTAssertEqual(Self.outcome(line), expected, "\(v.name): \(line)")
+            }
+            XCTAssertEqual(lines.count, 18)
         }
-        let zone = "zone:\(Hex.encode(TestKeys.zoneID)):\(TestKeys.epoch):\(Hex.encode(TestKeys.zoneKey.bytes))"
-        let lines = try Self.runDecoder(["format", zone], files: paths)
-        for (v, line) in zip(vectors, lines) {
-            var expected = v.expect == "success" ? "ok \(v.plaintext_length!) \(v.plaintext_sha256!)" : v.expect
-            if let outcome = journalOutcome[v.name] { expected += " " + outcome }
-            XCTAssertEqual(Self.outcome(line), expected, "\(v.name): \(line)")
-        }
-        XCTAssertEqual(lines.count, 18)
     }
 
     /// Fresh files of every recipient type: the zone slot, run-KEM slots to P-256, P-384 and
