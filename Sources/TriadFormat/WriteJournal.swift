@@ -18,6 +18,9 @@ public enum WriteJournal {
     static let magic: [UInt8] = Array("TRIADWJ1".utf8)
     static let label = Array("triad/v1/write-journal".utf8)
     static let fixedLength = 8 + 16 + 32 + 32 + 8 + 4
+    /// Largest entry (docs/format.md §14.1): one 64 KiB sealed segment, or a run of adjacent
+    /// 4 KiB sealed segments no longer than that.
+    static let maxEntryLength = SegmentLayout.largestSealedSegment
     /// Journal files start with this; listings skip them and the next opener of their file replays or removes them.
     public static let namePrefix = ".triad-journal-"
 
@@ -142,7 +145,7 @@ public enum WriteJournal {
             var entries: [Entry] = []
             var offset = fixedLength
             var previousEnd = header.encodedLength
-            let buffer = SegmentBuffer(count: header.layout.sealedSegment)   // an entry is one sealed segment at most
+            let buffer = SegmentBuffer(count: maxEntryLength)
             for _ in 0..<count {
                 var head = [UInt8](repeating: 0, count: 12)
                 guard offset + 12 <= size - 32,

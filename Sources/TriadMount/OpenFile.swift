@@ -342,7 +342,8 @@ final class OpenFile: @unchecked Sendable {
 
     func clearOverlays() {
         for key in Array(overlays.keys) { overlays[key]?.wipe() }
-        overlays = [:]
+        // The table keeps its capacity: the next burst of 4 KiB segments fills it again.
+        overlays.removeAll(keepingCapacity: true)
         dirtyBytes = 0
     }
 
