@@ -49,7 +49,10 @@ enum KeySchedule {
 /// generator injects a fixed sequence so the committed vectors can be regenerated.
 struct RandomSource {
     let bytes: (Int) -> [UInt8]
-    static let system = RandomSource { SecureRandom.bytes(count: $0) }
+    /// True for `.system`: callers may draw ahead in bulk (only a deterministic test source
+    /// must be drawn from in the order the vectors were made).
+    var isSystem = false
+    static let system = RandomSource(bytes: { SecureRandom.bytes(count: $0) }, isSystem: true)
     func key(_ count: Int) -> SecureBytes {
         var raw = bytes(count)
         defer { wipe(&raw) }

@@ -53,7 +53,11 @@ public struct SegmentOverlay {
             let within = position - page * Self.pageSize
             let n = min(end - position, Self.pageSize - within)
             if pages.isEmpty { pages = ContiguousArray(repeating: [], count: max(1, segmentSize / Self.pageSize)) }
-            if pages[page].isEmpty { pages[page] = [UInt8](repeating: 0, count: Self.pageSize) }
+            if pages[page].isEmpty {
+                // Not zeroed: only the ranges written are ever read back (`apply`), and `wipe`
+                // clears the whole page.
+                pages[page] = [UInt8](unsafeUninitializedCapacity: Self.pageSize) { _, count in count = Self.pageSize }
+            }
             let got = pages[page].withUnsafeMutableBytes { p in body(UnsafeMutableRawBufferPointer(rebasing: p[within..<(within + n)])) }
             if got < 0 { return got }
             if got > 0 { add(position..<(position + min(got, n))) }

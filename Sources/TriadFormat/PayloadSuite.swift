@@ -18,13 +18,11 @@ public enum PayloadSuite: UInt8, Sendable {
     public var overhead: Int { self == .stream ? Layout.tagLength : Self.mutableNonceLength + Layout.tagLength }
     static let mutableNonceLength = XAESGCMSegmentCipher.nonceByteCount
 
-    /// The AAD of a mutable-suite segment: BE64(index) ‖ flag (docs/format.md §13.2).
-    static func mutableAAD(index: UInt64, isFinal: Bool) -> [UInt8] {
-        var aad = [UInt8](repeating: 0, count: 9)
-        var v = index
-        for i in stride(from: 7, through: 0, by: -1) { aad[i] = UInt8(v & 0xFF); v >>= 8 }
-        aad[8] = isFinal ? 0x01 : 0x00
-        return aad
+    /// Runs `body` with the AAD of a mutable-suite segment, BE64(index) ‖ flag (docs/format.md
+    /// §13.2), in nine bytes on the stack: a 4 KiB segment should cost no allocation for it.
+    static func withMutableAAD<R>(index: UInt64, isFinal: Bool, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var aad: (UInt64, UInt8) = (index.bigEndian, isFinal ? 0x01 : 0x00)
+        return try withUnsafeBytes(of: &aad) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<9])) }
     }
 }
 
@@ -124,8 +122,7 @@ final class SegmentOpener {
         let body = UnsafeRawBufferPointer(rebasing: sealed[n..<(n + bodyCount)])
         let tag = UnsafeRawBufferPointer(rebasing: sealed[(n + bodyCount)...])
         func attempt(_ flag: Bool) -> Bool {
-            let aad = PayloadSuite.mutableAAD(index: index, isFinal: flag)
-            return aad.withUnsafeBytes { a in
+            PayloadSuite.withMutableAAD(index: index, isFinal: flag) { a in
                 (try? mutable!.open(body, nonce: nonceBytes, aad: a, tag: tag, into: out)) != nil
             }
         }
@@ -143,6 +140,13 @@ final class SegmentOpener {
 public final class MutableSegmentSealer {
     private let cipher: XAESGCMSegmentCipher
     private let random: RandomSource
+    /// Nonces drawn from the system CSPRNG 128 at a time (one RAND_bytes call instead of one
+    /// per 4 KiB segment), each used once; nil for a test's deterministic source, which is
+    /// drawn from nonce by nonce so the vectors stay reproducible. Nonces are not secret (each
+    /// is stored in front of its segment), only never repeated.
+    private var drawn: [UInt8]?
+    private var used = 0
+    private static let noncesPerDraw = 128
 
     /// - Parameter payloadKey: K_payload of the file (docs/format.md §5).
     public convenience init(payloadKey: SecureBytes) throws {
@@ -152,6 +156,23 @@ public final class MutableSegmentSealer {
     init(payloadKey: SecureBytes, random: RandomSource) throws {
         cipher = try XAESGCMSegmentCipher(key: payloadKey, encrypting: true)
         self.random = random
+        if random.isSystem { drawn = [] }
+    }
+
+    /// Writes a fresh nonce into `target` (24 bytes).
+    private func nextNonce(into target: UnsafeMutableRawBufferPointer) {
+        let n = PayloadSuite.mutableNonceLength
+        guard drawn != nil else {
+            let nonce = random.bytes(n)
+            for i in 0..<n { target[i] = nonce[i] }
+            return
+        }
+        if used == drawn!.count {
+            drawn = SecureRandom.bytes(count: n * Self.noncesPerDraw)
+            used = 0
+        }
+        drawn!.withUnsafeBytes { pool in target.baseAddress!.copyMemory(from: pool.baseAddress! + used, byteCount: n) }
+        used += n
     }
 
     /// Seals `plain` (at most one segment) as segment `index` into `output`, which must hold
@@ -160,10 +181,8 @@ public final class MutableSegmentSealer {
                      into output: UnsafeMutableRawBufferPointer) throws {
         let n = PayloadSuite.mutableNonceLength
         precondition(plain.count <= SegmentLayout.mutableLarge.segmentSize && output.count >= plain.count + PayloadSuite.mutable.overhead)
-        let nonce = random.bytes(n)
-        for i in 0..<n { output[i] = nonce[i] }
-        let aad = PayloadSuite.mutableAAD(index: index, isFinal: isFinal)
-        try aad.withUnsafeBytes { a in
+        nextNonce(into: UnsafeMutableRawBufferPointer(rebasing: output[0..<n]))
+        try PayloadSuite.withMutableAAD(index: index, isFinal: isFinal) { a in
             try cipher.seal(plain, nonce: UnsafeRawBufferPointer(rebasing: output[0..<n]), aad: a,
                             into: UnsafeMutableRawBufferPointer(rebasing: output[n..<(n + plain.count)]),
                             tag: UnsafeMutableRawBufferPointer(rebasing: output[(n + plain.count)..<(n + plain.count + 16)]))
