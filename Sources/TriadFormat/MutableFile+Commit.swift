@@ -181,7 +181,8 @@ extension MutableFile {
         var writer: JournalWriter?
         var journalHandle: FileHandle?
         if let journal {
-            let jfd = openat(journal.directoryFD, WriteJournal.name(fileID: header.fileID), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            // O_TRUNC: a journal left under the name was settled above; a new one starts empty.
+            let jfd = openat(journal.directoryFD, WriteJournal.name(fileID: header.fileID), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
             guard jfd >= 0 else { throw FormatError.io(path: WriteJournal.name(fileID: header.fileID), operation: "create", errno: errno) }
             journalHandle = FileHandle(adopting: jfd, path: WriteJournal.name(fileID: header.fileID))
             writer = try JournalWriter(handle: journalHandle!, header: header, fileKey: fileKey, newSize: newBacking,
@@ -192,6 +193,7 @@ extension MutableFile {
         var runStart: UInt64 = 0
         var runCount = 0
         var runBytes = 0
+        var writtenEnd = 0     // the end of the last run: where the file ends once it is in place
         func flush() throws {
             guard runCount > 0 else { return }
             let bytes = UnsafeRawBufferPointer(out.prefix(runBytes))
@@ -200,6 +202,7 @@ extension MutableFile {
             } else {
                 try handleForWrites.writeAll(bytes, at: offset(ofSegment: runStart))
             }
+            writtenEnd = offset(ofSegment: runStart) + runBytes
             runCount = 0
             runBytes = 0
         }
@@ -237,7 +240,9 @@ extension MutableFile {
                 _ = triad_linux_start_writeback(fd, Int64(first.fileOffset), Int64(last.fileOffset + last.length - first.fileOffset))
             }
         }
-        do {
+        // The size is set only when the writes did not leave it so: a file that grew ends with
+        // its new final segment, written last (a new file's first commit costs no truncate).
+        if newBacking != backingSize && (newBacking < backingSize || writtenEnd != newBacking) {
             guard ftruncate(fd, off_t(newBacking)) == 0 else { throw FormatError.io(path: path, operation: "truncate", errno: errno) }
         }
         backingSize = newBacking

@@ -197,7 +197,7 @@ final class JournalWriter {
         var fixed = WriteJournal.magic + commitID + header.fileID + SHA256.hash(header.encoded)
         fixed.appendBE(UInt32(UInt64(newSize) >> 32)); fixed.appendBE(UInt32(UInt64(newSize) & 0xFFFF_FFFF))
         fixed.appendBE(UInt32(count))
-        guard ftruncate(handle.fd, 0) == 0 else { throw FormatError.io(path: handle.path, operation: "truncate", errno: errno) }
+        // The handle was opened with O_TRUNC: the record starts at offset 0 of an empty file.
         try handle.writeAll(fixed, at: 0)
         hasher.update(fixed)
         offset = fixed.count
