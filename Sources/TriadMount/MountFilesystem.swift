@@ -390,10 +390,14 @@ final class MountFilesystem: @unchecked Sendable {
     func releaseHandle(_ handle: UInt64, relative: String?) {
         guard let file = release(handle: handle) else { return }
         // Nothing to commit or checkpoint (a file that was only read): no folder to open.
-        guard file.isDirty || file.isStaging || file.needsCheckpoint else { return file.releaseBuffers() }
+        guard file.isDirty || file.isStaging || file.needsCheckpoint else {
+            rememberSize(of: file)
+            return file.releaseBuffers()
+        }
         let folder = journalFolder(relative)
         _ = file.commit(folder: folder)
         rekeyIfPublished(file)
+        rememberSize(of: file)
         file.releaseBuffers()
         if let folder, file.needsCheckpoint {
             checkpointer.add(file, folder: folder)
@@ -401,6 +405,19 @@ final class MountFilesystem: @unchecked Sendable {
             file.checkpoint(folder: folder)
             folder?.close()
         }
+    }
+
+    /// Puts the authenticated plaintext size of a file this daemon just had open into the
+    /// size cache, keyed by the backing file's status now: the next `getattr` (`find`, `ls -l`,
+    /// the kernel's lookups) finds it without opening the file and reading its header. Any
+    /// later change of the backing file changes its status times, so the entry is then never
+    /// found (`SizeCache`). Only when the backing file still has the size the plaintext size
+    /// was read with: another writer's commit since then changes it, and is left to `getattr`.
+    private func rememberSize(of file: OpenFile) {
+        guard let size = file.committedSize else { return }
+        var st = stat()
+        guard fstat(file.fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) == size.backing else { return }
+        sizes.store(off_t(size.plaintext), for: st)
     }
 
     // MARK: - Size

@@ -267,6 +267,16 @@ final class OpenFile: @unchecked Sendable {
 
     var isDirty: Bool { mutex.withLock { _ in !overlays.isEmpty } }
 
+    /// The authenticated plaintext size and the backing size it was read with, when nothing
+    /// is pending: an encrypted file with no uncommitted writes and no staged content (nil
+    /// otherwise, and for plaintext).
+    var committedSize: (plaintext: UInt64, backing: Int)? {
+        mutex.withLock { _ in
+            guard !dead, overlays.isEmpty, staging == nil, case .encrypted(let file) = content else { return nil }
+            return (file.plaintextSize, file.backingSize)
+        }
+    }
+
     /// True while a new file's content is staged unnamed (§3.5): its durable point publishes it.
     var isStaging: Bool { mutex.withLock { _ in staging != nil } }
 
