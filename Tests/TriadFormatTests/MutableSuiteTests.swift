@@ -226,13 +226,8 @@ final class MutableSuiteTests: XCTestCase {
     /// MutableFile against a model: many commits with writes anywhere, growth and shrinking;
     /// after each, an independent reader decrypts exactly the model.
     func testCommitsMatchAModel() throws {
-        let scratch = ScratchDirectory()
-        let path = scratch.file("f")
-        let fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
-        defer { close(fd) }
-        let dir = open(scratch.path, O_RDONLY | O_DIRECTORY)
-        defer { close(dir) }
-        let file = try MutableFile.create(fd: fd, path: path, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        let scratch = try ScratchMutableFile()
+        let (path, fd, dir, file) = (scratch.path, scratch.fd, scratch.folder, scratch.file)
         var model: [UInt8] = []
         var generator = SystemRandomNumberGenerator()
         for step in 0..<60 {
@@ -268,7 +263,7 @@ final class MutableSuiteTests: XCTestCase {
             XCTAssertEqual(try reader.read(offset: 0, count: model.count + 1), model, "step \(step)")
         }
         try file.checkpoint(JournalTarget(directoryFD: dir))
-        XCTAssertEqual(scratch.entries(), ["f"], "the checkpoint removed the journal")
+        XCTAssertEqual(scratch.scratch.entries(), ["f"], "the checkpoint removed the journal")
     }
 }
 

@@ -2,6 +2,28 @@ import XCTest
 import TriadCrypto
 @testable import TriadFormat
 
+/// A new, empty suite-2 file in a scratch folder, with the folder open for its journal; both
+/// descriptors are closed with the object.
+final class ScratchMutableFile {
+    let scratch = ScratchDirectory()
+    let path: String
+    let fd: Int32
+    let folder: Int32
+    let file: MutableFile
+
+    init() throws {
+        path = scratch.file("f")
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
+        folder = open(scratch.path, O_RDONLY | O_DIRECTORY)
+        file = try MutableFile.create(fd: fd, path: path, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+    }
+
+    deinit {
+        close(fd)
+        close(folder)
+    }
+}
+
 /// The pieces 4 KiB suite-2 segments added (docs/format.md §13.1a): cutting a stream into
 /// segments of another size, and reading many segments with one pread.
 final class SegmentLayoutTests: XCTestCase {
@@ -39,13 +61,8 @@ final class SegmentLayoutTests: XCTestCase {
     /// `readSegments` against a model: any start and count, across the final segment, equal
     /// what segment-by-segment reads return — with the final flag checked where it belongs.
     func testReadSegmentsMatchesSegmentBySegment() throws {
-        let scratch = ScratchDirectory()
-        let path = scratch.file("f")
-        let fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
-        defer { close(fd) }
-        let dir = open(scratch.path, O_RDONLY | O_DIRECTORY)
-        defer { close(dir) }
-        let file = try MutableFile.create(fd: fd, path: path, zoneID: TestKeys.zoneID, recipients: [TestKeys.zone])
+        let scratch = try ScratchMutableFile()
+        let (path, fd, dir, file) = (scratch.path, scratch.fd, scratch.folder, scratch.file)
         XCTAssertEqual(file.segmentSize, 4096, "a new suite-2 file has 4 KiB segments")
         let model = SecureRandom.bytes(count: 40 * 4096 + 123)
         var overlays: [UInt64: SegmentOverlay] = [:]
