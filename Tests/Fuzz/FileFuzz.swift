@@ -13,7 +13,7 @@ func fuzzFile(_ bytes: [UInt8]) {
     if let header = try? HeaderCodec.parse(bytes, path: "fuzz") {
         _ = try? EncryptedFile.validateKnownSlots(header, path: "fuzz")
         _ = try? EncryptedFile.geometry(payloadLength: bytes.count - header.encodedLength,
-                                        suite: header.payloadSuite, path: "fuzz")
+                                        layout: header.layout, path: "fuzz")
     }
     let path = FuzzInput.file(bytes)
     _ = try? EncryptedFile.readHeader(at: path)
