@@ -171,12 +171,7 @@ extension MutableFile {
         // a sequential write of a new file 40 % slower (docs/mount.md §9).
         let sealedSize = layout.sealedSegment
         let runLimit = max(1, (journal == nil ? Self.unjournaledRun : WriteJournal.maxEntryLength) / sealedSize)
-        var runs = 0
-        var runLength = 0
-        for (i, index) in ordered.enumerated() {
-            if i == 0 || index != ordered[i - 1] + 1 || runLength == runLimit { runs += 1; runLength = 0 }
-            runLength += 1
-        }
+        let runs = Self.runs(of: ordered, limit: runLimit)
 
         var writer: JournalWriter?
         var journalHandle: FileHandle?
@@ -186,47 +181,37 @@ extension MutableFile {
             guard jfd >= 0 else { throw FormatError.io(path: WriteJournal.name(fileID: header.fileID), operation: "create", errno: errno) }
             journalHandle = FileHandle(adopting: jfd, path: WriteJournal.name(fileID: header.fileID))
             writer = try JournalWriter(handle: journalHandle!, header: header, fileKey: fileKey, newSize: newBacking,
-                                       count: runs)
+                                       count: runs.count)
         }
         let plain = SegmentBuffer(count: segmentSize)
         let out = SegmentBuffer(count: runLimit * sealedSize)
-        var runStart: UInt64 = 0
-        var runCount = 0
-        var runBytes = 0
         var writtenEnd = 0     // the end of the last run: where the file ends once it is in place
-        func flush() throws {
-            guard runCount > 0 else { return }
+        for run in runs {
+            var runBytes = 0
+            for index in run {
+                let length = self.length(ofSegment: index, plaintext: newSize)
+                let target = plain.prefix(segmentSize)
+                let overlay = overlays[index]
+                // The base is the segment as it is now (zeros past the old end of file).
+                var have = 0
+                if !(overlay?.covers(length) ?? false), index < oldCount {
+                    have = try readSegment(index, into: target)
+                }
+                if have < length { wipeBytes(UnsafeMutableRawBufferPointer(rebasing: target[have..<length])) }
+                overlay?.apply(to: target, limit: length)
+                let sealedCount = length + PayloadSuite.mutable.overhead
+                try sealer().sealSegment(UnsafeRawBufferPointer(rebasing: target[0..<length]), index: index,
+                                         isFinal: index == newCount - 1, into: out.slice(runBytes..<(runBytes + sealedCount)))
+                runBytes += sealedCount
+            }
             let bytes = UnsafeRawBufferPointer(out.prefix(runBytes))
             if let writer {
-                try writer.append(bytes, fileOffset: offset(ofSegment: runStart))
+                try writer.append(bytes, fileOffset: offset(ofSegment: run.lowerBound))
             } else {
-                try handleForWrites.writeAll(bytes, at: offset(ofSegment: runStart))
+                try handleForWrites.writeAll(bytes, at: offset(ofSegment: run.lowerBound))
             }
-            writtenEnd = offset(ofSegment: runStart) + runBytes
-            runCount = 0
-            runBytes = 0
+            writtenEnd = offset(ofSegment: run.lowerBound) + runBytes
         }
-        for index in ordered {
-            if runCount > 0, index != runStart + UInt64(runCount) || runCount == runLimit { try flush() }
-            if runCount == 0 { runStart = index }
-            let length = self.length(ofSegment: index, plaintext: newSize)
-            let target = plain.prefix(segmentSize)
-            let overlay = overlays[index]
-            // The base is the segment as it is now (zeros past the old end of file).
-            var have = 0
-            if !(overlay?.covers(length) ?? false), index < oldCount {
-                have = try readSegment(index, into: target)
-            }
-            if have < length { wipeBytes(UnsafeMutableRawBufferPointer(rebasing: target[have..<length])) }
-            overlay?.apply(to: target, limit: length)
-            let sealedCount = length + PayloadSuite.mutable.overhead
-            let sealedOut = out.slice(runBytes..<(runBytes + sealedCount))
-            try sealer().sealSegment(UnsafeRawBufferPointer(rebasing: target[0..<length]), index: index,
-                                   isFinal: index == newCount - 1, into: sealedOut)
-            runBytes += sealedCount
-            runCount += 1
-        }
-        try flush()
         if let writer, let journalHandle {
             try writer.finish()                       // the commit point
             for entry in writer.entries {
@@ -265,6 +250,20 @@ extension MutableFile {
 
     /// Bytes of adjacent sealed segments written with one pwrite when there is no journal.
     static let unjournaledRun = 256 << 10
+
+    /// `ordered` (sorted segment indices) cut into runs of adjacent indices of at most
+    /// `limit` segments: each run is one journal entry or one pwrite.
+    static func runs(of ordered: [UInt64], limit: Int) -> [ClosedRange<UInt64>] {
+        var runs: [ClosedRange<UInt64>] = []
+        for index in ordered {
+            if let last = runs.last, index == last.upperBound + 1, last.count < limit {
+                runs[runs.count - 1] = last.lowerBound...index
+            } else {
+                runs.append(index...index)
+            }
+        }
+        return runs
+    }
 
     /// True when a commit of ours awaits its checkpoint.
     public var needsCheckpoint: Bool { pendingCommitID != nil }

@@ -51,7 +51,7 @@ public final class MutableFile {
     /// The payload suite (only `.mutable` files can be committed to).
     public var suite: PayloadSuite { header.payloadSuite }
     /// The file's segment geometry: 4 KiB segments for suite-2 files made since 2026-12-03,
-    /// 64 KiB for older ones and for suite 1 (docs/format.md §13.1).
+    /// 64 KiB for older ones and for suite 1 (docs/format.md §13.1a).
     public let layout: SegmentLayout
     /// Plaintext bytes per full segment.
     public var segmentSize: Int { layout.segmentSize }

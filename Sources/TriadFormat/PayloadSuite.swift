@@ -27,7 +27,7 @@ public enum PayloadSuite: UInt8, Sendable {
 }
 
 /// The segment geometry of one file: its suite and its segment size, both read from the
-/// header core (docs/format.md §2, §13.1) and both bound into every key derived from it.
+/// header core (docs/format.md §2, §13.1a) and both bound into every key derived from it.
 /// Every payload offset and length follows from these two.
 ///
 /// Suite 1 uses 64 KiB segments only. Suite 2 allows 64 KiB (files written before
