@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "TriadPIVTests", dependencies: ["ISO7816", "TriadPIV", "VirtualPIV", "TriadPCSC", "TriadCLI", "TriadCrypto", "TriadTestSupport"]),
         .testTarget(name: "TriadJournalTests", dependencies: ["TriadJournal", "TriadCrypto", "TriadTestSupport", grdb]),
         .testTarget(name: "TriadCeremonyTests", dependencies: ["TriadCeremony", "TriadJournal", "TriadCrypto", "TriadTestSupport"]),
-        .testTarget(name: "TriadMountTests", dependencies: ["TriadFormat", "TriadCrypto"]),
+        .testTarget(name: "TriadMountTests", dependencies: ["TriadMount", "TriadFormat", "TriadCrypto"]),
         .testTarget(name: "TriadRecoveryTests", dependencies: ["ISO7816", "TriadRecovery", "TriadCeremony", "TriadZone", "TriadPIV", "TriadPCSC", "VirtualPIV", "TriadFormat", "TriadCrypto", "TriadTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
