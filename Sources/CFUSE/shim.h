@@ -4,11 +4,18 @@
 // version is fixed here; fuse_new and fuse_loop_mt are macros that pick versioned symbols
 // by FUSE_USE_VERSION, which Swift cannot import, so they are wrapped below.
 #define FUSE_USE_VERSION 312
+#include <sys/file.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 
 static inline struct fuse *triad_fuse_new(struct fuse_args *args, const struct fuse_operations *op, void *data) {
     return fuse_new(args, op, sizeof(*op), data);
+}
+
+/// flock(2), which Swift cannot call by name (its name is also the `struct flock` that fcntl
+/// locks take): programs' `flock` locks passed to the backing file (docs/mount.md §6).
+static inline int triad_flock(int fd, int operation) {
+    return flock(fd, operation);
 }
 
 /// Runs the multithreaded loop with at most `max_threads` workers; returns when unmounted

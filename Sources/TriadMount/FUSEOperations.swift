@@ -75,11 +75,6 @@ enum FUSEOperations {
             let h = filesystem().open(rel, flags: fi.pointee.flags)
             guard h > 0 else { return Int32(h) }
             fi.pointee.fh = UInt64(h)
-            // A read-only handle has nothing to commit at close (its file's writes are
-            // committed by their own handles' flush) and no lock to drop (locks stay in the
-            // kernel: there is no lock operation): FOPEN_NOFLUSH spares one round trip per
-            // file a program reads (docs/mount.md §9, md5sum).
-            if fi.pointee.flags & O_ACCMODE == O_RDONLY { fi.pointee.noflush = 1 }
             return 0
         }
         ops.create = { path, mode, fi in
@@ -128,6 +123,17 @@ enum FUSEOperations {
             (uid == UInt32.max || uid == getuid()) && (gid == UInt32.max || gid == getgid()) ? 0 : -EPERM
         }
         ops.utimens = { path, times, _ in filesystem().utimens(relative(path) ?? ".", times: times) }
+        // Programs' locks go to the backing file, where the other daemons on the share see
+        // them (docs/mount.md §4, §6); libfuse settles conflicts between owners of this
+        // daemon first, and releases an owner's locks at each close (flush).
+        ops.lock = { _, fi, cmd, lock in
+            guard let fi, let lock, let h = handle(fi), let file = filesystem().file(handle: h) else { return -EBADF }
+            return filesystem().locks.posix(file, owner: fi.pointee.lock_owner, cmd: cmd, lock: &lock.pointee)
+        }
+        ops.flock = { _, fi, operation in
+            guard let fi, let h = handle(fi), let file = filesystem().file(handle: h) else { return -EBADF }
+            return filesystem().locks.bsd(file, handle: h, operation: operation)
+        }
         ops.statfs = { _, st in
             guard let st else { return -EINVAL }
             return filesystem().statfs(into: &st.pointee)

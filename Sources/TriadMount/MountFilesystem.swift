@@ -16,6 +16,8 @@ final class MountFilesystem: @unchecked Sendable {
     let checkpointer: Checkpointer
     /// Plaintext sizes of closed files (§9).
     let sizes = SizeCache()
+    /// Programs' `fcntl` and `flock` locks, on the backing files (§4, §6).
+    let locks = LockTable()
 
     struct Table {
         var files: [OpenFile.Identity: OpenFile] = [:]
@@ -388,7 +390,9 @@ final class MountFilesystem: @unchecked Sendable {
     }
 
     func releaseHandle(_ handle: UInt64, relative: String?) {
+        if let open = file(handle: handle) { locks.releaseHandle(open, handle: handle) }
         guard let file = release(handle: handle) else { return }
+        locks.releaseAll(file)
         // Nothing to commit or checkpoint (a file that was only read): no folder to open.
         guard file.isDirty || file.isStaging || file.needsCheckpoint else {
             rememberSize(of: file)
