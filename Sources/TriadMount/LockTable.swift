@@ -41,8 +41,10 @@ final class LockTable: @unchecked Sendable {
         if lock.l_len == 0 || lock.l_len > Self.limit - lock.l_start { lock.l_len = Self.limit - lock.l_start }
         let key = Key(file: ObjectIdentifier(file), owner: owner, isFlock: false)
         let unlocking = cmd != F_GETLK && lock.l_type == Int16(F_UNLCK)
-        if unlocking && descriptor(key) == nil { return 0 }
-        guard let fd = descriptor(key) ?? open(key, file) else { return -EIO }
+        let held = descriptor(key)
+        // Nothing held: every close of the file sends this, and it costs a table lookup.
+        if unlocking && held == nil { return 0 }
+        guard let fd = held ?? open(key, file) else { return -EIO }
         let command: Int32
         switch cmd {
         case F_GETLK: command = CommitLock.getLock
