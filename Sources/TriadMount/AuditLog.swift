@@ -21,37 +21,32 @@ final class AuditLog: @unchecked Sendable {
     let subject: String
     let fingerprint: String
     let zoneID: String
-    private let jsonFD: Int32?
-    private let syslogFD: Int32
-    private let syslogPath: String
+    private let file: AuditFileSink?
+    private let syslog: SyslogSink
     private let hostname: String
     /// PROCID of the records: this daemon's pid, read once (it never forks after mounting).
     private let pid = getpid()
     private let lock = Mutex<Void>(())
 
+    /// Refuses a mount whose records would reach no one (docs/mount.md §8.1): nothing receives
+    /// datagrams at `syslogSocket` and no `--audit FILE` was given.
     init(subject: String, fingerprint: [UInt8], zoneID: [UInt8], auditFile: String?, syslogSocket: String) throws {
         uid = getuid()
         self.subject = subject
         self.fingerprint = Hex.encode(fingerprint)
         self.zoneID = Hex.encode(zoneID)
-        if let auditFile {
-            let fd = open(auditFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw MountError.audit(path: auditFile, errno: errno) }
-            jsonFD = fd
-        } else {
-            jsonFD = nil
+        file = try auditFile.map { try AuditFileSink(path: $0) }
+        let reach = SyslogSink.probe(syslogSocket)
+        if reach != 0 {
+            guard let file else { throw MountError.noAuditSink(socket: syslogSocket, errno: reach) }
+            SyslogSink.say("warning: nothing receives audit records at \(syslogSocket) (\(String(cString: strerror(reach)))); "
+                           + "they go to \(file.path), and an audit-lost record tells \(syslogSocket) their count once it takes records")
         }
-        syslogFD = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        syslogPath = syslogSocket
+        syslog = SyslogSink(path: syslogSocket, unreachable: reach == 0 ? nil : reach, since: Self.timestamp(Date()))
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, 255)
         let host = String(cString: name)
         hostname = host.isEmpty ? "-" : host
-    }
-
-    deinit {
-        if let jsonFD { close(jsonFD) }
-        if syslogFD >= 0 { close(syslogFD) }
     }
 
     func record(_ r: AuditRecord) {
@@ -64,38 +59,36 @@ final class AuditLog: @unchecked Sendable {
                                           ("result", result)]
         if let target = r.target { fields.append(("to", target)) }
         lock.withLock { _ in
-            if let jsonFD {
-                let line = "{" + fields.map { "\"\($0.0)\":" + ($0.0 == "uid" ? $0.1 : Self.jsonString($0.1)) }.joined(separator: ",") + "}\n"
-                _ = line.withCString { write(jsonFD, $0, strlen($0)) }
+            if let file {
+                _ = file.append(Self.jsonLine(fields), time: time) { Self.jsonLine(self.lostFields($0, time: time)) }
             }
-            sendSyslog(fields: fields, time: time, ok: r.result == 0)
+            _ = syslog.send(syslogMessage(fields: fields, time: time, ok: r.result == 0), time: time) {
+                self.syslogMessage(fields: self.lostFields($0, time: time), time: time, ok: false)
+            }
         }
+    }
+
+    /// The `audit-lost` record (§8.1): who and where as every record, the count and since when.
+    private func lostFields(_ loss: AuditLoss, time: String) -> [(String, String)] {
+        [("time", time), ("uid", String(uid)), ("subject", subject), ("fingerprint", fingerprint), ("zone", zoneID),
+         ("path", ""), ("file_id", ""), ("op", "audit-lost"), ("result", Self.errnoName(loss.reason)),
+         ("lost", String(loss.count)), ("since", loss.since)]
+    }
+
+    private static func jsonLine(_ fields: [(String, String)]) -> String {
+        "{" + fields.map { "\"\($0.0)\":" + ($0.0 == "uid" || $0.0 == "lost" ? $0.1 : jsonString($0.1)) }.joined(separator: ",") + "}\n"
     }
 
     /// RFC 5424: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`, facility 13
     /// (log audit), severity 5 (notice) or 4 (warning).
-    private func sendSyslog(fields: [(String, String)], time: String, ok: Bool) {
-        guard syslogFD >= 0 else { return }
+    private func syslogMessage(fields: [(String, String)], time: String, ok: Bool) -> String {
         let pri = 13 * 8 + (ok ? 5 : 4)
         let sd = "[audit@32473 " + fields.filter { $0.0 != "time" }.map { "\($0.0)=\"\(Self.sdEscape($0.1))\"" }
             .joined(separator: " ") + "]"
         let op = fields.first { $0.0 == "op" }?.1 ?? ""
         let path = fields.first { $0.0 == "path" }?.1 ?? ""
         let result = fields.first { $0.0 == "result" }?.1 ?? ""
-        let message = "<\(pri)>1 \(time) \(hostname) triad-mount \(pid) AUDIT \(sd) \(op) \(path) \(result)"
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { dst in
-            let bytes = Array(syslogPath.utf8.prefix(dst.count - 1))
-            for (i, b) in bytes.enumerated() { dst[i] = b }
-        }
-        _ = message.withCString { text in
-            withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(syslogFD, text, strlen(text), Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
-        }
+        return "<\(pri)>1 \(time) \(hostname) triad-mount \(pid) AUDIT \(sd) \(op) \(path) \(result)"
     }
 
     static func timestamp(_ date: Date) -> String {
@@ -156,6 +149,9 @@ final class AuditLog: @unchecked Sendable {
         case ENOTEMPTY: return "ENOTEMPTY"
         case EXDEV: return "EXDEV"
         case EINVAL: return "EINVAL"
+        case EAGAIN: return "EAGAIN"
+        case ECONNREFUSED: return "ECONNREFUSED"
+        case ENOBUFS: return "ENOBUFS"
         default: return "E\(e)"
         }
     }

@@ -8,6 +8,8 @@ public enum MountError: Error, CustomStringConvertible, Equatable {
     case mountPoint(path: String, reason: String)
     case fuse(step: String)
     case audit(path: String, errno: Int32)
+    /// Nothing receives audit records at the syslog socket and no `--audit FILE` was given.
+    case noAuditSink(socket: String, errno: Int32)
     case notMounted(path: String)
     case unmount(path: String, reason: String)
     /// `zone unlock` was refused (docs/mount.md §7).
@@ -20,6 +22,9 @@ public enum MountError: Error, CustomStringConvertible, Equatable {
         case let .mountPoint(path, reason): return "\(path): \(reason)"
         case let .fuse(step): return "FUSE: \(step) failed; check that fuse3 is installed and /dev/fuse is usable"
         case let .audit(path, e): return "\(path): cannot open the audit file (\(String(cString: strerror(e))))"
+        case let .noAuditSink(socket, e):
+            return "\(socket): nothing receives audit records there (\(String(cString: strerror(e)))); every open through a mount "
+                + "is recorded, so the mount is refused: start journald or rsyslog, or give --audit FILE (docs/mount.md §8.1)"
         case let .notMounted(path): return "\(path): no zone is mounted there"
         case let .unmount(path, reason): return "\(path): cannot unmount: \(reason)"
         case let .unlock(reason): return reason

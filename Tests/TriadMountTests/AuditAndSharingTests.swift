@@ -9,19 +9,9 @@ final class AuditAndSharingTests: XCTestCase {
     /// JSON-lines file, with who, where and what.
     func testAuditRecords() throws {
         let f = MountFixture()
-        let socketPath = f.root + "/log.sock"
-        let server = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        XCTAssertGreaterThanOrEqual(server, 0)
-        defer { close(server) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { dst in
-            for (i, b) in Array(socketPath.utf8).enumerated() { dst[i] = b }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(server, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        XCTAssertEqual(bound, 0)
+        let server = DatagramReceiver(path: f.root + "/log.sock")
+        defer { server.close() }
+        let socketPath = server.path
         let audit = f.root + "/audit.jsonl"
         XCTAssertEqual(f.mount(extra: ["--audit", audit, "--syslog-socket", socketPath]).status, 0)
         XCTAssertEqual(f.sh("""
@@ -50,13 +40,7 @@ final class AuditAndSharingTests: XCTestCase {
         XCTAssertNotNil(try? ISO8601DateFormatter().date(from: (create["time"] as? String ?? "").replacingOccurrences(of: #"\.\d+"#, with: "", options: .regularExpression)))
 
         // The same records reached the syslog socket as RFC 5424 messages.
-        var messages: [String] = []
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let n = recv(server, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-            if n <= 0 { break }
-            messages.append(String(decoding: buffer.prefix(n), as: UTF8.self))
-        }
+        let messages = server.receiveAll()
         XCTAssertEqual(messages.count, records.count, "one syslog message per record")
         let first = messages.first ?? ""
         XCTAssertTrue(first.hasPrefix("<109>1 "), "facility 13 (log audit), severity notice, version 1: \(first)")

@@ -107,12 +107,18 @@ final class MountFixture {
     @discardableResult
     func run(_ args: [String]) -> RunResult { shell(Self.zoneBinary, args, environment: environment) }
 
+    /// A mount with no audit sink is refused (docs/mount.md §8.1) and test machines have no
+    /// syslog socket: unless a test names its own, records go to `audit-MEMBER.jsonl`.
+    func auditUnlessGiven(_ extra: [String], member: String) -> [String] {
+        extra.contains("--audit") ? extra : extra + ["--audit", root + "/audit-" + member + ".jsonl"]
+    }
+
     /// Mounts (detached) for `member` at `point` (default: the fixture's mount point).
     @discardableResult
     func mount(as member: String = "alice", at point: String? = nil, extra: [String] = []) -> RunResult {
         let target = point ?? mountPoint
         try? FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
-        let r = run(["mount", zone, target, "--identity", "file:" + PKI.make(member).key] + extra)
+        let r = run(["mount", zone, target, "--identity", "file:" + PKI.make(member).key] + auditUnlessGiven(extra, member: member))
         if r.status == 0 { mounted.append(target) }
         return r
     }
@@ -120,7 +126,8 @@ final class MountFixture {
     /// Mounts (detached) with the card in `reader`, its PIN on descriptor 3 (never in argv, the
     /// environment or a file).
     func mountCard(reader: String, pin: String, extra: [String] = []) throws -> ProcessResult {
-        var command = Command(Self.zoneBinary, ["mount", zone, mountPoint, "--identity", "piv:" + reader, "--pin-fd", "3"] + extra,
+        var command = Command(Self.zoneBinary, ["mount", zone, mountPoint, "--identity", "piv:" + reader, "--pin-fd", "3"]
+                                  + auditUnlessGiven(extra, member: "card"),
                               environment: environment)
         command.inputs[3] = Data((pin + "\n").utf8)
         // Files, not pipes: the daemon this starts must not hold a pipe of ours open.

@@ -1,0 +1,172 @@
+import Foundation
+import XCTest
+
+/// docs/mount.md §8.1: no record of an open is lost without a trace. A mount whose records
+/// would reach no one is refused; a slow syslog receiver slows the mount instead of losing
+/// records; records a receiver could not take (stopped, gone) are counted, and the count
+/// reaches it in an `audit-lost` record as soon as it takes records again.
+///
+/// The attacker: whoever can stop or wedge the server's syslog daemon (IT, or a member on the
+/// terminal server who fills its socket) to read records through a mount unseen.
+final class AuditDeliveryTests: XCTestCase {
+    /// Nothing receives at the syslog socket — none there, or one nobody reads (a stale
+    /// socket file) — and no `--audit FILE`: `zone mount` refuses, says why and what to do,
+    /// and nothing is mounted. With a receiver, the same command mounts.
+    func testMountWithNoAuditSinkIsRefused() throws {
+        let f = MountFixture()
+        let stale = f.root + "/stale.sock"
+        DatagramReceiver(path: stale).close()   // the file stays, nobody reads it
+        for (socketPath, reason) in [(f.root + "/absent.sock", "No such file or directory"), (stale, "Connection refused")] {
+            let r = f.run(["mount", f.zone, f.mountPoint, "--identity", "file:" + f.alice.key, "--syslog-socket", socketPath])
+            XCTAssertNotEqual(r.status, 0, "mounted with no audit sink at \(socketPath)")
+            XCTAssertTrue(r.stderr.contains("\(socketPath): nothing receives audit records there (\(reason))"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("give --audit FILE"), r.stderr)
+            XCTAssertFalse(Self.isMounted(f.mountPoint), "refused, yet \(f.mountPoint) is mounted")
+        }
+        let receiver = DatagramReceiver(path: f.root + "/log.sock")
+        defer { receiver.close() }
+        let r = f.run(["mount", f.zone, f.mountPoint, "--identity", "file:" + f.alice.key, "--syslog-socket", receiver.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(Self.isMounted(f.mountPoint))
+        XCTAssertEqual(f.run(["unmount", f.mountPoint]).status, 0)
+    }
+
+    /// A receiver that takes one message every 10 ms — slower than the creates and opens
+    /// arrive — gets every record: the daemon waits for room in its queue (at most ten
+    /// datagrams by default) instead of dropping what does not fit.
+    func testSlowReceiverGetsEveryRecord() throws {
+        let f = MountFixture()
+        let receiver = DatagramReceiver(path: f.root + "/log.sock")
+        defer { receiver.close() }
+        let audit = f.root + "/audit.jsonl"
+        XCTAssertEqual(f.mount(extra: ["--audit", audit, "--syslog-socket", receiver.path]).status, 0)
+        let messages = Box<[String]>([])
+        let done = Box(false)
+        let lock = NSLock()
+        let reader = Thread {
+            while !lock.withLock({ done.value }) {
+                if let m = receiver.receive() { lock.withLock { messages.value.append(m) } }
+                usleep(10_000)
+            }
+        }
+        reader.start()
+        XCTAssertEqual(f.sh(#"for i in $(seq 40); do echo $i > "$M/f$i"; done; for i in $(seq 40); do cat "$M/f$i" >/dev/null; done"#).status, 0)
+        let records = Self.jsonRecords(audit)
+        XCTAssertGreaterThanOrEqual(records.count, 80)
+        let deadline = Date().addingTimeInterval(10)
+        while lock.withLock({ messages.value.count }) < records.count, Date() < deadline { usleep(50_000) }
+        lock.withLock { done.value = true }
+        while !reader.isFinished { usleep(10_000) }
+        let all = messages.value + receiver.receiveAll()
+        XCTAssertEqual(all.count, records.count, "every record reached the slow receiver")
+        XCTAssertFalse(all.contains { $0.contains("op=\"audit-lost\"") }, "nothing was lost")
+    }
+
+    /// The receiver goes away (journald restarting, rsyslog stopped): the records meanwhile
+    /// are counted; the receiver that comes back at the same path first gets an `audit-lost`
+    /// record with their number, the reason and the time of the first one, then the records.
+    /// The JSON-lines file, which never failed, has every record and no report.
+    func testRecordsLostWhileTheReceiverIsGoneAreReported() throws {
+        let f = MountFixture()
+        let path = f.root + "/log.sock"
+        var receiver = DatagramReceiver(path: path)
+        let audit = f.root + "/audit.jsonl"
+        XCTAssertEqual(f.mount(extra: ["--audit", audit, "--syslog-socket", path]).status, 0)
+        XCTAssertEqual(f.sh(#"for i in 1 2 3; do echo $i > "$M/f$i"; done"#).status, 0)
+        var received = receiver.receiveAll()
+        receiver.close()
+        unlink(path)
+        let before = Self.jsonRecords(audit).count
+        XCTAssertEqual(f.sh(#"for i in 1 2 3 1 2; do cat "$M/f$i" >/dev/null; done"#).status, 0)
+        let gone = Array(Self.jsonRecords(audit)[before...])
+        XCTAssertEqual(gone.count, 5, "one open-read each")
+        receiver = DatagramReceiver(path: path)
+        defer { receiver.close() }
+        XCTAssertEqual(f.sh(#"cat "$M/f3" >/dev/null"#).status, 0)
+        let back = receiver.receiveAll()
+        received += back
+        XCTAssertEqual(back.count, 2, "the report, then the open: \(back)")
+        let report = back.first ?? ""
+        XCTAssertTrue(report.hasPrefix("<108>1 "), "a warning: \(report)")
+        XCTAssertTrue(report.contains("op=\"audit-lost\" result=\"ENOENT\" lost=\"5\" since=\"\(gone[0]["time"] as? String ?? "?")\"]"), report)
+        XCTAssertTrue(back.last?.contains("op=\"open-read\"") ?? false, "\(back)")
+        let all = Self.jsonRecords(audit)
+        XCTAssertEqual(received.count - 1 + 5, all.count, "received + lost = every record")
+        XCTAssertFalse(all.contains { $0["op"] as? String == "audit-lost" }, "the file lost nothing")
+    }
+
+    /// A receiver that is there but takes nothing (a stopped syslog daemon): once its queue is
+    /// full, one send waits the timeout (0.5 s) and later ones do not wait — the mount stays
+    /// usable — and what did not fit is counted and reported once it reads again.
+    func testStoppedReceiverDoesNotStallTheMount() throws {
+        let f = MountFixture()
+        let receiver = DatagramReceiver(path: f.root + "/log.sock")
+        defer { receiver.close() }
+        let audit = f.root + "/audit.jsonl"
+        XCTAssertEqual(f.mount(extra: ["--audit", audit, "--syslog-socket", receiver.path]).status, 0)
+        let start = Date()
+        XCTAssertEqual(f.sh(#"for i in $(seq 30); do echo $i > "$M/f$i"; done"#).status, 0)
+        let elapsed = Date().timeIntervalSince(start)
+        XCTAssertLessThan(elapsed, 5, "30 creates waited for a receiver that reads nothing")
+        let queued = receiver.receiveAll()
+        let created = Self.jsonRecords(audit).count
+        XCTAssertEqual(created, 30)
+        XCTAssertLessThan(queued.count, created, "the receiver's queue is bounded (net.unix.max_dgram_qlen)")
+        XCTAssertEqual(f.sh(#"cat "$M/f1" >/dev/null"#).status, 0)
+        let back = receiver.receiveAll()
+        XCTAssertEqual(back.count, 2, "\(back)")
+        XCTAssertTrue(back.first?.contains("op=\"audit-lost\" result=\"EAGAIN\" lost=\"\(created - queued.count)\"") ?? false,
+                      "\(back.first ?? "none"), \(queued.count) of \(created) queued")
+    }
+
+    static func isMounted(_ point: String) -> Bool {
+        ((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "").split(separator: "\n")
+            .contains { $0.split(separator: " ").dropFirst().first.map(String.init) == point }
+    }
+
+    static func jsonRecords(_ path: String) -> [[String: Any]] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}
+
+/// A Unix datagram socket bound at `path`, as journald's `/dev/log` is.
+final class DatagramReceiver: @unchecked Sendable {
+    let path: String
+    private var fd: Int32
+
+    init(path: String) {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        precondition(fd >= 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { dst in
+            for (i, b) in Array(path.utf8).enumerated() { dst[i] = b }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        precondition(bound == 0, "bind \(path): \(String(cString: strerror(errno)))")
+    }
+
+    /// One message if one is queued.
+    func receive() -> String? {
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        return n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self) : nil
+    }
+
+    /// Every message queued now.
+    func receiveAll() -> [String] {
+        var messages: [String] = []
+        while let m = receive() { messages.append(m) }
+        return messages
+    }
+
+    /// Stops receiving; the socket file stays (as a stopped daemon's does).
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+}
