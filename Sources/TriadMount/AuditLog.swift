@@ -68,6 +68,16 @@ final class AuditLog: @unchecked Sendable {
         }
     }
 
+    /// At unmount: records a sink missed and that were not reported yet are reported now if
+    /// it takes records again (§8.1).
+    func finish() {
+        let time = Self.timestamp(Date())
+        lock.withLock { _ in
+            file?.settle { Self.jsonLine(self.lostFields($0, time: time)) }
+            syslog.settle { self.syslogMessage(fields: self.lostFields($0, time: time), time: time, ok: false) }
+        }
+    }
+
     /// The `audit-lost` record (§8.1): who and where as every record, the count and since when.
     private func lostFields(_ loss: AuditLoss, time: String) -> [(String, String)] {
         [("time", time), ("uid", String(uid)), ("subject", subject), ("fingerprint", fingerprint), ("zone", zoneID),

@@ -82,6 +82,17 @@ final class SyslogSink {
         return e == 0 ? true : count(reason: e, time: time)
     }
 
+    /// At unmount: a loss not reported yet gets one more try, waiting as an ordinary send
+    /// does; one still unreported is said on standard error (the journal, under the unit).
+    func settle(report: (AuditLoss) -> String) {
+        guard let current = loss, current.count > 0 else { return }
+        if transmit(report(current), wait: true) == 0 {
+            loss = nil
+        } else {
+            Self.say("\(current.count) audit records since \(current.since) never reached \(path)")
+        }
+    }
+
     private func count(reason: Int32, time: String) -> Bool {
         if loss == nil {
             loss = AuditLoss(count: 0, since: time, reason: reason)
@@ -139,6 +150,17 @@ final class AuditFileSink {
         }
         let e = write(line)
         return e == 0 ? true : count(reason: e, time: time)
+    }
+
+    /// At unmount: a loss not reported yet gets one more try; one still unreported is said on
+    /// standard error.
+    func settle(report: (AuditLoss) -> String) {
+        guard let current = loss, current.count > 0 else { return }
+        if write(report(current)) == 0 {
+            loss = nil
+        } else {
+            SyslogSink.say("\(current.count) audit records since \(current.since) were never written to \(path)")
+        }
     }
 
     private func count(reason: Int32, time: String) -> Bool {

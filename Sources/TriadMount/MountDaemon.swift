@@ -155,6 +155,7 @@ public final class MountDaemon: @unchecked Sendable {
         fuse_remove_signal_handlers(session)
         control?.stop()
         shutdown()
+        filesystem.audit?.finish()
         // The watcher waits in pcscd without a timeout: cancel until it has returned.
         while watcher?.isFinished == false {
             watch?.cancel()

@@ -95,6 +95,25 @@ final class AuditDeliveryTests: XCTestCase {
         XCTAssertFalse(all.contains { $0["op"] as? String == "audit-lost" }, "the file lost nothing")
     }
 
+    /// Records missed while the receiver was gone, with no record after it came back: the
+    /// report goes to it at unmount.
+    func testLossIsReportedAtUnmount() throws {
+        let f = MountFixture()
+        let path = f.root + "/log.sock"
+        var receiver = DatagramReceiver(path: path)
+        XCTAssertEqual(f.mount(extra: ["--audit", f.root + "/audit.jsonl", "--syslog-socket", path]).status, 0)
+        XCTAssertEqual(f.sh(#"echo 1 > "$M/f1""#).status, 0)
+        receiver.close()
+        unlink(path)
+        XCTAssertEqual(f.sh(#"cat "$M/f1" >/dev/null; cat "$M/f1" >/dev/null"#).status, 0)
+        receiver = DatagramReceiver(path: path)
+        defer { receiver.close() }
+        XCTAssertEqual(f.unmount().status, 0)
+        let messages = receiver.receiveAll()
+        XCTAssertEqual(messages.count, 1, "\(messages)")
+        XCTAssertTrue(messages.first?.contains("op=\"audit-lost\" result=\"ENOENT\" lost=\"2\"") ?? false, "\(messages)")
+    }
+
     /// A receiver that is there but takes nothing (a stopped syslog daemon): once its queue is
     /// full, one send waits the timeout (0.5 s) and later ones do not wait — the mount stays
     /// usable — and what did not fit is counted and reported once it reads again.
