@@ -40,24 +40,11 @@ final class AuditDeliveryTests: XCTestCase {
         defer { receiver.close() }
         let audit = f.root + "/audit.jsonl"
         XCTAssertEqual(f.mount(extra: ["--audit", audit, "--syslog-socket", receiver.path]).status, 0)
-        let messages = Box<[String]>([])
-        let done = Box(false)
-        let lock = NSLock()
-        let reader = Thread {
-            while !lock.withLock({ done.value }) {
-                if let m = receiver.receive() { lock.withLock { messages.value.append(m) } }
-                usleep(10_000)
-            }
-        }
-        reader.start()
+        let collector = receiver.collect(every: 10_000)
         XCTAssertEqual(f.sh(#"for i in $(seq 40); do echo $i > "$M/f$i"; done; for i in $(seq 40); do cat "$M/f$i" >/dev/null; done"#).status, 0)
         let records = Self.jsonRecords(audit)
         XCTAssertGreaterThanOrEqual(records.count, 80)
-        let deadline = Date().addingTimeInterval(10)
-        while lock.withLock({ messages.value.count }) < records.count, Date() < deadline { usleep(50_000) }
-        lock.withLock { done.value = true }
-        while !reader.isFinished { usleep(10_000) }
-        let all = messages.value + receiver.receiveAll()
+        let all = collector.stop(after: records.count)
         XCTAssertEqual(all.count, records.count, "every record reached the slow receiver")
         XCTAssertFalse(all.contains { $0.contains("op=\"audit-lost\"") }, "nothing was lost")
     }
@@ -112,6 +99,39 @@ final class AuditDeliveryTests: XCTestCase {
         let messages = receiver.receiveAll()
         XCTAssertEqual(messages.count, 1, "\(messages)")
         XCTAssertTrue(messages.first?.contains("op=\"audit-lost\" result=\"ENOENT\" lost=\"2\"") ?? false, "\(messages)")
+    }
+
+    /// The disk of `--audit FILE` fills (a 32 KiB tmpfs): lines that do not fit are counted,
+    /// one cut short stands on a line of its own, and once there is room the file gets an
+    /// `audit-lost` line whose count, with the lines written whole, makes every record — as
+    /// many as reached the syslog receiver.
+    func testFullAuditDiskIsCountedAndReported() throws {
+        guard geteuid() == 0 else { throw XCTSkip("mounts a small tmpfs: needs root (CI runs as root)") }
+        let f = MountFixture()
+        let disk = f.root + "/small"
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        XCTAssertEqual(shell("mount", ["-t", "tmpfs", "-o", "size=32k", "tmpfs", disk]).status, 0)
+        defer { shell("umount", [disk]) }
+        XCTAssertEqual(shell("sh", ["-c", "head -c 28672 /dev/zero > \(disk)/filler"]).status, 0)
+        let receiver = DatagramReceiver(path: f.root + "/log.sock")
+        defer { receiver.close() }
+        let collector = receiver.collect(every: 0)
+        let audit = disk + "/audit.jsonl"
+        XCTAssertEqual(f.mount(extra: ["--audit", audit, "--syslog-socket", receiver.path]).status, 0)
+        XCTAssertEqual(f.sh(#"for i in $(seq 30); do echo $i > "$M/f$i"; done"#).status, 0)
+        XCTAssertEqual(unlink(disk + "/filler"), 0)
+        XCTAssertEqual(f.sh(#"cat "$M/f1" >/dev/null"#).status, 0)
+        let sent = collector.stop(after: 31)
+        XCTAssertEqual(sent.count, 31, "the syslog receiver got every record")
+        let lines = ((try? String(contentsOfFile: audit, encoding: .utf8)) ?? "").split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let records = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertLessThanOrEqual(lines.count - records.count, 1, "at most one line cut short: \(lines.suffix(4))")
+        let whole = records.filter { $0["op"] as? String != "audit-lost" }
+        XCTAssertLessThan(whole.count, 30, "the disk filled")
+        let report = records.first { $0["op"] as? String == "audit-lost" }
+        XCTAssertEqual(report?["result"] as? String, "ENOSPC")
+        XCTAssertEqual((report?["lost"] as? Int).map { $0 + whole.count }, 31, "\(report ?? [:]), \(whole.count) whole")
+        XCTAssertEqual(records.last?["op"] as? String, "open-read")
     }
 
     /// A receiver that is there but takes nothing (a stopped syslog daemon): once its queue is
@@ -181,6 +201,38 @@ final class DatagramReceiver: @unchecked Sendable {
         var messages: [String] = []
         while let m = receive() { messages.append(m) }
         return messages
+    }
+
+    /// Takes messages on a thread of its own, one per `interval` µs.
+    func collect(every interval: UInt32) -> Collector {
+        let collector = Collector()
+        collector.thread = Thread { [self] in
+            while !collector.stopped {
+                if let m = receive() { collector.add(m) } else { usleep(1_000) }
+                if interval > 0 { usleep(interval) }
+            }
+        }
+        collector.thread?.start()
+        return collector
+    }
+
+    /// Messages taken by `collect`.
+    final class Collector: @unchecked Sendable {
+        private let lock = NSLock()
+        private var messages: [String] = []
+        private var stop = false
+        var thread: Thread?
+        var stopped: Bool { lock.withLock { stop } }
+        func add(_ m: String) { lock.withLock { messages.append(m) } }
+
+        /// Waits (up to 10 s) for `count` messages, stops, and returns what it took.
+        func stop(after count: Int) -> [String] {
+            let deadline = Date().addingTimeInterval(10)
+            while lock.withLock({ messages.count }) < count, Date() < deadline { usleep(20_000) }
+            lock.withLock { stop = true }
+            while thread?.isFinished == false { usleep(5_000) }
+            return lock.withLock { messages }
+        }
     }
 
     /// Stops receiving; the socket file stays (as a stopped daemon's does).
