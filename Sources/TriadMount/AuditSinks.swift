@@ -73,12 +73,15 @@ final class SyslogSink {
     /// and once it is taken the loss is over.
     func send(_ text: String, time: String, report: (AuditLoss) -> String) -> Bool {
         if let current = loss {
+            // In loss nothing waits: the report goes first, and while it is not taken this
+            // record is not sent either (it would only be lost after it).
             let e = transmit(report(current), wait: false)
             guard e == 0 else { return count(reason: e, time: time) }
             loss = nil
             Self.say("audit records reach \(path) again; \(current.count) were lost since \(current.since) and are reported to it")
         }
-        let e = transmit(text, wait: loss == nil)
+        // Not in loss (any more): wait for room.
+        let e = transmit(text, wait: true)
         return e == 0 ? true : count(reason: e, time: time)
     }
 
