@@ -19,6 +19,7 @@ final class AuditDeliveryTests: XCTestCase {
         for (socketPath, reason) in [(f.root + "/absent.sock", "No such file or directory"), (stale, "Connection refused")] {
             let r = f.run(["mount", f.zone, f.mountPoint, "--identity", "file:" + f.alice.key, "--syslog-socket", socketPath])
             XCTAssertNotEqual(r.status, 0, "mounted with no audit sink at \(socketPath)")
+            if r.status == 0 { f.run(["unmount", f.mountPoint]) }
             XCTAssertTrue(r.stderr.contains("\(socketPath): nothing receives audit records there (\(reason))"), r.stderr)
             XCTAssertTrue(r.stderr.contains("give --audit FILE"), r.stderr)
             XCTAssertFalse(Self.isMounted(f.mountPoint), "refused, yet \(f.mountPoint) is mounted")
@@ -111,7 +112,8 @@ final class AuditDeliveryTests: XCTestCase {
         let disk = f.root + "/small"
         try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
         XCTAssertEqual(shell("mount", ["-t", "tmpfs", "-o", "size=32k", "tmpfs", disk]).status, 0)
-        defer { shell("umount", [disk]) }
+        // Lazily: the daemon holds the audit file open until the fixture unmounts it.
+        defer { shell("umount", ["-l", disk]) }
         XCTAssertEqual(shell("sh", ["-c", "head -c 28672 /dev/zero > \(disk)/filler"]).status, 0)
         let receiver = DatagramReceiver(path: f.root + "/log.sock")
         defer { receiver.close() }
@@ -132,6 +134,7 @@ final class AuditDeliveryTests: XCTestCase {
         XCTAssertEqual(report?["result"] as? String, "ENOSPC")
         XCTAssertEqual((report?["lost"] as? Int).map { $0 + whole.count }, 31, "\(report ?? [:]), \(whole.count) whole")
         XCTAssertEqual(records.last?["op"] as? String, "open-read")
+        XCTAssertEqual(f.unmount().status, 0)
     }
 
     /// A receiver that is there but takes nothing (a stopped syslog daemon): once its queue is
