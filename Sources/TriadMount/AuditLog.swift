@@ -39,7 +39,7 @@ final class AuditLog: @unchecked Sendable {
         let reach = SyslogSink.probe(syslogSocket)
         if reach != 0 {
             guard let file else { throw MountError.noAuditSink(socket: syslogSocket, errno: reach) }
-            SyslogSink.say("warning: nothing receives audit records at \(syslogSocket) (\(String(cString: strerror(reach)))); "
+            Self.say("warning: nothing receives audit records at \(syslogSocket) (\(String(cString: strerror(reach)))); "
                            + "they go to \(file.path), and an audit-lost record tells \(syslogSocket) their count once it takes records")
         }
         syslog = SyslogSink(path: syslogSocket, unreachable: reach == 0 ? nil : reach, since: Self.timestamp(Date()))
@@ -60,7 +60,7 @@ final class AuditLog: @unchecked Sendable {
         if let target = r.target { fields.append(("to", target)) }
         lock.withLock { _ in
             if let file {
-                _ = file.append(Self.jsonLine(fields), time: time) { Self.jsonLine(self.lostFields($0, time: time)) }
+                _ = file.send(Self.jsonLine(fields), time: time) { Self.jsonLine(self.lostFields($0, time: time)) }
             }
             _ = syslog.send(syslogMessage(fields: fields, time: time, ok: r.result == 0), time: time) {
                 self.syslogMessage(fields: self.lostFields($0, time: time), time: time, ok: false)
@@ -76,6 +76,12 @@ final class AuditLog: @unchecked Sendable {
             file?.settle { Self.jsonLine(self.lostFields($0, time: time)) }
             syslog.settle { self.syslogMessage(fields: self.lostFields($0, time: time), time: time, ok: false) }
         }
+    }
+
+    /// A line on the daemon's standard error (the journal, under the systemd unit).
+    static func say(_ message: String) {
+        let line = "zone mount: " + message + "\n"
+        _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
     }
 
     /// The `audit-lost` record (§8.1): who and where as every record, the count and since when.

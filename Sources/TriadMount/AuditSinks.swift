@@ -13,6 +13,56 @@ struct AuditLoss: Equatable {
     var reason: Int32
 }
 
+/// Where audit records go: the syslog socket, `--audit FILE`. What to do when one cannot take
+/// a record is the same for both (docs/mount.md §8.1), so it lives here, once.
+protocol AuditSink: AnyObject {
+    /// The socket or file, for messages.
+    var path: String { get }
+    /// Set while records are not taken; guarded by the audit log's lock.
+    var loss: AuditLoss? { get set }
+    /// Hands `text` over: 0, or the errno. `wait`: whether it may wait for room (a datagram
+    /// receiver's queue; a file never waits).
+    func deliver(_ text: String, wait: Bool) -> Int32
+}
+
+extension AuditSink {
+    /// Sends one record: true if the sink took it. In loss nothing waits: `report` (the
+    /// `audit-lost` text for the loss so far) goes first, and while it is not taken this record
+    /// is not sent either (it would only be lost after it) but counted; once the report is
+    /// taken the loss is over and the record goes as usual, waiting for room if it must.
+    func send(_ text: String, time: String, report: (AuditLoss) -> String) -> Bool {
+        if let current = loss {
+            let e = deliver(report(current), wait: false)
+            guard e == 0 else { return count(reason: e, time: time) }
+            loss = nil
+            AuditLog.say("audit records reach \(path) again; \(current.count) were lost since \(current.since) and are reported to it")
+        }
+        let e = deliver(text, wait: true)
+        return e == 0 ? true : count(reason: e, time: time)
+    }
+
+    /// At unmount: a loss not reported yet gets one more try, waiting as an ordinary send
+    /// does; one still unreported is said on standard error (the journal, under the unit).
+    func settle(report: (AuditLoss) -> String) {
+        guard let current = loss, current.count > 0 else { return }
+        if deliver(report(current), wait: true) == 0 {
+            loss = nil
+        } else {
+            AuditLog.say("\(current.count) audit records since \(current.since) never reached \(path)")
+        }
+    }
+
+    private func count(reason: Int32, time: String) -> Bool {
+        if loss == nil {
+            loss = AuditLoss(count: 0, since: time, reason: reason)
+            AuditLog.say("audit records cannot reach \(path) (\(String(cString: strerror(reason)))); they are counted, "
+                         + "and the count goes to it in an audit-lost record once it takes records again")
+        }
+        loss?.count += 1
+        return false
+    }
+}
+
 /// The local syslog socket (RFC 5424 over a Unix datagram socket, `/dev/log`).
 ///
 /// A datagram socket's receiver queues at most `net.unix.max_dgram_qlen` messages (10 by
@@ -20,14 +70,13 @@ struct AuditLoss: Equatable {
 /// or rsyslog falls behind for a moment. A non-blocking send then fails and the record is gone
 /// (until 2026-12-03 that is what happened, silently). So a send waits for room, up to
 /// `sendTimeout`: a receiver that is merely slow slows the mount instead of losing records.
-/// One that takes nothing for that long (stopped, or gone) puts the sink in *loss*: from then
-/// on sends do not wait, each failed one is counted, and the first one taken is preceded by
-/// the `audit-lost` report.
-final class SyslogSink {
+/// One that takes nothing for that long (stopped, or gone) puts the sink in *loss*
+/// (`AuditSink.send`).
+final class SyslogSink: AuditSink {
     let path: String
     private let fd: Int32
     private var address = sockaddr_un()
-    private(set) var loss: AuditLoss?
+    var loss: AuditLoss?
 
     /// How long one send waits for the receiver to take a message before the sink is in loss.
     static let sendTimeout = timeval(tv_sec: 0, tv_usec: 500_000)
@@ -68,46 +117,8 @@ final class SyslogSink {
         return address
     }
 
-    /// Sends one record: true if the receiver took it. In loss it does not wait, and a record
-    /// not taken is counted; `report` (the `audit-lost` text for the loss so far) goes first,
-    /// and once it is taken the loss is over.
-    func send(_ text: String, time: String, report: (AuditLoss) -> String) -> Bool {
-        if let current = loss {
-            // In loss nothing waits: the report goes first, and while it is not taken this
-            // record is not sent either (it would only be lost after it).
-            let e = transmit(report(current), wait: false)
-            guard e == 0 else { return count(reason: e, time: time) }
-            loss = nil
-            Self.say("audit records reach \(path) again; \(current.count) were lost since \(current.since) and are reported to it")
-        }
-        // Not in loss (any more): wait for room.
-        let e = transmit(text, wait: true)
-        return e == 0 ? true : count(reason: e, time: time)
-    }
-
-    /// At unmount: a loss not reported yet gets one more try, waiting as an ordinary send
-    /// does; one still unreported is said on standard error (the journal, under the unit).
-    func settle(report: (AuditLoss) -> String) {
-        guard let current = loss, current.count > 0 else { return }
-        if transmit(report(current), wait: true) == 0 {
-            loss = nil
-        } else {
-            Self.say("\(current.count) audit records since \(current.since) never reached \(path)")
-        }
-    }
-
-    private func count(reason: Int32, time: String) -> Bool {
-        if loss == nil {
-            loss = AuditLoss(count: 0, since: time, reason: reason)
-            Self.say("audit records cannot reach \(path) (\(String(cString: strerror(reason)))); they are counted, "
-                     + "and the count goes to it in an audit-lost record once it takes records again")
-        }
-        loss?.count += 1
-        return false
-    }
-
     /// 0 or the errno of the send (`EAGAIN` after `sendTimeout` with the receiver's queue full).
-    private func transmit(_ text: String, wait: Bool) -> Int32 {
+    func deliver(_ text: String, wait: Bool) -> Int32 {
         guard fd >= 0 else { return EBADF }
         let sent = text.withCString { bytes in
             withUnsafePointer(to: &address) {
@@ -118,19 +129,13 @@ final class SyslogSink {
         }
         return sent >= 0 ? 0 : errno
     }
-
-    /// A line on the daemon's standard error (the journal, under the systemd unit).
-    static func say(_ message: String) {
-        let line = "zone mount: " + message + "\n"
-        _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
-    }
 }
 
 /// `--audit FILE`: JSON lines, one `write(2)` each, `O_APPEND`.
-final class AuditFileSink {
+final class AuditFileSink: AuditSink {
     let path: String
     private let fd: Int32
-    private(set) var loss: AuditLoss?
+    var loss: AuditLoss?
     /// The last write was cut short (a full disk): the next line starts on a line of its own.
     private var torn = false
 
@@ -142,43 +147,11 @@ final class AuditFileSink {
 
     deinit { close(fd) }
 
-    /// Appends one line: true if it was written whole. A line not written (or cut short) is
-    /// counted; `report` goes first once the file takes lines again.
-    func append(_ line: String, time: String, report: (AuditLoss) -> String) -> Bool {
-        if let current = loss {
-            let e = write(report(current))
-            guard e == 0 else { return count(reason: e, time: time) }
-            loss = nil
-            SyslogSink.say("audit records are written to \(path) again; \(current.count) were lost since \(current.since)")
-        }
-        let e = write(line)
-        return e == 0 ? true : count(reason: e, time: time)
-    }
-
-    /// At unmount: a loss not reported yet gets one more try; one still unreported is said on
-    /// standard error.
-    func settle(report: (AuditLoss) -> String) {
-        guard let current = loss, current.count > 0 else { return }
-        if write(report(current)) == 0 {
-            loss = nil
-        } else {
-            SyslogSink.say("\(current.count) audit records since \(current.since) were never written to \(path)")
-        }
-    }
-
-    private func count(reason: Int32, time: String) -> Bool {
-        if loss == nil {
-            loss = AuditLoss(count: 0, since: time, reason: reason)
-            SyslogSink.say("audit records cannot be written to \(path) (\(String(cString: strerror(reason)))); they are counted")
-        }
-        loss?.count += 1
-        return false
-    }
-
-    private func write(_ line: String) -> Int32 {
+    /// 0, or the errno (`ENOSPC` for a line cut short, which then counts as not written).
+    func deliver(_ line: String, wait: Bool) -> Int32 {
         let text = torn ? "\n" + line : line
         let length = text.utf8.count
-        let n = text.withCString { Glibc.write(fd, $0, length) }
+        let n = text.withCString { write(fd, $0, length) }
         if n == length {
             torn = false
             return 0

@@ -37,10 +37,8 @@ final class AuditDeliveryTests: XCTestCase {
     /// datagrams by default) instead of dropping what does not fit.
     func testSlowReceiverGetsEveryRecord() throws {
         let f = MountFixture()
-        let receiver = DatagramReceiver(path: f.root + "/log.sock")
+        let (receiver, audit) = mountWithReceiver(f)
         defer { receiver.close() }
-        let audit = f.root + "/audit.jsonl"
-        XCTAssertEqual(f.mount(extra: ["--audit", audit, "--syslog-socket", receiver.path]).status, 0)
         let collector = receiver.collect(every: 10_000)
         XCTAssertEqual(f.sh(#"for i in $(seq 40); do echo $i > "$M/f$i"; done; for i in $(seq 40); do cat "$M/f$i" >/dev/null; done"#).status, 0)
         let records = Self.jsonRecords(audit)
@@ -142,10 +140,8 @@ final class AuditDeliveryTests: XCTestCase {
     /// usable — and what did not fit is counted and reported once it reads again.
     func testStoppedReceiverDoesNotStallTheMount() throws {
         let f = MountFixture()
-        let receiver = DatagramReceiver(path: f.root + "/log.sock")
+        let (receiver, audit) = mountWithReceiver(f)
         defer { receiver.close() }
-        let audit = f.root + "/audit.jsonl"
-        XCTAssertEqual(f.mount(extra: ["--audit", audit, "--syslog-socket", receiver.path]).status, 0)
         let start = Date()
         XCTAssertEqual(f.sh(#"for i in $(seq 30); do echo $i > "$M/f$i"; done"#).status, 0)
         let elapsed = Date().timeIntervalSince(start)
@@ -159,6 +155,14 @@ final class AuditDeliveryTests: XCTestCase {
         XCTAssertEqual(back.count, 2, "\(back)")
         XCTAssertTrue(back.first?.contains("op=\"audit-lost\" result=\"EAGAIN\" lost=\"\(created - queued.count)\"") ?? false,
                       "\(back.first ?? "none"), \(queued.count) of \(created) queued")
+    }
+
+    /// Mounts `f` with its records to a receiver at `log.sock` and to `audit.jsonl`.
+    private func mountWithReceiver(_ f: MountFixture) -> (DatagramReceiver, String) {
+        let receiver = DatagramReceiver(path: f.root + "/log.sock")
+        let audit = f.root + "/audit.jsonl"
+        XCTAssertEqual(f.mount(extra: ["--audit", audit, "--syslog-socket", receiver.path]).status, 0)
+        return (receiver, audit)
     }
 
     static func isMounted(_ point: String) -> Bool {
