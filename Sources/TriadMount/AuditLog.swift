@@ -29,16 +29,23 @@ final class AuditLog: @unchecked Sendable {
     private let lock = Mutex<Void>(())
 
     /// Refuses a mount whose records would reach no one (docs/mount.md §8.1): nothing receives
-    /// datagrams at `syslogSocket` and no `--audit FILE` was given.
+    /// datagrams at `syslogSocket` and no `--audit FILE` was given. Returns the probe's result
+    /// (0, or why nothing receives there).
+    static func requireSink(auditFile: String?, syslogSocket: String) throws -> Int32 {
+        let reach = SyslogSink.probe(syslogSocket)
+        if reach != 0, auditFile == nil { throw MountError.noAuditSink(socket: syslogSocket, errno: reach) }
+        return reach
+    }
+
+    /// Refused as `requireSink` says.
     init(subject: String, fingerprint: [UInt8], zoneID: [UInt8], auditFile: String?, syslogSocket: String) throws {
         uid = getuid()
         self.subject = subject
         self.fingerprint = Hex.encode(fingerprint)
         self.zoneID = Hex.encode(zoneID)
+        let reach = try Self.requireSink(auditFile: auditFile, syslogSocket: syslogSocket)
         file = try auditFile.map { try AuditFileSink(path: $0) }
-        let reach = SyslogSink.probe(syslogSocket)
-        if reach != 0 {
-            guard let file else { throw MountError.noAuditSink(socket: syslogSocket, errno: reach) }
+        if reach != 0, let file {
             Self.say("warning: nothing receives audit records at \(syslogSocket) (\(String(cString: strerror(reach)))); "
                            + "they go to \(file.path), and an audit-lost record tells \(syslogSocket) their count once it takes records")
         }

@@ -19,7 +19,9 @@ public struct MountConfiguration: Sendable {
     /// `--audit FILE`: JSON lines (§8).
     public var auditFile: String?
     /// The local syslog socket for RFC 5424 records (§8).
-    public var syslogSocket = "/dev/log"
+    public var syslogSocket = MountConfiguration.defaultSyslogSocket
+    /// The local syslog socket of systemd-journald and rsyslog.
+    public static let defaultSyslogSocket = "/dev/log"
     /// For a `piv:` identity: the reader to watch; the keys go when its card leaves (§7).
     public var cardReader: String?
     /// What happens then: `.lock` keeps the mount and refuses everything; `.unmount` unmounts.
@@ -126,6 +128,13 @@ public final class MountDaemon: @unchecked Sendable {
 
     deinit {
         for a in arguments { free(a) }
+    }
+
+    /// Refuses, before any key or card is touched, a mount whose audit records would reach no
+    /// one: nothing receives at `syslogSocket` and no audit file (docs/mount.md §8.1). The
+    /// daemon checks again when it starts (`AuditLog`).
+    public static func requireAuditSink(auditFile: String?, syslogSocket: String) throws {
+        _ = try AuditLog.requireSink(auditFile: auditFile, syslogSocket: syslogSocket)
     }
 
     /// The reader a `piv:` identity was opened in: the first whose name contains `substring`

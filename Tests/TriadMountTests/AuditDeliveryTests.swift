@@ -24,6 +24,11 @@ final class AuditDeliveryTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("give --audit FILE"), r.stderr)
             XCTAssertFalse(Self.isMounted(f.mountPoint), "refused, yet \(f.mountPoint) is mounted")
         }
+        // Refused before the identity is touched: a key file that is not there is never reached.
+        let early = f.run(["mount", f.zone, f.mountPoint, "--identity", "file:" + f.root + "/no-such.key",
+                           "--syslog-socket", f.root + "/absent.sock"])
+        XCTAssertNotEqual(early.status, 0)
+        XCTAssertTrue(early.stderr.contains("nothing receives audit records there"), early.stderr)
         let receiver = DatagramReceiver(path: f.root + "/log.sock")
         defer { receiver.close() }
         let r = f.run(["mount", f.zone, f.mountPoint, "--identity", "file:" + f.alice.key, "--syslog-socket", receiver.path])

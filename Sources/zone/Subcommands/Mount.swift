@@ -46,6 +46,8 @@ extension ZoneCommand {
             do {
                 let context = try trust.context()
                 let zoneValue = try Zone.open(root: root, context: context)
+                // No audit sink: refused before the key file is read or the card asked for its PIN.
+                try MountDaemon.requireAuditSink(auditFile: audit, syslogSocket: syslogSocket ?? MountConfiguration.defaultSyslogSocket)
                 let (access, member, name) = try Self.memberAccess(zoneValue, identity: identity)
                 var config = MountConfiguration(zoneRoot: root, mountPoint: Zone.absolute(mountPoint))
                 config.readOnly = readOnly
