@@ -61,9 +61,7 @@ final class AuditLog: @unchecked Sendable {
         let time = Self.timestamp(now)
         let result = r.result == 0 ? "ok" : Self.errnoName(r.result)
         let fileID = r.fileID.map(Hex.encode) ?? ""
-        var fields: [(String, String)] = [("time", time), ("uid", String(uid)), ("subject", subject), ("fingerprint", fingerprint),
-                                          ("zone", zoneID), ("path", r.path), ("file_id", fileID), ("op", r.operation),
-                                          ("result", result)]
+        var fields = who(time: time) + [("path", r.path), ("file_id", fileID), ("op", r.operation), ("result", result)]
         if let target = r.target { fields.append(("to", target)) }
         lock.withLock { _ in
             if let file {
@@ -93,9 +91,13 @@ final class AuditLog: @unchecked Sendable {
 
     /// The `audit-lost` record (§8.1): who and where as every record, the count and since when.
     private func lostFields(_ loss: AuditLoss, time: String) -> [(String, String)] {
-        [("time", time), ("uid", String(uid)), ("subject", subject), ("fingerprint", fingerprint), ("zone", zoneID),
-         ("path", ""), ("file_id", ""), ("op", "audit-lost"), ("result", Self.errnoName(loss.reason)),
-         ("lost", String(loss.count)), ("since", loss.since)]
+        who(time: time) + [("path", ""), ("file_id", ""), ("op", "audit-lost"), ("result", Self.errnoName(loss.reason)),
+                           ("lost", String(loss.count)), ("since", loss.since)]
+    }
+
+    /// When and who, the first fields of every record (§8).
+    private func who(time: String) -> [(String, String)] {
+        [("time", time), ("uid", String(uid)), ("subject", subject), ("fingerprint", fingerprint), ("zone", zoneID)]
     }
 
     private static func jsonLine(_ fields: [(String, String)]) -> String {

@@ -30,14 +30,16 @@ extension AuditSink {
     /// `audit-lost` text for the loss so far) goes first, and while it is not taken this record
     /// is not sent either (it would only be lost after it) but counted; once the report is
     /// taken the loss is over and the record goes as usual, waiting for room if it must.
-    func send(_ text: String, time: String, report: (AuditLoss) -> String) -> Bool {
+    /// `text` is made only when it is sent: with no syslog socket, every open would otherwise
+    /// format an RFC 5424 message nobody takes.
+    func send(_ text: @autoclosure () -> String, time: String, report: (AuditLoss) -> String) -> Bool {
         if let current = loss {
             let e = deliver(report(current), wait: false)
             guard e == 0 else { return count(reason: e, time: time) }
             loss = nil
             AuditLog.say("audit records reach \(path) again; \(current.count) were lost since \(current.since) and are reported to it")
         }
-        let e = deliver(text, wait: true)
+        let e = deliver(text(), wait: true)
         return e == 0 ? true : count(reason: e, time: time)
     }
 
