@@ -24,7 +24,7 @@ extension EncryptedFile {
         try input.seek(to: 0)
         let header = try readHeader(from: input)
         let fileKey = try unlockFileKey(header, identities: identities, path: path)
-        try WriteJournal.recoverIfPresent(at: location, header: header, fileKey: fileKey)
+        try WriteJournal.recoverIfPresent(at: location, readFD: input.fd, header: header, fileKey: fileKey)
         let size = Int(try input.status().st_size)
         _ = try geometry(payloadLength: size - header.encodedLength, layout: header.layout, path: path)
         var slots = header.slots.filter(keep)
@@ -61,7 +61,7 @@ extension EncryptedFile {
         try input.seek(to: 0)
         let header = try readHeader(from: input)
         let oldKey = try unlockFileKey(header, identities: identities, path: path)
-        try WriteJournal.recoverIfPresent(at: location, header: header, fileKey: oldKey)
+        try WriteJournal.recoverIfPresent(at: location, readFD: input.fd, header: header, fileKey: oldKey)
         let oldPayloadKey = KeySchedule.payloadKey(fileKey: oldKey, core: header.core)
 
         let fileKey = random.key(Layout.fileKeyLength)

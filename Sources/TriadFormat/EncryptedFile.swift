@@ -70,7 +70,7 @@ public enum EncryptedFile {
         try source.seek(to: 0)
         let header = try readHeader(from: source)
         let fileKey = try unlockFileKey(header, identities: identities, path: input.path)
-        try WriteJournal.recoverIfPresent(at: input.location, header: header, fileKey: fileKey)
+        try WriteJournal.recoverIfPresent(at: input.location, readFD: input.fd, header: header, fileKey: fileKey)
         let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
         // As encryption (§7.3): 1 MiB writes, on a second thread for a large file, with
         // writeback started as it goes.
@@ -97,7 +97,7 @@ public enum EncryptedFile {
         try input.seek(to: 0)
         let header = try readHeader(from: input)
         let fileKey = try unlockFileKey(header, identities: identities, path: inputPath)
-        try WriteJournal.recoverIfPresent(at: journal, header: header, fileKey: fileKey)
+        try WriteJournal.recoverIfPresent(at: journal, readFD: input.fd, header: header, fileKey: fileKey)
         let before = try input.status()
         let payloadKey = KeySchedule.payloadKey(fileKey: fileKey, core: header.core)
         _ = try PayloadStream.decrypt(from: input, payloadKey: payloadKey, layout: header.layout, path: inputPath) { _, _, _ in }

@@ -30,7 +30,7 @@ public final class EncryptedFileReader {
         handle = try FileHandle(path: path, flags: O_RDONLY)
         header = try EncryptedFile.readHeader(from: handle)
         let fileKey = try EncryptedFile.unlockFileKey(header, identities: identities, path: path)
-        try WriteJournal.recoverIfPresent(path: path, header: header, fileKey: fileKey)
+        try WriteJournal.recoverIfPresent(path: path, readFD: handle.fd, header: header, fileKey: fileKey)
         opener = try SegmentOpener(suite: header.payloadSuite, payloadKey: KeySchedule.payloadKey(fileKey: fileKey, core: header.core))
         layout = header.layout
         sealed = SegmentBuffer(count: layout.sealedSegment)

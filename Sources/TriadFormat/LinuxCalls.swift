@@ -15,6 +15,16 @@ enum LinuxCalls {
         value.withUnsafeBytes { fsetxattr(fd, name, $0.baseAddress, $0.count, 0) == 0 }
     }
 
+    /// True when `fgetxattr(2)` finds a value under `name` (its size asked, nothing copied).
+    static func hasAttribute(_ fd: Int32, _ name: String) -> Bool {
+        fgetxattr(fd, name, nil, 0) >= 0
+    }
+
+    /// fremovexattr(2); ENODATA (no such attribute) is not an error here.
+    static func removeAttribute(_ fd: Int32, _ name: String) {
+        _ = fremovexattr(fd, name)
+    }
+
     /// fgetxattr(2) of at most 256 bytes, or nil.
     static func attribute(_ fd: Int32, _ name: String) -> [UInt8]? {
         var value = [UInt8](repeating: 0, count: 256)

@@ -140,15 +140,25 @@ extension MutableFile {
     /// Every segment whose sealed bytes change is sealed with a fresh nonce: the overlaid
     /// segments, the new final segment, the old final segment when it stops being final, and
     /// zero segments filling a gap. With `journal` the sealed segments go to the journal
-    /// first, made durable, and only then into the file; without it (an unlinked file that
-    /// no one else can open) they go straight into the file.
+    /// first, made durable, and only then into the file — except the first commit of a file
+    /// that carries a new-file mark (docs/format.md §14.5): in place, then `fdatasync`, then
+    /// the mark removed. Without `journal` (an unlinked file that no one else can open) they
+    /// go straight into the file.
     /// - Returns: the new plaintext size.
     @discardableResult
     public func commit(_ overlays: [UInt64: SegmentOverlay], truncate: UInt64? = nil, journal: JournalTarget?) throws -> UInt64 {
         guard suite == .mutable else {
             throw FormatError.invalidArgument(problem: "\(path) uses payload suite \(header.suite); only suite 2 files are rewritten in place")
         }
+        // A journal left by another commit is settled first, even on a marked file: one that
+        // cut the file back to the empty size may still have bytes to replay.
         if let journal { try settle(journal) }
+        if journal != nil, backingSize == emptyBackingSize, NewFileMark.isValid(fd: fd, header: header, fileKey: fileKey) {
+            let newSize = try commit(overlays, truncate: truncate, journal: nil)
+            guard fdatasync(fd) == 0 else { throw FormatError.io(path: path, operation: "fdatasync", errno: errno) }  // the commit point
+            if backingSize != emptyBackingSize { NewFileMark.remove(fd: fd) }
+            return newSize
+        }
         let size = UInt64(segmentSize)
         let oldSize = plaintextSize
         var newSize = truncate ?? oldSize

@@ -105,6 +105,27 @@ public final class MutableFile {
         return copy
     }
 
+    /// Makes the file the empty file again — cut to its header, a newly sealed empty final
+    /// segment — after a torn first commit under a new-file mark (docs/format.md §14.5). Not
+    /// durable until the caller fsyncs; the mark stays, so a reset torn in turn is done again.
+    func resetToEmpty() throws {
+        guard ftruncate(fd, off_t(header.encodedLength)) == 0 else { throw FormatError.io(path: path, operation: "truncate", errno: errno) }
+        try writeEmpty(fd: fd)
+    }
+
+    /// Sets the new-file mark (docs/format.md §14.5) on this file, which must still be the
+    /// empty file and not yet have a name; false where the file system keeps no user attributes.
+    @discardableResult
+    public func setNewFileMark() -> Bool {
+        NewFileMark.set(fd: fd, header: header, fileKey: fileKey)
+    }
+
+    /// Runs the reader's step of §14.5 (the caller holds the commit lock, after `recover`).
+    public func recoverNewFileMark() throws -> NewFileMark.Outcome {
+        defer { try? refresh() }
+        return try NewFileMark.recover(fd: fd, header: header, fileKey: fileKey, path: path)
+    }
+
     /// The backing size of an empty suite-2 file with this header (header + one empty final segment).
     public var emptyBackingSize: Int { header.encodedLength + PayloadSuite.mutable.overhead }
 

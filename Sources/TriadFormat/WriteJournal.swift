@@ -73,20 +73,23 @@ public enum WriteJournal {
         return .replayed
     }
 
-    /// The recovery step every reader of a file by path runs (docs/format.md §14.3): when a
-    /// journal lies beside `path`, take the commit lock, reopen read-write and recover.
-    static func recoverIfPresent(path: String, header: FileHeader, fileKey: SecureBytes) throws {
-        try recoverIfPresent(at: FileLocation.at(path), header: header, fileKey: fileKey)
+    /// The recovery steps every reader of a file by path runs (docs/format.md §14.3, §14.5):
+    /// when a journal lies beside `path` or the file open for reading on `readFD` carries a
+    /// new-file mark, take the commit lock, reopen read-write and recover.
+    static func recoverIfPresent(path: String, readFD: Int32, header: FileHeader, fileKey: SecureBytes) throws {
+        try recoverIfPresent(at: FileLocation.at(path), readFD: readFD, header: header, fileKey: fileKey)
     }
 
     /// The same through the file's folder descriptor: the journal and the file are looked up
     /// in that folder without following links (docs/zone.md §1b).
-    static func recoverIfPresent(at location: FileLocation, header: FileHeader, fileKey: SecureBytes) throws {
+    static func recoverIfPresent(at location: FileLocation, readFD: Int32, header: FileHeader, fileKey: SecureBytes) throws {
         var st = stat()
-        guard fstatat(location.directory.fd, name(fileID: header.fileID), &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+        let journal = fstatat(location.directory.fd, name(fileID: header.fileID), &st, AT_SYMLINK_NOFOLLOW) == 0
+        guard journal || NewFileMark.isPresent(fd: readFD) else { return }
         let file = try Beneath.regularFile(named: location.name, in: location.directory, writable: true)
         try CommitLock.withExclusive(fd: file.fd, path: file.path) {
             _ = try recover(fd: file.fd, directoryFD: location.directory.fd, header: header, fileKey: fileKey, path: file.path)
+            _ = try NewFileMark.recover(fd: file.fd, header: header, fileKey: fileKey, path: file.path)
         }
     }
 

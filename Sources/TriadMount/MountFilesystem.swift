@@ -261,21 +261,26 @@ final class MountFilesystem: @unchecked Sendable {
         return false
     }
 
-    /// A crash may have left a journal beside the file: replay it under the commit lock.
+    /// A crash may have left a journal beside the file, or a torn first commit under its
+    /// new-file mark: replay the one, verify or reset the other, under the commit lock
+    /// (docs/format.md §14.3, §14.5).
     private func recoverJournal(_ file: MutableFile, relative: String) throws {
-        // Almost always there is none: one lookup beneath the root says so (§9, md5sum).
+        // Almost always there is neither: one lookup beneath the root and one fgetxattr say so (§9, md5sum).
         let (folderPath, _) = BackingTree.split(relative)
         let journal = (folderPath == "." ? "" : folderPath + "/") + WriteJournal.name(fileID: file.header.fileID)
         let probe = backing.open(journal, flags: BackingTree.pathOnly | O_NOFOLLOW)
-        guard probe >= 0 else { return }
-        close(probe)
+        if probe >= 0 { close(probe) }
+        let marked = NewFileMark.isPresent(fd: file.fd)
+        guard probe >= 0 || marked else { return }
         let (folder, _) = backing.openFolder(of: relative)
         guard folder >= 0 else { return }
         defer { close(folder) }
-        var st = stat()
-        guard fstatat(folder, WriteJournal.name(fileID: file.header.fileID), &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
         try CommitLock.withExclusive(fd: file.fd, path: relative) {
-            _ = try file.recover(JournalTarget(directoryFD: folder))
+            var st = stat()
+            if fstatat(folder, WriteJournal.name(fileID: file.header.fileID), &st, AT_SYMLINK_NOFOLLOW) == 0 {
+                _ = try file.recover(JournalTarget(directoryFD: folder))
+            }
+            if marked { _ = try file.recoverNewFileMark() }
         }
     }
 
@@ -336,6 +341,8 @@ final class MountFilesystem: @unchecked Sendable {
         do {
             let file = try MutableFile.create(fd: fd, path: relative, zoneID: vault.zoneID, recipients: recipients)
             fileID = file.header.fileID
+            // Before the name exists (docs/format.md §14.5): its first commit needs no journal.
+            file.setNewFileMark()
             let linked = temporary.map { linkat(folder, $0, folder, name, 0) } ?? linkat(AT_FDCWD, "/proc/self/fd/\(fd)", folder, name, AT_SYMLINK_FOLLOW)
             guard linked == 0 else {
                 let e = errno
