@@ -12,7 +12,8 @@ Usage:
     reference-decoder.py escrow CARD_KEY.pem CARD_CERT.pem RECOVERY_CERT.pem RECORD.json|- BLOB...
 
 One line per file: "ok <plaintext length> <sha256 hex>" (format; for a suite-2 file with a write
-journal beside it, followed by "journal:replayed" or "journal:discarded:<why>"), "ok <recovery certificate
+journal beside it, followed by "journal:replayed" or "journal:discarded:<why>"; with a new-file
+mark, by "mark:kept", "mark:verified", "mark:reset" or "mark:ignored"), "ok <recovery certificate
 sha256 hex>" (escrow), or "fail <reason> <detail>", where <reason> is the error name the
 vectors expect (FormatError / RecoveryError case names).
 """
@@ -310,6 +311,26 @@ def apply_journal(path, data, header, file_id, core, fk):
     return bytes(out), " journal:replayed"
 
 
+def mark_outcome(path, data, end, file_id, core, fk, payload_key):
+    """§14.5: the new-file mark, the extended attribute user.triad.new-file. Returns what it
+    does to the file: "" (none), "ignored" (not this header's mark), "verified" / "kept" (the
+    payload opens whole; the mark goes, or stays on the empty file) or "reset" (it does not:
+    a torn first commit, the content is the empty file)."""
+    import os
+    try:
+        value = os.getxattr(path, "user.triad.new-file")
+    except OSError:
+        return ""
+    k_new = hkdf(fk, file_id, b"triad/v1/new-file" + core)
+    expected = b"TRIADNF1" + hmac.new(k_new, sha256(data[:end + 32]), hashlib.sha256).digest()
+    if not hmac.compare_digest(value, expected): return "ignored"
+    try:
+        decrypt_payload_suite2(data[end + 32:], payload_key, 1 << data[11])
+    except Refused:
+        return "reset"
+    return "kept" if len(data) == end + 32 + 40 else "verified"
+
+
 def decode_file(path, identity, cache):
     data = open(path, "rb").read()
     core, file_id, slots, end = parse_header(data)
@@ -320,7 +341,12 @@ def decode_file(path, identity, cache):
     if data[10] == 2:
         data, journal = apply_journal(path, data, data[:end + 32], file_id, core, fk)
     payload_key = hkdf(fk, file_id, b"triad/v1/payload" + core)
-    if data[10] == 2:
+    mark = mark_outcome(path, data, end, file_id, core, fk, payload_key) if data[10] == 2 else ""
+    if mark:
+        journal += " mark:" + mark
+    if mark == "reset":
+        plain = b""
+    elif data[10] == 2:
         plain = decrypt_payload_suite2(data[end + 32:], payload_key, 1 << data[11])
     else:
         plain = decrypt_payload(data[end + 32:], payload_key)

@@ -117,12 +117,14 @@ enum FUSEOperations {
         ops.rename = { from, to, flags in filesystem().rename(relative(from) ?? ".", to: relative(to) ?? ".", flags: flags) }
         ops.mkdir = { path, mode in filesystem().mkdir(relative(path) ?? ".", mode: mode) }
         ops.rmdir = { path in filesystem().rmdir(relative(path) ?? ".") }
-        ops.chmod = { path, mode, _ in filesystem().chmod(relative(path) ?? ".", mode: mode) }
+        // fchmod, futimens (tar's calls): the kernel names the open file, which is then set
+        // through its descriptor — no path resolved again (docs/mount.md §9, untar).
+        ops.chmod = { path, mode, fi in filesystem().chmod(relative(path) ?? ".", mode: mode, handle: handle(fi)) }
         ops.chown = { _, uid, gid, _ in
             // Only "no change" succeeds: the daemon runs as the user, who owns what it writes.
             (uid == UInt32.max || uid == getuid()) && (gid == UInt32.max || gid == getgid()) ? 0 : -EPERM
         }
-        ops.utimens = { path, times, _ in filesystem().utimens(relative(path) ?? ".", times: times) }
+        ops.utimens = { path, times, fi in filesystem().utimens(relative(path) ?? ".", times: times, handle: handle(fi)) }
         // Programs' locks go to the backing file, where the other daemons on the share see
         // them (docs/mount.md §4, §6); libfuse settles conflicts between owners of this
         // daemon first, and releases an owner's locks at each close (flush).

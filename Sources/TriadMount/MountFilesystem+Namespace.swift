@@ -138,8 +138,10 @@ extension MountFilesystem {
         return n == 32 ? id : nil
     }
 
-    func chmod(_ relative: String, mode: mode_t) -> Int32 {
+    /// chmod; with `handle` (fchmod) through the open file's descriptor.
+    func chmod(_ relative: String, mode: mode_t, handle: UInt64? = nil) -> Int32 {
         if readOnly { return -EROFS }
+        if let handle, let open = file(handle: handle) { return fchmod(open.fd, mode & 0o7777) == 0 ? 0 : -errno }
         if relative == "." { return fchmod(backing.rootFD, mode & 0o7777) == 0 ? 0 : -errno }
         return inFolder(relative) { folder, name in
             var st = stat()
@@ -150,15 +152,21 @@ extension MountFilesystem {
         }
     }
 
-    func utimens(_ relative: String, times: UnsafePointer<timespec>?) -> Int32 {
+    /// utimensat; with `handle` (futimens) through the open file's descriptor.
+    func utimens(_ relative: String, times: UnsafePointer<timespec>?, handle: UInt64? = nil) -> Int32 {
         if readOnly { return -EROFS }
         if relative == "." { return futimens(backing.rootFD, times) == 0 ? 0 : -errno }
         // Writes still pending in this daemon would land after the new times (tar sets them
         // before it closes): commit them first.
-        var st = stat()
-        if backing.status(relative, into: &st) == 0,
-           let open = openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))),
-           open.isDirty || open.isStaging {
+        let open: OpenFile?
+        if let handle {
+            open = file(handle: handle)
+        } else {
+            var st = stat()
+            open = backing.status(relative, into: &st) == 0
+                ? openFile(identity: OpenFile.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) : nil
+        }
+        if let open, open.isDirty || open.isStaging {
             // A staged new file is published first, so the times go to the file that stays (§3.5).
             let folder = journalFolder(relative)
             defer { folder?.close() }
@@ -166,6 +174,7 @@ extension MountFilesystem {
             rekeyIfPublished(open)
             if e != 0 { return -e }
         }
+        if handle != nil, let open { return futimens(open.fd, times) == 0 ? 0 : -errno }
         return inFolder(relative) { folder, name in
             utimensat(folder, name, times, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno
         }

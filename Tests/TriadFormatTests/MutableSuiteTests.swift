@@ -16,6 +16,8 @@ final class MutableSuiteTests: XCTestCase {
         var comment: String
         var file: String
         var journal: String?
+        /// The value of the file's new-file mark (docs/format.md §14.5), when it has one.
+        var mark: String?
         var expect: String
         var plaintext_length: Int?
         var plaintext_sha256: String?
@@ -77,6 +79,21 @@ final class MutableSuiteTests: XCTestCase {
         return out + HMACSHA256.authenticate(SHA256.hash(out), key: key)
     }
 
+    /// A new-file mark written from docs/format.md §14.5 alone.
+    static func mark(for built: Built) -> [UInt8] {
+        let key = HKDF.deriveKey(inputKey: built.fileKey, salt: built.fileID, info: Array("triad/v1/new-file".utf8) + built.core,
+                                 outputByteCount: 32)
+        return Array("TRIADNF1".utf8) + HMACSHA256.authenticate(SHA256.hash(built.header), key: key)
+    }
+
+    /// Gives the file at `path` the mark in `value` (an extended attribute).
+    static func setMark(_ path: String, _ value: [UInt8]) {
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        let set = LinuxCalls.setAttribute(fd, NewFileMark.attributeName, value)
+        precondition(set, "user extended attributes are needed where the tests write: \(String(cString: strerror(errno)))")
+    }
+
     static func generate(into dir: String, layout: SegmentLayout) throws -> [Vector] {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let rng = DeterministicBytes(seed: layout == .mutableLarge ? "triad mutable suite vectors v1" : "triad mutable suite vectors v1, 4 KiB")
@@ -88,11 +105,13 @@ final class MutableSuiteTests: XCTestCase {
             try Self.build(plain, rng: rng, layout: layout, finalFlag: finalFlag, fileKey: fileKey, fileID: fileID)
         }
         var vectors: [Vector] = []
-        func emit(_ name: String, _ bytes: [UInt8], _ comment: String, expect: String, plain: [UInt8]? = nil, journal: [UInt8]? = nil) throws {
+        func emit(_ name: String, _ bytes: [UInt8], _ comment: String, expect: String, plain: [UInt8]? = nil, journal: [UInt8]? = nil,
+                  mark: [UInt8]? = nil) throws {
             try writeFile(dir + "/\(name).triad", bytes)
             if let journal { try writeFile(dir + "/\(name).journal", journal) }
+            if let mark { try writeFile(dir + "/\(name).mark", mark) }
             vectors.append(Vector(name: name, comment: comment, file: "\(name).triad", journal: journal == nil ? nil : "\(name).journal",
-                                  expect: expect, plaintext_length: plain?.count, plaintext_sha256: plain.map { Hex.encode(SHA256.hash($0)) }))
+                                  mark: mark == nil ? nil : "\(name).mark", expect: expect, plaintext_length: plain?.count, plaintext_sha256: plain.map { Hex.encode(SHA256.hash($0)) }))
         }
         func pattern(_ n: Int, _ salt: UInt8) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(salt)) } }
         for (name, size) in [("empty", 0), ("one-byte", 1), ("one-segment", S), ("one-segment-plus-one", S + 1), ("three-segments", three)] {
@@ -150,6 +169,28 @@ final class MutableSuiteTests: XCTestCase {
         let stale = journal(for: rewrapped, entries: entries, newSize: newSize, rng: rng)
         try emit("journal-other-header", base.bytes, "a journal made for another header of the same file id (before a rewrap): discarded",
                  expect: "success", plain: plain, journal: stale)
+
+        // New-file marks (§14.5): a first commit of `three` bytes written in place under the mark.
+        let fresh = try build(pattern(three, 19), rng: rng)
+        let freshMark = mark(for: fresh)
+        let freshSealer = try MutableSegmentSealer(payloadKey: KeySchedule.payloadKey(fileKey: fresh.fileKey, core: fresh.core), random: rng.source)
+        var empty = fresh
+        empty.segments = [try seal([], index: 0, isFinal: true, sealer: freshSealer)]
+        try emit("mark-on-empty", empty.bytes, "the empty file under its mark: kept", expect: "success", plain: [], mark: freshMark)
+        try emit("mark-first-commit-whole", fresh.bytes, "a whole first commit under its mark: verified, the mark removed",
+                 expect: "success", plain: pattern(three, 19), mark: freshMark)
+        var tornCommit = fresh; tornCommit.segments[1][tornCommit.segments[1].count - 1] ^= 1
+        try emit("mark-first-commit-torn", tornCommit.bytes, "a first commit with segment 1 torn, under its mark: reset, the empty file",
+                 expect: "success", plain: [], mark: freshMark)
+        var cut = fresh; cut.segments.removeLast()
+        try emit("mark-first-commit-cut", cut.bytes, "a first commit whose final segment never reached the file, under its mark: reset",
+                 expect: "success", plain: [], mark: freshMark)
+        var flipped = freshMark; flipped[20] ^= 1
+        try emit("mark-bad-mac", tornCommit.bytes, "the torn first commit under a mark with one bit changed: ignored, refused",
+                 expect: "segmentAuthenticationFailed", mark: flipped)
+        let otherHeader = try build([], rng: rng, fileKey: fresh.fileKey, fileID: fresh.fileID)
+        try emit("mark-other-header", tornCommit.bytes, "the torn first commit under the mark of another header of the same file id: ignored, refused",
+                 expect: "segmentAuthenticationFailed", mark: mark(for: otherHeader))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(vectors).write(to: URL(fileURLWithPath: dir + "/vectors.json"))
@@ -168,6 +209,7 @@ final class MutableSuiteTests: XCTestCase {
             for v in committed {
                 XCTAssertEqual(try readFile(scratch.file(v.file)), try readFile(folder.appendingPathComponent(v.file).path), v.name)
                 if let j = v.journal { XCTAssertEqual(try readFile(scratch.file(j)), try readFile(folder.appendingPathComponent(j).path), j) }
+                if let m = v.mark { XCTAssertEqual(try readFile(scratch.file(m)), try readFile(folder.appendingPathComponent(m).path), m) }
             }
         }
     }
@@ -177,7 +219,7 @@ final class MutableSuiteTests: XCTestCase {
     func testEveryVector() throws {
         for (folder, _) in Self.sets {
             let vectors = try JSONDecoder().decode([Vector].self, from: Data(contentsOf: folder.appendingPathComponent("vectors.json")))
-            XCTAssertEqual(vectors.count, 18)
+            XCTAssertEqual(vectors.count, 24)
             for v in vectors {
                 for reader in ["file", "fd", "random-access"] {
                     let scratch = ScratchDirectory()
@@ -187,6 +229,7 @@ final class MutableSuiteTests: XCTestCase {
                         let fileID = Array(bytes[12..<44])
                         try writeFile(scratch.file(WriteJournal.name(fileID: fileID)), try readFile(folder.appendingPathComponent(j).path))
                     }
+                    if let m = v.mark { Self.setMark(scratch.file("f"), try readFile(folder.appendingPathComponent(m).path)) }
                     var plain: [UInt8]?
                     var failure: String?
                     do {

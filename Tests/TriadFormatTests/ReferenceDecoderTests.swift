@@ -59,6 +59,11 @@ final class ReferenceDecoderTests: XCTestCase {
                                   "journal-torn": "journal:discarded:short", "journal-bad-mac": "journal:discarded:bad-MAC",
                                   "journal-other-header": "journal:discarded:another-header"]
             XCTAssertEqual(Set(vectors.compactMap { $0.journal == nil ? nil : $0.name }), Set(journalOutcome.keys), "every journal vector has its expected outcome here")
+            // New-file marks (§14.5); a refused file prints its failure only.
+            let markOutcome = ["mark-on-empty": "mark:kept", "mark-first-commit-whole": "mark:verified",
+                               "mark-first-commit-torn": "mark:reset", "mark-first-commit-cut": "mark:reset"]
+            XCTAssertEqual(Set(vectors.compactMap { $0.mark == nil || $0.expect != "success" ? nil : $0.name }), Set(markOutcome.keys),
+                           "every mark vector that opens has its expected outcome here")
             var paths: [String] = []
             var scratches: [ScratchDirectory] = []
             for v in vectors {
@@ -70,16 +75,17 @@ final class ReferenceDecoderTests: XCTestCase {
                     try writeFile(scratch.file(WriteJournal.name(fileID: Array(bytes[12..<44]))),
                                   try readFile(folder.appendingPathComponent(j).path))
                 }
+                if let m = v.mark { MutableSuiteTests.setMark(scratch.file(v.file), try readFile(folder.appendingPathComponent(m).path)) }
                 paths.append(scratch.file(v.file))
             }
             let zone = "zone:\(Hex.encode(TestKeys.zoneID)):\(TestKeys.epoch):\(Hex.encode(TestKeys.zoneKey.bytes))"
             let lines = try Self.runDecoder(["format", zone], files: paths)
             for (v, line) in zip(vectors, lines) {
                 var expected = v.expect == "success" ? "ok \(v.plaintext_length!) \(v.plaintext_sha256!)" : v.expect
-                if let outcome = journalOutcome[v.name] { expected += " " + outcome }
+                if let outcome = journalOutcome[v.name] ?? markOutcome[v.name] { expected += " " + outcome }
                 XCTAssertEqual(Self.outcome(line), expected, "\(v.name): \(line)")
             }
-            XCTAssertEqual(lines.count, 18)
+            XCTAssertEqual(lines.count, 24)
         }
     }
 
