@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 import TriadCrypto
 
 /// An encrypted file open for random access (docs/format.md §6.3), and for writing in place
@@ -153,6 +154,7 @@ public final class MutableFile {
     public func releaseBuffers() {
         openerStorage = nil
         sealerStorage = nil
+        spareOpeners.withLock { $0.removeAll() }
     }
 
     /// Re-reads the size (another writer may have committed) and checks its geometry.
@@ -193,12 +195,31 @@ public final class MutableFile {
     /// plaintext bytes written into `buffer` (segments × segment size, the final one shorter).
     /// Each segment is authenticated before its bytes count (docs/format.md §13.2).
     public func readSegments(from first: UInt64, count: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let total = segmentCount(plaintext: plaintextSize)
+        try readSegments(from: first, count: count, size: plaintextSize, opener: opener(), into: buffer)
+    }
+
+    /// `readSegments` for a caller that reads from several threads at once: by the plaintext
+    /// size `size` the caller took under its own lock, touching no state of this file but
+    /// its descriptor, with a cipher context lent to this read alone. `zone mount` reads a
+    /// file the kernel reads ahead this way, two requests in flight on two processors
+    /// (docs/mount.md §3.1).
+    public func readSegmentsConcurrently(from first: UInt64, count: Int, size: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let opener = try spareOpeners.withLock { $0.popLast() } ?? SegmentOpener(suite: header.payloadSuite, payloadKey: payloadKey)
+        defer { spareOpeners.withLock { if $0.count < Self.spareOpenerLimit { $0.append(opener) } } }
+        return try readSegments(from: first, count: count, size: size, opener: opener, into: buffer)
+    }
+
+    /// Cipher contexts kept for `readSegmentsConcurrently`: as many as reads run at once.
+    private let spareOpeners = Mutex<[SegmentOpener]>([])
+    static let spareOpenerLimit = 4
+
+    private func readSegments(from first: UInt64, count: Int, size: UInt64, opener: SegmentOpener,
+                              into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let total = segmentCount(plaintext: size)
         guard first < total, count > 0 else { return 0 }
         let sealedSize = layout.sealedSegment
         let wanted = Int(min(UInt64(min(count, segmentsPerRead)), total - first))
-        if wanted == 1 { return try readSegment(first, into: buffer) }
-        let lastLength = length(ofSegment: first + UInt64(wanted) - 1, plaintext: plaintextSize)
+        let lastLength = length(ofSegment: first + UInt64(wanted) - 1, plaintext: size)
         let sealedCount = (wanted - 1) * sealedSize + lastLength + suite.overhead
         precondition(buffer.count >= (wanted - 1) * segmentSize + lastLength)
         return try SealedSegmentPool.borrow { sealed in
@@ -209,9 +230,9 @@ public final class MutableFile {
                 let index = first + UInt64(i)
                 let length = i == wanted - 1 ? lastLength : segmentSize
                 let from = i * sealedSize
-                plain += try opener().open(UnsafeRawBufferPointer(rebasing: sealed[from..<(from + length + suite.overhead)]),
-                                           index: index, isFinal: index == total - 1,
-                                           into: UnsafeMutableRawBufferPointer(rebasing: buffer[(i * segmentSize)...]), path: path)
+                plain += try opener.open(UnsafeRawBufferPointer(rebasing: sealed[from..<(from + length + suite.overhead)]),
+                                         index: index, isFinal: index == total - 1,
+                                         into: UnsafeMutableRawBufferPointer(rebasing: buffer[(i * segmentSize)...]), path: path)
             }
             return plain
         }

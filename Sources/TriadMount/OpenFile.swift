@@ -126,7 +126,8 @@ final class OpenFile: @unchecked Sendable {
 
     /// Reads up to `count` bytes at `offset` into `buffer`; returns the byte count or -errno.
     func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int {
-        mutex.withLock { _ in
+        if let n = readWholeSegmentsConcurrently(into: buffer, count: count, offset: offset) { return n }
+        return mutex.withLock { _ in
             guard !dead else { return -Int(EIO) }
             if time(nil) != checkedAt {
                 checkedAt = time(nil)
@@ -151,6 +152,35 @@ final class OpenFile: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// The kernel reads a file ahead in aligned requests of whole segments, two in flight
+    /// (docs/mount.md §3.1): when this daemon holds nothing uncommitted for the file, the
+    /// segments are authenticated outside the mutex, each read with a cipher context of its
+    /// own, so both requests use a processor. The size and the file are taken under the mutex;
+    /// nil sends the request to the path under the mutex — a request not of whole segments,
+    /// pending writes, a file not checked against its name within the second, or a segment
+    /// that failed (a commit under way: that path retries under the commit lock).
+    private func readWholeSegmentsConcurrently(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int? {
+        let taken: (file: MutableFile, size: UInt64)? = mutex.withLock { _ in
+            guard !dead, time(nil) == checkedAt, overlays.isEmpty, staging == nil,
+                  case .encrypted(let file) = content else { return nil }
+            return (file, logicalSize)
+        }
+        guard let (file, size) = taken else { return nil }
+        let segment = UInt64(file.segmentSize)
+        guard count > 0, offset < size, offset % segment == 0 else { return nil }
+        let end = min(size, offset + UInt64(count))
+        guard end == size || end % segment == 0 else { return nil }
+        var position = offset
+        while position < end {
+            let target = UnsafeMutableRawBufferPointer(start: buffer + Int(position - offset), count: Int(end - position))
+            let wanted = Int((end - position + segment - 1) / segment)
+            guard let got = try? file.readSegmentsConcurrently(from: position / segment, count: wanted, size: size, into: target),
+                  got > 0 else { return nil }
+            position += UInt64(got)
+        }
+        return Int(end - offset)
     }
 
     private func readEncrypted(_ file: MutableFile, into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) throws -> Int {
