@@ -11,7 +11,9 @@ import TriadCrypto
 /// file can be read; `commit` needs suite 2 (`rewriteAsMutable` converts). Segments are read and authenticated one at a time; a
 /// commit seals the changed segments with fresh nonces, journals them and writes them in
 /// place. Not thread-safe: the caller serialises access (one lock per open file) and holds
-/// the file's `CommitLock` around `refresh` + `commit`.
+/// the file's `CommitLock` around `refresh` + `commit`. The one exception is
+/// `readSegmentsConcurrently`, which reads only constant state (`fd`, `header`, `layout`, the
+/// key) and uses a cipher context lent to it alone.
 public final class MutableFile {
     /// The descriptor (borrowed: the caller owns and closes it), opened read-write.
     public let fd: Int32
