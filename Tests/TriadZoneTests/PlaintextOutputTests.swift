@@ -85,6 +85,7 @@ final class PlaintextOutputTests: XCTestCase {
         let (key, z) = setUpZone(s, files: [:])
         XCTAssertEqual(chmod(s.path("z/big"), 0o644), 0)
 
+        let temporaries = { ((try? FileManager.default.contentsOfDirectory(atPath: z)) ?? []).filter { $0.hasPrefix(".triad-tmp-") } }
         var caught = 0
         // Killed 3 ms after the temporary is complete, then 1 ms, then at once: on a fast disk
         // its durability and the rename can take less than 3 ms.
@@ -94,8 +95,7 @@ final class PlaintextOutputTests: XCTestCase {
             let deadline = Date().addingTimeInterval(120)
             var killed = false
             while child.isRunning, Date() < deadline {
-                let temps = ((try? FileManager.default.contentsOfDirectory(atPath: z)) ?? []).filter { $0.hasPrefix(".triad-tmp-") }
-                if let t = temps.first {
+                if let t = temporaries().first {
                     var st = stat()
                     if lstat(z + "/" + t, &st) == 0, Int(st.st_size) == size {
                         // Complete: what is left is its final mode, durability and the rename.
@@ -109,8 +109,7 @@ final class PlaintextOutputTests: XCTestCase {
             }
             _ = child.wait(timeout: 30)
             // The kill landed before the rename only if the temporary is still there.
-            let left = ((try? FileManager.default.contentsOfDirectory(atPath: z)) ?? []).contains { $0.hasPrefix(".triad-tmp-") }
-            if killed && left {
+            if killed && !temporaries().isEmpty {
                 caught += 1
             } else if !EncryptedFile.isEncrypted(at: s.path("z/big")) {
                 // The rename came first: encrypt again and retry.
