@@ -24,6 +24,11 @@ public enum SHA256 {
     /// A SHA-256 digest is 32 bytes.
     public static let byteCount = 32
 
+    /// Fetched once per process and only read afterwards. OpenSSL 3 turns the legacy
+    /// `EVP_sha256()` into a fetch by name on every `EVP_Digest` (an `OBJ_nid2sn`, a method
+    /// store lookup, a reference taken and dropped); a new file's header is hashed twice.
+    nonisolated(unsafe) static let algorithm: OpaquePointer = EVP_MD_fetch(nil, "SHA256", nil)!
+
     /// SHA-256 of `data` (FIPS 180-4).
     public static func hash(_ data: [UInt8]) -> [UInt8] {
         data.withUnsafeBytes { hash($0) }
@@ -33,7 +38,7 @@ public enum SHA256 {
     public static func hash(_ data: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        let ok = EVP_Digest(data.baseAddress, data.count, &out, &length, EVP_sha256(), nil)
+        let ok = EVP_Digest(data.baseAddress, data.count, &out, &length, algorithm, nil)
         precondition(ok == 1 && length == 32, "EVP_Digest(SHA-256) failed")
         return out
     }
@@ -51,7 +56,7 @@ public final class SHA256Hasher {
     /// A hasher for input that arrives in pieces (files, streams).
     public init() {
         context = EVP_MD_CTX_new()!
-        precondition(EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1)
+        precondition(EVP_DigestInit_ex(context, SHA256.algorithm, nil) == 1)
     }
 
     deinit { EVP_MD_CTX_free(context) }

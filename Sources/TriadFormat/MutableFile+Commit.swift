@@ -194,7 +194,9 @@ extension MutableFile {
                                        count: runs.count)
         }
         let plain = SegmentBuffer(count: segmentSize)
-        let out = SegmentBuffer(count: runLimit * sealedSize)
+        // As long as the longest run, not the limit: a small file's commit then takes its
+        // buffer from the heap instead of a 256 KiB mmap and munmap each time.
+        let out = SegmentBuffer(count: (runs.map(\.count).max() ?? 1) * sealedSize)
         var writtenEnd = 0     // the end of the last run: where the file ends once it is in place
         for run in runs {
             var runBytes = 0

@@ -87,13 +87,19 @@ public final class MutableFile {
         return file
     }
 
-    /// Writes the header and the empty final segment (§13.3) and cuts the file there.
+    /// Writes the header and the empty final segment (§13.3), in one `pwrite`, and cuts the
+    /// file there if it was longer. A new file (every create through `zone mount`) was empty:
+    /// its `ftruncate` to the size just written cost as much as the write (docs/mount.md §9).
     private func writeEmpty(fd: Int32) throws {
-        try handle.writeAll(header.encoded, at: 0)
-        try writeSealed(index: 0, isFinal: true, plain: UnsafeRawBufferPointer(start: nil, count: 0), to: handle,
-                        at: header.encodedLength)
-        guard ftruncate(fd, off_t(header.encodedLength + PayloadSuite.mutable.overhead)) == 0 else {
-            throw FormatError.io(path: path, operation: "truncate", errno: errno)
+        let length = header.encodedLength + PayloadSuite.mutable.overhead
+        var bytes = header.encoded + [UInt8](repeating: 0, count: PayloadSuite.mutable.overhead)
+        try bytes.withUnsafeMutableBytes { out in
+            try sealer().seal(UnsafeRawBufferPointer(start: nil, count: 0), index: 0, isFinal: true,
+                              into: UnsafeMutableRawBufferPointer(rebasing: out[header.encodedLength...]))
+            try handle.writeAll(UnsafeRawBufferPointer(out), at: 0)
+        }
+        if Int(try handle.status().st_size) != length {
+            guard ftruncate(fd, off_t(length)) == 0 else { throw FormatError.io(path: path, operation: "truncate", errno: errno) }
         }
         try refresh()
     }
@@ -237,14 +243,6 @@ public final class MutableFile {
                                          into: UnsafeMutableRawBufferPointer(rebasing: buffer[(i * segmentSize)...]), path: path)
             }
             return plain
-        }
-    }
-
-    private func writeSealed(index: UInt64, isFinal: Bool, plain: UnsafeRawBufferPointer, to target: FileHandle, at offset: Int) throws {
-        try SealedSegmentPool.borrow { sealed in
-            let out = UnsafeMutableRawBufferPointer(rebasing: sealed[0..<(plain.count + PayloadSuite.mutable.overhead)])
-            try sealer().seal(plain, index: index, isFinal: isFinal, into: out)
-            try target.writeAll(UnsafeRawBufferPointer(out), at: offset)
         }
     }
 }

@@ -100,64 +100,105 @@ final class AuditLog: @unchecked Sendable {
         [("time", time), ("uid", String(uid)), ("subject", subject), ("fingerprint", fingerprint), ("zone", zoneID)]
     }
 
+    /// Records are built byte by byte: one per open, so in `md5sum` of a tree (and in every
+    /// create of an untar) their formatting was a fifth of the daemon's time in `create`
+    /// when it went through `String` concatenation per character (docs/mount.md §9).
     private static func jsonLine(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { "\"\($0.0)\":" + ($0.0 == "uid" || $0.0 == "lost" ? $0.1 : jsonString($0.1)) }.joined(separator: ",") + "}\n"
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        out.append(UInt8(ascii: "{"))
+        for (i, (key, value)) in fields.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: key.utf8)
+            out.append(contentsOf: "\":".utf8)
+            if key == "uid" || key == "lost" { out.append(contentsOf: value.utf8) } else { appendJSONString(value, to: &out) }
+        }
+        out.append(contentsOf: "}\n".utf8)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// RFC 5424: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`, facility 13
     /// (log audit), severity 5 (notice) or 4 (warning).
     private func syslogMessage(fields: [(String, String)], time: String, ok: Bool) -> String {
-        let pri = 13 * 8 + (ok ? 5 : 4)
-        let sd = "[audit@32473 " + fields.filter { $0.0 != "time" }.map { "\($0.0)=\"\(Self.sdEscape($0.1))\"" }
-            .joined(separator: " ") + "]"
-        let op = fields.first { $0.0 == "op" }?.1 ?? ""
-        let path = fields.first { $0.0 == "path" }?.1 ?? ""
-        let result = fields.first { $0.0 == "result" }?.1 ?? ""
-        return "<\(pri)>1 \(time) \(hostname) triad-mount \(pid) AUDIT \(sd) \(op) \(path) \(result)"
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        out.append(contentsOf: "<\(13 * 8 + (ok ? 5 : 4))>1 \(time) \(hostname) triad-mount \(pid) AUDIT [audit@32473".utf8)
+        var op = "", path = "", result = ""
+        for (key, value) in fields {
+            switch key {
+            case "time": continue
+            case "op": op = value
+            case "path": path = value
+            case "result": result = value
+            default: break
+            }
+            out.append(UInt8(ascii: " "))
+            out.append(contentsOf: key.utf8)
+            out.append(contentsOf: "=\"".utf8)
+            Self.appendSDValue(value, to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(contentsOf: "] \(op) \(path) \(result)".utf8)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func timestamp(_ date: Date) -> String {
         let t = date.timeIntervalSince1970
         var seconds = time_t(t)
-        let micros = Int((t - Double(seconds)) * 1_000_000)
+        let micros = Int32((t - Double(seconds)) * 1_000_000)
         var tmValue = tm()
         gmtime_r(&seconds, &tmValue)
         // Digits by hand: Foundation's String(format:) was a tenth of the daemon's CPU time in
         // `md5sum` of a tree (one record per open, docs/mount.md §9).
-        func digits(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.utf8.count)) + text
+        var out = [UInt8](repeating: 0, count: 27)   // YYYY-MM-DDTHH:MM:SS.ffffffZ
+        func put(_ value: Int32, _ width: Int, at start: Int, then separator: Character?) {
+            var v = value
+            for i in stride(from: start + width - 1, through: start, by: -1) {
+                out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
+            if let separator { out[start + width] = separator.asciiValue! }
         }
-        return digits(tmValue.tm_year + 1900, 4) + "-" + digits(tmValue.tm_mon + 1, 2) + "-" + digits(tmValue.tm_mday, 2)
-            + "T" + digits(tmValue.tm_hour, 2) + ":" + digits(tmValue.tm_min, 2) + ":" + digits(tmValue.tm_sec, 2)
-            + "." + digits(Int32(micros), 6) + "Z"
+        put(tmValue.tm_year + 1900, 4, at: 0, then: "-")
+        put(tmValue.tm_mon + 1, 2, at: 5, then: "-")
+        put(tmValue.tm_mday, 2, at: 8, then: "T")
+        put(tmValue.tm_hour, 2, at: 11, then: ":")
+        put(tmValue.tm_min, 2, at: 14, then: ":")
+        put(tmValue.tm_sec, 2, at: 17, then: ".")
+        put(micros, 6, at: 20, then: "Z")
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// RFC 5424 §6.3.3: `"`, `\` and `]` are escaped in PARAM-VALUE.
-    static func sdEscape(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "]") }) else { return s }
-        var out = ""
-        for c in s {
-            if c == "\"" || c == "\\" || c == "]" { out.append("\\") }
-            out.append(c)
+    private static func appendSDValue(_ s: String, to out: inout [UInt8]) {
+        for b in s.utf8 {
+            if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == UInt8(ascii: "]") { out.append(UInt8(ascii: "\\")) }
+            out.append(b)
         }
-        return out
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// RFC 8259 §7: a JSON string. The bytes of a Swift string are valid UTF-8 and every
+    /// scalar below U+0020 is one byte, so escaping byte by byte is escaping scalar by scalar.
+    private static func appendJSONString(_ s: String, to out: inout [UInt8]) {
+        let backslash = UInt8(ascii: "\\")
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""), backslash: out.append(backslash); out.append(b)
+            case UInt8(ascii: "\n"): out.append(backslash); out.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): out.append(backslash); out.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): out.append(backslash); out.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hexDigits[Int(b >> 4)])
+                out.append(hexDigits[Int(b & 15)])
+            default: out.append(b)
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
     }
 
     static func errnoName(_ e: Int32) -> String {

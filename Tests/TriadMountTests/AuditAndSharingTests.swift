@@ -50,6 +50,36 @@ final class AuditAndSharingTests: XCTestCase {
                       "a failed open is a warning (severity 4)")
     }
 
+    /// A member names a file to confuse the audit trail: quotes, backslashes, `]`, a newline, a
+    /// tab, another control character and a non-ASCII letter. The JSON line still parses to the
+    /// exact name (RFC 8259 §7), and the syslog structured data escapes `"`, `\` and `]`
+    /// (RFC 5424 §6.3.3), so the name cannot end the record's field or its structured data.
+    func testAuditRecordsEscapeAHostileName() throws {
+        let f = MountFixture()
+        let server = DatagramReceiver(path: f.root + "/log.sock")
+        defer { server.close() }
+        let audit = f.root + "/audit.jsonl"
+        XCTAssertEqual(f.mount(extra: ["--audit", audit, "--syslog-socket", server.path]).status, 0)
+        let name = "a\"b\\c]d\ne\tf\u{01}g é\" op=\"unlink.txt"
+        let fd = open(f.mountPoint + "/" + name, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        XCTAssertGreaterThanOrEqual(fd, 0, String(cString: strerror(errno)))
+        XCTAssertEqual(write(fd, "x", 1), 1)
+        XCTAssertEqual(close(fd), 0)
+        XCTAssertEqual(f.unmount().status, 0)
+
+        let lines = ((try? String(contentsOfFile: audit, encoding: .utf8)) ?? "").split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "one record, on one line: \(lines)")
+        let record = lines.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(record?["path"] as? String, name)
+        XCTAssertEqual(record?["op"] as? String, "create")
+        XCTAssertTrue(lines.first?.contains(#"d\ne\tf\u0001g"#) ?? false, "control characters as JSON escapes: \(lines)")
+
+        let message = server.receiveAll().first ?? ""
+        let escaped = #"path="a\"b\\c\]d"# + "\ne\tf\u{01}g é" + #"\" op=\"unlink.txt" file_id="#
+        XCTAssertTrue(message.contains(escaped), message)
+        XCTAssertTrue(message.contains(#"op="create" result="ok"]"#), message)
+    }
+
     private func daemonPIDFrom(_ message: String) -> String {
         let parts = message.split(separator: " ")
         return parts.count > 4 ? String(parts[4]) : ""
