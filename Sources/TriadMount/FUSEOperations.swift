@@ -66,8 +66,15 @@ enum FUSEOperations {
             var st = stat()
             fstat(Int32(fi.pointee.fh - 1), &st)
             let top = st.st_ino == filesystem().backing.rootInode
-            return filesystem().readdir(folderFD: Int32(fi.pointee.fh - 1), top: top) { name in
-                _ = name.withCString { filler(buffer, $0, nil, 0, fuse_fill_dir_flags(rawValue: 0)) }
+            return filesystem().readdir(folderFD: Int32(fi.pointee.fh - 1), top: top) { name, type, inode in
+                // Only the type and inode number (the entry's d_type and d_ino); without
+                // FUSE_FILL_DIR_PLUS the kernel still looks a name up before it is used.
+                var entry = stat()
+                entry.st_ino = ino_t(inode)
+                entry.st_mode = type == UInt8(DT_DIR) ? S_IFDIR : S_IFREG
+                _ = name.withCString { cName in
+                    withUnsafePointer(to: &entry) { filler(buffer, cName, inode == 0 ? nil : $0, 0, fuse_fill_dir_flags(rawValue: 0)) }
+                }
             }
         }
         ops.open = { path, fi in
