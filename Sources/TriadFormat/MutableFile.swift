@@ -82,9 +82,21 @@ public final class MutableFile {
     /// empty final segment (§13.3). Not durable until the caller fsyncs.
     public static func create(fd: Int32, path: String, zoneID: [UInt8], recipients: [any Recipient]) throws -> MutableFile {
         let (header, fileKey) = try newHeader(zoneID: zoneID, recipients: recipients, path: path)
+        return try create(fd: fd, path: path, header: header, fileKey: fileKey)
+    }
+
+    /// `create` with a header and file key from `makeHeader`, made earlier (`zone mount` makes
+    /// them ahead, docs/mount.md §1.3).
+    public static func create(fd: Int32, path: String, header: FileHeader, fileKey: SecureBytes) throws -> MutableFile {
         let file = try MutableFile(fd: fd, path: path, header: header, fileKey: fileKey)
         try file.writeEmpty(fd: fd)
         return file
+    }
+
+    /// A new suite-2 header for `recipients` and its fresh file key and file id, apart from any
+    /// file: nothing in it depends on the name the file will have.
+    public static func makeHeader(zoneID: [UInt8], recipients: [any Recipient]) throws -> (header: FileHeader, fileKey: SecureBytes) {
+        try newHeader(zoneID: zoneID, recipients: recipients, path: "")
     }
 
     /// Writes the header and the empty final segment (§13.3), in one `pwrite`, and cuts the

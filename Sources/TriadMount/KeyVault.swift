@@ -17,12 +17,17 @@ final class KeyVault: @unchecked Sendable {
     private let watch: PolicyWatch?
     /// The member's certificate: a policy that no longer lists it ends the mount's access.
     private let member: Certificate?
+    /// New files' headers made ahead for the current recipients.
+    private let pool: HeaderPool
     /// Told what a newer policy did to the mount (audit and system log), outside the lock.
     var notice: (String, Int32) -> Void = { _, _ in }
 
     struct State {
         var access: ZoneAccess?
-        var recipients: [any Recipient] = []
+        /// Every assignment numbers them anew: a header made ahead for other recipients is
+        /// never used (`HeaderPool`).
+        var recipients: [any Recipient] = [] { didSet { generation &+= 1 } }
+        var generation: UInt64 = 0
         var recipientsMadeAt: time_t = 0
         /// Set when the zone moved to an epoch whose key this mount lacks (a revocation after
         /// the mount): no new file is made until `zone unlock` or a new mount brings the key.
@@ -36,6 +41,7 @@ final class KeyVault: @unchecked Sendable {
 
     init(access: ZoneAccess, member: Certificate? = nil, watch: PolicyWatch? = nil) throws {
         zoneID = access.zone.policy.zoneID
+        pool = HeaderPool(zoneID: zoneID)
         self.member = member
         self.watch = watch
         let recipients = try access.recipients()
@@ -85,6 +91,11 @@ final class KeyVault: @unchecked Sendable {
     /// wiped, after a revocation of the member, while the mount lacks the newest epoch's key or
     /// while `.zone/` holds a policy that does not verify.
     func recipients() throws -> [any Recipient]? {
+        try numberedRecipients()?.recipients
+    }
+
+    /// `recipients()` with their generation.
+    private func numberedRecipients() throws -> (recipients: [any Recipient], generation: UInt64)? {
         refresh()
         return try state.withLock { s in
             guard let access = s.access, s.missingEpoch == nil, s.unverifiable == nil else { return nil }
@@ -92,8 +103,16 @@ final class KeyVault: @unchecked Sendable {
                 s.recipients = try access.recipients()
                 s.recipientsMadeAt = time(nil)
             }
-            return s.recipients
+            return (s.recipients, s.generation)
         }
+    }
+
+    /// A new file's header and file key for the current recipients (nil when `recipients()`
+    /// is): one made ahead for exactly these recipients if the pool has it ready, else made now.
+    func newFileHeader() throws -> (header: FileHeader, fileKey: SecureBytes)? {
+        guard let (recipients, generation) = try numberedRecipients() else { return nil }
+        if let made = pool.take(generation: generation, recipients: recipients) { return (made.header, made.fileKey) }
+        return try MutableFile.makeHeader(zoneID: zoneID, recipients: recipients)
     }
 
     /// Takes in a policy published since the last look (§2.1).
@@ -149,6 +168,7 @@ final class KeyVault: @unchecked Sendable {
             s.recipients = []
             s.missingEpoch = nil
         }
+        pool.clear()
     }
 
     /// Locks the pages of a key in memory and keeps them out of core dumps.

@@ -57,10 +57,11 @@ extension MountFilesystem {
     /// folder open on `folderFD`, without waiting. The LOOKUP (the plaintext size) and the
     /// OPEN (the key) that usually follow a listing — `md5sum` after `find`, `ls -l`, `cp -r`
     /// — then find it in memory instead of each waiting for the disk in turn (docs/mount.md
-    /// §9). `O_NOFOLLOW` and `O_NONBLOCK`: a name swapped for a link or a FIFO since the
-    /// listing neither leads out of the folder nor hangs. Nothing is decrypted or audited.
+    /// §9). `O_NOFOLLOW`, `O_NONBLOCK` and `O_NOCTTY`: a name swapped since the listing for a
+    /// link, a FIFO or a terminal neither leads out of the folder, nor hangs, nor becomes the
+    /// daemon's terminal. Nothing is decrypted or audited.
     static func readHeaderAhead(in folderFD: Int32, name: String) {
-        let fd = openat(folderFD, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        let fd = openat(folderFD, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else { return }
         _ = posix_fadvise(fd, 0, 4096, POSIX_FADV_WILLNEED)
         close(fd)

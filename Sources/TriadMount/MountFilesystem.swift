@@ -330,7 +330,7 @@ final class MountFilesystem: @unchecked Sendable {
     private func createFile(_ relative: String, mode: mode_t, fileID: inout [UInt8]?) -> Int64 {
         if readOnly { return -Int64(EROFS) }
         guard !BackingTree.isHidden(relative: relative) else { return -Int64(EPERM) }
-        guard let recipients = try? vault.recipients() else { return -Int64(EACCES) }
+        guard let made = try? vault.newFileHeader() else { return -Int64(EACCES) }
         let (folder, name) = backing.openFolder(of: relative)
         guard folder >= 0 else { return Int64(folder) }
         defer { close(folder) }
@@ -348,7 +348,7 @@ final class MountFilesystem: @unchecked Sendable {
         guard fd >= 0 else { return -Int64(errno) }
         defer { if let temporary { unlinkat(folder, temporary, 0) } }
         do {
-            let file = try MutableFile.create(fd: fd, path: relative, zoneID: vault.zoneID, recipients: recipients)
+            let file = try MutableFile.create(fd: fd, path: relative, header: made.header, fileKey: made.fileKey)
             fileID = file.header.fileID
             // Before the name exists (docs/format.md §14.5): its first commit needs no journal.
             file.setNewFileMark()

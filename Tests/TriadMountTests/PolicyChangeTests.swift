@@ -83,6 +83,25 @@ final class PolicyChangeTests: XCTestCase {
         XCTAssertEqual(f.cat("new", key: f.recovery.key).out, "for both recovery keys\n")
     }
 
+    /// The daemon makes new files' headers ahead (docs/mount.md §1.3): after a few creates it
+    /// holds headers made for the recipients of the time. Once a newer policy is taken in, not
+    /// one of them may be used — the next file must carry a slot for the recovery certificate
+    /// pinned since, like every file made after it.
+    func testHeadersMadeAheadAreNotUsedAfterAPolicyChange() throws {
+        let f = MountFixture()
+        XCTAssertEqual(f.mount().status, 0)
+        XCTAssertEqual(f.sh("set -e; for i in 1 2 3 4; do echo $i > \"$M/early-$i\"; done").status, 0)
+        let second = PKI.make("recovery-ahead", "p384")
+        let added = f.run(["recovery", f.zone, "--add-cert", second.cert, "--identity", "file:" + f.officer.key])
+        XCTAssertEqual(added.status, 0, added.stderr)
+        waitForTheWatch()
+        XCTAssertEqual(f.sh("set -e; for i in 1 2 3; do echo later $i > \"$M/later-$i\"; done").status, 0)
+        for i in 1...3 {
+            XCTAssertEqual(f.cat("later-\(i)", key: second.key).out, "later \(i)\n", "file \(i) after the change lacks the new recovery slot")
+        }
+        XCTAssertNotEqual(f.cat("early-1", key: second.key).status, 0, "a file from before the change has no slot for it")
+    }
+
     func testAPolicyThatDoesNotVerifyStopsNewFilesUntilItIsGone() throws {
         let f = MountFixture()
         let audit = f.root + "/audit.jsonl"
