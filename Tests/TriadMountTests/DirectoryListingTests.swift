@@ -56,6 +56,27 @@ final class DirectoryListingTests: XCTestCase {
         XCTAssertEqual(resident, Array(1...6), "each listed file's header is in the page cache")
     }
 
+    /// IT, with write access to the zone folder, plants a FIFO, a link to /dev/zero and a link
+    /// out of the zone beside a record. Listing the folder through the mount (which reads the
+    /// listed files' headers ahead) neither hangs nor shows them (§1.2), and `find -type f`,
+    /// which now goes by the entries' types, finds only the record.
+    func testPlantedFIFOsAndLinksNeitherHangNorShow() throws {
+        let f = MountFixture()
+        XCTAssertEqual(f.mount().status, 0)
+        XCTAssertEqual(f.sh("set -e; mkdir \"$M/ward\"; echo record > \"$M/ward/a.txt\"").status, 0)
+        XCTAssertEqual(mkfifo(f.z("ward/pipe"), 0o644), 0)
+        XCTAssertEqual(symlink("/dev/zero", f.z("ward/zero")), 0)
+        XCTAssertEqual(symlink("../../outside", f.z("ward/out")), 0)
+
+        let listed = f.sh("timeout 10 ls -a \"$M/ward\"")
+        XCTAssertEqual(listed.status, 0, "the listing ends (124: it hung) \(listed.stderr)")
+        XCTAssertEqual(listed.out.split(separator: "\n").sorted(), [".", "..", "a.txt"], listed.out)
+        let found = f.sh("cd \"$M\" && timeout 10 find . -type f")
+        XCTAssertEqual(found.status, 0, found.stderr)
+        XCTAssertEqual(found.out, "./ward/a.txt\n")
+        XCTAssertEqual(f.sh("cat \"$M/ward/a.txt\"").out, "record\n")
+    }
+
     /// True when the first page of `path` is in the page cache (mincore(2) of a shared mapping,
     /// which itself reads nothing).
     private func residentFirstPage(_ path: String) -> Bool {
